@@ -1,0 +1,154 @@
+// Package sqlite stores the ledger in SQLite (github.com/mattn/go-sqlite3):
+// the Store the writer commits through, and the read queries behind the API.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/mattn/go-sqlite3"
+	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd/migrations"
+)
+
+// DB is an open ledger.db: one write connection (the writer's, used also by
+// rare administrative writes) and a pool of read-only connections. WAL lets
+// readers run beside the writer.
+type DB struct {
+	Path     string
+	write    *sql.DB
+	read     *sql.DB
+	ledgerID string
+
+	insEntry  *sql.Stmt
+	upsWallet *sql.Stmt
+	byIdem    *sql.Stmt
+}
+
+// Open opens (creating if needed) the ledger database at path, applies the
+// migrations and makes sure it has a ledger id.
+func Open(ctx context.Context, path string) (*DB, error) {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "FULL") // an acknowledged write survives power loss
+	q.Set("_foreign_keys", "on")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db := &DB{Path: path, write: w}
+	if _, err := migrations.Up(ctx, w, "ledger"); err != nil {
+		db.Close()
+		return nil, err
+	}
+	q.Set("_query_only", "true")
+	q.Del("_txlock")
+	if db.read, err = sql.Open("sqlite3", "file:"+path+"?"+q.Encode()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open reader %s: %w", path, err)
+	}
+	db.read.SetMaxOpenConns(8)
+	db.read.SetMaxIdleConns(8)
+	if err := db.ensureLedgerID(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.prepare(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Migrate applies pending migrations to the ledger database at path and
+// returns what it applied.
+func Migrate(ctx context.Context, path string) (*migrations.Result, error) {
+	w, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000")
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	w.SetMaxOpenConns(1)
+	return migrations.Up(ctx, w, "ledger")
+}
+
+func (db *DB) ensureLedgerID(ctx context.Context) error {
+	err := db.write.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'ledger_id'`).Scan(&db.ledgerID)
+	if errors.Is(err, sql.ErrNoRows) {
+		db.ledgerID = ledger.NewID("ldg")
+		_, err = db.write.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('ledger_id', ?)`, db.ledgerID)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: ledger id: %w", err)
+	}
+	return nil
+}
+
+// LedgerID returns the id of this ledger, made at its first start.
+func (db *DB) LedgerID() string { return db.ledgerID }
+
+func (db *DB) prepare(ctx context.Context) (err error) {
+	if db.insEntry, err = db.write.PrepareContext(ctx, `INSERT INTO entries (`+entryColumns+`) VALUES (`+placeholders(23)+`)`); err != nil {
+		return fmt.Errorf("sqlite: prepare: %w", err)
+	}
+	if db.upsWallet, err = db.write.PrepareContext(ctx, `INSERT INTO wallets
+		(id, user_id, email, currency, balance, held, status, created_at, updated_at, last_seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET balance = excluded.balance, held = excluded.held,
+		status = excluded.status, updated_at = excluded.updated_at, last_seq = excluded.last_seq`); err != nil {
+		return fmt.Errorf("sqlite: prepare: %w", err)
+	}
+	if db.byIdem, err = db.write.PrepareContext(ctx, `SELECT `+entryColumns+` FROM entries WHERE idempotency_key = ? AND idempotency_key <> '' ORDER BY seq`); err != nil {
+		return fmt.Errorf("sqlite: prepare: %w", err)
+	}
+	return nil
+}
+
+// Close closes both connection pools.
+func (db *DB) Close() error {
+	var errs []error
+	for _, s := range []*sql.Stmt{db.insEntry, db.upsWallet, db.byIdem} {
+		if s != nil {
+			errs = append(errs, s.Close())
+		}
+	}
+	if db.read != nil {
+		errs = append(errs, db.read.Close())
+	}
+	if db.write != nil {
+		errs = append(errs, db.write.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers, for readiness probes.
+func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
+
+// ReadDB exposes the read-only pool to tests and tools in this module.
+func (db *DB) ReadDB() *sql.DB { return db.read }
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// FormatError turns SQLite constraint errors into ledger errors, in one place.
+func FormatError(err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) && se.Code == sqlite3.ErrConstraint {
+		return ledger.Errorf(ledger.EConflict, "The record already exists.")
+	}
+	return err
+}

@@ -1,0 +1,642 @@
+package ledger
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/segmentio/ksuid"
+	"github.com/shopspring/decimal"
+)
+
+// WriterConfig configures a Writer.
+type WriterConfig struct {
+	Store      Store
+	Keyring    *Keyring
+	Currencies *Currencies
+	// CheckpointKey signs checkpoints; nil disables them.
+	CheckpointKey ed25519.PrivateKey
+	// CheckpointEvery writes a checkpoint once this many entries have been
+	// appended since the last one (0: never by count).
+	CheckpointEvery uint64
+	// CheckpointInterval writes a checkpoint when the head has moved and
+	// this much time has passed since the last one (0: never by time).
+	CheckpointInterval time.Duration
+	// MaxBatch caps the commands in one group commit (default 1000).
+	MaxBatch int
+	// QueueSize is the depth of the submission queue (default 4 × MaxBatch).
+	QueueSize int
+	// Now and NewID are injectable for tests.
+	Now   func() time.Time
+	NewID func(prefix string) string
+	// OnCommit, if set, is called after every commit attempt with the
+	// number of commands, of entries, the commit duration and its error.
+	OnCommit func(commands, entries int, d time.Duration, err error)
+	Logger   *slog.Logger
+}
+
+// Result is the outcome of a command: the entries it appended, in seq
+// order. A replayed request gets the entries of the original one.
+type Result struct {
+	Entries  []*Entry
+	Replayed bool
+}
+
+// Writer is the single writer of the ledger. It owns the in-memory state
+// (balances, statuses, chain head) and applies every command in a batch
+// that it commits in one transaction (group commit). Callers are answered
+// only after the commit; a failed commit answers the whole batch with an
+// error and leaves the state as it was before the batch.
+type Writer struct {
+	cfg    WriterConfig
+	logger *slog.Logger
+
+	reqs    chan *request
+	closing chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+
+	// State below is owned by the run goroutine.
+	ledgerID string
+	wallets  map[string]*Wallet
+	byUser   map[string]string // userKey(user, currency) → wallet id
+	headSeq  uint64
+	headHash Hash
+	lastCP   *Checkpoint
+	keyID    string
+	hasher   *Hasher
+}
+
+type request struct {
+	ctx   context.Context
+	cmd   Command
+	key   string // Idempotency-Key, "" if none
+	fp    string // fingerprint, set when key != ""
+	reply chan reply
+}
+
+type reply struct {
+	res *Result
+	err error
+}
+
+// NewWriter restores state from cfg.Store and returns a Writer ready to Open.
+// It fails if the stored chain head does not verify with the keyring.
+func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 1000
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 4 * cfg.MaxBatch
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.NewID == nil {
+		cfg.NewID = NewID
+	}
+	if cfg.Currencies == nil {
+		cfg.Currencies = DefaultCurrencies()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	keyID, key, err := cfg.Keyring.ActiveKey()
+	if err != nil {
+		return nil, err
+	}
+	w := &Writer{
+		cfg:     cfg,
+		logger:  cfg.Logger.With("component", "writer"),
+		reqs:    make(chan *request, cfg.QueueSize),
+		closing: make(chan struct{}),
+		stopped: make(chan struct{}),
+		wallets: make(map[string]*Wallet),
+		byUser:  make(map[string]string),
+		keyID:   keyID,
+		hasher:  NewHasher(key),
+	}
+	st, err := cfg.Store.LoadState(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("writer: load state: %w", err)
+	}
+	w.ledgerID = st.LedgerID
+	w.lastCP = st.LastCheckpoint
+	if h := st.Head; h != nil {
+		k := cfg.Keyring.Key(h.KeyID)
+		if k == nil {
+			return nil, fmt.Errorf("writer: head entry %d uses key %q, which the keyring lacks", h.Seq, h.KeyID)
+		}
+		if got := ComputeHash(k, h); got != h.Hash {
+			return nil, fmt.Errorf("writer: head entry %d fails its hash; run walletd verify", h.Seq)
+		}
+		w.headSeq, w.headHash = h.Seq, h.Hash
+	}
+	for _, wal := range st.Wallets {
+		if wal.LastSeq > w.headSeq {
+			return nil, fmt.Errorf("writer: wallet %s was changed at seq %d, after the head %d", wal.ID, wal.LastSeq, w.headSeq)
+		}
+		w.wallets[wal.ID] = wal
+		w.byUser[userKey(wal.UserID, wal.Currency)] = wal.ID
+	}
+	return w, nil
+}
+
+// Open starts the writer goroutine.
+func (w *Writer) Open() { go w.run() }
+
+// Close stops accepting commands, commits what is queued, and waits for the
+// writer goroutine to end.
+func (w *Writer) Close() error {
+	w.once.Do(func() { close(w.closing) })
+	<-w.stopped
+	return nil
+}
+
+// Head returns the seq and hash of the last committed entry. It is safe to
+// call only from tests after the writer is closed, or before Open.
+func (w *Writer) Head() (uint64, Hash) { return w.headSeq, w.headHash }
+
+// LedgerID returns the id of the ledger this writer appends to.
+func (w *Writer) LedgerID() string { return w.ledgerID }
+
+// Submit applies cmd and waits for its commit.
+//
+// key is the caller's Idempotency-Key or "". With a key seen before, Submit
+// returns the original entries (Result.Replayed) or EIdempotencyConflict if
+// the command differs. Returns EInvalid, EInvalidAmount, EInvalidCurrency,
+// ECurrencyMismatch, EInsufficientFunds, EWalletFrozen, EWalletExists,
+// ENotFound, or EUnavailable once closed.
+func (w *Writer) Submit(ctx context.Context, key string, cmd Command) (*Result, error) {
+	if err := CheckIdempotencyKey(key); err != nil {
+		return nil, err
+	}
+	r := &request{ctx: ctx, cmd: cmd, key: key, reply: make(chan reply, 1)}
+	if key != "" {
+		r.fp = Fingerprint(cmd)
+	}
+	select {
+	case <-w.closing:
+		return nil, ErrClosed
+	default:
+	}
+	select {
+	case w.reqs <- r:
+	case <-w.closing:
+		return nil, ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case rep := <-r.reply:
+		return rep.res, rep.err
+	case <-w.stopped:
+		// The writer ended; our request may have been answered just before.
+		select {
+		case rep := <-r.reply:
+			return rep.res, rep.err
+		default:
+			return nil, ErrClosed
+		}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (w *Writer) run() {
+	defer close(w.stopped)
+	var tick <-chan time.Time
+	if w.cfg.CheckpointInterval > 0 && w.cfg.CheckpointKey != nil {
+		t := time.NewTicker(w.cfg.CheckpointInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	reqs := make([]*request, 0, w.cfg.MaxBatch)
+	for {
+		select {
+		case r := <-w.reqs:
+			reqs = w.drain(append(reqs[:0], r))
+			w.process(reqs)
+		case <-tick:
+			if w.lastCP == nil || w.headSeq > w.lastCP.Seq {
+				w.process(nil) // a checkpoint-only batch
+			}
+		case <-w.closing:
+			// Finish what is queued; Submit refuses new work from now on.
+			for {
+				reqs = w.drain(reqs[:0])
+				if len(reqs) == 0 {
+					return
+				}
+				w.process(reqs)
+			}
+		}
+	}
+}
+
+// drain appends queued requests to reqs without blocking, up to MaxBatch.
+func (w *Writer) drain(reqs []*request) []*request {
+	for len(reqs) < w.cfg.MaxBatch {
+		select {
+		case r := <-w.reqs:
+			reqs = append(reqs, r)
+		default:
+			return reqs
+		}
+	}
+	return reqs
+}
+
+// batch is the state a group commit has changed so far, over the writer's
+// committed state. Nothing reaches the writer's maps before the commit.
+type batch struct {
+	w        *Writer
+	now      time.Time
+	wallets  map[string]*Wallet // copies of the wallets this batch changed
+	order    []string           // wallet ids in first-change order
+	byUser   map[string]string
+	seq      uint64
+	head     Hash
+	entries  []*Entry
+	keys     map[string]*request // idempotency keys claimed in this batch
+	results  map[*request]*Result
+	replayOf map[*request]*request
+}
+
+func (w *Writer) process(reqs []*request) {
+	b := &batch{
+		w:       w,
+		now:     w.cfg.Now().UTC().Truncate(time.Microsecond),
+		wallets: make(map[string]*Wallet),
+		byUser:  make(map[string]string),
+		seq:     w.headSeq,
+		head:    w.headHash,
+		results: make(map[*request]*Result, len(reqs)),
+	}
+	errs := make(map[*request]error)
+	for _, r := range reqs {
+		if err := r.ctx.Err(); err != nil {
+			errs[r] = err
+			continue
+		}
+		if err := b.applyRequest(r); err != nil {
+			errs[r] = err
+		}
+	}
+
+	var cp *Checkpoint
+	if w.cfg.CheckpointKey != nil && b.seq > 0 {
+		last := uint64(0)
+		if w.lastCP != nil {
+			last = w.lastCP.Seq
+		}
+		due := w.cfg.CheckpointEvery > 0 && b.seq-last >= w.cfg.CheckpointEvery
+		if reqs == nil && b.seq > last { // timer
+			due = true
+		}
+		if due {
+			cp = &Checkpoint{LedgerID: w.ledgerID, Seq: b.seq, HeadHash: b.head, CreatedAt: b.now}
+			cp.Sign(w.cfg.CheckpointKey)
+		}
+	}
+
+	if len(b.entries) > 0 || cp != nil {
+		dbb := &Batch{Entries: b.entries, Checkpoint: cp}
+		for _, id := range b.order {
+			dbb.Wallets = append(dbb.Wallets, b.wallets[id])
+		}
+		start := time.Now()
+		err := w.cfg.Store.Commit(context.WithoutCancel(context.Background()), dbb)
+		if w.cfg.OnCommit != nil {
+			w.cfg.OnCommit(len(reqs), len(b.entries), time.Since(start), err)
+		}
+		if err != nil {
+			w.logger.Error("commit failed", "error", err, "commands", len(reqs))
+			for _, r := range reqs {
+				if errs[r] == nil {
+					errs[r] = fmt.Errorf("writer: commit: %w", err)
+				}
+			}
+			b.answer(reqs, errs)
+			return
+		}
+		// Committed: the batch's state becomes the writer's.
+		for id, wal := range b.wallets {
+			w.wallets[id] = wal
+		}
+		for k, id := range b.byUser {
+			w.byUser[k] = id
+		}
+		w.headSeq, w.headHash = b.seq, b.head
+		if cp != nil {
+			w.lastCP = cp
+		}
+	}
+	b.answer(reqs, errs)
+}
+
+func (b *batch) answer(reqs []*request, errs map[*request]error) {
+	for _, r := range reqs {
+		if err := errs[r]; err != nil {
+			r.reply <- reply{err: err}
+			continue
+		}
+		if orig, ok := b.replayOf[r]; ok {
+			if err := errs[orig]; err != nil {
+				r.reply <- reply{err: err}
+				continue
+			}
+			r.reply <- reply{res: &Result{Entries: b.results[orig].Entries, Replayed: true}}
+			continue
+		}
+		r.reply <- reply{res: b.results[r]}
+	}
+}
+
+func (b *batch) applyRequest(r *request) error {
+	if r.key != "" {
+		if prev, ok := b.keys[r.key]; ok {
+			if prev.fp != r.fp {
+				return idempotencyConflict(r.key)
+			}
+			if b.replayOf == nil {
+				b.replayOf = make(map[*request]*request)
+			}
+			b.replayOf[r] = prev
+			return nil
+		}
+		entries, err := b.w.cfg.Store.EntriesByIdempotencyKey(r.ctx, r.key)
+		if err != nil {
+			return fmt.Errorf("writer: idempotency lookup: %w", err)
+		}
+		if len(entries) > 0 {
+			if entries[0].RequestHash != r.fp {
+				return idempotencyConflict(r.key)
+			}
+			b.results[r] = &Result{Entries: entries, Replayed: true}
+			return nil
+		}
+	}
+	mark := len(b.entries)
+	snap := b.snapshot()
+	if err := r.cmd.apply(b, r); err != nil {
+		b.restore(snap, mark)
+		return err
+	}
+	if r.key != "" {
+		if b.keys == nil {
+			b.keys = make(map[string]*request)
+		}
+		b.keys[r.key] = r
+	}
+	b.results[r] = &Result{Entries: b.entries[mark:len(b.entries):len(b.entries)]}
+	return nil
+}
+
+func idempotencyConflict(key string) error {
+	return Errorf(EIdempotencyConflict, "Idempotency-Key %q was already used with a different request.", key)
+}
+
+// batchSnap lets a command that fails undo what it appended. Commands check
+// every rule before they change a wallet, so only entries, seq and head can
+// have moved when one fails.
+type batchSnap struct {
+	seq  uint64
+	head Hash
+}
+
+func (b *batch) snapshot() batchSnap { return batchSnap{seq: b.seq, head: b.head} }
+
+func (b *batch) restore(s batchSnap, mark int) {
+	b.seq, b.head = s.seq, s.head
+	b.entries = b.entries[:mark]
+}
+
+// wallet returns the batch's copy of wallet id for reading, or nil.
+func (b *batch) wallet(id string) *Wallet {
+	if w, ok := b.wallets[id]; ok {
+		return w
+	}
+	return b.w.wallets[id]
+}
+
+// mutable returns the batch's own copy of wallet id, copying it on first use.
+func (b *batch) mutable(id string) *Wallet {
+	if w, ok := b.wallets[id]; ok {
+		return w
+	}
+	orig := b.w.wallets[id]
+	cp := *orig
+	b.wallets[id] = &cp
+	b.order = append(b.order, id)
+	return &cp
+}
+
+// append chains e after the batch head and adds it to the batch.
+func (b *batch) append(r *request, e *Entry) {
+	b.seq++
+	e.Seq = b.seq
+	e.ID = b.w.cfg.NewID("txn")
+	e.EventID = b.w.cfg.NewID("wph")
+	e.CreatedAt = b.now
+	e.KeyID = b.w.keyID
+	e.IdempotencyKey = r.key
+	e.RequestHash = r.fp
+	e.PrevHash = b.head
+	e.Hash = b.w.hasher.Sum(e)
+	b.head = e.Hash
+	b.entries = append(b.entries, e)
+}
+
+func (b *batch) scale(currency string) int32 {
+	s, _ := b.w.cfg.Currencies.Scale(currency)
+	return s
+}
+
+// entryFor returns an entry for wallet w with its state after the change.
+func (b *batch) entryFor(w *Wallet, kind, typ string, amount decimal.Decimal) *Entry {
+	s := b.scale(w.Currency)
+	return &Entry{
+		Kind:         kind,
+		Type:         typ,
+		WalletID:     w.ID,
+		UserID:       w.UserID,
+		Currency:     w.Currency,
+		Amount:       FormatAmount(amount, s),
+		BalanceAfter: FormatAmount(w.Balance, s),
+		HeldAfter:    FormatAmount(w.Held, s),
+	}
+}
+
+func (c *CreateWallet) apply(b *batch, r *request) error {
+	if err := checkText("user_id", c.UserID, MaxUserIDLen, true); err != nil {
+		return err
+	} else if err := checkEmail(c.Email); err != nil {
+		return err
+	}
+	if _, err := b.w.cfg.Currencies.Scale(c.Currency); err != nil {
+		return err
+	}
+	uk := userKey(c.UserID, c.Currency)
+	if id, ok := b.byUser[uk]; ok || b.w.byUser[uk] != "" {
+		if !ok {
+			id = b.w.byUser[uk]
+		}
+		return Errorf(EWalletExists, "User %q already has a %s wallet (%s).", c.UserID, c.Currency, id)
+	}
+	w := &Wallet{
+		ID:        b.w.cfg.NewID("wal"),
+		UserID:    c.UserID,
+		Email:     c.Email,
+		Currency:  c.Currency,
+		Status:    StatusActive,
+		CreatedAt: b.now,
+		UpdatedAt: b.now,
+	}
+	b.wallets[w.ID] = w
+	b.order = append(b.order, w.ID)
+	b.byUser[uk] = w.ID
+	e := b.entryFor(w, KindOpen, "open", decimal.Zero)
+	e.Email = c.Email
+	b.append(r, e)
+	w.LastSeq = e.Seq
+	return nil
+}
+
+func (c *Post) apply(b *batch, r *request) error {
+	cur := b.wallet(c.WalletID)
+	if cur == nil {
+		return Errorf(ENotFound, "Wallet %q not found.", c.WalletID)
+	}
+	amount, err := ParseAmount(c.Amount, b.scale(cur.Currency))
+	if err != nil {
+		return err
+	}
+	if err := checkType(c.Type); err != nil {
+		return err
+	} else if err := checkText("reason", c.Reason, MaxReasonLen, false); err != nil {
+		return err
+	} else if err := checkText("order_id", c.OrderID, MaxOrderIDLen, false); err != nil {
+		return err
+	}
+	meta, err := CanonicalMetadata(c.Metadata)
+	if err != nil {
+		return err
+	}
+	switch c.Kind {
+	case KindCredit:
+		if cur.Balance.Add(amount).GreaterThanOrEqual(maxBalance) {
+			return Errorf(EInvalidAmount, "The credit would take the balance above the maximum.")
+		}
+	case KindDebit:
+		if err := checkDebit(cur, amount); err != nil {
+			return err
+		}
+	default:
+		return Errorf(EInvalid, "kind must be credit or debit.")
+	}
+	w := b.mutable(c.WalletID)
+	if c.Kind == KindCredit {
+		w.Balance = w.Balance.Add(amount)
+	} else {
+		w.Balance = w.Balance.Sub(amount)
+	}
+	w.UpdatedAt = b.now
+	e := b.entryFor(w, c.Kind, c.Type, amount)
+	e.Reason, e.OrderID, e.Metadata = c.Reason, c.OrderID, meta
+	b.append(r, e)
+	w.LastSeq = e.Seq
+	return nil
+}
+
+// checkDebit enforces the rules every outgoing amount obeys.
+func checkDebit(w *Wallet, amount decimal.Decimal) error {
+	if w.Status == StatusFrozen {
+		return Errorf(EWalletFrozen, "Wallet %s is frozen.", w.ID)
+	}
+	if w.Available().LessThan(amount) {
+		return Errorf(EInsufficientFunds, "Wallet %s has %s %s available.", w.ID, w.Available().String(), w.Currency)
+	}
+	return nil
+}
+
+func (c *Transfer) apply(b *batch, r *request) error {
+	from, to := b.wallet(c.FromWalletID), b.wallet(c.ToWalletID)
+	if from == nil {
+		return Errorf(ENotFound, "Wallet %q not found.", c.FromWalletID)
+	} else if to == nil {
+		return Errorf(ENotFound, "Wallet %q not found.", c.ToWalletID)
+	} else if from.ID == to.ID {
+		return Errorf(EInvalid, "A transfer needs two different wallets.")
+	} else if from.Currency != to.Currency {
+		return Errorf(ECurrencyMismatch, "Wallet %s holds %s and wallet %s holds %s.", from.ID, from.Currency, to.ID, to.Currency)
+	}
+	amount, err := ParseAmount(c.Amount, b.scale(from.Currency))
+	if err != nil {
+		return err
+	}
+	if err := checkText("note", c.Note, MaxReasonLen, false); err != nil {
+		return err
+	}
+	meta, err := CanonicalMetadata(c.Metadata)
+	if err != nil {
+		return err
+	}
+	if err := checkDebit(from, amount); err != nil {
+		return err
+	}
+	if to.Balance.Add(amount).GreaterThanOrEqual(maxBalance) {
+		return Errorf(EInvalidAmount, "The transfer would take the recipient's balance above the maximum.")
+	}
+	transferID := b.w.cfg.NewID("tfr")
+
+	fw := b.mutable(from.ID)
+	fw.Balance = fw.Balance.Sub(amount)
+	fw.UpdatedAt = b.now
+	out := b.entryFor(fw, KindDebit, TypeTransferOut, amount)
+	out.Reason, out.TransferID, out.Counterparty, out.Metadata = c.Note, transferID, to.ID, meta
+	b.append(r, out)
+	fw.LastSeq = out.Seq
+
+	tw := b.mutable(to.ID)
+	tw.Balance = tw.Balance.Add(amount)
+	tw.UpdatedAt = b.now
+	in := b.entryFor(tw, KindCredit, TypeTransferIn, amount)
+	in.Reason, in.TransferID, in.Counterparty, in.Metadata = c.Note, transferID, from.ID, meta
+	b.append(r, in)
+	tw.LastSeq = in.Seq
+	return nil
+}
+
+func (c *SetStatus) apply(b *batch, r *request) error {
+	cur := b.wallet(c.WalletID)
+	if cur == nil {
+		return Errorf(ENotFound, "Wallet %q not found.", c.WalletID)
+	}
+	if err := checkText("reason", c.Reason, MaxReasonLen, false); err != nil {
+		return err
+	}
+	kind, status := KindUnfreeze, StatusActive
+	if c.Frozen {
+		kind, status = KindFreeze, StatusFrozen
+	}
+	if cur.Status == status {
+		return Errorf(EConflict, "Wallet %s is already %s.", cur.ID, status)
+	}
+	w := b.mutable(c.WalletID)
+	w.Status = status
+	w.UpdatedAt = b.now
+	e := b.entryFor(w, kind, kind, decimal.Zero)
+	e.Reason = c.Reason
+	b.append(r, e)
+	w.LastSeq = e.Seq
+	return nil
+}
+
+func userKey(userID, currency string) string { return userID + "\x00" + currency }
+
+// NewID returns prefix + "_" + a new KSUID: sortable by time and unique.
+func NewID(prefix string) string { return prefix + "_" + ksuid.New().String() }
