@@ -1,0 +1,75 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// paths are the files walletd keeps in its data directory.
+type paths struct {
+	Dir           string
+	LedgerDB      string // the ledger database
+	Keyring       string // HMAC keys of the chain (0600)
+	CheckpointKey string // Ed25519 private key (0600)
+	CheckpointPub string // Ed25519 public key, for auditors
+	AdminKey      string // the first admin API token (0600)
+}
+
+func dataPaths(dir string) paths {
+	return paths{
+		Dir:           dir,
+		LedgerDB:      filepath.Join(dir, "ledger.db"),
+		Keyring:       filepath.Join(dir, "keyring.json"),
+		CheckpointKey: filepath.Join(dir, "checkpoint.key"),
+		CheckpointPub: filepath.Join(dir, "checkpoint.pub"),
+		AdminKey:      filepath.Join(dir, "admin.key"),
+	}
+}
+
+// envName turns a flag name into its environment variable: data-dir →
+// WALLETD_DATA_DIR.
+func envName(flagName string) string {
+	return "WALLETD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// applyEnv sets every flag of fs that was not given on the command line
+// from its WALLETD_* variable, so flags win over the environment and the
+// environment over defaults. Call it after fs.Parse.
+func applyEnv(fs *flag.FlagSet) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		if v, ok := os.LookupEnv(envName(f.Name)); ok {
+			err = fs.Set(f.Name, v)
+		}
+	})
+	return err
+}
+
+// parseFlags parses args into fs and applies the environment.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return applyEnv(fs)
+}
+
+// dataDirFlag registers the shared --data-dir flag.
+func dataDirFlag(fs *flag.FlagSet) *string {
+	return fs.String("data-dir", "./data", "directory of the databases and keys (env WALLETD_DATA_DIR)")
+}
+
+// durationOr returns d, or def when d is zero.
+func durationOr(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}

@@ -1,0 +1,83 @@
+// Command walletd is the wallet ledger service and its tools: serve,
+// migrate, verify, export, keys and bench.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// usage is printed for `walletd help` and unknown commands.
+const usage = `walletd: an event-sourced wallet ledger with an HMAC-chained audit trail.
+
+Usage:
+  walletd serve     [flags]   run the service (HTTP API, writer, checkpoints)
+  walletd migrate   [flags]   apply database migrations and exit
+  walletd verify    [flags]   verify a ledger (--data-dir) or an export (--export)
+  walletd export    [flags]   write the ledger as JSONL (--out)
+  walletd keys      VERB      create | rotate-ledger-key
+  walletd bench     [flags]   drive a running server with load and report ops/s and latency
+  walletd version             print the version
+
+Every flag also reads a WALLETD_* environment variable (for example
+--data-dir reads WALLETD_DATA_DIR). Run 'walletd COMMAND -h' for its flags.
+`
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		var ee exitError
+		if errors.As(err, &ee) {
+			os.Exit(int(ee))
+		}
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "walletd:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// exitError ends the program with a status but prints nothing more: the
+// command has already said what went wrong (verify uses it for exit 1).
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return exitError(2)
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest)
+	case "migrate":
+		return runMigrate(ctx, rest)
+	case "verify":
+		return runVerify(ctx, rest)
+	case "export":
+		return runExport(ctx, rest)
+	case "keys":
+		return runKeys(ctx, rest)
+	case "bench":
+		return runBench(ctx, rest)
+	case "version":
+		fmt.Println("walletd", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return nil
+	}
+	fmt.Fprintf(os.Stderr, "walletd: unknown command %q\n\n%s", cmd, usage)
+	return exitError(2)
+}

@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	whttp "github.com/walletd/walletd/http"
+	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd/ledger/sqlite"
+)
+
+// serveConfig is everything `walletd serve` is configured with.
+type serveConfig struct {
+	DataDir            string
+	HTTPAddr           string
+	LogLevel           string
+	LogFormat          string
+	CheckpointEvery    uint64
+	CheckpointInterval time.Duration
+	MaxBatch           int
+	Currencies         string
+	ShutdownTimeout    time.Duration
+}
+
+func serveFlags(fs *flag.FlagSet) *serveConfig {
+	c := &serveConfig{}
+	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory of the databases and keys")
+	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:8080", "address the HTTP API listens on")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
+	fs.Uint64Var(&c.CheckpointEvery, "checkpoint-every", 1000, "sign a checkpoint every N entries (0: never by count)")
+	fs.DurationVar(&c.CheckpointInterval, "checkpoint-interval", time.Minute, "sign a checkpoint when the head moved and this much time passed (0: never by time)")
+	fs.IntVar(&c.MaxBatch, "max-batch", 1000, "most commands in one group commit")
+	fs.StringVar(&c.Currencies, "currencies", "", "extra currencies as CODE:SCALE,… (ISO 4217 ones are built in)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long shutdown waits for requests in flight")
+	return c
+}
+
+func runServe(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg := serveFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger, err := newLogger(cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, logger)
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want json or text", format)
+}
+
+// serve runs until ctx is cancelled, then shuts down in order: HTTP (stop
+// accepting, finish requests), the writer (commit the batch in flight),
+// the database.
+func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
+	currencies := ledger.DefaultCurrencies()
+	if err := currencies.ParseSpec(cfg.Currencies); err != nil {
+		return fmt.Errorf("--currencies: %w", err)
+	}
+	p := dataPaths(cfg.DataDir)
+	unlock, err := prepareDataDir(p)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	keyring, priv, pubPEM, err := loadOrCreateKeys(p, logger)
+	if err != nil {
+		return err
+	}
+	db, err := sqlite.Open(ctx, p.LedgerDB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := ensureAdminKey(ctx, db, p, logger); err != nil {
+		return err
+	}
+
+	metrics := whttp.NewMetrics()
+	writer, err := ledger.NewWriter(ctx, ledger.WriterConfig{
+		Store:              db,
+		Keyring:            keyring,
+		Currencies:         currencies,
+		CheckpointKey:      priv,
+		CheckpointEvery:    cfg.CheckpointEvery,
+		CheckpointInterval: cfg.CheckpointInterval,
+		MaxBatch:           cfg.MaxBatch,
+		OnCommit:           metrics.OnCommit,
+		Logger:             logger,
+	})
+	if err != nil {
+		return err
+	}
+	writer.Open()
+	defer writer.Close()
+
+	pub := priv.Public().(ed25519.PublicKey)
+	srv := &whttp.Server{
+		Addr:                cfg.HTTPAddr,
+		Writer:              writer,
+		Ledger:              db,
+		APIKeys:             db,
+		Currencies:          currencies,
+		CheckpointPublicKey: pubPEM,
+		Metrics:             metrics,
+		Logger:              logger,
+		ShutdownTimeout:     cfg.ShutdownTimeout,
+		Verify: func(ctx context.Context) (*ledger.VerifyReport, error) {
+			return verifyDB(ctx, db, keyring, pub)
+		},
+	}
+	if err := srv.Open(); err != nil {
+		return err
+	}
+	logger.Info("walletd serving", "http_addr", srv.URL(), "data_dir", cfg.DataDir, "ledger_id", db.LedgerID(), "version", version)
+
+	<-ctx.Done()
+	logger.Info("shutting down")
+	if err := srv.Close(); err != nil {
+		logger.Warn("http shutdown", "error", err)
+	}
+	if err := writer.Close(); err != nil {
+		logger.Warn("writer shutdown", "error", err)
+	}
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("close ledger: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// verifyDB runs the full verifier over an open ledger database.
+func verifyDB(ctx context.Context, db *sqlite.DB, kr *ledger.Keyring, pub ed25519.PublicKey) (*ledger.VerifyReport, error) {
+	cps, err := db.Checkpoints(ctx, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	it, err := db.IterateEntries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	return ledger.Verify(ctx, it, cps, ledger.VerifyOptions{Keyring: kr, PublicKey: pub, LedgerID: db.LedgerID()})
+}
+
+// prepareDataDir creates the data directory (0700) and takes its lock, so
+// that two writers never share a ledger.
+func prepareDataDir(p paths) (unlock func(), err error) {
+	if err := os.MkdirAll(p.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	return lockDataDir(p.Dir)
+}
+
+// lockDataDir takes an exclusive, non-blocking lock on <dir>/LOCK.
+func lockDataDir(dir string) (func(), error) {
+	f, err := os.OpenFile(dir+"/LOCK", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("data dir lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("data dir %s is in use by another walletd process", dir)
+		}
+		return nil, fmt.Errorf("data dir lock: %w", err)
+	}
+	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+}
+
+// loadOrCreateKeys loads the HMAC keyring and the checkpoint key pair,
+// creating them (mode 0600) on first start.
+func loadOrCreateKeys(p paths, logger *slog.Logger) (*ledger.Keyring, ed25519.PrivateKey, string, error) {
+	kr, err := ledger.LoadKeyring(p.Keyring)
+	if errors.Is(err, os.ErrNotExist) {
+		if _, statErr := os.Stat(p.LedgerDB); statErr == nil {
+			return nil, nil, "", fmt.Errorf("%s is missing but %s exists: restore the keyring, the chain cannot be extended without it", p.Keyring, p.LedgerDB)
+		}
+		if kr, err = ledger.NewKeyring(time.Now()); err == nil {
+			err = kr.Save(p.Keyring)
+			logger.Info("created ledger keyring", "path", p.Keyring, "key_id", kr.Active)
+		}
+	}
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if _, err := os.Stat(p.CheckpointKey); errors.Is(err, os.ErrNotExist) {
+		if err := ledger.GenerateCheckpointKey(p.CheckpointKey, p.CheckpointPub); err != nil {
+			return nil, nil, "", fmt.Errorf("checkpoint key: %w", err)
+		}
+		logger.Info("created checkpoint key pair", "public_key", p.CheckpointPub)
+	}
+	priv, err := ledger.LoadCheckpointKey(p.CheckpointKey)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	pubPEM, err := os.ReadFile(p.CheckpointPub)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("checkpoint public key: %w", err)
+	}
+	return kr, priv, string(pubPEM), nil
+}
+
+// ensureAdminKey creates the first admin API key when the ledger has none,
+// writes it to <data-dir>/admin.key (0600) and prints it once. The file is
+// written before the key is stored, so a crash in between leaves no key
+// that nobody holds.
+func ensureAdminKey(ctx context.Context, db *sqlite.DB, p paths, logger *slog.Logger) error {
+	keys, err := db.APIKeys(ctx)
+	if err != nil {
+		return err
+	} else if len(keys) > 0 {
+		return nil
+	}
+	k, token, err := ledger.NewAPIKey("admin (first start)", []string{ledger.ScopeAdmin}, time.Now())
+	if err != nil {
+		return err
+	}
+	if err := ledger.WriteFileAtomic(p.AdminKey, []byte(token+"\n"), 0o600); err != nil {
+		return fmt.Errorf("admin key: %w", err)
+	}
+	if err := db.CreateAPIKey(ctx, k); err != nil {
+		return err
+	}
+	fmt.Printf("walletd: created admin API key (saved to %s):\n%s\n", p.AdminKey, token)
+	logger.Info("created admin API key", "key_id", k.ID, "path", p.AdminKey)
+	return nil
+}
+
+// readToken returns the token in a key file, trimmed.
+func readToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}

@@ -1,0 +1,182 @@
+package http
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/segmentio/ksuid"
+	"github.com/walletd/walletd/ledger"
+)
+
+type ctxKey int
+
+const (
+	ctxRequestID ctxKey = iota
+	ctxAPIKey
+)
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(ctxRequestID).(string)
+	return id
+}
+
+// APIKeyFrom returns the API key that authenticated the request, or nil.
+func APIKeyFrom(ctx context.Context) *ledger.APIKey {
+	k, _ := ctx.Value(ctxAPIKey).(*ledger.APIKey)
+	return k
+}
+
+// statusWriter records the status and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+// instrument wraps every route: request id, body limit, metrics and one
+// structured log line per request.
+func (s *Server) instrument(route string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			id = "req_" + ksuid.New().String()
+		}
+		w.Header().Set("X-Request-Id", id)
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		r = r.WithContext(context.WithValue(r.Context(), ctxRequestID, id))
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		d := time.Since(start)
+		s.Metrics.observeRequest(route, r.Method, sw.status, d)
+		s.Logger.LogAttrs(r.Context(), levelFor(sw.status), "request",
+			slog.String("method", r.Method), slog.String(attrRoute, route), slog.String("path", r.URL.Path),
+			slog.Int(attrStatus, sw.status), slog.Duration("duration", d), slog.Int("bytes", sw.bytes),
+			slog.String(attrRequestID, id))
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x21 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// authorize requires a bearer API key that grants scope.
+func (s *Server) authorize(scope string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || token == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="walletd"`)
+			s.Error(w, r, ledger.Errorf(EUnauthorized, "An API key is required: Authorization: Bearer <key>."))
+			return
+		}
+		key, err := s.auth.lookup(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		} else if key == nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="walletd", error="invalid_token"`)
+			s.Error(w, r, ledger.Errorf(EUnauthorized, "The API key is invalid or revoked."))
+			return
+		}
+		if !key.HasScope(scope) {
+			s.Error(w, r, ledger.Errorf(EForbidden, "The API key lacks the %q scope.", scope))
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxAPIKey, key)))
+	})
+}
+
+// authCache remembers verified tokens for a short time so that the hot path
+// does not read the database on every request. Revocations through this
+// server take effect at once; elsewhere within authCacheTTL.
+type authCache struct {
+	keys ledger.APIKeyService
+	now  func() time.Time
+	mu   sync.RWMutex
+	m    map[string]authEntry
+}
+
+type authEntry struct {
+	key     *ledger.APIKey // nil: known bad
+	expires time.Time
+}
+
+const authCacheTTL = 10 * time.Second
+
+func newAuthCache(keys ledger.APIKeyService, now func() time.Time) *authCache {
+	return &authCache{keys: keys, now: now, m: make(map[string]authEntry)}
+}
+
+// lookup returns the active key for token, nil if the token is not valid.
+func (c *authCache) lookup(ctx context.Context, token string) (*ledger.APIKey, error) {
+	now := c.now()
+	c.mu.RLock()
+	e, ok := c.m[token]
+	c.mu.RUnlock()
+	if ok && now.Before(e.expires) {
+		return e.key, nil
+	}
+	id, secret, ok := ledger.SplitToken(token)
+	if !ok {
+		return nil, nil
+	}
+	k, err := c.keys.APIKey(ctx, id)
+	if ledger.ErrorCode(err) == ledger.ENotFound {
+		k, err = nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if k != nil && (k.RevokedAt != nil || !k.Matches(secret)) {
+		k = nil
+	}
+	c.mu.Lock()
+	if len(c.m) > 10000 { // bound memory against random tokens
+		c.m = make(map[string]authEntry)
+	}
+	c.m[token] = authEntry{key: k, expires: now.Add(authCacheTTL)}
+	c.mu.Unlock()
+	return k, nil
+}
+
+// forget drops cached tokens of key id, after a revocation.
+func (c *authCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for t := range c.m {
+		if strings.HasPrefix(t, id+".") {
+			delete(c.m, t)
+		}
+	}
+}

@@ -1,0 +1,428 @@
+package http_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/walletd/walletd/ledger"
+)
+
+func TestWallets_Create(t *testing.T) {
+	s := mustServer(t)
+	r := s.do(t, "POST", "/v1/wallets", `{"user_id":"u1","email":"u1@example.com","currency":"USD"}`)
+	r.expect(t, 201, "")
+	var w wallet
+	r.data(t, &w)
+	if !strings.HasPrefix(w.ID, "wal_") || w.UserID != "u1" || w.Email != "u1@example.com" || w.Currency != "USD" ||
+		w.Balance != "0.00" || w.Held != "0.00" || w.Available != "0.00" || w.Status != "active" {
+		t.Fatalf("unexpected wallet %+v", w)
+	}
+	if got := s.wallet(t, w.ID); got.ID != w.ID || got.Balance != "0.00" {
+		t.Fatalf("GET: %+v", got)
+	}
+	if r.Header.Get("X-Request-Id") == "" {
+		t.Fatal("no X-Request-Id")
+	}
+
+	t.Run("ErrWalletExists", func(t *testing.T) {
+		s.do(t, "POST", "/v1/wallets", `{"user_id":"u1","email":"u1@example.com","currency":"USD"}`).expect(t, 409, "wallet_exists")
+		// Another currency for the same user is fine.
+		s.do(t, "POST", "/v1/wallets", `{"user_id":"u1","email":"u1@example.com","currency":"EUR"}`).expect(t, 201, "")
+	})
+	bad := []struct{ name, body, status, code string }{
+		{"MalformedJSON", `{"user_id":`, "400", "invalid_json"},
+		{"NotAnObject", `[1,2]`, "400", "invalid_json"},
+		{"WrongType", `{"user_id":5,"email":"a@b.c","currency":"USD"}`, "400", "invalid_json"},
+		{"UnknownField", `{"user_id":"x","email":"a@b.c","currency":"USD","admin":true}`, "400", "invalid_json"},
+		{"TrailingData", `{"user_id":"x","email":"a@b.c","currency":"USD"} {}`, "400", "invalid_json"},
+		{"EmptyBody", ``, "400", "invalid_json"},
+		{"MissingUser", `{"email":"a@b.c","currency":"USD"}`, "400", "invalid_request"},
+		{"BadEmail", `{"user_id":"x","email":"nope","currency":"USD"}`, "400", "invalid_request"},
+		{"UnknownCurrency", `{"user_id":"x","email":"a@b.c","currency":"XXX"}`, "400", "invalid_currency"},
+		{"LowerCurrency", `{"user_id":"x","email":"a@b.c","currency":"usd"}`, "400", "invalid_currency"},
+		{"ControlChars", `{"user_id":"x\u0000y","email":"a@b.c","currency":"USD"}`, "400", "invalid_request"},
+	}
+	for _, tc := range bad {
+		t.Run("Err"+tc.name, func(t *testing.T) {
+			r := s.do(t, "POST", "/v1/wallets", tc.body)
+			r.expect(t, atoi(tc.status), tc.code)
+		})
+	}
+	t.Run("ErrBodyTooLarge", func(t *testing.T) {
+		big := `{"user_id":"` + strings.Repeat("a", 2<<20) + `","email":"a@b.c","currency":"USD"}`
+		s.do(t, "POST", "/v1/wallets", big).expect(t, 413, "body_too_large")
+	})
+	t.Run("NothingChangedByBadInput", func(t *testing.T) {
+		r := s.do(t, "GET", "/v1/wallets?user_id=x", "")
+		r.expect(t, 200, "")
+		var page struct{ Items []wallet }
+		r.data(t, &page)
+		if len(page.Items) != 0 {
+			t.Fatalf("bad input created wallets: %+v", page.Items)
+		}
+	})
+}
+
+func atoi(s string) int {
+	var n int
+	fmt.Sscan(s, &n)
+	return n
+}
+
+func TestWallets_List(t *testing.T) {
+	s := mustServer(t)
+	for _, c := range []string{"USD", "EUR", "GBP", "JPY", "KWD"} {
+		s.mustWallet(t, "alice", c)
+	}
+	s.mustWallet(t, "bob", "USD")
+	var seen []string
+	cursor := ""
+	for i := 0; i < 10; i++ {
+		r := s.do(t, "GET", "/v1/wallets?user_id=alice&limit=2&cursor="+cursor, "")
+		r.expect(t, 200, "")
+		var page struct {
+			Items      []wallet `json:"items"`
+			NextCursor string   `json:"next_cursor"`
+		}
+		r.data(t, &page)
+		for _, w := range page.Items {
+			if w.UserID != "alice" {
+				t.Fatalf("other user's wallet: %+v", w)
+			}
+			seen = append(seen, w.Currency)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	if len(seen) != 5 {
+		t.Fatalf("paged through %v, want 5 wallets", seen)
+	}
+	t.Run("ErrBadLimit", func(t *testing.T) {
+		s.do(t, "GET", "/v1/wallets?limit=0", "").expect(t, 400, "invalid_request")
+		s.do(t, "GET", "/v1/wallets?limit=abc", "").expect(t, 400, "invalid_request")
+		s.do(t, "GET", "/v1/wallets?limit=100000", "").expect(t, 400, "invalid_request")
+	})
+	t.Run("ErrNotFound", func(t *testing.T) {
+		s.do(t, "GET", "/v1/wallets/wal_nope", "").expect(t, 404, "not_found")
+	})
+}
+
+func TestWallets_CreditDebit(t *testing.T) {
+	s := mustServer(t)
+	w := s.mustWallet(t, "u1", "USD")
+	jpy := s.mustWallet(t, "u1", "JPY")
+	kwd := s.mustWallet(t, "u1", "KWD")
+
+	r := s.do(t, "POST", "/v1/wallets/"+w.ID+"/credit", `{"amount":"49.25","type":"topup","reason":"card","order_id":"1204","metadata":{"src":"test"}}`)
+	r.expect(t, 201, "")
+	var e entry
+	r.data(t, &e)
+	if !strings.HasPrefix(e.TransactionID, "txn_") || e.Seq == 0 || len(e.LedgerHash) != 64 || e.BalanceAfter != "49.25" ||
+		e.Amount != "49.25" || e.Type != "topup" || e.OrderID != "1204" || e.Metadata["src"] != "test" {
+		t.Fatalf("unexpected entry %+v", e)
+	}
+	r = s.do(t, "POST", "/v1/wallets/"+w.ID+"/debit", `{"amount":"9.25","type":"order_payment","reason":"order"}`)
+	r.expect(t, 201, "")
+	var d entry
+	r.data(t, &d)
+	if d.BalanceAfter != "40.00" || d.PrevHash != e.LedgerHash || d.Seq != e.Seq+1 {
+		t.Fatalf("debit %+v does not chain on %+v", d, e)
+	}
+	s.mustCredit(t, jpy.ID, "500")
+	s.mustCredit(t, kwd.ID, "0.001")
+
+	t.Run("DefaultType", func(t *testing.T) {
+		r := s.do(t, "POST", "/v1/wallets/"+w.ID+"/credit", `{"amount":"1"}`)
+		r.expect(t, 201, "")
+		var e entry
+		r.data(t, &e)
+		if e.Type != "manual_credit" || e.Amount != "1.00" {
+			t.Fatalf("%+v", e)
+		}
+	})
+
+	bad := []struct {
+		name, wallet, op, body string
+		status                 int
+		code                   string
+	}{
+		{"Exponent", w.ID, "credit", `{"amount":"1e400"}`, 400, "invalid_amount"},
+		{"NegativeZero", w.ID, "credit", `{"amount":"-0"}`, 400, "invalid_amount"},
+		{"Negative", w.ID, "debit", `{"amount":"-5.00"}`, 400, "invalid_amount"},
+		{"TooPrecise", w.ID, "credit", `{"amount":"0.001"}`, 400, "invalid_amount"},
+		{"TooPreciseJPY", jpy.ID, "credit", `{"amount":"1.5"}`, 400, "invalid_amount"},
+		{"TooPreciseKWD", kwd.ID, "credit", `{"amount":"0.0001"}`, 400, "invalid_amount"},
+		{"NaN", w.ID, "credit", `{"amount":"NaN"}`, 400, "invalid_amount"},
+		{"Infinity", w.ID, "credit", `{"amount":"Infinity"}`, 400, "invalid_amount"},
+		{"Zero", w.ID, "credit", `{"amount":"0.00"}`, 400, "invalid_amount"},
+		{"Empty", w.ID, "credit", `{"amount":""}`, 400, "invalid_amount"},
+		{"Huge", w.ID, "credit", `{"amount":"10000000000000000"}`, 400, "invalid_amount"},
+		{"NumberNotString", w.ID, "credit", `{"amount":25.00}`, 400, "invalid_json"},
+		{"BadType", w.ID, "credit", `{"amount":"1.00","type":"Top Up"}`, 400, "invalid_request"},
+		{"ReservedType", w.ID, "credit", `{"amount":"1.00","type":"transfer_in"}`, 400, "invalid_request"},
+		{"MetadataNotStrings", w.ID, "credit", `{"amount":"1.00","metadata":{"n":5}}`, 400, "invalid_json"},
+		{"MetadataArray", w.ID, "credit", `{"amount":"1.00","metadata":[1]}`, 400, "invalid_json"},
+		{"Malformed", w.ID, "credit", `{"amount":"1.00"`, 400, "invalid_json"},
+		{"UnknownWallet", "wal_nope", "credit", `{"amount":"1.00"}`, 404, "not_found"},
+		{"InsufficientFunds", w.ID, "debit", `{"amount":"1000.00"}`, 422, "insufficient_funds"},
+	}
+	for _, tc := range bad {
+		t.Run("Err"+tc.name, func(t *testing.T) {
+			before := s.wallet(t, w.ID)
+			s.do(t, "POST", "/v1/wallets/"+tc.wallet+"/"+tc.op, tc.body).expect(t, tc.status, tc.code)
+			if after := s.wallet(t, w.ID); after != before {
+				t.Fatalf("bad request changed the wallet: %+v → %+v", before, after)
+			}
+		})
+	}
+	t.Run("ErrMethodNotAllowed", func(t *testing.T) {
+		s.do(t, "GET", "/v1/wallets/"+w.ID+"/credit", "").expect(t, 405, "method_not_allowed")
+	})
+	t.Run("ErrUnknownRoute", func(t *testing.T) {
+		s.do(t, "GET", "/v1/nope", "").expect(t, 404, "not_found")
+	})
+}
+
+func TestWallets_Freeze(t *testing.T) {
+	s := mustServer(t)
+	w := s.mustWallet(t, "u1", "USD")
+	s.mustCredit(t, w.ID, "10.00")
+	r := s.do(t, "POST", "/v1/wallets/"+w.ID+"/freeze", `{"reason":"fraud review"}`)
+	r.expect(t, 201, "")
+	if got := s.wallet(t, w.ID); got.Status != "frozen" {
+		t.Fatalf("status %q", got.Status)
+	}
+	s.do(t, "POST", "/v1/wallets/"+w.ID+"/debit", `{"amount":"1.00"}`).expect(t, 422, "wallet_frozen")
+	s.do(t, "POST", "/v1/wallets/"+w.ID+"/freeze", ``).expect(t, 409, "conflict")
+	s.mustCredit(t, w.ID, "1.00") // credits still land
+	s.do(t, "POST", "/v1/wallets/"+w.ID+"/unfreeze", ``).expect(t, 201, "")
+	s.do(t, "POST", "/v1/wallets/"+w.ID+"/debit", `{"amount":"11.00"}`).expect(t, 201, "")
+	s.do(t, "POST", "/v1/wallets/wal_nope/freeze", ``).expect(t, 404, "not_found")
+}
+
+func TestTransfers(t *testing.T) {
+	s := mustServer(t)
+	a, b := s.mustWallet(t, "a", "USD"), s.mustWallet(t, "b", "USD")
+	eur := s.mustWallet(t, "c", "EUR")
+	s.mustCredit(t, a.ID, "100.00")
+	r := s.do(t, "POST", "/v1/transfers", mustJSON(map[string]string{"from_wallet_id": a.ID, "to_wallet_id": b.ID, "amount": "30.50", "note": "lunch"}))
+	r.expect(t, 201, "")
+	var tr struct {
+		TransferID    string `json:"transfer_id"`
+		TransactionID string `json:"transaction_id"`
+		Seq           uint64 `json:"seq"`
+		LedgerHash    string `json:"ledger_hash"`
+		BalanceAfter  string `json:"balance_after"`
+		Debit, Credit entry
+	}
+	r.data(t, &tr)
+	if tr.TransferID == "" || tr.BalanceAfter != "69.50" || tr.Credit.BalanceAfter != "30.50" || tr.Credit.Seq != tr.Debit.Seq+1 ||
+		tr.Seq != tr.Credit.Seq || tr.LedgerHash != tr.Credit.LedgerHash || tr.Credit.PrevHash != tr.Debit.LedgerHash {
+		t.Fatalf("unexpected transfer %+v", tr)
+	}
+	if s.wallet(t, a.ID).Balance != "69.50" || s.wallet(t, b.ID).Balance != "30.50" {
+		t.Fatal("balances do not match the transfer")
+	}
+	bad := []struct {
+		name, body string
+		status     int
+		code       string
+	}{
+		{"CurrencyMismatch", mustJSON(map[string]string{"from_wallet_id": a.ID, "to_wallet_id": eur.ID, "amount": "1.00"}), 422, "currency_mismatch"},
+		{"SameWallet", mustJSON(map[string]string{"from_wallet_id": a.ID, "to_wallet_id": a.ID, "amount": "1.00"}), 400, "invalid_request"},
+		{"InsufficientFunds", mustJSON(map[string]string{"from_wallet_id": a.ID, "to_wallet_id": b.ID, "amount": "69.51"}), 422, "insufficient_funds"},
+		{"UnknownFrom", mustJSON(map[string]string{"from_wallet_id": "wal_x", "to_wallet_id": b.ID, "amount": "1.00"}), 404, "not_found"},
+		{"UnknownTo", mustJSON(map[string]string{"from_wallet_id": a.ID, "to_wallet_id": "wal_x", "amount": "1.00"}), 404, "not_found"},
+		{"BadAmount", mustJSON(map[string]string{"from_wallet_id": a.ID, "to_wallet_id": b.ID, "amount": "1e400"}), 400, "invalid_amount"},
+		{"TooPrecise", mustJSON(map[string]string{"from_wallet_id": a.ID, "to_wallet_id": b.ID, "amount": "0.001"}), 400, "invalid_amount"},
+		{"WrongType", `{"from_wallet_id":1,"to_wallet_id":"x","amount":"1.00"}`, 400, "invalid_json"},
+		{"Malformed", `{`, 400, "invalid_json"},
+	}
+	for _, tc := range bad {
+		t.Run("Err"+tc.name, func(t *testing.T) {
+			s.do(t, "POST", "/v1/transfers", tc.body).expect(t, tc.status, tc.code)
+			if s.wallet(t, a.ID).Balance != "69.50" || s.wallet(t, b.ID).Balance != "30.50" {
+				t.Fatal("a refused transfer moved money")
+			}
+		})
+	}
+}
+
+func TestIdempotency(t *testing.T) {
+	s := mustServer(t)
+	w := s.mustWallet(t, "u1", "USD")
+	body := `{"amount":"5.00","type":"topup"}`
+	r1 := s.do(t, "POST", "/v1/wallets/"+w.ID+"/credit", body, "Idempotency-Key", "key-1")
+	r1.expect(t, 201, "")
+	r2 := s.do(t, "POST", "/v1/wallets/"+w.ID+"/credit", body, "Idempotency-Key", "key-1")
+	r2.expect(t, 201, "")
+	if string(r1.Data) != string(r2.Data) || r2.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay differs:\n%s\n%s", r1.Data, r2.Data)
+	}
+	if got := s.wallet(t, w.ID).Balance; got != "5.00" {
+		t.Fatalf("balance %s after a replay, want 5.00", got)
+	}
+	t.Run("ErrConflict", func(t *testing.T) {
+		s.do(t, "POST", "/v1/wallets/"+w.ID+"/credit", `{"amount":"6.00","type":"topup"}`, "Idempotency-Key", "key-1").expect(t, 409, "idempotency_conflict")
+		s.do(t, "POST", "/v1/wallets/"+w.ID+"/debit", body, "Idempotency-Key", "key-1").expect(t, 409, "idempotency_conflict")
+	})
+	t.Run("CreateWalletReplay", func(t *testing.T) {
+		b := `{"user_id":"u2","email":"u2@example.com","currency":"USD"}`
+		a1 := s.do(t, "POST", "/v1/wallets", b, "Idempotency-Key", "w-1")
+		a2 := s.do(t, "POST", "/v1/wallets", b, "Idempotency-Key", "w-1")
+		a1.expect(t, 201, "")
+		a2.expect(t, 201, "")
+		if string(a1.Data) != string(a2.Data) {
+			t.Fatalf("replay differs:\n%s\n%s", a1.Data, a2.Data)
+		}
+	})
+	t.Run("ErrBadKey", func(t *testing.T) {
+		s.do(t, "POST", "/v1/wallets/"+w.ID+"/credit", body, "Idempotency-Key", strings.Repeat("k", 300)).expect(t, 400, "invalid_request")
+	})
+	t.Run("ConcurrentSameKey", func(t *testing.T) {
+		var wg sync.WaitGroup
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := s.do(t, "POST", "/v1/wallets/"+w.ID+"/credit", `{"amount":"1.00"}`, "Idempotency-Key", "same")
+				if r.Status != 201 {
+					t.Errorf("status %d: %s", r.Status, r.Raw)
+				}
+			}()
+		}
+		wg.Wait()
+		if got := s.wallet(t, w.ID).Balance; got != "6.00" {
+			t.Fatalf("balance %s, want 6.00: a key was applied more than once", got)
+		}
+	})
+}
+
+func TestAuth(t *testing.T) {
+	s := mustServer(t)
+	w := s.mustWallet(t, "u1", "USD")
+	t.Run("ErrNoToken", func(t *testing.T) {
+		r := s.do(t, "GET", "/v1/wallets/"+w.ID, "", "Authorization", "")
+		r.expect(t, 401, "unauthorized")
+		if r.Header.Get("WWW-Authenticate") == "" {
+			t.Fatal("no WWW-Authenticate")
+		}
+	})
+	t.Run("ErrBadToken", func(t *testing.T) {
+		s.do(t, "GET", "/v1/wallets/"+w.ID, "", "Authorization", "Bearer wdk_x.y").expect(t, 401, "unauthorized")
+		s.do(t, "GET", "/v1/wallets/"+w.ID, "", "Authorization", "Bearer garbage").expect(t, 401, "unauthorized")
+		s.do(t, "GET", "/v1/wallets/"+w.ID, "", "Authorization", "Basic Zm9vOmJhcg==").expect(t, 401, "unauthorized")
+		wrong := s.Admin[:strings.IndexByte(s.Admin, '.')] + ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		s.do(t, "GET", "/v1/wallets/"+w.ID, "", "Authorization", "Bearer "+wrong).expect(t, 401, "unauthorized")
+	})
+	// A read-only key reads but cannot write or administer.
+	r := s.do(t, "POST", "/v1/api-keys", `{"name":"reader","scopes":["wallets:read"]}`)
+	r.expect(t, 201, "")
+	var key struct{ ID, Token string }
+	r.data(t, &key)
+	reader := "Bearer " + key.Token
+	s.do(t, "GET", "/v1/wallets/"+w.ID, "", "Authorization", reader).expect(t, 200, "")
+	s.do(t, "POST", "/v1/wallets/"+w.ID+"/credit", `{"amount":"1.00"}`, "Authorization", reader).expect(t, 403, "forbidden")
+	s.do(t, "GET", "/v1/ledger/verify", "", "Authorization", reader).expect(t, 403, "forbidden")
+	s.do(t, "POST", "/v1/api-keys", `{"name":"x","scopes":["root"]}`).expect(t, 400, "invalid_request")
+	s.do(t, "POST", "/v1/api-keys", `{"name":"x","scopes":[]}`).expect(t, 400, "invalid_request")
+
+	list := s.do(t, "GET", "/v1/api-keys", "")
+	list.expect(t, 200, "")
+	if strings.Contains(string(list.Raw), key.Token) || strings.Contains(string(list.Raw), "secret") {
+		t.Fatal("the key list shows secrets")
+	}
+	t.Run("Revoke", func(t *testing.T) {
+		s.do(t, "DELETE", "/v1/api-keys/"+key.ID, "").expect(t, 200, "")
+		s.do(t, "GET", "/v1/wallets/"+w.ID, "", "Authorization", reader).expect(t, 401, "unauthorized")
+		s.do(t, "DELETE", "/v1/api-keys/"+key.ID, "").expect(t, 404, "not_found")
+	})
+	// Keys are stored hashed: the token's secret is nowhere in the database.
+	var n int
+	secret := key.Token[strings.IndexByte(key.Token, '.')+1:]
+	if err := s.L.DB.ReadDB().QueryRowContext(context.Background(), `SELECT count(*) FROM api_keys WHERE CAST(secret_hash AS TEXT) LIKE '%' || ? || '%'`, secret).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("secret stored in clear (n=%d, err=%v)", n, err)
+	}
+}
+
+func TestLedgerEndpoints(t *testing.T) {
+	s := mustServer(t)
+	a, b := s.mustWallet(t, "a", "USD"), s.mustWallet(t, "b", "USD")
+	for i := 0; i < 120; i++ {
+		s.mustCredit(t, a.ID, "1.00")
+	}
+	s.do(t, "POST", "/v1/transfers", mustJSON(map[string]string{"from_wallet_id": a.ID, "to_wallet_id": b.ID, "amount": "3.00"})).expect(t, 201, "")
+
+	r := s.do(t, "GET", "/v1/ledger/verify", "")
+	r.expect(t, 200, "")
+	var rep ledger.VerifyReport
+	r.data(t, &rep)
+	if !rep.OK || rep.Entries != 124 || rep.HeadSeq != 124 || len(rep.HeadHash) != 64 {
+		t.Fatalf("verify: %+v", rep)
+	}
+
+	var all []entry
+	after := "0"
+	for {
+		r := s.do(t, "GET", "/v1/ledger/entries?limit=50&after_seq="+after, "")
+		r.expect(t, 200, "")
+		var page struct {
+			Items        []entry `json:"items"`
+			NextAfterSeq uint64  `json:"next_after_seq"`
+		}
+		r.data(t, &page)
+		if len(page.Items) == 0 {
+			break
+		}
+		all = append(all, page.Items...)
+		after = fmt.Sprint(page.NextAfterSeq)
+	}
+	if len(all) != 124 || all[123].LedgerHash != rep.HeadHash {
+		t.Fatalf("paged %d entries", len(all))
+	}
+	s.do(t, "GET", "/v1/ledger/entries?after_seq=-1", "").expect(t, 400, "invalid_request")
+	s.do(t, "GET", "/v1/ledger/entries?limit=5000", "").expect(t, 400, "invalid_request")
+
+	r = s.do(t, "GET", "/v1/ledger/checkpoints", "")
+	r.expect(t, 200, "")
+	var cps struct {
+		Items []struct {
+			Seq      uint64 `json:"seq"`
+			HeadHash string `json:"head_hash"`
+		} `json:"items"`
+	}
+	r.data(t, &cps)
+	if len(cps.Items) != 1 || cps.Items[0].Seq != 100 || cps.Items[0].HeadHash != all[99].LedgerHash {
+		t.Fatalf("checkpoints: %+v", cps.Items)
+	}
+}
+
+func TestProbesAndMetrics(t *testing.T) {
+	s := mustServer(t)
+	s.do(t, "GET", "/healthz", "", "Authorization", "").expect(t, 200, "")
+	s.do(t, "GET", "/readyz", "", "Authorization", "").expect(t, 200, "")
+	w := s.mustWallet(t, "u", "USD")
+	s.mustCredit(t, w.ID, "1.00")
+	resp, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	text := string(raw)
+	for _, want := range []string{
+		`walletd_http_requests_total{method="POST",route="/v1/wallets/{id}/credit",status="201"} 1`,
+		`walletd_http_request_duration_seconds_bucket`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
