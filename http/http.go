@@ -164,11 +164,12 @@ func (s *Server) routes() *mux.Router {
 	}
 	handle("GET", "/healthz", "", s.handleHealthz)
 	handle("GET", "/readyz", "", s.handleReadyz)
-	r.Handle("/metrics", s.Metrics.Handler()).Methods("GET")
+	r.Handle("/metrics", s.instrument("/metrics", s.Metrics.Handler())).Methods("GET")
 
 	s.registerWalletRoutes(handle)
 	s.registerLedgerRoutes(handle)
 	s.registerAPIKeyRoutes(handle)
+	s.registerDocRoutes(r)
 	return r
 }
 

@@ -2,8 +2,10 @@ package http
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -66,6 +68,20 @@ func (s *Server) instrument(route string, next http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 		r = r.WithContext(context.WithValue(r.Context(), ctxRequestID, id))
 		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			// A panic in a handler is a bug: answer 500 with no internals,
+			// log it with the request id, and keep serving.
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Logger.Error("panic in handler", attrRequestID, id, attrRoute, route, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				if sw.status == 0 {
+					s.Error(sw, r, fmt.Errorf("panic: %v", v))
+				}
+				s.Metrics.observeRequest(route, r.Method, http.StatusInternalServerError, time.Since(start))
+			}
+		}()
 		next.ServeHTTP(sw, r)
 		if sw.status == 0 {
 			sw.status = http.StatusOK
@@ -94,9 +110,8 @@ func validRequestID(id string) bool {
 // authorize requires a bearer API key that grants scope.
 func (s *Server) authorize(scope string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		token, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || token == "" {
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="walletd"`)
 			s.Error(w, r, ledger.Errorf(EUnauthorized, "An API key is required: Authorization: Bearer <key>."))
 			return

@@ -1,7 +1,9 @@
 package http
 
 import (
+	"bufio"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -59,6 +61,8 @@ type entryJSON struct {
 	Seq            uint64            `json:"seq"`
 	LedgerHash     string            `json:"ledger_hash"`
 	PrevHash       string            `json:"prev_hash"`
+	RequestHash    string            `json:"request_hash,omitempty"`
+	Email          string            `json:"email,omitempty"`
 	KeyID          string            `json:"key_id"`
 	EventID        string            `json:"event_id"`
 	Kind           string            `json:"kind"`
@@ -82,7 +86,7 @@ type entryJSON struct {
 func entryToJSON(e *ledger.Entry) entryJSON {
 	out := entryJSON{
 		TransactionID: e.ID, Seq: e.Seq, LedgerHash: e.Hash.String(), PrevHash: e.PrevHash.String(),
-		KeyID: e.KeyID, EventID: e.EventID, Kind: e.Kind, Type: e.Type, WalletID: e.WalletID,
+		RequestHash: e.RequestHash, Email: e.Email, KeyID: e.KeyID, EventID: e.EventID, Kind: e.Kind, Type: e.Type, WalletID: e.WalletID,
 		UserID: e.UserID, Currency: e.Currency, Amount: e.Amount, BalanceAfter: e.BalanceAfter,
 		HeldAfter: e.HeldAfter, AvailableAfter: e.BalanceAfter, Reason: e.Reason, OrderID: e.OrderID,
 		TransferID: e.TransferID, Counterparty: e.Counterparty, IdempotencyKey: e.IdempotencyKey,
@@ -213,7 +217,7 @@ func (s *Server) handleSetStatus(frozen bool) http.HandlerFunc {
 		var req struct {
 			Reason string `json:"reason"`
 		}
-		if r.ContentLength != 0 {
+		if hasBody(r) {
 			if err := decodeJSON(w, r, &req); err != nil {
 				s.Error(w, r, err)
 				return
@@ -263,6 +267,23 @@ func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
 			BalanceAfter: out.BalanceAfter, Debit: out, Credit: in,
 		}
 	})
+}
+
+// hasBody reports whether the request carries a body, reading ahead for
+// chunked requests with no Content-Length.
+func hasBody(r *http.Request) bool {
+	if r.ContentLength > 0 {
+		return true
+	} else if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
+		return false
+	}
+	br := bufio.NewReader(r.Body)
+	_, err := br.Peek(1)
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{br, r.Body}
+	return err == nil
 }
 
 func parseLimit(s string, def, max int) (int, error) {

@@ -144,8 +144,9 @@ func checkType(s string) error {
 			return Errorf(EInvalid, "type %q may hold only a-z, 0-9 and _.", s)
 		}
 	}
-	if s == TypeTransferIn || s == TypeTransferOut {
-		return Errorf(EInvalid, "type %q is reserved for transfers.", s)
+	switch s {
+	case TypeTransferIn, TypeTransferOut, "open", KindFreeze, KindUnfreeze:
+		return Errorf(EInvalid, "type %q is reserved.", s)
 	}
 	return nil
 }

@@ -532,7 +532,7 @@ func (c *Post) apply(b *batch, r *request) error {
 			return Errorf(EInvalidAmount, "The credit would take the balance above the maximum.")
 		}
 	case KindDebit:
-		if err := checkDebit(cur, amount); err != nil {
+		if err := checkDebit(cur, amount, b.scale(cur.Currency)); err != nil {
 			return err
 		}
 	default:
@@ -553,12 +553,12 @@ func (c *Post) apply(b *batch, r *request) error {
 }
 
 // checkDebit enforces the rules every outgoing amount obeys.
-func checkDebit(w *Wallet, amount decimal.Decimal) error {
+func checkDebit(w *Wallet, amount decimal.Decimal, scale int32) error {
 	if w.Status == StatusFrozen {
 		return Errorf(EWalletFrozen, "Wallet %s is frozen.", w.ID)
 	}
 	if w.Available().LessThan(amount) {
-		return Errorf(EInsufficientFunds, "Wallet %s has %s %s available.", w.ID, w.Available().String(), w.Currency)
+		return Errorf(EInsufficientFunds, "Wallet %s has %s %s available.", w.ID, w.Available().StringFixed(scale), w.Currency)
 	}
 	return nil
 }
@@ -585,7 +585,7 @@ func (c *Transfer) apply(b *batch, r *request) error {
 	if err != nil {
 		return err
 	}
-	if err := checkDebit(from, amount); err != nil {
+	if err := checkDebit(from, amount, b.scale(from.Currency)); err != nil {
 		return err
 	}
 	if to.Balance.Add(amount).GreaterThanOrEqual(maxBalance) {
