@@ -1,0 +1,306 @@
+package bus_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/walletd/walletd/events"
+	"github.com/walletd/walletd/events/bus"
+	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd/ledger/sqlite"
+	"github.com/walletd/walletd/walletdtest"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// natsEnv is an embedded NATS server with the WALLETD stream.
+type natsEnv struct {
+	dir  string
+	addr string
+	srv  *bus.Embedded
+	nc   *nats.Conn
+	js   jetstream.JetStream
+}
+
+func startNATS(tb testing.TB, dir, addr string) *bus.Embedded {
+	tb.Helper()
+	srv, err := bus.StartEmbedded(bus.EmbeddedConfig{Addr: addr, StoreDir: dir})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return srv
+}
+
+func mustNATS(tb testing.TB) *natsEnv {
+	tb.Helper()
+	e := &natsEnv{dir: filepath.Join(tb.TempDir(), "nats")}
+	e.srv = startNATS(tb, e.dir, "127.0.0.1:0")
+	e.addr = e.srv.Server.Addr().(*net.TCPAddr).String()
+	nc, err := bus.Connect(e.srv.ClientURL(), "test")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e.nc = nc
+	if e.js, err = jetstream.New(nc); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := bus.EnsureStream(context.Background(), e.js, bus.StreamConfig{}); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		nc.Close()
+		if e.srv != nil {
+			e.srv.Close()
+		}
+	})
+	return e
+}
+
+func (e *natsEnv) stop()               { e.srv.Close(); e.srv = nil }
+func (e *natsEnv) start(tb testing.TB) { e.srv = startNATS(tb, e.dir, e.addr) }
+
+// startRelay runs a relay until the returned stop function is called.
+func startRelay(tb testing.TB, e *natsEnv, l *walletdtest.Ledger) (*bus.Relay, func()) {
+	tb.Helper()
+	r := &bus.Relay{JS: e.js, Stream: "WALLETD", Prefix: "walletd", Source: sqlite.NewOutbox(l.DB, "https://shop.example"),
+		Logger: quiet, Idle: 20 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	stop := func() { cancel(); <-done }
+	tb.Cleanup(stop)
+	return r, stop
+}
+
+// streamRecords reads every message of the stream in order.
+func streamRecords(tb testing.TB, e *natsEnv) []*jetstream.RawStreamMsg {
+	tb.Helper()
+	msgs, err := tryStreamRecords(e)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return msgs
+}
+
+func tryStreamRecords(e *natsEnv) ([]*jetstream.RawStreamMsg, error) {
+	ctx := context.Background()
+	s, err := e.js.Stream(ctx, "WALLETD")
+	if err != nil {
+		return nil, err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*jetstream.RawStreamMsg
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// expectedRecords is every record the outbox holds.
+func expectedRecords(tb testing.TB, l *walletdtest.Ledger) []events.Record {
+	tb.Helper()
+	recs, err := sqlite.NewOutbox(l.DB, "https://shop.example").After(context.Background(), 0, -1, 1<<30)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return recs
+}
+
+// checkExactlyOnce fails unless the stream holds every outbox record once,
+// in order, with the right subject, id and body.
+func checkExactlyOnce(tb testing.TB, e *natsEnv, l *walletdtest.Ledger) error {
+	want := expectedRecords(tb, l)
+	got, err := tryStreamRecords(e)
+	if err != nil {
+		return err
+	}
+	if len(got) != len(want) {
+		return fmt.Errorf("stream holds %d messages, outbox %d records", len(got), len(want))
+	}
+	for i, m := range got {
+		w := want[i]
+		if m.Subject != "walletd."+w.Key() || m.Header.Get("Nats-Msg-Id") != w.Envelope.ID ||
+			m.Header.Get(bus.HeaderSeq) != strconv.FormatUint(w.Seq, 10) || string(m.Data) != string(w.Body()) {
+			return fmt.Errorf("message %d: %s %s seq=%s, want %s %s seq=%d", i, m.Subject, m.Header.Get("Nats-Msg-Id"), m.Header.Get(bus.HeaderSeq), w.Key(), w.Envelope.ID, w.Seq)
+		}
+	}
+	return nil
+}
+
+func workload(tb testing.TB, l *walletdtest.Ledger, n int) {
+	tb.Helper()
+	a := l.MustWallet(tb, fmt.Sprintf("a%d", time.Now().UnixNano()), "USD")
+	b := l.MustWallet(tb, fmt.Sprintf("b%d", time.Now().UnixNano()), "USD")
+	for i := 0; i < n; i++ {
+		l.MustCredit(tb, a, "2.00")
+		if i%3 == 0 {
+			if _, err := l.Writer.Submit(context.Background(), "", &ledger.Transfer{FromWalletID: a, ToWalletID: b, Amount: "1.00", Note: "split"}); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+}
+
+func TestRelay_SubscriberSeesEnvelopes(t *testing.T) {
+	e := mustNATS(t)
+	l := walletdtest.MustOpenLedger(t, nil)
+	sub, err := e.nc.SubscribeSync("walletd.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	startRelay(t, e, l)
+	a := l.MustWallet(t, "103", "USD")
+	b := l.MustWallet(t, "207", "USD")
+	credit := l.MustCredit(t, a, "25.00")
+	if _, err := l.Writer.Submit(context.Background(), "", &ledger.Transfer{FromWalletID: a, ToWalletID: b, Amount: "10.00", Note: "Splitting lunch"}); err != nil {
+		t.Fatal(err)
+	}
+	var subjects []string
+	var envs []events.Envelope
+	for len(subjects) < 7 {
+		m, err := sub.NextMsg(5 * time.Second)
+		if err != nil {
+			t.Fatalf("after %v: %v", subjects, err)
+		}
+		var env events.Envelope
+		if err := json.Unmarshal(m.Data, &env); err != nil {
+			t.Fatal(err)
+		}
+		subjects = append(subjects, m.Subject)
+		envs = append(envs, env)
+	}
+	want := []string{"walletd.wallet.created", "walletd.wallet.created", "walletd.wallet.credited", "walletd.wallet.debited",
+		"walletd.wallet.transfer.sent", "walletd.wallet.credited", "walletd.wallet.transfer.received"}
+	if fmt.Sprint(subjects) != fmt.Sprint(want) {
+		t.Fatalf("subjects %v, want %v", subjects, want)
+	}
+	c := envs[2]
+	if c.ID != credit.EventID || c.Event != "wallet.credited" || c.APIVersion != "v1" || c.SiteURL != "https://shop.example" || c.Test {
+		t.Fatalf("envelope %+v", c)
+	}
+	var data events.TransactionData
+	json.Unmarshal(c.Data, &data)
+	if data.TransactionID != credit.ID || data.UserID != "103" || data.UserEmail != "103@example.com" || data.Amount != "25.00" ||
+		data.BalanceAfter != "25.00" || data.Type != "topup" || data.LedgerHash != credit.Hash.String() || data.Seq != credit.Seq {
+		t.Fatalf("data %+v", data)
+	}
+	var tr events.TransferData
+	json.Unmarshal(envs[4].Data, &tr)
+	if tr.SenderID != "103" || tr.RecipientID != "207" || tr.RecipientEmail != "207@example.com" || tr.Amount != "10.00" || tr.Note != "Splitting lunch" {
+		t.Fatalf("transfer data %+v", tr)
+	}
+	if _, err := time.Parse(time.RFC3339, c.CreatedAt); err != nil || c.CreatedAt[len(c.CreatedAt)-1] != 'Z' {
+		t.Fatalf("created_at %q", c.CreatedAt)
+	}
+}
+
+func TestRelay_ExactlyOnce(t *testing.T) {
+	t.Run("RestartMidStream", func(t *testing.T) {
+		e := mustNATS(t)
+		l := walletdtest.MustOpenLedger(t, nil)
+		workload(t, l, 300)
+		_, stop := startRelay(t, e, l)
+		walletdtest.CheckFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+			if n := len(streamRecords(t, e)); n < 50 {
+				return fmt.Errorf("%d published", n)
+			}
+			return nil
+		})
+		stop() // killed part way: no bookkeeping besides the stream
+		workload(t, l, 50)
+		startRelay(t, e, l)
+		walletdtest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error { return checkExactlyOnce(t, e, l) })
+	})
+	t.Run("PublishedButNotRecorded", func(t *testing.T) {
+		// A relay that crashed after the stream stored messages but before
+		// it learnt so: here the first records are put in the stream by
+		// hand, past any duplicate window the relay could lean on.
+		e := mustNATS(t)
+		l := walletdtest.MustOpenLedger(t, nil)
+		workload(t, l, 30)
+		for _, rec := range expectedRecords(t, l)[:17] {
+			msg := nats.NewMsg("walletd." + rec.Key())
+			msg.Data = rec.Body()
+			msg.Header.Set(bus.HeaderSeq, strconv.FormatUint(rec.Seq, 10))
+			msg.Header.Set(bus.HeaderIndex, strconv.Itoa(rec.Index))
+			if _, err := e.js.PublishMsg(context.Background(), msg); err != nil { // no Nats-Msg-Id at all
+				t.Fatal(err)
+			}
+		}
+		startRelay(t, e, l)
+		walletdtest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+			want, got := expectedRecords(t, l), streamRecords(t, e)
+			if len(got) != len(want) {
+				return fmt.Errorf("%d in stream, want %d", len(got), len(want))
+			}
+			return nil
+		})
+	})
+	t.Run("NATSDownDuringWrites", func(t *testing.T) {
+		e := mustNATS(t)
+		l := walletdtest.MustOpenLedger(t, nil)
+		startRelay(t, e, l)
+		workload(t, l, 20)
+		walletdtest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error { return checkExactlyOnce(t, e, l) })
+		e.stop()
+		workload(t, l, 100) // writes go on while NATS is away
+		time.Sleep(300 * time.Millisecond)
+		e.start(t)
+		workload(t, l, 10)
+		walletdtest.CheckFor(t, 20*time.Second, 50*time.Millisecond, func() error { return checkExactlyOnce(t, e, l) })
+	})
+	t.Run("JetStreamLostItsTail", func(t *testing.T) {
+		e := mustNATS(t)
+		l := walletdtest.MustOpenLedger(t, nil)
+		_, stop := startRelay(t, e, l)
+		workload(t, l, 40)
+		walletdtest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error { return checkExactlyOnce(t, e, l) })
+		// Snapshot the store, publish more, then bring JetStream back from
+		// the snapshot: it restarts without its last messages.
+		e.stop()
+		snap := filepath.Join(t.TempDir(), "snap")
+		if out, err := exec.Command("cp", "-a", e.dir, snap).CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+		e.start(t)
+		workload(t, l, 40)
+		walletdtest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error { return checkExactlyOnce(t, e, l) })
+		stop()
+		e.stop()
+		os.RemoveAll(e.dir)
+		if out, err := exec.Command("cp", "-a", snap, e.dir).CombinedOutput(); err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+		e.start(t)
+		var restored []*jetstream.RawStreamMsg
+		walletdtest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() (err error) {
+			restored, err = tryStreamRecords(e)
+			return err
+		})
+		if n := len(restored); n >= len(expectedRecords(t, l)) {
+			t.Fatalf("the restored stream should have lost messages, has %d", n)
+		}
+		startRelay(t, e, l)
+		workload(t, l, 5)
+		walletdtest.CheckFor(t, 20*time.Second, 50*time.Millisecond, func() error { return checkExactlyOnce(t, e, l) })
+	})
+}
