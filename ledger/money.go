@@ -3,6 +3,7 @@ package ledger
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -58,11 +59,11 @@ func (c *Currencies) ParseSpec(spec string) error {
 			continue
 		}
 		code, s, ok := strings.Cut(part, ":")
-		var scale int32
-		if _, err := fmt.Sscanf(s, "%d", &scale); !ok || err != nil {
+		scale, err := strconv.ParseInt(strings.TrimSpace(s), 10, 32)
+		if !ok || err != nil {
 			return fmt.Errorf("currency %q: want CODE:SCALE", part)
 		}
-		if err := c.Set(code, scale); err != nil {
+		if err := c.Set(strings.TrimSpace(code), int32(scale)); err != nil {
 			return err
 		}
 	}

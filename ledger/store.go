@@ -29,4 +29,8 @@ type Store interface {
 
 	// Commit writes b in one durable transaction: all of it or none.
 	Commit(ctx context.Context, b *Batch) error
+
+	// CheckWalletState fails if a persisted wallet row differs from the
+	// entry that last changed it (an edit the chain would not catch).
+	CheckWalletState(ctx context.Context) error
 }

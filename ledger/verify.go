@@ -44,6 +44,9 @@ type VerifyReport struct {
 // It stops at the first problem: FirstBadSeq names the seq.
 func Verify(ctx context.Context, it EntryIterator, checkpoints []*Checkpoint, opt VerifyOptions) (*VerifyReport, error) {
 	rep := &VerifyReport{Checkpoints: len(checkpoints)}
+	if opt.Keyring == nil {
+		return nil, fmt.Errorf("verify: no keyring")
+	}
 	cps := append([]*Checkpoint(nil), checkpoints...)
 	sort.Slice(cps, func(i, j int) bool { return cps[i].Seq < cps[j].Seq })
 	for _, cp := range cps {

@@ -71,7 +71,7 @@ type Post struct {
 	Type     string            `json:"type"`
 	Reason   string            `json:"reason"`
 	OrderID  string            `json:"order_id"`
-	Metadata map[string]string `json:"metadata"`
+	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
 // Transfer moves an amount between two wallets of one currency as one
@@ -81,7 +81,7 @@ type Transfer struct {
 	ToWalletID   string            `json:"to_wallet_id"`
 	Amount       string            `json:"amount"`
 	Note         string            `json:"note"`
-	Metadata     map[string]string `json:"metadata"`
+	Metadata     map[string]string `json:"metadata,omitempty"`
 }
 
 // SetStatus freezes or unfreezes a wallet.

@@ -58,6 +58,7 @@ type Writer struct {
 	closing chan struct{}
 	stopped chan struct{}
 	once    sync.Once
+	opened  sync.Once
 
 	// State below is owned by the run goroutine.
 	ledgerID string
@@ -123,6 +124,9 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("writer: load state: %w", err)
 	}
+	if err := cfg.Store.CheckWalletState(ctx); err != nil {
+		return nil, fmt.Errorf("writer: %w; run walletd verify", err)
+	}
 	w.ledgerID = st.LedgerID
 	w.lastCP = st.LastCheckpoint
 	if h := st.Head; h != nil {
@@ -146,12 +150,14 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 }
 
 // Open starts the writer goroutine.
-func (w *Writer) Open() { go w.run() }
+func (w *Writer) Open() { w.opened.Do(func() { go w.run() }) }
 
 // Close stops accepting commands, commits what is queued, and waits for the
-// writer goroutine to end.
+// writer goroutine to end. Closing a writer that was never opened just
+// marks it closed.
 func (w *Writer) Close() error {
 	w.once.Do(func() { close(w.closing) })
+	w.opened.Do(func() { close(w.stopped) })
 	<-w.stopped
 	return nil
 }
@@ -170,6 +176,10 @@ func (w *Writer) LedgerID() string { return w.ledgerID }
 // the command differs. Returns EInvalid, EInvalidAmount, EInvalidCurrency,
 // ECurrencyMismatch, EInsufficientFunds, EWalletFrozen, EWalletExists,
 // ENotFound, or EUnavailable once closed.
+//
+// ctx bounds only the wait for a place in the queue. Once queued, Submit
+// waits for the commit whatever ctx says, so that its answer is always the
+// truth: a caller is never told "cancelled" about a command that committed.
 func (w *Writer) Submit(ctx context.Context, key string, cmd Command) (*Result, error) {
 	if err := CheckIdempotencyKey(key); err != nil {
 		return nil, err
@@ -201,8 +211,6 @@ func (w *Writer) Submit(ctx context.Context, key string, cmd Command) (*Result, 
 		default:
 			return nil, ErrClosed
 		}
-	case <-ctx.Done():
-		return nil, ctx.Err()
 	}
 }
 

@@ -1,0 +1,46 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/shopspring/decimal"
+)
+
+// CheckWalletState compares every wallet row with the entry that last
+// changed it: the balance and held amount must equal that entry's
+// balance_after and held_after. The wallet rows are not part of the chain,
+// so without this check an edited balance would be taken up by the next
+// entry and hashed as if it were true. The writer runs it at start-up.
+func (db *DB) CheckWalletState(ctx context.Context) error {
+	rows, err := db.write.QueryContext(ctx, `SELECT w.id, w.balance, w.held, w.last_seq,
+		e.wallet_id, e.balance_after, e.held_after
+		FROM wallets w LEFT JOIN entries e ON e.seq = w.last_seq`)
+	if err != nil {
+		return fmt.Errorf("sqlite: check wallets: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, bal, held string
+		var lastSeq uint64
+		var eWallet, eBal, eHeld sql.NullString
+		if err := rows.Scan(&id, &bal, &held, &lastSeq, &eWallet, &eBal, &eHeld); err != nil {
+			return fmt.Errorf("sqlite: check wallets: %w", err)
+		}
+		if !eWallet.Valid || eWallet.String != id {
+			return fmt.Errorf("wallet %s: its last entry (seq %d) is missing or belongs to another wallet", id, lastSeq)
+		}
+		if !decimalEqual(bal, eBal.String) || !decimalEqual(held, eHeld.String) {
+			return fmt.Errorf("wallet %s: state row (balance %s, held %s) differs from entry %d (balance_after %s, held_after %s)",
+				id, bal, held, lastSeq, eBal.String, eHeld.String)
+		}
+	}
+	return rows.Err()
+}
+
+func decimalEqual(a, b string) bool {
+	da, err1 := decimal.NewFromString(a)
+	db, err2 := decimal.NewFromString(b)
+	return err1 == nil && err2 == nil && da.Equal(db)
+}
