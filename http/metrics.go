@@ -21,6 +21,11 @@ type Metrics struct {
 	CommitLatency   prometheus.Histogram
 	EntriesAppended prometheus.Counter
 	CommitErrors    prometheus.Counter
+
+	RelayBacklog   prometheus.Gauge
+	RelayLag       prometheus.Histogram
+	RelayPublished prometheus.Counter
+	RelayErrors    prometheus.Counter
 }
 
 // NewMetrics registers walletd's collectors and the Go and process ones.
@@ -48,8 +53,22 @@ func NewMetrics() *Metrics {
 		CommitErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "walletd_writer_commit_errors_total", Help: "Group commits that failed.",
 		}),
+		RelayBacklog: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "walletd_relay_backlog_entries", Help: "Committed ledger entries not yet in the JetStream stream.",
+		}),
+		RelayLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "walletd_relay_publish_lag_seconds", Help: "Time from commit to JetStream acknowledgement, per event.",
+			Buckets: []float64{.001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 5, 30},
+		}),
+		RelayPublished: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "walletd_relay_published_total", Help: "Events acknowledged by the JetStream stream.",
+		}),
+		RelayErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "walletd_relay_errors_total", Help: "Relay publish or resume errors (each followed by a resync).",
+		}),
 	}
 	m.Registry.MustRegister(m.requests, m.latency, m.BatchSize, m.CommitLatency, m.EntriesAppended, m.CommitErrors,
+		m.RelayBacklog, m.RelayLag, m.RelayPublished, m.RelayErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -8,10 +8,14 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/walletd/walletd/events/bus"
 	whttp "github.com/walletd/walletd/http"
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/ledger/sqlite"
@@ -28,6 +32,87 @@ type serveConfig struct {
 	MaxBatch           int
 	Currencies         string
 	ShutdownTimeout    time.Duration
+	SiteURL            string
+	NATS               natsConfig
+}
+
+// natsConfig says where events go: an embedded server (default) or an
+// external one.
+type natsConfig struct {
+	Addr      string // embedded server's client address
+	URL       string // external server; when set no server is embedded
+	Creds     string
+	TLSCA     string
+	TLSCert   string
+	TLSKey    string
+	Stream    string
+	Prefix    string
+	Replicas  int
+	DupWindow time.Duration
+}
+
+func natsFlags(fs *flag.FlagSet, c *natsConfig) {
+	fs.StringVar(&c.Addr, "nats-addr", "127.0.0.1:4222", "client address of the embedded NATS server")
+	fs.StringVar(&c.URL, "nats-url", "", "external NATS server or cluster (nats://…); when set, none is embedded")
+	fs.StringVar(&c.Creds, "nats-creds", "", "NATS credentials file (with --nats-url)")
+	fs.StringVar(&c.TLSCA, "nats-tls-ca", "", "CA certificate to verify the NATS server (with --nats-url)")
+	fs.StringVar(&c.TLSCert, "nats-tls-cert", "", "client certificate for NATS (with --nats-tls-key)")
+	fs.StringVar(&c.TLSKey, "nats-tls-key", "", "client key for NATS")
+	fs.StringVar(&c.Stream, "nats-stream", "WALLETD", "JetStream stream name")
+	fs.StringVar(&c.Prefix, "nats-prefix", "walletd", "subject prefix: events go to <prefix>.<event key>")
+	fs.IntVar(&c.Replicas, "nats-replicas", 1, "stream replicas (3 for a cluster)")
+	fs.DurationVar(&c.DupWindow, "nats-dup-window", 2*time.Minute, "JetStream duplicate window for Nats-Msg-Id")
+}
+
+// natsOptions turns the credential and TLS flags into client options.
+func (c *natsConfig) options() []nats.Option {
+	var opts []nats.Option
+	if c.Creds != "" {
+		opts = append(opts, nats.UserCredentials(c.Creds))
+	}
+	if c.TLSCA != "" {
+		opts = append(opts, nats.RootCAs(c.TLSCA))
+	}
+	if c.TLSCert != "" {
+		opts = append(opts, nats.ClientCert(c.TLSCert, c.TLSKey))
+	}
+	return opts
+}
+
+// connectNATS starts the embedded server unless --nats-url is set, and
+// connects to it.
+func connectNATS(c *natsConfig, dataDir, name string, logger *slog.Logger) (*bus.Embedded, *nats.Conn, jetstream.JetStream, error) {
+	url := c.URL
+	var emb *bus.Embedded
+	if url == "" {
+		var err error
+		emb, err = bus.StartEmbedded(bus.EmbeddedConfig{Addr: c.Addr, StoreDir: filepath.Join(dataDir, "nats")})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		url = emb.ClientURL()
+		logger.Info("embedded NATS server started", "nats_url", url)
+	}
+	nc, err := bus.Connect(url, name, c.options()...)
+	if err != nil {
+		if emb != nil {
+			emb.Close()
+		}
+		return nil, nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		if emb != nil {
+			emb.Close()
+		}
+		return nil, nil, nil, fmt.Errorf("nats: jetstream: %w", err)
+	}
+	return emb, nc, js, nil
+}
+
+func (c *natsConfig) streamConfig() bus.StreamConfig {
+	return bus.StreamConfig{Name: c.Stream, Prefix: c.Prefix, Replicas: c.Replicas, Duplicates: c.DupWindow}
 }
 
 func serveFlags(fs *flag.FlagSet) *serveConfig {
@@ -41,6 +126,8 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.IntVar(&c.MaxBatch, "max-batch", 1000, "most commands in one group commit")
 	fs.StringVar(&c.Currencies, "currencies", "", "extra currencies as CODE:SCALE,… (ISO 4217 ones are built in)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long shutdown waits for requests in flight")
+	fs.StringVar(&c.SiteURL, "site-url", "", "site_url of every event envelope (default http://<http-addr>)")
+	natsFlags(fs, &c.NATS)
 	return c
 }
 
@@ -101,6 +188,37 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
 	}
 
 	metrics := whttp.NewMetrics()
+	emb, nc, js, err := connectNATS(&cfg.NATS, cfg.DataDir, "walletd", logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		nc.Close()
+		if emb != nil {
+			emb.Close()
+		}
+	}()
+	siteURL := cfg.SiteURL
+	if siteURL == "" {
+		siteURL = "http://" + cfg.HTTPAddr
+	}
+	relay := &bus.Relay{
+		JS:     js,
+		Stream: cfg.NATS.Stream,
+		Prefix: cfg.NATS.Prefix,
+		Source: sqlite.NewOutbox(db, siteURL),
+		Logger: logger,
+		Setup: func(ctx context.Context) error {
+			_, err := bus.EnsureStream(ctx, js, cfg.NATS.streamConfig())
+			return err
+		},
+		Metrics: bus.RelayMetrics{
+			Published: func(n int) { metrics.RelayPublished.Add(float64(n)) },
+			Lag:       func(d time.Duration) { metrics.RelayLag.Observe(d.Seconds()) },
+			Backlog:   func(n uint64) { metrics.RelayBacklog.Set(float64(n)) },
+			Error:     metrics.RelayErrors.Inc,
+		},
+	}
 	writer, err := ledger.NewWriter(ctx, ledger.WriterConfig{
 		Store:              db,
 		Keyring:            keyring,
@@ -109,14 +227,23 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
 		CheckpointEvery:    cfg.CheckpointEvery,
 		CheckpointInterval: cfg.CheckpointInterval,
 		MaxBatch:           cfg.MaxBatch,
-		OnCommit:           metrics.OnCommit,
-		Logger:             logger,
+		OnCommit: func(commands, entries int, d time.Duration, err error) {
+			metrics.OnCommit(commands, entries, d, err)
+			if err == nil {
+				relay.Notify()
+			}
+		},
+		Logger: logger,
 	})
 	if err != nil {
 		return err
 	}
 	writer.Open()
 	defer writer.Close()
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	relayDone := make(chan struct{})
+	go func() { relay.Run(relayCtx); close(relayDone) }()
+	defer func() { stopRelay(); <-relayDone }()
 
 	pub := priv.Public().(ed25519.PublicKey)
 	srv := &whttp.Server{
@@ -145,6 +272,13 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
 	}
 	if err := writer.Close(); err != nil {
 		logger.Warn("writer shutdown", "error", err)
+	}
+	stopRelay()
+	<-relayDone
+	nc.Close()
+	if emb != nil {
+		emb.Close()
+		emb = nil
 	}
 	if err := db.Close(); err != nil {
 		return fmt.Errorf("close ledger: %w", err)

@@ -48,6 +48,9 @@ type Relay struct {
 	Idle    time.Duration // how often to look for work and check the stream when idle (default 250ms)
 	Logger  *slog.Logger
 	Metrics RelayMetrics
+	// Setup, if set, runs before every resync until it succeeds: walletd
+	// uses it to create the stream when NATS was away at start-up.
+	Setup func(ctx context.Context) error
 
 	once   sync.Once
 	notify chan struct{}
@@ -151,6 +154,11 @@ func (r *Relay) step(ctx context.Context) (int, error) {
 	synced := r.synced
 	r.mu.Unlock()
 	if !synced {
+		if r.Setup != nil {
+			if err := r.Setup(ctx); err != nil {
+				return 0, fmt.Errorf("relay: setup: %w", err)
+			}
+		}
 		if err := r.resync(ctx); err != nil {
 			return 0, err
 		}
