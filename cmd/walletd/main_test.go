@@ -1,0 +1,346 @@
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/walletd/walletd/walletdtest"
+)
+
+// binary is the walletd program built once for the process tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "walletd-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "walletd")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running `walletd serve`.
+type proc struct {
+	cmd   *exec.Cmd
+	URL   string
+	Token string
+	done  chan error
+	logs  *strings.Builder
+	mu    sync.Mutex
+}
+
+// startServe runs walletd serve on a random loopback port in dataDir and
+// waits until it serves.
+func startServe(tb testing.TB, dataDir string, extra ...string) *proc {
+	tb.Helper()
+	args := append([]string{"serve", "--data-dir", dataDir, "--http-addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0", "--checkpoint-every", "100"}, extra...)
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "WALLETD_LOG_LEVEL=info")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cmd.Stdout = io.Discard
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	p := &proc{cmd: cmd, done: make(chan error, 1), logs: &strings.Builder{}}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			if p.logs.Len() < 1<<20 {
+				p.logs.WriteString(line + "\n")
+			}
+			p.mu.Unlock()
+			var rec struct {
+				Msg  string `json:"msg"`
+				Addr string `json:"http_addr"`
+			}
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "walletd serving" {
+				addr <- rec.Addr
+			}
+		}
+	}()
+	go func() { p.done <- cmd.Wait() }()
+	select {
+	case p.URL = <-addr:
+	case err := <-p.done:
+		tb.Fatalf("walletd serve exited early: %v\n%s", err, p.Logs())
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		tb.Fatalf("walletd serve did not start\n%s", p.Logs())
+	}
+	tok, err := os.ReadFile(filepath.Join(dataDir, "admin.key"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p.Token = strings.TrimSpace(string(tok))
+	tb.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+func (p *proc) Logs() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.String()
+}
+
+// stop sends sig and waits for the exit status.
+func (p *proc) stop(tb testing.TB, sig os.Signal) error {
+	tb.Helper()
+	p.cmd.Process.Signal(sig)
+	select {
+	case err := <-p.done:
+		return err
+	case <-time.After(30 * time.Second):
+		tb.Fatalf("walletd did not exit after %v\n%s", sig, p.Logs())
+	}
+	return nil
+}
+
+var client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+
+// call sends a JSON request and decodes data into out (if not nil).
+func (p *proc) call(method, path, body, idemKey string, out any) (int, error) {
+	req, err := http.NewRequest(method, p.URL+path, strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+p.Token)
+	req.Header.Set("Content-Type", "application/json")
+	if idemKey != "" {
+		req.Header.Set("Idempotency-Key", idemKey)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, err
+	}
+	if out != nil && resp.StatusCode < 300 {
+		var env struct {
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(raw, &env); err != nil {
+			return resp.StatusCode, err
+		}
+		return resp.StatusCode, json.Unmarshal(env.Data, out)
+	}
+	if resp.StatusCode >= 300 {
+		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+	}
+	return resp.StatusCode, nil
+}
+
+func TestServe_FirstStart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	p := startServe(t, dir)
+	for _, f := range []string{"admin.key", "keyring.json", "checkpoint.key"} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", f, st.Mode().Perm())
+		}
+	}
+	var w struct{ ID string }
+	if _, err := p.call("POST", "/v1/wallets", `{"user_id":"u1","email":"u1@example.com","currency":"USD"}`, "", &w); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.call("POST", "/v1/wallets/"+w.ID+"/credit", `{"amount":"10.00"}`, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("SecondProcessRefused", func(t *testing.T) {
+		out, err := exec.Command(binary, "serve", "--data-dir", dir, "--http-addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "in use") {
+			t.Fatalf("a second serve on the same data dir: err=%v\n%s", err, out)
+		}
+	})
+	if err := p.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM: exit %v\n%s", err, p.Logs())
+	}
+	// The admin key is kept, not re-created, on the next start.
+	p2 := startServe(t, dir)
+	if p2.Token != p.Token {
+		t.Fatal("the admin key changed on restart")
+	}
+	var got struct{ Balance string }
+	if _, err := p2.call("GET", "/v1/wallets/"+w.ID, "", "", &got); err != nil || got.Balance != "10.00" {
+		t.Fatalf("after restart: %+v %v", got, err)
+	}
+	if err := p2.stop(t, os.Interrupt); err != nil {
+		t.Fatalf("SIGINT: exit %v", err)
+	}
+	out, err := exec.Command(binary, "verify", "--data-dir", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("verify: %v\n%s", err, out)
+	}
+}
+
+// TestServe_CrashUnderLoad kills walletd with SIGKILL while clients are
+// writing. After a restart every acknowledged operation is present exactly
+// once, nothing unacknowledged is present twice, balances match the
+// entries, and the chain verifies.
+func TestServe_CrashUnderLoad(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	p := startServe(t, dir)
+	const nWallets = 10
+	wallets := make([]string, nWallets)
+	for i := range wallets {
+		var w struct{ ID string }
+		if _, err := p.call("POST", "/v1/wallets", fmt.Sprintf(`{"user_id":"u%d","email":"u%d@example.com","currency":"USD"}`, i, i), "", &w); err != nil {
+			t.Fatal(err)
+		}
+		wallets[i] = w.ID
+	}
+
+	type ack struct{ key, txn, wallet string }
+	var mu sync.Mutex
+	var acked []ack
+	sent := map[string]bool{}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; ctx.Err() == nil; i++ {
+				key := fmt.Sprintf("crash-%d-%d", g, i)
+				mu.Lock()
+				sent[key] = true
+				mu.Unlock()
+				var e struct {
+					TransactionID string `json:"transaction_id"`
+				}
+				st, err := p.call("POST", "/v1/wallets/"+wallets[(g+i)%nWallets]+"/credit", `{"amount":"1.00","type":"topup"}`, key, &e)
+				if err != nil || st != 201 {
+					continue // outcome unknown: the process may have died mid-request
+				}
+				mu.Lock()
+				acked = append(acked, ack{key, e.TransactionID, wallets[(g+i)%nWallets]})
+				mu.Unlock()
+			}
+		}(g)
+	}
+	walletdtest.CheckFor(t, 20*time.Second, 10*time.Millisecond, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(acked) < 500 {
+			return fmt.Errorf("only %d acknowledged writes", len(acked))
+		}
+		return nil
+	})
+	p.cmd.Process.Kill() // SIGKILL, mid-load
+	<-p.done
+	cancel()
+	wg.Wait()
+	t.Logf("%d writes acknowledged before SIGKILL, %d sent", len(acked), len(sent))
+
+	p2 := startServe(t, dir)
+	type ent struct {
+		TransactionID  string `json:"transaction_id"`
+		Seq            uint64 `json:"seq"`
+		WalletID       string `json:"wallet_id"`
+		Kind           string `json:"kind"`
+		Amount         string `json:"amount"`
+		IdempotencyKey string `json:"idempotency_key"`
+	}
+	byKey := map[string][]ent{}
+	credits := map[string]int{}
+	after := uint64(0)
+	for {
+		var page struct {
+			Items        []ent  `json:"items"`
+			NextAfterSeq uint64 `json:"next_after_seq"`
+		}
+		if _, err := p2.call("GET", fmt.Sprintf("/v1/ledger/entries?limit=1000&after_seq=%d", after), "", "", &page); err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Items) == 0 {
+			break
+		}
+		for _, e := range page.Items {
+			if e.IdempotencyKey != "" {
+				byKey[e.IdempotencyKey] = append(byKey[e.IdempotencyKey], e)
+			}
+			if e.Kind == "credit" {
+				credits[e.WalletID]++
+			}
+		}
+		after = page.NextAfterSeq
+	}
+	for _, a := range acked {
+		es := byKey[a.key]
+		if len(es) != 1 || es[0].TransactionID != a.txn {
+			t.Fatalf("acknowledged %s (%s) is present %d times: %+v", a.key, a.txn, len(es), es)
+		}
+	}
+	for k, es := range byKey {
+		if len(es) != 1 {
+			t.Fatalf("key %s applied %d times", k, len(es))
+		}
+		if !sent[k] {
+			t.Fatalf("entry for a key never sent: %s", k)
+		}
+	}
+	for _, id := range wallets {
+		var w struct{ Balance string }
+		if _, err := p2.call("GET", "/v1/wallets/"+id, "", "", &w); err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("%d.00", credits[id]); w.Balance != want {
+			t.Fatalf("wallet %s balance %s, entries say %s", id, w.Balance, want)
+		}
+	}
+	var rep struct {
+		OK      bool   `json:"ok"`
+		Entries uint64 `json:"entries"`
+	}
+	if _, err := p2.call("GET", "/v1/ledger/verify", "", "", &rep); err != nil || !rep.OK {
+		t.Fatalf("verify after crash: %+v %v", rep, err)
+	}
+	// A retry of an acknowledged key after the crash replays, never re-applies.
+	var e struct {
+		TransactionID string `json:"transaction_id"`
+	}
+	if _, err := p2.call("POST", "/v1/wallets/"+acked[0].wallet+"/credit", `{"amount":"1.00","type":"topup"}`, acked[0].key, &e); err != nil || e.TransactionID != acked[0].txn {
+		t.Fatalf("replay after crash: %+v %v", e, err)
+	}
+	if err := p2.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	if out, err := exec.Command(binary, "verify", "--data-dir", dir).CombinedOutput(); err != nil {
+		t.Fatalf("walletd verify: %v\n%s", err, out)
+	}
+}
