@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/ksuid"
@@ -32,6 +33,11 @@ type WriterConfig struct {
 	// Now and NewID are injectable for tests.
 	Now   func() time.Time
 	NewID func(prefix string) string
+	// Lookup, if set, finds committed entries by idempotency key on a read
+	// connection. Submit then checks keys in the caller's goroutine, in
+	// parallel, and the writer reads the database for a key only when the
+	// request waited longer than its memory of recent keys covers.
+	Lookup func(ctx context.Context, key string) ([]*Entry, error)
 	// OnCommit, if set, is called after every commit attempt with the
 	// number of commands, of entries, the commit duration and its error.
 	OnCommit func(commands, entries int, d time.Duration, err error)
@@ -69,14 +75,27 @@ type Writer struct {
 	lastCP   *Checkpoint
 	keyID    string
 	hasher   *Hasher
+
+	// gen counts successful commits. recent remembers the idempotency keys
+	// (and fingerprints) of the last recentGens commits, so a key committed
+	// after a caller's own lookup is still caught without reading.
+	gen        atomic.Uint64
+	recent     map[string]string // key → fingerprint
+	recentRing [recentGens][]string
 }
 
+// recentGens is how many commits the writer remembers keys for.
+const recentGens = 256
+
 type request struct {
-	ctx   context.Context
-	cmd   Command
-	key   string // Idempotency-Key, "" if none
-	fp    string // fingerprint, set when key != ""
-	reply chan reply
+	ctx context.Context
+	cmd Command
+	key string // Idempotency-Key, "" if none
+	fp  string // fingerprint, set when key != ""
+	gen uint64 // w.gen before the caller's own key lookup
+	// looked says the caller found no committed entry for key at gen.
+	looked bool
+	reply  chan reply
 }
 
 type reply struct {
@@ -117,6 +136,7 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		stopped: make(chan struct{}),
 		wallets: make(map[string]*Wallet),
 		byUser:  make(map[string]string),
+		recent:  make(map[string]string),
 		keyID:   keyID,
 		hasher:  NewHasher(key),
 	}
@@ -187,6 +207,20 @@ func (w *Writer) Submit(ctx context.Context, key string, cmd Command) (*Result, 
 	r := &request{ctx: ctx, cmd: cmd, key: key, reply: make(chan reply, 1)}
 	if key != "" {
 		r.fp = Fingerprint(cmd)
+		if w.cfg.Lookup != nil {
+			r.gen = w.gen.Load() // before the lookup: see applyRequest
+			entries, err := w.cfg.Lookup(ctx, key)
+			if err != nil {
+				return nil, fmt.Errorf("writer: idempotency lookup: %w", err)
+			}
+			if len(entries) > 0 {
+				if entries[0].RequestHash != r.fp {
+					return nil, idempotencyConflict(key)
+				}
+				return &Result{Entries: entries, Replayed: true}, nil
+			}
+			r.looked = true
+		}
 	}
 	select {
 	case <-w.closing:
@@ -342,6 +376,7 @@ func (w *Writer) process(reqs []*request) {
 		if cp != nil {
 			w.lastCP = cp
 		}
+		w.remember(b.keys)
 	}
 	b.answer(reqs, errs)
 }
@@ -376,9 +411,19 @@ func (b *batch) applyRequest(r *request) error {
 			b.replayOf[r] = prev
 			return nil
 		}
-		entries, err := b.w.cfg.Store.EntriesByIdempotencyKey(r.ctx, r.key)
-		if err != nil {
-			return fmt.Errorf("writer: idempotency lookup: %w", err)
+		// The caller looked at gen r.gen and found nothing: only a commit
+		// since then can hold the key, and the writer remembers those,
+		// unless the request waited through more than recentGens commits.
+		fp, seen := b.w.recent[r.key]
+		if seen && fp != r.fp {
+			return idempotencyConflict(r.key)
+		}
+		var entries []*Entry
+		if seen || !r.looked || b.w.gen.Load()-r.gen >= recentGens {
+			var err error
+			if entries, err = b.w.cfg.Store.EntriesByIdempotencyKey(r.ctx, r.key); err != nil {
+				return fmt.Errorf("writer: idempotency lookup: %w", err)
+			}
 		}
 		if len(entries) > 0 {
 			if entries[0].RequestHash != r.fp {
@@ -402,6 +447,23 @@ func (b *batch) applyRequest(r *request) error {
 	}
 	b.results[r] = &Result{Entries: b.entries[mark:len(b.entries):len(b.entries)]}
 	return nil
+}
+
+// remember records the keys of a committed batch and forgets those of the
+// commit recentGens ago, then counts the commit. Only the run goroutine
+// calls it.
+func (w *Writer) remember(keys map[string]*request) {
+	g := w.gen.Load() + 1
+	slot := &w.recentRing[g%recentGens]
+	for _, k := range *slot {
+		delete(w.recent, k)
+	}
+	*slot = (*slot)[:0]
+	for k, r := range keys {
+		w.recent[k] = r.fp
+		*slot = append(*slot, k)
+	}
+	w.gen.Store(g)
 }
 
 func idempotencyConflict(key string) error {

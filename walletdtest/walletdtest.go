@@ -42,7 +42,10 @@ func MustOpenLedger(tb testing.TB, modify func(*ledger.WriterConfig)) *Ledger {
 	}
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	l := &Ledger{Dir: dir, DB: db, Keyring: kr, Priv: priv, Pub: pub}
-	l.Config = ledger.WriterConfig{Store: db, Keyring: kr, CheckpointKey: priv, CheckpointEvery: 100}
+	l.Config = ledger.WriterConfig{Store: db, Keyring: kr, CheckpointKey: priv, CheckpointEvery: 100,
+		Lookup: func(ctx context.Context, key string) ([]*ledger.Entry, error) {
+			return l.DB.LookupIdempotencyKey(ctx, key)
+		}}
 	if modify != nil {
 		modify(&l.Config)
 	}

@@ -33,6 +33,7 @@ type serveConfig struct {
 	Currencies         string
 	ShutdownTimeout    time.Duration
 	SiteURL            string
+	PprofAddr          string
 	NATS               natsConfig
 }
 
@@ -127,6 +128,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.StringVar(&c.Currencies, "currencies", "", "extra currencies as CODE:SCALE,… (ISO 4217 ones are built in)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long shutdown waits for requests in flight")
 	fs.StringVar(&c.SiteURL, "site-url", "", "site_url of every event envelope (default http://<http-addr>)")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's net/http/pprof profiles on this address (off when empty; keep it on loopback)")
 	natsFlags(fs, &c.NATS)
 	return c
 }
@@ -221,6 +223,7 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
 	}
 	writer, err := ledger.NewWriter(ctx, ledger.WriterConfig{
 		Store:              db,
+		Lookup:             db.LookupIdempotencyKey,
 		Keyring:            keyring,
 		Currencies:         currencies,
 		CheckpointKey:      priv,
@@ -262,6 +265,13 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
 	}
 	if err := srv.Open(); err != nil {
 		return err
+	}
+	if cfg.PprofAddr != "" {
+		stopPprof, err := servePprof(cfg.PprofAddr, logger)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
 	}
 	logger.Info("walletd serving", "http_addr", srv.URL(), "data_dir", cfg.DataDir, "ledger_id", db.LedgerID(), "version", version)
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/shopspring/decimal"
+	"github.com/walletd/walletd/ledger"
 )
 
 // CheckWalletState compares every wallet row with the entry that last
@@ -43,4 +44,12 @@ func decimalEqual(a, b string) bool {
 	da, err1 := decimal.NewFromString(a)
 	db, err2 := decimal.NewFromString(b)
 	return err1 == nil && err2 == nil && da.Equal(db)
+}
+
+// LookupIdempotencyKey is EntriesByIdempotencyKey on the read pool, for
+// callers that check a key before they queue a command (see
+// ledger.WriterConfig.Lookup), so the writer's serial loop need not read.
+func (db *DB) LookupIdempotencyKey(ctx context.Context, key string) ([]*ledger.Entry, error) {
+	return db.queryEntries(ctx, db.read, `SELECT `+entryColumns+` FROM entries
+		WHERE idempotency_key = ? AND idempotency_key <> '' ORDER BY seq`, key)
 }
