@@ -176,15 +176,19 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
 	}
 	defer unlock()
 
-	keyring, priv, pubPEM, err := loadOrCreateKeys(p, logger)
-	if err != nil {
-		return err
-	}
 	db, err := sqlite.Open(ctx, p.LedgerDB)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	head, err := sqlite.NewOutbox(db, "").Head(ctx)
+	if err != nil {
+		return err
+	}
+	keyring, priv, pubPEM, err := loadOrCreateKeys(p, head > 0, logger)
+	if err != nil {
+		return err
+	}
 	if err := ensureAdminKey(ctx, db, p, logger); err != nil {
 		return err
 	}
@@ -338,11 +342,13 @@ func lockDataDir(dir string) (func(), error) {
 
 // loadOrCreateKeys loads the HMAC keyring and the checkpoint key pair,
 // creating them (mode 0600) on first start.
-func loadOrCreateKeys(p paths, logger *slog.Logger) (*ledger.Keyring, ed25519.PrivateKey, string, error) {
+// A ledger that already has entries never gets a new keyring: without its
+// keys the chain can be neither verified nor extended.
+func loadOrCreateKeys(p paths, hasEntries bool, logger *slog.Logger) (*ledger.Keyring, ed25519.PrivateKey, string, error) {
 	kr, err := ledger.LoadKeyring(p.Keyring)
 	if errors.Is(err, os.ErrNotExist) {
-		if _, statErr := os.Stat(p.LedgerDB); statErr == nil {
-			return nil, nil, "", fmt.Errorf("%s is missing but %s exists: restore the keyring, the chain cannot be extended without it", p.Keyring, p.LedgerDB)
+		if hasEntries {
+			return nil, nil, "", fmt.Errorf("%s is missing but %s has entries: restore the keyring, the chain cannot be verified or extended without it", p.Keyring, p.LedgerDB)
 		}
 		if kr, err = ledger.NewKeyring(time.Now()); err == nil {
 			err = kr.Save(p.Keyring)
@@ -353,6 +359,9 @@ func loadOrCreateKeys(p paths, logger *slog.Logger) (*ledger.Keyring, ed25519.Pr
 		return nil, nil, "", err
 	}
 	if _, err := os.Stat(p.CheckpointKey); errors.Is(err, os.ErrNotExist) {
+		if hasEntries {
+			return nil, nil, "", fmt.Errorf("%s is missing but %s has entries: restore the checkpoint key", p.CheckpointKey, p.LedgerDB)
+		}
 		if err := ledger.GenerateCheckpointKey(p.CheckpointKey, p.CheckpointPub); err != nil {
 			return nil, nil, "", fmt.Errorf("checkpoint key: %w", err)
 		}
