@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 )
 
 // paths are the files walletd keeps in its data directory.
@@ -66,10 +65,3 @@ func dataDirFlag(fs *flag.FlagSet) *string {
 	return fs.String("data-dir", "./data", "directory of the databases and keys (env WALLETD_DATA_DIR)")
 }
 
-// durationOr returns d, or def when d is zero.
-func durationOr(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
-}

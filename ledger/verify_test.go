@@ -1,0 +1,290 @@
+package ledger_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/walletd/walletd/ledger"
+)
+
+// testChain is an in-memory chain hashed with real keys, for Verify's
+// unit tests.
+type testChain struct {
+	keyring *ledger.Keyring
+	pub     ed25519.PublicKey
+	priv    ed25519.PrivateKey
+	entries []*ledger.Entry
+}
+
+const testLedgerID = "ldg_test"
+
+// newTestChain returns a chain of n entries; entries after switchAt (if
+// non-zero) use key k2.
+func newTestChain(tb testing.TB, n int, switchAt int) *testChain {
+	tb.Helper()
+	kr := &ledger.Keyring{Active: "k1", Keys: []ledger.Key{
+		{ID: "k1", Secret: []byte("k1-secret-0123456789abcdef-k1-k1")},
+		{ID: "k2", Secret: []byte("k2-secret-0123456789abcdef-k2-k2")},
+	}}
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := &testChain{keyring: kr, pub: pub, priv: priv}
+	var prev ledger.Hash
+	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	for i := 1; i <= n; i++ {
+		keyID := "k1"
+		if switchAt > 0 && i > switchAt {
+			keyID = "k2"
+		}
+		e := &ledger.Entry{
+			Seq: uint64(i), ID: fmt.Sprintf("txn_%d", i), EventID: fmt.Sprintf("wph_%d", i),
+			Kind: ledger.KindCredit, Type: "topup", WalletID: "wal_1", UserID: "u1", Currency: "USD",
+			Amount: "1.00", BalanceAfter: fmt.Sprintf("%d.00", i), HeldAfter: "0.00",
+			CreatedAt: at.Add(time.Duration(i) * time.Second), KeyID: keyID, PrevHash: prev,
+		}
+		e.Hash = ledger.ComputeHash(kr.Key(keyID), e)
+		prev = e.Hash
+		c.entries = append(c.entries, e)
+	}
+	return c
+}
+
+func (c *testChain) checkpoint(seq uint64) *ledger.Checkpoint {
+	cp := &ledger.Checkpoint{LedgerID: testLedgerID, Seq: seq, CreatedAt: time.Date(2024, 5, 2, 0, 0, 0, 0, time.UTC)}
+	if seq > 0 && int(seq) <= len(c.entries) {
+		cp.HeadHash = c.entries[seq-1].Hash
+	}
+	cp.Sign(c.priv)
+	return cp
+}
+
+func (c *testChain) verify(tb testing.TB, entries []*ledger.Entry, cps []*ledger.Checkpoint) *ledger.VerifyReport {
+	tb.Helper()
+	rep, err := ledger.Verify(context.Background(), &sliceIter{entries: entries}, cps,
+		ledger.VerifyOptions{Keyring: c.keyring, PublicKey: c.pub, LedgerID: testLedgerID})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return rep
+}
+
+// copyEntries returns deep-enough copies so a test can tamper freely.
+func copyEntries(es []*ledger.Entry) []*ledger.Entry {
+	out := make([]*ledger.Entry, len(es))
+	for i, e := range es {
+		cp := *e
+		out[i] = &cp
+	}
+	return out
+}
+
+func wantBad(tb testing.TB, rep *ledger.VerifyReport, seq uint64) {
+	tb.Helper()
+	if rep.OK || rep.FirstBadSeq != seq || rep.Problem == "" {
+		tb.Fatalf("report %+v, want a failure at seq %d", rep, seq)
+	}
+}
+
+func TestVerify(t *testing.T) {
+	c := newTestChain(t, 10, 6)
+
+	t.Run("OK", func(t *testing.T) {
+		rep := c.verify(t, c.entries, []*ledger.Checkpoint{c.checkpoint(10), c.checkpoint(5)}) // unsorted on purpose
+		if !rep.OK || rep.Entries != 10 || rep.HeadSeq != 10 || rep.HeadHash != c.entries[9].Hash.String() ||
+			rep.Checkpoints != 2 || rep.FirstBadSeq != 0 || rep.Problem != "" {
+			t.Fatalf("report %+v", rep)
+		}
+	})
+	t.Run("Empty", func(t *testing.T) {
+		rep := c.verify(t, nil, nil)
+		if !rep.OK || rep.Entries != 0 || rep.HeadSeq != 0 || rep.HeadHash != "" {
+			t.Fatalf("report %+v", rep)
+		}
+	})
+	t.Run("ErrGap", func(t *testing.T) {
+		es := append(copyEntries(c.entries[:4]), copyEntries(c.entries[5:])...)
+		wantBad(t, c.verify(t, es, nil), 5)
+	})
+	t.Run("ErrStartsAtTwo", func(t *testing.T) {
+		wantBad(t, c.verify(t, c.entries[1:], nil), 1)
+	})
+	t.Run("ErrRepeatedSeq", func(t *testing.T) {
+		es := append(copyEntries(c.entries[:4]), copyEntries(c.entries[3:])...)
+		wantBad(t, c.verify(t, es, nil), 5)
+	})
+	t.Run("ErrPrevHash", func(t *testing.T) {
+		es := copyEntries(c.entries)
+		es[6].PrevHash[0] ^= 1
+		wantBad(t, c.verify(t, es, nil), 7)
+	})
+	t.Run("ErrFirstPrevHashNotZero", func(t *testing.T) {
+		es := copyEntries(c.entries)
+		es[0].PrevHash[31] = 1
+		es[0].Hash = ledger.ComputeHash(c.keyring.Key("k1"), es[0]) // even re-hashed
+		wantBad(t, c.verify(t, es, nil), 1)
+	})
+	t.Run("ErrHash", func(t *testing.T) {
+		es := copyEntries(c.entries)
+		es[2].Hash[5] ^= 1
+		wantBad(t, c.verify(t, es, nil), 3)
+	})
+	t.Run("ErrContent", func(t *testing.T) {
+		es := copyEntries(c.entries)
+		es[3].Amount = "1000.00"
+		wantBad(t, c.verify(t, es, nil), 4)
+	})
+	t.Run("ErrUnknownKey", func(t *testing.T) {
+		kr := &ledger.Keyring{Active: "k2", Keys: c.keyring.Keys[1:]}
+		rep, err := ledger.Verify(context.Background(), &sliceIter{entries: c.entries}, nil, ledger.VerifyOptions{Keyring: kr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBad(t, rep, 1)
+	})
+	t.Run("ErrRotatedKeyMissing", func(t *testing.T) {
+		kr := &ledger.Keyring{Active: "k1", Keys: c.keyring.Keys[:1]}
+		rep, err := ledger.Verify(context.Background(), &sliceIter{entries: c.entries}, nil, ledger.VerifyOptions{Keyring: kr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBad(t, rep, 7)
+	})
+	t.Run("ErrWrongSecret", func(t *testing.T) {
+		kr := &ledger.Keyring{Active: "k1", Keys: []ledger.Key{{ID: "k1", Secret: []byte("not-the-k1-secret-0123456789abcd")}, c.keyring.Keys[1]}}
+		rep, err := ledger.Verify(context.Background(), &sliceIter{entries: c.entries}, nil, ledger.VerifyOptions{Keyring: kr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBad(t, rep, 1)
+	})
+	t.Run("ErrKeyIDSwapped", func(t *testing.T) {
+		es := copyEntries(c.entries)
+		es[7].KeyID = "k1" // the hash was made with k2
+		wantBad(t, c.verify(t, es, nil), 8)
+	})
+	t.Run("ErrCheckpointSignature", func(t *testing.T) {
+		cp := c.checkpoint(5)
+		cp.Signature[0] ^= 1
+		wantBad(t, c.verify(t, c.entries, []*ledger.Checkpoint{c.checkpoint(3), cp}), 5)
+	})
+	t.Run("ErrCheckpointShortSignature", func(t *testing.T) {
+		cp := c.checkpoint(5)
+		cp.Signature = cp.Signature[:10]
+		wantBad(t, c.verify(t, c.entries, []*ledger.Checkpoint{cp}), 5)
+	})
+	t.Run("ErrCheckpointOtherKey", func(t *testing.T) {
+		_, other, _ := ed25519.GenerateKey(rand.Reader)
+		cp := c.checkpoint(4)
+		cp.Sign(other)
+		wantBad(t, c.verify(t, c.entries, []*ledger.Checkpoint{cp}), 4)
+	})
+	t.Run("ErrNoPublicKey", func(t *testing.T) {
+		rep, err := ledger.Verify(context.Background(), &sliceIter{entries: c.entries}, []*ledger.Checkpoint{c.checkpoint(4)},
+			ledger.VerifyOptions{Keyring: c.keyring})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBad(t, rep, 4)
+	})
+	t.Run("NoPublicKeyNoCheckpoints", func(t *testing.T) {
+		rep, err := ledger.Verify(context.Background(), &sliceIter{entries: c.entries}, nil, ledger.VerifyOptions{Keyring: c.keyring})
+		if err != nil || !rep.OK {
+			t.Fatalf("report %+v, %v", rep, err)
+		}
+	})
+	t.Run("ErrLedgerID", func(t *testing.T) {
+		cp := c.checkpoint(6)
+		cp.LedgerID = "ldg_other"
+		cp.Sign(c.priv) // validly signed, but for another ledger
+		wantBad(t, c.verify(t, c.entries, []*ledger.Checkpoint{cp}), 6)
+	})
+	t.Run("AnyLedgerIDWhenUnset", func(t *testing.T) {
+		cp := c.checkpoint(6)
+		cp.LedgerID = "ldg_other"
+		cp.Sign(c.priv)
+		rep, err := ledger.Verify(context.Background(), &sliceIter{entries: c.entries}, []*ledger.Checkpoint{cp},
+			ledger.VerifyOptions{Keyring: c.keyring, PublicKey: c.pub})
+		if err != nil || !rep.OK {
+			t.Fatalf("report %+v, %v", rep, err)
+		}
+	})
+	t.Run("ErrCheckpointHeadMismatch", func(t *testing.T) {
+		cp := c.checkpoint(6)
+		cp.HeadHash = c.entries[4].Hash // signed, but not the hash at seq 6
+		cp.Sign(c.priv)
+		wantBad(t, c.verify(t, c.entries, []*ledger.Checkpoint{cp}), 6)
+	})
+	t.Run("ErrTruncatedBelowCheckpoint", func(t *testing.T) {
+		cps := []*ledger.Checkpoint{c.checkpoint(5), c.checkpoint(10)}
+		rep := c.verify(t, c.entries[:7], cps)
+		wantBad(t, rep, 8)
+		if rep.FirstBadSeq <= 7 {
+			t.Fatalf("FirstBadSeq %d is not beyond the head 7", rep.FirstBadSeq)
+		}
+		// Without the checkpoint, the cut is invisible: that is why checkpoints exist.
+		if rep := c.verify(t, c.entries[:7], cps[:1]); !rep.OK {
+			t.Fatalf("report %+v", rep)
+		}
+	})
+	t.Run("ErrRewrittenWithKey", func(t *testing.T) {
+		// An insider with the HMAC key rewrites seq 8 and re-hashes the tail.
+		es := copyEntries(c.entries)
+		es[7].Amount = "1000.00"
+		for i := 7; i < len(es); i++ {
+			es[i].PrevHash = es[i-1].Hash
+			es[i].Hash = ledger.ComputeHash(c.keyring.Key(es[i].KeyID), es[i])
+		}
+		if rep := c.verify(t, es, nil); !rep.OK {
+			t.Fatalf("the re-hashed chain should pass without checkpoints: %+v", rep)
+		}
+		wantBad(t, c.verify(t, es, []*ledger.Checkpoint{c.checkpoint(9)}), 9)
+	})
+	t.Run("ErrCheckpointSeqZero", func(t *testing.T) {
+		wantBad(t, c.verify(t, c.entries, []*ledger.Checkpoint{c.checkpoint(0)}), 0)
+	})
+	t.Run("ErrUnreadableEntry", func(t *testing.T) {
+		it := &sliceIter{entries: c.entries[:3], err: badSeqError(4)}
+		rep, err := ledger.Verify(context.Background(), it, nil, ledger.VerifyOptions{Keyring: c.keyring})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBad(t, rep, 4)
+	})
+	t.Run("ErrIterator", func(t *testing.T) {
+		it := &sliceIter{entries: c.entries[:3], err: errBoom}
+		rep, err := ledger.Verify(context.Background(), it, nil, ledger.VerifyOptions{Keyring: c.keyring})
+		if !errors.Is(err, errBoom) || rep != nil {
+			t.Fatalf("Verify = %+v, %v; want the iterator's error", rep, err)
+		}
+	})
+}
+
+// badSeqError is an iterator error that names the seq of an unreadable row.
+type badSeqError uint64
+
+func (e badSeqError) Error() string  { return fmt.Sprintf("entry %d is unreadable", uint64(e)) }
+func (e badSeqError) BadSeq() uint64 { return uint64(e) }
+
+func TestVerify_Large(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	// More than 65536 entries, so the context is consulted on the way.
+	c := newTestChain(t, 70000, 0)
+	rep := c.verify(t, c.entries, []*ledger.Checkpoint{c.checkpoint(65536), c.checkpoint(70000)})
+	if !rep.OK || rep.HeadSeq != 70000 {
+		t.Fatalf("report %+v", rep)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := ledger.Verify(ctx, &sliceIter{entries: c.entries}, nil, ledger.VerifyOptions{Keyring: c.keyring}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Verify with a cancelled context = %v", err)
+	}
+}
