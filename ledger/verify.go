@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/shopspring/decimal"
 )
 
 // EntryIterator yields ledger entries in seq order. Next fills e and
@@ -38,8 +40,12 @@ type VerifyReport struct {
 
 // Verify checks a whole chain: seqs run 1, 2, 3 … without gaps, each
 // prev_hash is the previous hash (zero for seq 1), each hash is the HMAC of
-// its entry under the key its key_id names, and every checkpoint is signed
-// by PublicKey and matches the hash at its seq, which must exist.
+// its entry under the key its key_id names, every checkpoint is signed by
+// PublicKey and matches the hash at its seq, which must exist, and the
+// books balance: each wallet is opened once, keeps its owner and currency,
+// and every balance_after and held_after follows from the one before and
+// the entry's amount. So even someone holding the HMAC key cannot write an
+// entry that makes money appear without verify naming it.
 //
 // It stops at the first problem: FirstBadSeq names the seq.
 func Verify(ctx context.Context, it EntryIterator, checkpoints []*Checkpoint, opt VerifyOptions) (*VerifyReport, error) {
@@ -60,6 +66,7 @@ func Verify(ctx context.Context, it EntryIterator, checkpoints []*Checkpoint, op
 	}
 
 	hashers := make(map[string]*Hasher)
+	books := make(walletBooks)
 	var prev Hash
 	var e Entry
 	next := 0
@@ -91,6 +98,9 @@ func Verify(ctx context.Context, it EntryIterator, checkpoints []*Checkpoint, op
 		}
 		if h.Sum(&e) != e.Hash {
 			return rep.fail(e.Seq, fmt.Sprintf("seq %d: hash does not match its contents", e.Seq)), nil
+		}
+		if problem := books.apply(&e); problem != "" {
+			return rep.fail(e.Seq, fmt.Sprintf("seq %d: %s", e.Seq, problem)), nil
 		}
 		for next < len(cps) && cps[next].Seq == e.Seq {
 			if cps[next].HeadHash != e.Hash {
@@ -125,4 +135,151 @@ func Verify(ctx context.Context, it EntryIterator, checkpoints []*Checkpoint, op
 func (r *VerifyReport) fail(seq uint64, problem string) *VerifyReport {
 	r.OK, r.FirstBadSeq, r.Problem = false, seq, problem
 	return r
+}
+
+// walletBooks replays balances per wallet while Verify walks the chain.
+type walletBooks map[string]*book
+
+type book struct {
+	user, currency string
+	balance, held  amount
+}
+
+// apply checks e against its wallet's book and moves the book on. It
+// returns a problem, or "".
+func (w walletBooks) apply(e *Entry) string {
+	amt, ok1 := parseAmountText(e.Amount)
+	bal, ok2 := parseAmountText(e.BalanceAfter)
+	held, ok3 := parseAmountText(e.HeldAfter)
+	if !ok1 || !ok2 || !ok3 || amt.scale != bal.scale || bal.scale != held.scale {
+		return "amount, balance_after or held_after is not a fixed-scale decimal"
+	}
+	b := w[e.WalletID]
+	if e.Kind == KindOpen {
+		if b != nil {
+			return fmt.Sprintf("wallet %s opened a second time", e.WalletID)
+		} else if !amt.isZero() || !bal.isZero() || !held.isZero() {
+			return "an open entry must have zero amount, balance and held"
+		}
+		w[e.WalletID] = &book{user: e.UserID, currency: e.Currency, balance: bal, held: held}
+		return ""
+	}
+	if b == nil {
+		return fmt.Sprintf("wallet %s is used before it is opened", e.WalletID)
+	} else if e.UserID != b.user || e.Currency != b.currency {
+		return fmt.Sprintf("wallet %s changes owner or currency", e.WalletID)
+	} else if amt.scale != b.balance.scale {
+		return "amounts change scale within one wallet"
+	}
+	wantBal, wantHeld := b.balance, b.held
+	switch e.Kind {
+	case KindCredit:
+		wantBal = wantBal.add(amt)
+	case KindDebit:
+		wantBal = wantBal.sub(amt)
+	case KindFreeze, KindUnfreeze:
+		if !amt.isZero() {
+			return "a freeze or unfreeze entry must have a zero amount"
+		}
+	default:
+		return fmt.Sprintf("unknown entry kind %q", e.Kind)
+	}
+	if (e.Kind == KindCredit || e.Kind == KindDebit) && amt.isZero() {
+		return "a credit or debit of zero"
+	}
+	if !wantBal.equal(bal) || !wantHeld.equal(held) {
+		return fmt.Sprintf("balance_after %s / held_after %s do not follow from the previous entry of wallet %s and amount %s",
+			e.BalanceAfter, e.HeldAfter, e.WalletID, e.Amount)
+	}
+	b.balance, b.held = bal, held
+	return ""
+}
+
+// amount is a fixed-scale decimal as written in entries: an integer count
+// of minor units and the number of decimals. Entries keep at most
+// MaxAmountDigits integer digits and 8 decimals, so int64 would overflow
+// only for balances near 10^11 at scale 8; big values use decimal.
+type amount struct {
+	minor int64
+	big   *decimal.Decimal // set when minor would overflow
+	scale int
+}
+
+func parseAmountText(s string) (amount, bool) {
+	var a amount
+	if s == "" || len(s) > 40 {
+		return a, false
+	}
+	neg := s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	intPart, frac, hasDot := cutDotString(s)
+	if intPart == "" || hasDot && frac == "" || !allDigits(intPart) || !allDigits(frac) {
+		return a, false
+	}
+	a.scale = len(frac)
+	if len(intPart)+len(frac) <= 18 {
+		for _, part := range []string{intPart, frac} {
+			for i := 0; i < len(part); i++ {
+				a.minor = a.minor*10 + int64(part[i]-'0')
+			}
+		}
+		if neg {
+			a.minor = -a.minor
+		}
+		return a, true
+	}
+	d, err := decimal.NewFromString(map[bool]string{true: "-", false: ""}[neg] + s)
+	if err != nil {
+		return a, false
+	}
+	a.big = &d
+	return a, true
+}
+
+func cutDotString(s string) (string, string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+func (a amount) dec() decimal.Decimal {
+	if a.big != nil {
+		return *a.big
+	}
+	return decimal.New(a.minor, -int32(a.scale))
+}
+
+func (a amount) isZero() bool { return a.dec().IsZero() }
+
+func (a amount) add(b amount) amount {
+	if a.big == nil && b.big == nil {
+		if s := a.minor + b.minor; (s > a.minor) == (b.minor > 0) {
+			return amount{minor: s, scale: a.scale}
+		}
+	}
+	d := a.dec().Add(b.dec())
+	return amount{big: &d, scale: a.scale}
+}
+
+func (a amount) sub(b amount) amount {
+	nb := b
+	if nb.big != nil {
+		d := nb.big.Neg()
+		nb.big = &d
+	} else {
+		nb.minor = -nb.minor
+	}
+	return a.add(nb)
+}
+
+func (a amount) equal(b amount) bool {
+	if a.big == nil && b.big == nil {
+		return a.minor == b.minor
+	}
+	return a.dec().Equal(b.dec())
 }

@@ -43,11 +43,15 @@ func newTestChain(tb testing.TB, n int, switchAt int) *testChain {
 		if switchAt > 0 && i > switchAt {
 			keyID = "k2"
 		}
+		// Entry 1 opens the wallet; each later one credits 1.00.
 		e := &ledger.Entry{
 			Seq: uint64(i), ID: fmt.Sprintf("txn_%d", i), EventID: fmt.Sprintf("wph_%d", i),
 			Kind: ledger.KindCredit, Type: "topup", WalletID: "wal_1", UserID: "u1", Currency: "USD",
-			Amount: "1.00", BalanceAfter: fmt.Sprintf("%d.00", i), HeldAfter: "0.00",
+			Amount: "1.00", BalanceAfter: fmt.Sprintf("%d.00", i-1), HeldAfter: "0.00",
 			CreatedAt: at.Add(time.Duration(i) * time.Second), KeyID: keyID, PrevHash: prev,
+		}
+		if i == 1 {
+			e.Kind, e.Type, e.Amount = ledger.KindOpen, "open", "0.00"
 		}
 		e.Hash = ledger.ComputeHash(kr.Key(keyID), e)
 		prev = e.Hash
@@ -236,7 +240,7 @@ func TestVerify(t *testing.T) {
 	t.Run("ErrRewrittenWithKey", func(t *testing.T) {
 		// An insider with the HMAC key rewrites seq 8 and re-hashes the tail.
 		es := copyEntries(c.entries)
-		es[7].Amount = "1000.00"
+		es[7].Reason = "rewritten"
 		for i := 7; i < len(es); i++ {
 			es[i].PrevHash = es[i-1].Hash
 			es[i].Hash = ledger.ComputeHash(c.keyring.Key(es[i].KeyID), es[i])
@@ -246,6 +250,29 @@ func TestVerify(t *testing.T) {
 		}
 		wantBad(t, c.verify(t, es, []*ledger.Checkpoint{c.checkpoint(9)}), 9)
 	})
+	// With the key an insider can re-hash anything, but not make the books
+	// balance: money that appears is named even with no checkpoint.
+	for name, edit := range map[string]func(e *ledger.Entry){
+		"Amount":       func(e *ledger.Entry) { e.Amount = "1000.00" },
+		"BalanceAfter": func(e *ledger.Entry) { e.BalanceAfter = "1000.00" },
+		"HeldAfter":    func(e *ledger.Entry) { e.HeldAfter = "1.00" },
+		"Kind":         func(e *ledger.Entry) { e.Kind = ledger.KindDebit },
+		"Currency":     func(e *ledger.Entry) { e.Currency = "EUR" },
+		"Scale":        func(e *ledger.Entry) { e.Amount, e.BalanceAfter, e.HeldAfter = "1.000", "7.000", "0.000" },
+		"ZeroCredit":   func(e *ledger.Entry) { e.Amount, e.BalanceAfter = "0.00", "6.00" },
+		"UnknownKind":  func(e *ledger.Entry) { e.Kind = "mint" },
+		"SecondOpen":   func(e *ledger.Entry) { e.Kind, e.Amount, e.BalanceAfter = ledger.KindOpen, "0.00", "0.00" },
+	} {
+		t.Run("ErrBooksRewrittenWithKey/"+name, func(t *testing.T) {
+			es := copyEntries(c.entries)
+			edit(es[7])
+			for i := 7; i < len(es); i++ {
+				es[i].PrevHash = es[i-1].Hash
+				es[i].Hash = ledger.ComputeHash(c.keyring.Key(es[i].KeyID), es[i])
+			}
+			wantBad(t, c.verify(t, es, nil), 8)
+		})
+	}
 	t.Run("ErrCheckpointSeqZero", func(t *testing.T) {
 		wantBad(t, c.verify(t, c.entries, []*ledger.Checkpoint{c.checkpoint(0)}), 0)
 	})

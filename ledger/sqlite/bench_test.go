@@ -56,7 +56,10 @@ func buildBenchLedger(tb testing.TB, dir string, n int) *benchLedger {
 		b := &ledger.Batch{}
 		for i := base; i < n && i < base+batchSize; i++ {
 			seq := uint64(i + 1)
-			wallet := "wal_" + pad27(seq%1000)
+			// 1000 wallets: the first entry of each opens it, the k-th
+			// later one credits 1.00 and leaves the balance at k.
+			w, k := (seq-1)%1000, (seq-1)/1000
+			wallet := "wal_" + pad27(w)
 			e := &ledger.Entry{
 				Seq:            seq,
 				ID:             "txn_" + pad27(seq),
@@ -64,10 +67,10 @@ func buildBenchLedger(tb testing.TB, dir string, n int) *benchLedger {
 				Kind:           ledger.KindCredit,
 				Type:           "topup",
 				WalletID:       wallet,
-				UserID:         "user-" + strconv.FormatUint(seq%1000, 10),
+				UserID:         "user-" + strconv.FormatUint(w, 10),
 				Currency:       "USD",
 				Amount:         "1.00",
-				BalanceAfter:   strconv.FormatUint(seq/1000+1, 10) + ".00",
+				BalanceAfter:   strconv.FormatUint(k, 10) + ".00",
 				HeldAfter:      "0.00",
 				Reason:         "bench top-up",
 				OrderID:        "order-" + strconv.FormatUint(seq, 10),
@@ -77,6 +80,9 @@ func buildBenchLedger(tb testing.TB, dir string, n int) *benchLedger {
 				CreatedAt:      start.Add(time.Duration(seq) * time.Millisecond),
 				KeyID:          keyID,
 				PrevHash:       prev,
+			}
+			if k == 0 {
+				e.Kind, e.Type, e.Amount = ledger.KindOpen, "open", "0.00"
 			}
 			e.Hash = h.Sum(e)
 			prev = e.Hash
