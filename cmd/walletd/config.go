@@ -64,4 +64,3 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 func dataDirFlag(fs *flag.FlagSet) *string {
 	return fs.String("data-dir", "./data", "directory of the databases and keys (env WALLETD_DATA_DIR)")
 }
-
