@@ -40,14 +40,18 @@ func (o *Outbox) After(ctx context.Context, seq uint64, index int, limit int) ([
 	if err != nil {
 		return nil, err
 	}
-	if len(entries) == limit {
-		// Only checkpoints up to the last entry read are in order yet.
-		last := entries[len(entries)-1].Seq
-		for i, cp := range cps {
-			if cp.Seq > last {
-				cps = cps[:i]
-				break
-			}
+	// The two reads are not one snapshot: a batch may commit its entries
+	// and checkpoint between them. A checkpoint is in order only once the
+	// events of its seq are, so keep those up to the last entry read (or
+	// the position, when there was none).
+	last := seq
+	if len(entries) > 0 {
+		last = entries[len(entries)-1].Seq
+	}
+	for i, cp := range cps {
+		if cp.Seq > last {
+			cps = cps[:i]
+			break
 		}
 	}
 	out := make([]events.Record, 0, len(entries)+len(cps))
