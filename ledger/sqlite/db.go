@@ -24,9 +24,10 @@ type DB struct {
 	read     *sql.DB
 	ledgerID string
 
-	insEntry  *sql.Stmt
-	upsWallet *sql.Stmt
-	byIdem    *sql.Stmt
+	insEntry   *sql.Stmt
+	upsWallet  *sql.Stmt
+	byIdem     *sql.Stmt
+	byIdemRead *sql.Stmt // the same query on the read pool
 }
 
 // Open opens (creating if needed) the ledger database at path, applies the
@@ -111,7 +112,11 @@ func (db *DB) prepare(ctx context.Context) (err error) {
 		status = excluded.status, updated_at = excluded.updated_at, last_seq = excluded.last_seq`); err != nil {
 		return fmt.Errorf("sqlite: prepare: %w", err)
 	}
-	if db.byIdem, err = db.write.PrepareContext(ctx, `SELECT `+entryColumns+` FROM entries WHERE idempotency_key = ? AND idempotency_key <> '' ORDER BY seq`); err != nil {
+	const byIdem = `SELECT ` + entryColumns + ` FROM entries WHERE idempotency_key = ? AND idempotency_key <> '' ORDER BY seq`
+	if db.byIdem, err = db.write.PrepareContext(ctx, byIdem); err != nil {
+		return fmt.Errorf("sqlite: prepare: %w", err)
+	}
+	if db.byIdemRead, err = db.read.PrepareContext(ctx, byIdem); err != nil {
 		return fmt.Errorf("sqlite: prepare: %w", err)
 	}
 	return nil
@@ -120,7 +125,7 @@ func (db *DB) prepare(ctx context.Context) (err error) {
 // Close closes both connection pools.
 func (db *DB) Close() error {
 	var errs []error
-	for _, s := range []*sql.Stmt{db.insEntry, db.upsWallet, db.byIdem} {
+	for _, s := range []*sql.Stmt{db.insEntry, db.upsWallet, db.byIdem, db.byIdemRead} {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}

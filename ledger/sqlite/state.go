@@ -50,6 +50,9 @@ func decimalEqual(a, b string) bool {
 // callers that check a key before they queue a command (see
 // ledger.WriterConfig.Lookup), so the writer's serial loop need not read.
 func (db *DB) LookupIdempotencyKey(ctx context.Context, key string) ([]*ledger.Entry, error) {
-	return db.queryEntries(ctx, db.read, `SELECT `+entryColumns+` FROM entries
-		WHERE idempotency_key = ? AND idempotency_key <> '' ORDER BY seq`, key)
+	rows, err := db.byIdemRead.QueryContext(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: idempotency lookup: %w", err)
+	}
+	return collectEntries(rows)
 }
