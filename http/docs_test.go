@@ -520,6 +520,30 @@ func TestOpenAPI_ResponsesMatch(t *testing.T) {
 		}
 	}
 
+	// The read-model endpoints: this server has no projections, so they
+	// answer 503 (history_test.go drives them with projections).
+	call("GET", "/v1/wallets/{id}/transactions", "/v1/wallets/"+a+"/transactions", "").expect(t, 503, "unavailable")
+	call("GET", "/v1/wallets/{id}/statement", "/v1/wallets/"+a+"/statement?from=2026-12-01&to=2027-01-01", "").expect(t, 503, "unavailable")
+	call("GET", "/v1/reports/daily", "/v1/reports/daily?date=2026-12-15", "").expect(t, 503, "unavailable")
+
+	// The webhook endpoints: this server has no webhook service, so they
+	// answer 503 (webhooks_test.go drives them with one).
+	for _, op := range []struct{ method, tmpl, path string }{
+		{"POST", "/v1/webhook-endpoints", "/v1/webhook-endpoints"},
+		{"GET", "/v1/webhook-endpoints", "/v1/webhook-endpoints"},
+		{"GET", "/v1/webhook-endpoints/{id}", "/v1/webhook-endpoints/whe_x"},
+		{"PATCH", "/v1/webhook-endpoints/{id}", "/v1/webhook-endpoints/whe_x"},
+		{"DELETE", "/v1/webhook-endpoints/{id}", "/v1/webhook-endpoints/whe_x"},
+		{"POST", "/v1/webhook-endpoints/{id}/rotate-secret", "/v1/webhook-endpoints/whe_x/rotate-secret"},
+		{"POST", "/v1/webhook-endpoints/{id}/test", "/v1/webhook-endpoints/whe_x/test"},
+		{"POST", "/v1/webhook-endpoints/{id}/enable", "/v1/webhook-endpoints/whe_x/enable"},
+		{"GET", "/v1/webhook-endpoints/{id}/deliveries", "/v1/webhook-endpoints/whe_x/deliveries"},
+		{"GET", "/v1/webhook-endpoints/{id}/deliveries/{delivery_id}", "/v1/webhook-endpoints/whe_x/deliveries/whd_x"},
+		{"POST", "/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/retry", "/v1/webhook-endpoints/whe_x/deliveries/whd_x/retry"},
+	} {
+		call(op.method, op.tmpl, op.path, "").expect(t, 503, "unavailable")
+	}
+
 	// Every documented operation of the native API was exercised.
 	for path, v := range asMap(o.root["paths"]) {
 		for m := range asMap(v) {

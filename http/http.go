@@ -67,6 +67,12 @@ type Server struct {
 	Now                 func() time.Time
 	// ShutdownTimeout bounds Close (default 10 s).
 	ShutdownTimeout time.Duration
+	// Projections serves the read-model endpoints (history, statements,
+	// reports); nil leaves them answering 503.
+	Projections *Projections
+	// Webhooks manages outbound webhook endpoints; nil leaves their
+	// routes answering 503.
+	Webhooks WebhookService
 
 	ln     net.Listener
 	srv    *http.Server
@@ -169,6 +175,8 @@ func (s *Server) routes() *mux.Router {
 	s.registerWalletRoutes(handle)
 	s.registerLedgerRoutes(handle)
 	s.registerAPIKeyRoutes(handle)
+	s.registerHistoryRoutes(handle)
+	s.registerWebhookRoutes(handle)
 	s.registerDocRoutes(r)
 	return r
 }
@@ -215,6 +223,7 @@ var codes = map[string]int{
 	ledger.EInsufficientFunds:   http.StatusUnprocessableEntity,
 	ledger.EWalletFrozen:        http.StatusUnprocessableEntity,
 	ledger.EUnavailable:         http.StatusServiceUnavailable,
+	EProjectionLagging:          http.StatusServiceUnavailable,
 	ledger.EInternal:            http.StatusInternalServerError,
 }
 

@@ -12,11 +12,11 @@ import (
 	"github.com/pressly/goose/v3"
 )
 
-//go:embed ledger/*.sql
+//go:embed ledger/*.sql projections/*.sql webhooks/*.sql
 var files embed.FS
 
 // Databases lists the database names that have migrations.
-var Databases = []string{"ledger"}
+var Databases = []string{"ledger", "projections", "webhooks"}
 
 // Result reports what Up applied.
 type Result struct {

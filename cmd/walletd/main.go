@@ -22,6 +22,8 @@ Usage:
   walletd export    [flags]   write the ledger as JSONL (--out)
   walletd keys      VERB      create | rotate-ledger-key
   walletd bench     [flags]   drive a running server with load and report ops/s and latency
+  walletd projector [flags]   run only the projections (read models), against a NATS stream
+  walletd projections rebuild rebuild the read models from the stream
   walletd version             print the version
 
 Every flag also reads a WALLETD_* environment variable (for example
@@ -71,6 +73,10 @@ func run(ctx context.Context, args []string) error {
 		return runKeys(ctx, rest)
 	case "bench":
 		return runBench(ctx, rest)
+	case "projector":
+		return runProjector(ctx, rest)
+	case "projections":
+		return runProjections(ctx, rest)
 	case "version":
 		fmt.Println("walletd", version)
 		return nil

@@ -3,6 +3,7 @@ package main_test
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/mattn/go-sqlite3"
 	"github.com/walletd/walletd/walletdtest"
 )
 
@@ -398,5 +400,97 @@ func TestCLI_KeysAndMigrate(t *testing.T) {
 	}
 	if out, err := exec.Command(binary, "verify", "--data-dir", dir).CombinedOutput(); err != nil {
 		t.Fatalf("verify across the rotation: %v\n%s", err, out)
+	}
+}
+
+// TestServe_EventsAndProjections: a write is visible in the history read
+// model with min_seq, a second process (`walletd projector`) against the
+// same stream builds the same balances, and `walletd projections rebuild`
+// gives the same history.
+func TestServe_EventsAndProjections(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	p := startServe(t, dir)
+	var w struct{ ID string }
+	if _, err := p.call("POST", "/v1/wallets", `{"user_id":"103","email":"jane@example.com","currency":"USD"}`, "", &w); err != nil {
+		t.Fatal(err)
+	}
+	var last struct {
+		Seq uint64 `json:"seq"`
+	}
+	for i := 0; i < 5; i++ {
+		if _, err := p.call("POST", "/v1/wallets/"+w.ID+"/credit", `{"amount":"2.50","type":"topup"}`, "", &last); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type page struct {
+		Items []struct {
+			Seq          uint64 `json:"seq"`
+			BalanceAfter string `json:"balance_after"`
+		} `json:"items"`
+	}
+	var hist page
+	if _, err := p.call("GET", fmt.Sprintf("/v1/wallets/%s/transactions?min_seq=%d", w.ID, last.Seq), "", "", &hist); err != nil {
+		t.Fatal(err)
+	}
+	if len(hist.Items) != 5 || hist.Items[0].Seq != last.Seq || hist.Items[0].BalanceAfter != "12.50" {
+		t.Fatalf("history right after the write: %+v", hist.Items)
+	}
+
+	// The embedded NATS URL, from the serve log.
+	natsURL := ""
+	for _, line := range strings.Split(p.Logs(), "\n") {
+		var rec struct {
+			Msg string `json:"msg"`
+			URL string `json:"nats_url"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "embedded NATS server started" {
+			natsURL = rec.URL
+		}
+	}
+	if natsURL == "" {
+		t.Fatalf("no NATS URL in the logs:\n%s", p.Logs())
+	}
+
+	projDir := filepath.Join(t.TempDir(), "proj")
+	proj := exec.Command(binary, "projector", "--nats-url", natsURL, "--data-dir", projDir, "--consumer", "test-projector")
+	proj.Stdout, proj.Stderr = io.Discard, io.Discard
+	if err := proj.Start(); err != nil {
+		t.Fatal(err)
+	}
+	projDone := make(chan error, 1)
+	go func() { projDone <- proj.Wait() }()
+	walletdtest.CheckFor(t, 20*time.Second, 50*time.Millisecond, func() error {
+		pdb, err := sql.Open("sqlite3", "file:"+filepath.Join(projDir, "projections.db")+"?mode=ro")
+		if err != nil {
+			return err
+		}
+		defer pdb.Close()
+		var got string
+		if err := pdb.QueryRow(`SELECT balance FROM balances WHERE wallet_id = ?`, w.ID).Scan(&got); err != nil {
+			return err
+		}
+		if got != "12.50" {
+			return fmt.Errorf("second projector's balance %q", got)
+		}
+		return nil
+	})
+	proj.Process.Signal(syscall.SIGTERM)
+	if err := <-projDone; err != nil {
+		t.Fatalf("projector exit: %v", err)
+	}
+
+	out, err := exec.Command(binary, "projections", "rebuild", "--data-dir", dir, "--nats-url", natsURL).CombinedOutput()
+	if err != nil {
+		t.Fatalf("rebuild: %v\n%s", err, out)
+	}
+	var again page
+	if _, err := p.call("GET", fmt.Sprintf("/v1/wallets/%s/transactions?min_seq=%d", w.ID, last.Seq), "", "", &again); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(again.Items) != fmt.Sprint(hist.Items) {
+		t.Fatalf("after rebuild %+v, before %+v", again.Items, hist.Items)
+	}
+	if err := p.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM: %v\n%s", err, p.Logs())
 	}
 }

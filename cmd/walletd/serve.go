@@ -19,6 +19,7 @@ import (
 	whttp "github.com/walletd/walletd/http"
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/ledger/sqlite"
+	"github.com/walletd/walletd/projections"
 )
 
 // serveConfig is everything `walletd serve` is configured with.
@@ -247,6 +248,23 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
 	}
 	writer.Open()
 	defer writer.Close()
+
+	pdb, err := openProjections(ctx, cfg.DataDir, cfg.Currencies)
+	if err != nil {
+		return err
+	}
+	defer pdb.Close()
+	projector := &projections.Projector{DB: pdb, JS: js, Stream: cfg.NATS.Stream, Prefix: cfg.NATS.Prefix,
+		Consumer: projections.DefaultConsumer, Logger: logger, Metrics: projections.NewMetrics(metrics.Registry)}
+	projCtx, stopProjector := context.WithCancel(context.WithoutCancel(ctx))
+	projDone := make(chan struct{})
+	go func() {
+		if err := projector.Run(projCtx); err != nil {
+			logger.Error("projector stopped", "error", err)
+		}
+		close(projDone)
+	}()
+	defer func() { stopProjector(); <-projDone }()
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
 	relayDone := make(chan struct{})
 	go func() { relay.Run(relayCtx); close(relayDone) }()
@@ -260,6 +278,7 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
 		APIKeys:             db,
 		Currencies:          currencies,
 		CheckpointPublicKey: pubPEM,
+		Projections:         &whttp.Projections{Reader: pdb},
 		Metrics:             metrics,
 		Logger:              logger,
 		ShutdownTimeout:     cfg.ShutdownTimeout,
@@ -284,6 +303,8 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
 	if err := srv.Close(); err != nil {
 		logger.Warn("http shutdown", "error", err)
 	}
+	stopProjector()
+	<-projDone
 	if err := writer.Close(); err != nil {
 		logger.Warn("writer shutdown", "error", err)
 	}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/walletd/walletd/events/bus"
+	whttp "github.com/walletd/walletd/http"
+	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd/projections"
+)
+
+// runProjector runs only the projections, in a process of its own, against
+// the stream of a walletd that may run elsewhere (`walletd projector`).
+func runProjector(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("projector", flag.ContinueOnError)
+	dataDir := dataDirFlag(fs)
+	var nc natsConfig
+	natsFlags(fs, &nc)
+	host, _ := os.Hostname()
+	consumer := fs.String("consumer", "projector-"+host, "durable consumer name; each projections.db needs its own")
+	currencies := fs.String("currencies", "", "extra currencies as CODE:SCALE,… (as given to walletd serve)")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics on this address (off when empty)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger, err := newLogger(*logLevel, "json")
+	if err != nil {
+		return err
+	}
+	if nc.URL == "" {
+		nc.URL = "nats://" + nc.Addr
+	}
+	pdb, err := openProjections(ctx, *dataDir, *currencies)
+	if err != nil {
+		return err
+	}
+	defer pdb.Close()
+	conn, js, err := dialNATS(&nc, "walletd-projector", true)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	metrics := whttp.NewMetrics()
+	if *metricsAddr != "" {
+		stop, err := serveMetrics(*metricsAddr, metrics, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	p := &projections.Projector{DB: pdb, JS: js, Stream: nc.Stream, Prefix: nc.Prefix, Consumer: *consumer,
+		Logger: logger, Metrics: projections.NewMetrics(metrics.Registry)}
+	logger.Info("walletd projector running", "nats_url", nc.URL, "consumer", *consumer, "data_dir", *dataDir)
+	err = p.Run(ctx)
+	logger.Info("projector stopped")
+	return err
+}
+
+// serveMetrics serves /metrics on addr, for processes with no HTTP API.
+func serveMetrics(addr string, m *whttp.Metrics, logger *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", m.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	logger.Info("metrics serving", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
+}
+
+// runProjections handles `walletd projections rebuild`.
+func runProjections(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "rebuild" {
+		fmt.Fprint(os.Stderr, "Usage:\n  walletd projections rebuild [--data-dir D] [--nats-url URL]\n      empty the read models and replay them from the stream (NATS must be reachable:\n      the embedded server of a running walletd serve, by default)\n")
+		return exitError(2)
+	}
+	fs := flag.NewFlagSet("projections rebuild", flag.ContinueOnError)
+	dataDir := dataDirFlag(fs)
+	var nc natsConfig
+	natsFlags(fs, &nc)
+	currencies := fs.String("currencies", "", "extra currencies as CODE:SCALE,…")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if nc.URL == "" {
+		nc.URL = "nats://" + nc.Addr
+	}
+	pdb, err := openProjections(ctx, *dataDir, *currencies)
+	if err != nil {
+		return err
+	}
+	defer pdb.Close()
+	conn, js, err := dialNATS(&nc, "walletd-rebuild", false)
+	if err != nil {
+		return fmt.Errorf("%w (is walletd serve running? or pass --nats-url)", err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	p := &projections.Projector{DB: pdb, JS: js, Stream: nc.Stream, Prefix: nc.Prefix, Ephemeral: true,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	if err := p.Rebuild(ctx); err != nil {
+		return err
+	}
+	pos, err := pdb.Position(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("rebuilt %s up to ledger seq %d (stream seq %d) in %s\n",
+		filepath.Join(*dataDir, "projections.db"), pos.LedgerSeq, pos.StreamSeq, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func openProjections(ctx context.Context, dataDir, currencySpec string) (*projections.DB, error) {
+	currencies := ledger.DefaultCurrencies()
+	if err := currencies.ParseSpec(currencySpec); err != nil {
+		return nil, fmt.Errorf("--currencies: %w", err)
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	pdb, err := projections.Open(ctx, filepath.Join(dataDir, "projections.db"))
+	if err != nil {
+		return nil, err
+	}
+	pdb.Currencies = currencies
+	return pdb, nil
+}
+
+// dialNATS connects to c.URL. A service (retry) keeps trying while the
+// server is away; a one-shot tool fails at once.
+func dialNATS(c *natsConfig, name string, retry bool) (*nats.Conn, jetstream.JetStream, error) {
+	opts := c.options()
+	if !retry {
+		opts = append(opts, nats.RetryOnFailedConnect(false), nats.MaxReconnects(0))
+	}
+	conn, err := bus.Connect(c.URL, name, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := jetstream.New(conn)
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, js, nil
+}

@@ -1,0 +1,375 @@
+package http
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd/projections"
+)
+
+// EProjectionLagging answers a read whose min_seq the projections did not
+// reach in time. It is a 503 with Retry-After.
+const EProjectionLagging = "projection_lagging"
+
+// DefaultProjectionWait is how long a read that passes min_seq waits for
+// the projections by default.
+const DefaultProjectionWait = 2 * time.Second
+
+// ProjectionReader is the read side of the projections (read models);
+// *projections.DB implements it.
+type ProjectionReader interface {
+	// WaitForSeq returns once the read models reflect ledger seq, or ctx's
+	// error.
+	WaitForSeq(ctx context.Context, seq uint64) error
+	// AppliedSeq returns the ledger seq the read models reflect.
+	AppliedSeq() uint64
+	// Transactions returns a page of a wallet's transactions, newest first.
+	Transactions(ctx context.Context, q projections.TransactionQuery) (*projections.TransactionPage, error)
+	// Statement returns a wallet's statement for [from, to).
+	// Returns EInvalid for a period that is empty or too large.
+	Statement(ctx context.Context, walletID, currency string, from, to time.Time) (*projections.Statement, error)
+	// DailyTotals returns the totals of one UTC day, of one currency or
+	// ("") of all.
+	DailyTotals(ctx context.Context, date time.Time, currency string) ([]projections.DailyTotal, error)
+}
+
+var _ ProjectionReader = (*projections.DB)(nil)
+
+// Projections configures the endpoints served from the read models.
+type Projections struct {
+	Reader ProjectionReader
+	// Wait bounds how long a read that passes min_seq waits for the read
+	// models to reach it before answering 503 projection_lagging
+	// (default DefaultProjectionWait).
+	Wait time.Duration
+}
+
+func (s *Server) registerHistoryRoutes(handle handleFunc) {
+	// Registered even when the server has no projections (they answer
+	// 503), so that the API and its document have one shape.
+	handle("GET", "/v1/wallets/{id}/transactions", ledger.ScopeWalletsRead, s.handleTransactions)
+	handle("GET", "/v1/wallets/{id}/statement", ledger.ScopeWalletsRead, s.handleStatement)
+	handle("GET", "/v1/reports/daily", ledger.ScopeWalletsRead, s.handleDailyReport)
+}
+
+// transactionJSON is a credit or debit as the history endpoints show it.
+type transactionJSON struct {
+	TransactionID string `json:"transaction_id"`
+	Seq           uint64 `json:"seq"`
+	WalletID      string `json:"wallet_id"`
+	Type          string `json:"type"`
+	Kind          string `json:"kind"`
+	Amount        string `json:"amount"`
+	Currency      string `json:"currency"`
+	BalanceAfter  string `json:"balance_after"`
+	Reason        string `json:"reason"`
+	OrderID       string `json:"order_id"`
+	LedgerHash    string `json:"ledger_hash"`
+	CreatedAt     string `json:"created_at"`
+}
+
+func transactionToJSON(t *projections.Transaction) transactionJSON {
+	return transactionJSON{
+		TransactionID: t.TransactionID, Seq: t.Seq, WalletID: t.WalletID, Type: t.Type, Kind: t.Kind,
+		Amount: t.Amount, Currency: t.Currency, BalanceAfter: t.BalanceAfter, Reason: t.Reason,
+		OrderID: t.OrderID, LedgerHash: t.LedgerHash, CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339),
+	}
+}
+
+// projectionReader returns the read models, or answers 503 when this
+// server has none.
+func (s *Server) projectionReader(w http.ResponseWriter, r *http.Request) ProjectionReader {
+	if s.Projections == nil || s.Projections.Reader == nil {
+		s.Error(w, r, ledger.Errorf(ledger.EUnavailable, "The read models are not served by this process."))
+		return nil
+	}
+	return s.Projections.Reader
+}
+
+// waitForSeq serves min_seq: it waits until the read models reflect the
+// ledger seq a write returned, up to the configured wait, and answers 503
+// projection_lagging with Retry-After if they do not. It reports whether
+// the handler may go on.
+func (s *Server) waitForSeq(w http.ResponseWriter, r *http.Request, pr ProjectionReader, minSeq uint64) bool {
+	if minSeq == 0 {
+		return true
+	}
+	wait := s.Projections.Wait
+	if wait <= 0 {
+		wait = DefaultProjectionWait
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	defer cancel()
+	err := pr.WaitForSeq(ctx, minSeq)
+	switch {
+	case err == nil:
+		return true
+	case r.Context().Err() != nil:
+		s.Error(w, r, r.Context().Err())
+	case errors.Is(err, context.DeadlineExceeded):
+		w.Header().Set("Retry-After", "1")
+		s.Error(w, r, ledger.Errorf(EProjectionLagging,
+			"The read models reflect the ledger up to seq %d, not yet %d: retry shortly.", pr.AppliedSeq(), minSeq))
+	default:
+		s.Error(w, r, err)
+	}
+	return false
+}
+
+// historyParams are the query parameters the history endpoints share.
+type historyParams struct {
+	minSeq   uint64
+	from, to time.Time // zero when absent
+}
+
+// parseHistoryParams parses min_seq, from and to; required makes from and
+// to mandatory.
+func parseHistoryParams(r *http.Request, required bool) (*historyParams, error) {
+	q := r.URL.Query()
+	var p historyParams
+	var err error
+	if p.minSeq, err = parseSeq("min_seq", q.Get("min_seq")); err != nil {
+		return nil, err
+	}
+	for _, b := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &p.from}, {"to", &p.to}} {
+		v := q.Get(b.name)
+		if v == "" {
+			if required {
+				return nil, ledger.Errorf(ledger.EInvalid, "%s is required.", b.name)
+			}
+			continue
+		}
+		if *b.dst, err = projections.ParseTime(b.name, v); err != nil {
+			return nil, err
+		}
+	}
+	if !p.from.IsZero() && !p.to.IsZero() && !p.to.After(p.from) {
+		return nil, ledger.Errorf(ledger.EInvalid, "to must be after from (from is inclusive, to exclusive).")
+	}
+	return &p, nil
+}
+
+func checkTypeFilter(s string) error {
+	if len(s) > ledger.MaxTypeLen {
+		return ledger.Errorf(ledger.EInvalid, "type is longer than %d characters.", ledger.MaxTypeLen)
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return ledger.Errorf(ledger.EInvalid, "type may hold only a-z, 0-9 and _.")
+		}
+	}
+	return nil
+}
+
+func (s *Server) handleTransactions(w http.ResponseWriter, r *http.Request) {
+	pr := s.projectionReader(w, r)
+	if pr == nil {
+		return
+	}
+	p, err := parseHistoryParams(r, false)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	tq := projections.TransactionQuery{WalletID: mux.Vars(r)["id"], Type: q.Get("type"), From: p.from, To: p.to}
+	if err := checkTypeFilter(tq.Type); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if c := q.Get("cursor"); c != "" {
+		if tq.Cursor, err = projections.ParseCursor(c); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+	}
+	if tq.Limit, err = parseLimit(q.Get("limit"), 50, 200); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if _, err := s.Ledger.Wallet(r.Context(), tq.WalletID); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if !s.waitForSeq(w, r, pr, p.minSeq) {
+		return
+	}
+	page, err := pr.Transactions(r.Context(), tq)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	items := make([]transactionJSON, 0, len(page.Items))
+	for i := range page.Items {
+		items = append(items, transactionToJSON(&page.Items[i]))
+	}
+	next := ""
+	if page.Next != nil {
+		next = page.Next.String()
+	}
+	writeData(w, http.StatusOK, map[string]any{"items": items, "next_cursor": next})
+}
+
+// statementJSON is a statement as the API shows it.
+type statementJSON struct {
+	WalletID       string            `json:"wallet_id"`
+	Currency       string            `json:"currency"`
+	From           string            `json:"from"`
+	To             string            `json:"to"`
+	OpeningBalance string            `json:"opening_balance"`
+	ClosingBalance string            `json:"closing_balance"`
+	TotalCredits   string            `json:"total_credits"`
+	TotalDebits    string            `json:"total_debits"`
+	Entries        []transactionJSON `json:"entries"`
+}
+
+func (s *Server) handleStatement(w http.ResponseWriter, r *http.Request) {
+	pr := s.projectionReader(w, r)
+	if pr == nil {
+		return
+	}
+	p, err := parseHistoryParams(r, true)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	format := r.URL.Query().Get("format")
+	if format != "" && format != "json" && format != "csv" {
+		s.Error(w, r, ledger.Errorf(ledger.EInvalid, "format must be json or csv."))
+		return
+	}
+	wal, err := s.Ledger.Wallet(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if !s.waitForSeq(w, r, pr, p.minSeq) {
+		return
+	}
+	st, err := pr.Statement(r.Context(), wal.ID, wal.Currency, p.from, p.to)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if format == "csv" {
+		s.writeStatementCSV(w, st)
+		return
+	}
+	out := statementJSON{
+		WalletID: st.WalletID, Currency: st.Currency,
+		From: st.From.Format(time.RFC3339Nano), To: st.To.Format(time.RFC3339Nano),
+		OpeningBalance: st.OpeningBalance, ClosingBalance: st.ClosingBalance,
+		TotalCredits: st.TotalCredits, TotalDebits: st.TotalDebits,
+		Entries: make([]transactionJSON, 0, len(st.Entries)),
+	}
+	for i := range st.Entries {
+		out.Entries = append(out.Entries, transactionToJSON(&st.Entries[i]))
+	}
+	writeData(w, http.StatusOK, out)
+}
+
+// statementCSVHeader names the columns of a CSV statement. The first row
+// after it is the opening balance, the last the closing balance.
+var statementCSVHeader = []string{"line", "created_at", "seq", "transaction_id", "kind", "type", "amount",
+	"balance_after", "currency", "reason", "order_id"}
+
+// writeStatementCSV writes st as CSV (RFC 4180): a header row, an
+// "opening" row, one "entry" row per transaction (oldest first) and a
+// "closing" row.
+func (s *Server) writeStatementCSV(w http.ResponseWriter, st *projections.Statement) {
+	name := fmt.Sprintf("statement-%s-%s-%s.csv", st.WalletID, st.From.Format("20060102T150405Z"), st.To.Format("20060102T150405Z"))
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+csvFileName(name)+`"`)
+	w.WriteHeader(http.StatusOK)
+	cw := csv.NewWriter(w)
+	cw.Write(statementCSVHeader)
+	cw.Write([]string{"opening", st.From.Format(time.RFC3339Nano), "", "", "", "", "", st.OpeningBalance, st.Currency, "", ""})
+	for _, e := range st.Entries {
+		cw.Write([]string{"entry", e.CreatedAt.UTC().Format(time.RFC3339), strconv.FormatUint(e.Seq, 10), e.TransactionID,
+			e.Kind, e.Type, e.Amount, e.BalanceAfter, e.Currency, csvSafe(e.Reason), csvSafe(e.OrderID)})
+	}
+	cw.Write([]string{"closing", st.To.Format(time.RFC3339Nano), "", "", "", "", "", st.ClosingBalance, st.Currency, "", ""})
+	cw.Flush()
+}
+
+// csvSafe defuses text a spreadsheet would take for a formula: a leading
+// =, +, -, @, tab or carriage return gets a ' in front (OWASP's advice).
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// csvFileName keeps a file name to characters safe in a quoted header.
+func csvFileName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// dailyTotalJSON is one row of the daily report.
+type dailyTotalJSON struct {
+	Date     string `json:"date"`
+	Currency string `json:"currency"`
+	Type     string `json:"type"`
+	Kind     string `json:"kind"`
+	Count    int64  `json:"count"`
+	Total    string `json:"total"`
+}
+
+func (s *Server) handleDailyReport(w http.ResponseWriter, r *http.Request) {
+	pr := s.projectionReader(w, r)
+	if pr == nil {
+		return
+	}
+	q := r.URL.Query()
+	minSeq, err := parseSeq("min_seq", q.Get("min_seq"))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if q.Get("date") == "" {
+		s.Error(w, r, ledger.Errorf(ledger.EInvalid, "date is required."))
+		return
+	}
+	date, err := projections.ParseDate("date", q.Get("date"))
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	currency := q.Get("currency")
+	if currency != "" {
+		if _, err := s.Currencies.Scale(currency); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+	}
+	if !s.waitForSeq(w, r, pr, minSeq) {
+		return
+	}
+	totals, err := pr.DailyTotals(r.Context(), date, currency)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	items := make([]dailyTotalJSON, 0, len(totals))
+	for _, t := range totals {
+		items = append(items, dailyTotalJSON{Date: t.Date, Currency: t.Currency, Type: t.Type, Kind: t.Kind, Count: t.Count, Total: t.Total})
+	}
+	writeData(w, http.StatusOK, map[string]any{"date": date.Format(time.DateOnly), "items": items})
+}

@@ -1,0 +1,266 @@
+// Package projections builds walletd's read models from the events on the
+// WALLETD JetStream stream: balances, transaction history, statements and
+// daily totals, in projections.db.
+//
+// The read models and the position they reflect (the stream sequence and
+// the ledger position of the last event applied) are written in one SQLite
+// transaction per batch, so a batch either counts entirely or not at all,
+// and an event delivered again is skipped: the effect is exactly once.
+// The position of record lives in projections.db, not in NATS: deleting the
+// file (or Reset) and running the Projector again rebuilds everything from
+// the stream.
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // the database/sql driver
+	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd/migrations"
+)
+
+// DB is an open projections.db: one write connection (the projector's) and
+// a pool of read-only connections for the API. WAL lets readers run beside
+// the writer.
+type DB struct {
+	Path string
+	// Currencies gives the scale of amounts the projections compute rather
+	// than copy from an event (a zero opening balance, an empty total). Set
+	// it before use; nil means ledger.DefaultCurrencies().
+	Currencies *ledger.Currencies
+
+	write *sql.DB
+	read  *sql.DB
+
+	applyMu sync.Mutex    // one batch at a time
+	applied atomic.Uint64 // ledger seq of the last event applied (this process's view)
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced after every commit and reset
+}
+
+// Position is where the read models stand.
+type Position struct {
+	Stream      string    // the stream the position refers to ("" before the first batch)
+	StreamSeq   uint64    // last stream sequence applied or skipped
+	LedgerSeq   uint64    // Walletd-Seq of the last event applied
+	LedgerIndex int       // Walletd-Index of that event; -1 before the first
+	Events      uint64    // events applied since the database was created or reset
+	UpdatedAt   time.Time // when the last batch was committed (zero if never)
+}
+
+// Open opens (creating if needed) the projections database at path and
+// applies its migrations.
+func Open(ctx context.Context, path string) (*DB, error) {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	// NORMAL, not FULL: a power loss may undo the last batches, but the
+	// position is undone with them, so they are simply applied again.
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_cache_size", "-65536")
+	q.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("projections: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("projections: open %s: %w", path, err)
+	}
+	// A long WAL between checkpoints: a page rewritten by many batches is
+	// copied back to the database (and fsynced) once, not once per batch.
+	if _, err := w.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864`); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("projections: open %s: %w", path, err)
+	}
+	db := &DB{Path: path, write: w, changed: make(chan struct{})}
+	if _, err := migrations.Up(ctx, w, "projections"); err != nil {
+		db.Close()
+		return nil, err
+	}
+	q.Set("_query_only", "true")
+	q.Del("_txlock")
+	q.Del("_cache_size") // the default per reader; the OS caches the file
+	if db.read, err = sql.Open("sqlite3", "file:"+path+"?"+q.Encode()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("projections: open reader %s: %w", path, err)
+	}
+	db.read.SetMaxOpenConns(8)
+	db.read.SetMaxIdleConns(8)
+	pos, err := db.Position(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	db.applied.Store(pos.LedgerSeq)
+	return db, nil
+}
+
+// Migrate applies pending migrations to the projections database at path
+// and returns what it applied.
+func Migrate(ctx context.Context, path string) (*migrations.Result, error) {
+	w, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_busy_timeout=10000")
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	w.SetMaxOpenConns(1)
+	return migrations.Up(ctx, w, "projections")
+}
+
+// Close closes both connection pools.
+func (db *DB) Close() error {
+	var errs []error
+	if db.read != nil {
+		errs = append(errs, db.read.Close())
+	}
+	if db.write != nil {
+		errs = append(errs, db.write.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers, for readiness probes.
+func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
+
+// Position returns the committed position of the read models.
+func (db *DB) Position(ctx context.Context) (*Position, error) {
+	return readPosition(ctx, db.read)
+}
+
+type queryRower interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func readPosition(ctx context.Context, q queryRower) (*Position, error) {
+	var p Position
+	var updated string
+	err := q.QueryRowContext(ctx, `SELECT stream, stream_seq, ledger_seq, ledger_index, events, updated_at
+		FROM position WHERE id = 1`).Scan(&p.Stream, &p.StreamSeq, &p.LedgerSeq, &p.LedgerIndex, &p.Events, &updated)
+	if err != nil {
+		return nil, fmt.Errorf("projections: read position: %w", err)
+	}
+	if updated != "" {
+		p.UpdatedAt, _ = time.Parse(time.RFC3339Nano, updated)
+	}
+	return &p, nil
+}
+
+// AppliedSeq returns the ledger seq of the last event this process has
+// applied or read from the position.
+func (db *DB) AppliedSeq() uint64 { return db.applied.Load() }
+
+// waitPoll is how often WaitForSeq re-reads the position from disk, for
+// the case where another process (walletd projector) writes the file.
+const waitPoll = 25 * time.Millisecond
+
+// WaitForSeq returns once the read models reflect ledger seq (every event
+// of every entry up to seq that the projections use), or ctx's error when
+// ctx ends first. It serves read-your-writes: a write answers with the seq
+// it produced, a read passes it as min_seq. It notices batches applied in
+// this process at once, and those of another process within waitPoll.
+func (db *DB) WaitForSeq(ctx context.Context, seq uint64) error {
+	var tick *time.Ticker
+	defer func() {
+		if tick != nil {
+			tick.Stop()
+		}
+	}()
+	for {
+		db.mu.Lock()
+		ch := db.changed
+		db.mu.Unlock()
+		if db.applied.Load() >= seq {
+			return nil
+		}
+		if tick == nil {
+			// Another process may write the file: look at the disk too.
+			if pos, err := db.Position(ctx); err == nil && pos.LedgerSeq >= seq {
+				return nil
+			}
+			tick = time.NewTicker(waitPoll)
+		}
+		select {
+		case <-ch:
+		case <-tick.C:
+			pos, err := db.Position(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return err
+			}
+			if pos.LedgerSeq >= seq {
+				return nil
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// notify records the new applied seq and wakes WaitForSeq callers.
+func (db *DB) notify(seq uint64) {
+	db.applied.Store(seq)
+	db.mu.Lock()
+	close(db.changed)
+	db.changed = make(chan struct{})
+	db.mu.Unlock()
+}
+
+// Reset empties every read model and the position, in one transaction. A
+// Projector running on db notices (its next batch finds the position moved)
+// and replays the stream from the start; otherwise run one to rebuild.
+// Readers see empty or partial read models until the rebuild catches up;
+// reads that pass min_seq wait for it.
+func (db *DB) Reset(ctx context.Context) error {
+	db.applyMu.Lock()
+	defer db.applyMu.Unlock()
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("projections: reset: %w", err)
+	}
+	defer tx.Rollback()
+	for _, q := range []string{
+		`DELETE FROM balances`,
+		`DELETE FROM transactions`,
+		`DELETE FROM daily_totals`,
+		`UPDATE position SET stream = '', stream_seq = 0, ledger_seq = 0, ledger_index = -1, events = 0, updated_at = ''`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("projections: reset: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("projections: reset: %w", err)
+	}
+	db.notify(0)
+	return nil
+}
+
+// rewind sets the stored stream sequence from `from` to `to`, keeping the
+// ledger position: for a stream that lost its tail, whose next messages
+// take sequences the read models had already passed. Returns
+// errPositionMoved if the stored sequence is not `from`.
+func (db *DB) rewind(ctx context.Context, from, to uint64) error {
+	db.applyMu.Lock()
+	defer db.applyMu.Unlock()
+	res, err := db.write.ExecContext(ctx, `UPDATE position SET stream_seq = ? WHERE id = 1 AND stream_seq = ?`, to, from)
+	if err != nil {
+		return fmt.Errorf("projections: rewind: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("%w: stored stream seq is not %d", errPositionMoved, from)
+	}
+	return nil
+}

@@ -1,0 +1,348 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/walletd/walletd/events/bus"
+	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd/ledger/sqlite"
+	"github.com/walletd/walletd/walletdtest"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+const siteURL = "https://shop.example"
+
+// clock is a settable, goroutine-safe clock for the ledger writer.
+type clock struct{ ns atomic.Int64 }
+
+func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *clock) Set(t time.Time)         { c.ns.Store(t.UnixNano()) }
+func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// env is a ledger with its relay publishing to an embedded JetStream: the
+// path every event takes in production.
+type env struct {
+	l     *walletdtest.Ledger
+	clock *clock
+	dir   string // JetStream storage
+	addr  string
+	srv   *bus.Embedded
+	nc    *nats.Conn
+	// stopRelay stops the relay startRelay started (a no-op when stopped).
+	stopRelay func()
+	js        jetstream.JetStream
+}
+
+func mustEnv(tb testing.TB) *env {
+	tb.Helper()
+	e := &env{clock: &clock{}}
+	e.clock.Set(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
+	e.l = walletdtest.MustOpenLedger(tb, func(c *ledger.WriterConfig) {
+		c.Now, c.Logger = e.clock.Now, quiet
+		// No checkpoints: sqlite.Outbox.After reads entries and checkpoints
+		// in two queries, so a checkpoint committed in between is returned
+		// without its entry, and the relay then passes over that entry's
+		// events. TestDB_Apply covers ledger.checkpoint events instead.
+		c.CheckpointEvery = 0
+	})
+	e.dir = filepath.Join(tb.TempDir(), "nats")
+	e.startNATS(tb, "127.0.0.1:0")
+	e.addr = e.srv.Server.Addr().(*net.TCPAddr).String()
+	var err error
+	if e.nc, err = bus.Connect(e.srv.ClientURL(), "test"); err != nil {
+		tb.Fatal(err)
+	}
+	if e.js, err = jetstream.New(e.nc); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := bus.EnsureStream(context.Background(), e.js, bus.StreamConfig{}); err != nil {
+		tb.Fatal(err)
+	}
+	e.startRelay()
+	tb.Cleanup(func() {
+		e.stopRelay()
+		e.nc.Close()
+		if e.srv != nil {
+			e.srv.Close()
+		}
+	})
+	return e
+}
+
+// startRelay runs a relay from the ledger to the stream until stopRelay.
+func (e *env) startRelay() {
+	r := &bus.Relay{JS: e.js, Stream: "WALLETD", Prefix: "walletd", Source: sqlite.NewOutbox(e.l.DB, siteURL),
+		Logger: quiet, Idle: 10 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	e.stopRelay = func() {
+		cancel()
+		<-done
+		e.stopRelay = func() {}
+	}
+}
+
+func (e *env) startNATS(tb testing.TB, addr string) {
+	tb.Helper()
+	srv, err := bus.StartEmbedded(bus.EmbeddedConfig{Addr: addr, StoreDir: e.dir})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e.srv = srv
+}
+
+func (e *env) stopNATS() { e.srv.Close(); e.srv = nil }
+
+// mustDB opens a projections.db in a temp dir.
+func mustDB(tb testing.TB) *DB {
+	tb.Helper()
+	return mustDBAt(tb, filepath.Join(tb.TempDir(), "projections.db"))
+}
+
+func mustDBAt(tb testing.TB, path string) *DB {
+	tb.Helper()
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// startProjector runs a projector on db until the returned stop function
+// is called (also at cleanup).
+func (e *env) startProjector(tb testing.TB, db *DB, consumer string, modify ...func(*Projector)) (*Projector, func()) {
+	tb.Helper()
+	p := &Projector{DB: db, JS: e.js, Consumer: consumer, Logger: quiet, Idle: 50 * time.Millisecond}
+	for _, m := range modify {
+		m(p)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("Run: %v", err)
+		}
+	}
+	tb.Cleanup(stop)
+	return p, stop
+}
+
+// outboxLen is how many events the ledger has produced so far.
+func (e *env) outboxLen(tb testing.TB) uint64 {
+	tb.Helper()
+	recs, err := sqlite.NewOutbox(e.l.DB, siteURL).After(context.Background(), 0, -1, 1<<30)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return uint64(len(recs))
+}
+
+// waitApplied waits until the stream holds every event of the ledger and
+// db has applied them all.
+func (e *env) waitApplied(tb testing.TB, db *DB) {
+	tb.Helper()
+	want := e.outboxLen(tb)
+	walletdtest.CheckFor(tb, 20*time.Second, 10*time.Millisecond, func() error {
+		pos, err := db.Position(context.Background())
+		if err != nil {
+			return err
+		}
+		if pos.StreamSeq != want {
+			last := uint64(0)
+			if s, err := e.js.Stream(context.Background(), "WALLETD"); err == nil {
+				if info, err := s.Info(context.Background()); err == nil {
+					last = info.State.LastSeq
+				}
+			}
+			return fmt.Errorf("applied stream seq %d, want %d (the stream's last seq is %d)", pos.StreamSeq, want, last)
+		}
+		return nil
+	})
+}
+
+// workload runs n random operations over the wallets: credits, debits
+// (some refused for funds), transfers within a currency, freezes and
+// unfreezes, with the clock moving on by up to step between them.
+func (e *env) workload(tb testing.TB, rng *rand.Rand, wallets []string, n int, step time.Duration) {
+	tb.Helper()
+	ctx := context.Background()
+	types := []string{"topup", "cashback", "order_payment", "refund"}
+	for i := 0; i < n; i++ {
+		e.clock.Advance(time.Duration(rng.Int64N(int64(step))))
+		w := wallets[rng.IntN(len(wallets))]
+		wal, err := e.l.DB.Wallet(ctx, w)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		amount := fmt.Sprintf("%d.%02d", rng.IntN(50), rng.IntN(100))
+		if wal.Currency == "JPY" {
+			amount = fmt.Sprint(rng.IntN(5000))
+		}
+		if strings.Trim(amount, "0.") == "" {
+			amount = "1"
+		}
+		var cmd ledger.Command
+		switch op := rng.IntN(20); {
+		case op < 8:
+			cmd = &ledger.Post{WalletID: w, Kind: ledger.KindCredit, Amount: amount, Type: types[rng.IntN(2)], Reason: "r" + fmt.Sprint(i)}
+		case op < 14:
+			cmd = &ledger.Post{WalletID: w, Kind: ledger.KindDebit, Amount: amount, Type: types[2+rng.IntN(2)], OrderID: fmt.Sprint(1000 + i)}
+		case op < 19:
+			to := wallets[rng.IntN(len(wallets))]
+			cmd = &ledger.Transfer{FromWalletID: w, ToWalletID: to, Amount: amount, Note: "split"}
+		default:
+			cmd = &ledger.SetStatus{WalletID: w, Frozen: wal.Status == ledger.StatusActive, Reason: "review"}
+		}
+		if _, err := e.l.Writer.Submit(ctx, "", cmd); err != nil {
+			switch ledger.ErrorCode(err) {
+			case ledger.EInsufficientFunds, ledger.EWalletFrozen, ledger.ECurrencyMismatch, ledger.EInvalid, ledger.EConflict:
+			default:
+				tb.Fatalf("%T: %v", cmd, err)
+			}
+		}
+	}
+}
+
+// mustWallets opens n wallets, alternately USD and JPY, with some funds.
+func (e *env) mustWallets(tb testing.TB, n int) []string {
+	tb.Helper()
+	var out []string
+	for i := 0; i < n; i++ {
+		cur := "USD"
+		if i%3 == 2 {
+			cur = "JPY"
+		}
+		id := e.l.MustWallet(tb, fmt.Sprintf("u%d", i), cur)
+		if cur == "JPY" {
+			e.l.MustCredit(tb, id, "10000")
+		} else {
+			e.l.MustCredit(tb, id, "100.00")
+		}
+		out = append(out, id)
+	}
+	return out
+}
+
+// dump renders every read model and the position (without its wall-clock
+// updated_at) as text, rows in key order: two equal dumps are equal
+// databases.
+func dump(tb testing.TB, db *DB) string {
+	tb.Helper()
+	var b strings.Builder
+	for _, q := range []string{
+		`SELECT stream, stream_seq, ledger_seq, ledger_index, events FROM position`,
+		`SELECT * FROM balances ORDER BY wallet_id`,
+		`SELECT * FROM transactions ORDER BY seq`,
+		`SELECT * FROM daily_totals ORDER BY date, currency, type, kind`,
+	} {
+		rows, err := db.read.Query(q)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		fmt.Fprintf(&b, "%s\n", q)
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				tb.Fatal(err)
+			}
+			fmt.Fprintln(&b, vals...)
+		}
+		rows.Close()
+	}
+	return b.String()
+}
+
+// ledgerEntries returns every entry of the ledger.
+func (e *env) ledgerEntries(tb testing.TB) []*ledger.Entry {
+	tb.Helper()
+	es, err := e.l.DB.Entries(context.Background(), 0, 1<<30)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return es
+}
+
+// checkAgainstLedger fails unless every wallet's projected balance and
+// status equal the ledger's, and its history holds exactly its ledger
+// credits and debits.
+func (e *env) checkAgainstLedger(tb testing.TB, db *DB, wallets []string) {
+	tb.Helper()
+	ctx := context.Background()
+	byWallet := map[string][]*ledger.Entry{}
+	for _, en := range e.ledgerEntries(tb) {
+		if en.Kind == ledger.KindCredit || en.Kind == ledger.KindDebit {
+			byWallet[en.WalletID] = append(byWallet[en.WalletID], en)
+		}
+	}
+	for _, id := range wallets {
+		w, err := e.l.DB.Wallet(ctx, id)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		scale, _ := ledger.DefaultCurrencies().Scale(w.Currency)
+		b, err := db.Balance(ctx, id)
+		if err != nil {
+			tb.Fatalf("wallet %s: %v", id, err)
+		}
+		if want := ledger.FormatAmount(w.Balance, scale); b.Balance != want || b.Status != w.Status || b.LastSeq != w.LastSeq ||
+			b.Currency != w.Currency || b.UserID != w.UserID || b.UserEmail != w.Email {
+			tb.Fatalf("wallet %s: projected %+v, ledger balance %s status %s last_seq %d", id, b, want, w.Status, w.LastSeq)
+		}
+		var got []Transaction
+		var cursor *Cursor
+		for {
+			page, err := db.Transactions(ctx, TransactionQuery{WalletID: id, Cursor: cursor, Limit: 7})
+			if err != nil {
+				tb.Fatal(err)
+			}
+			got = append(got, page.Items...)
+			if page.Next == nil {
+				break
+			}
+			if cursor, err = ParseCursor(page.Next.String()); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		want := byWallet[id]
+		if len(got) != len(want) {
+			tb.Fatalf("wallet %s: %d transactions projected, %d in the ledger", id, len(got), len(want))
+		}
+		sort.Slice(got, func(i, j int) bool { return got[i].Seq < got[j].Seq })
+		for i, en := range want {
+			g := got[i]
+			if g.Seq != en.Seq || g.TransactionID != en.ID || g.Kind != en.Kind || g.Type != en.Type || g.Amount != en.Amount ||
+				g.BalanceAfter != en.BalanceAfter || g.LedgerHash != en.Hash.String() || g.Reason != en.Reason ||
+				g.OrderID != en.OrderID || !g.CreatedAt.Equal(en.CreatedAt.Truncate(time.Second)) {
+				tb.Fatalf("wallet %s: transaction %+v, ledger entry %+v", id, g, en)
+			}
+		}
+	}
+}

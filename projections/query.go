@@ -1,0 +1,284 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/walletd/walletd/events"
+	"github.com/walletd/walletd/ledger"
+)
+
+// Balance is one wallet as the balances read model has it.
+type Balance struct {
+	WalletID  string
+	UserID    string
+	UserEmail string
+	Currency  string
+	Balance   string // fixed-scale decimal
+	Status    string // active or frozen
+	LastSeq   uint64 // ledger seq of the last event that changed the wallet
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Transaction is one credit or debit of a wallet.
+type Transaction struct {
+	TransactionID string
+	Seq           uint64 // ledger seq
+	WalletID      string
+	UserID        string
+	Kind          string // KindCredit or KindDebit
+	Type          string
+	Amount        string // fixed-scale decimal, positive
+	Currency      string
+	BalanceAfter  string
+	Reason        string
+	OrderID       string
+	LedgerHash    string
+	CreatedAt     time.Time // UTC, to the second
+}
+
+// TransactionQuery selects a page of a wallet's transactions.
+type TransactionQuery struct {
+	WalletID string
+	Type     string    // exact type; "" for every type
+	From     time.Time // created at or after; zero for no bound
+	To       time.Time // created before; zero for no bound
+	Cursor   *Cursor   // only transactions after the cursor; nil starts at the newest
+	Limit    int       // page size (default 50)
+}
+
+// TransactionPage is one page, newest first: by creation time, then seq.
+type TransactionPage struct {
+	Items []Transaction
+	// Next is the cursor of the next page; nil when this page is the last.
+	Next *Cursor
+}
+
+// Statement is a wallet's account over a period [From, To): the balance
+// before it, every transaction in it (oldest first) and the balance after.
+type Statement struct {
+	WalletID       string
+	Currency       string
+	From, To       time.Time
+	OpeningBalance string // balance after the last transaction before From
+	ClosingBalance string // balance after the last transaction before To
+	TotalCredits   string
+	TotalDebits    string
+	Credits        int // number of credits in the period
+	Debits         int // number of debits in the period
+	Entries        []Transaction
+}
+
+// DailyTotal is the count and sum of one kind and type of transaction in
+// one currency on one UTC day.
+type DailyTotal struct {
+	Date     string // YYYY-MM-DD
+	Currency string
+	Type     string
+	Kind     string // KindCredit or KindDebit
+	Count    int64
+	Total    string // exact sum, fixed scale
+}
+
+// MaxStatementEntries bounds the transactions of one statement.
+const MaxStatementEntries = 100000
+
+const txnColumns = `transaction_id, seq, wallet_id, user_id, kind, type, amount, currency, balance_after,
+	reason, order_id, ledger_hash, created_at`
+
+// Balance returns the balances row of walletID.
+// Returns ENotFound if the read models do not know the wallet (yet).
+func (db *DB) Balance(ctx context.Context, walletID string) (*Balance, error) {
+	var b Balance
+	var created, updated string
+	err := db.read.QueryRowContext(ctx, `SELECT wallet_id, user_id, user_email, currency, balance, status, last_seq,
+		created_at, updated_at FROM balances WHERE wallet_id = ?`, walletID).Scan(&b.WalletID, &b.UserID, &b.UserEmail,
+		&b.Currency, &b.Balance, &b.Status, &b.LastSeq, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ledger.Errorf(ledger.ENotFound, "Wallet %q not found.", walletID)
+	} else if err != nil {
+		return nil, fmt.Errorf("projections: balance: %w", err)
+	}
+	b.CreatedAt, _ = time.Parse(time.RFC3339, created)
+	b.UpdatedAt, _ = time.Parse(time.RFC3339, updated)
+	return &b, nil
+}
+
+// Transactions returns a page of a wallet's transactions, newest first (by
+// creation time, then seq: the ledger's order while its clock does not go
+// back). A wallet the read models do not know has no transactions.
+func (db *DB) Transactions(ctx context.Context, q TransactionQuery) (*TransactionPage, error) {
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	var where strings.Builder
+	where.WriteString(`wallet_id = ?`)
+	args := []any{q.WalletID}
+	if q.Type != "" {
+		where.WriteString(` AND type = ?`)
+		args = append(args, q.Type)
+	}
+	if !q.From.IsZero() {
+		where.WriteString(` AND created_at >= ?`)
+		args = append(args, timeBound(q.From))
+	}
+	if !q.To.IsZero() {
+		where.WriteString(` AND created_at < ?`)
+		args = append(args, timeBound(q.To))
+	}
+	if c := q.Cursor; c != nil {
+		where.WriteString(` AND (created_at, seq) < (?, ?)`)
+		args = append(args, events.FormatTime(c.CreatedAt), c.Seq)
+	}
+	args = append(args, q.Limit+1)
+	items, err := db.queryTransactions(ctx, `SELECT `+txnColumns+` FROM transactions WHERE `+where.String()+
+		` ORDER BY created_at DESC, seq DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, err
+	}
+	page := &TransactionPage{Items: items}
+	if len(items) > q.Limit {
+		page.Items = items[:q.Limit]
+		page.Next = CursorAfter(&page.Items[q.Limit-1])
+	}
+	return page, nil
+}
+
+// Statement returns the statement of walletID (whose currency is currency)
+// for [from, to). Returns EInvalid if to is not after from or the period
+// holds more than MaxStatementEntries transactions.
+func (db *DB) Statement(ctx context.Context, walletID, currency string, from, to time.Time) (*Statement, error) {
+	if !to.After(from) {
+		return nil, ledger.Errorf(ledger.EInvalid, "to must be after from.")
+	}
+	lo, hi := timeBound(from), timeBound(to)
+	opening, err := db.balanceBefore(ctx, walletID, lo)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := db.queryTransactions(ctx, `SELECT `+txnColumns+` FROM transactions
+		WHERE wallet_id = ? AND created_at >= ? AND created_at < ? ORDER BY created_at, seq LIMIT ?`,
+		walletID, lo, hi, MaxStatementEntries+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) > MaxStatementEntries {
+		return nil, ledger.Errorf(ledger.EInvalid, "The period holds more than %d transactions: ask for a shorter one.", MaxStatementEntries)
+	}
+	st := &Statement{WalletID: walletID, Currency: currency, From: from.UTC(), To: to.UTC(), Entries: entries}
+	scale := db.scale(currency)
+	var credits, debits decimal.Decimal
+	closing := opening
+	for _, e := range entries {
+		a, err := decimal.NewFromString(e.Amount)
+		if err != nil {
+			return nil, fmt.Errorf("projections: transaction %d: amount %q: %w", e.Seq, e.Amount, err)
+		}
+		if e.Kind == KindDebit {
+			debits = debits.Add(a)
+			st.Debits++
+		} else {
+			credits = credits.Add(a)
+			st.Credits++
+		}
+		scale = max(scale, fracDigits(e.Amount))
+		closing = e.BalanceAfter
+	}
+	if opening != "" {
+		scale = max(scale, fracDigits(opening))
+	}
+	scale = max(scale, 0)
+	st.OpeningBalance = formatOr(opening, scale)
+	st.ClosingBalance = formatOr(closing, scale)
+	st.TotalCredits = credits.StringFixed(scale)
+	st.TotalDebits = debits.StringFixed(scale)
+	return st, nil
+}
+
+// balanceBefore returns the balance after the wallet's last transaction
+// created before bound, or "" if there is none.
+func (db *DB) balanceBefore(ctx context.Context, walletID, bound string) (string, error) {
+	var bal string
+	err := db.read.QueryRowContext(ctx, `SELECT balance_after FROM transactions WHERE wallet_id = ? AND created_at < ?
+		ORDER BY created_at DESC, seq DESC LIMIT 1`, walletID, bound).Scan(&bal)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	} else if err != nil {
+		return "", fmt.Errorf("projections: opening balance: %w", err)
+	}
+	return bal, nil
+}
+
+// formatOr returns the balance s at scale, or zero at scale when s is "".
+func formatOr(s string, scale int32) string {
+	if s == "" {
+		return decimal.Zero.StringFixed(scale)
+	}
+	if d, err := decimal.NewFromString(s); err == nil {
+		return d.StringFixed(scale)
+	}
+	return s
+}
+
+// DailyTotals returns the totals of the UTC day of date, of one currency
+// or ("" ) of all, ordered by currency, kind and type.
+func (db *DB) DailyTotals(ctx context.Context, date time.Time, currency string) ([]DailyTotal, error) {
+	q := `SELECT date, currency, type, kind, count, total FROM daily_totals WHERE date = ?`
+	args := []any{date.UTC().Format(time.DateOnly)}
+	if currency != "" {
+		q += ` AND currency = ?`
+		args = append(args, currency)
+	}
+	rows, err := db.read.QueryContext(ctx, q+` ORDER BY currency, kind, type`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("projections: daily totals: %w", err)
+	}
+	defer rows.Close()
+	out := []DailyTotal{}
+	for rows.Next() {
+		var d DailyTotal
+		if err := rows.Scan(&d.Date, &d.Currency, &d.Type, &d.Kind, &d.Count, &d.Total); err != nil {
+			return nil, fmt.Errorf("projections: daily totals: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+func (db *DB) queryTransactions(ctx context.Context, query string, args ...any) ([]Transaction, error) {
+	rows, err := db.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("projections: transactions: %w", err)
+	}
+	defer rows.Close()
+	out := []Transaction{}
+	for rows.Next() {
+		var t Transaction
+		var created string
+		if err := rows.Scan(&t.TransactionID, &t.Seq, &t.WalletID, &t.UserID, &t.Kind, &t.Type, &t.Amount, &t.Currency,
+			&t.BalanceAfter, &t.Reason, &t.OrderID, &t.LedgerHash, &created); err != nil {
+			return nil, fmt.Errorf("projections: transactions: %w", err)
+		}
+		t.CreatedAt, _ = time.Parse(time.RFC3339, created)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// timeBound turns a time into the stored created_at text it is compared
+// with. Stored times are whole seconds, so a bound with a fraction is
+// rounded up: created >= 10:00:00.5 and created < 10:00:00.5 mean the same
+// as against 10:00:01.
+func timeBound(t time.Time) string {
+	t = t.UTC()
+	if t.Nanosecond() != 0 {
+		t = t.Truncate(time.Second).Add(time.Second)
+	}
+	return events.FormatTime(t)
+}

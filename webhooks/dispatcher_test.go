@@ -1,0 +1,607 @@
+package webhooks_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/walletd/walletd/events"
+	"github.com/walletd/walletd/events/bus"
+	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd/ledger/sqlite"
+	"github.com/walletd/walletd/walletdtest"
+	"github.com/walletd/walletd/webhooks"
+)
+
+// startRelay publishes a ledger's outbox to the stream.
+func startRelay(tb testing.TB, n *natsEnv, l *walletdtest.Ledger) *bus.Relay {
+	tb.Helper()
+	r := &bus.Relay{JS: n.js, Stream: "WALLETD", Prefix: "walletd", Source: sqlite.NewOutbox(l.DB, siteURL),
+		Logger: quiet, Idle: 10 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	tb.Cleanup(func() { cancel(); <-done })
+	return r
+}
+
+func TestDispatcher_LiveDelivery(t *testing.T) {
+	t.Parallel()
+	n := mustNATS(t)
+	l := walletdtest.MustOpenLedger(t, nil)
+	startRelay(t, n, l)
+	e := mustService(t)
+	rc := newReceiver(t)
+	ep, secret := e.create(t, webhooks.EndpointInput{Name: "ERP", URL: rc.URL + "/webhooks/walletpro"})
+	rc.waitFor(t, "ping", 1)
+	startDispatcher(t, e.Svc, n)
+
+	a := l.MustWallet(t, "103", "USD")
+	b := l.MustWallet(t, "207", "USD")
+	credit := l.MustCredit(t, a, "25.00")
+	if _, err := l.Writer.Submit(context.Background(), "", &ledger.Transfer{FromWalletID: a, ToWalletID: b, Amount: "10.00", Note: "Splitting lunch"}); err != nil {
+		t.Fatal(err)
+	}
+	// Every event of the outbox reaches the receiver, byte for byte as
+	// published, signed.
+	want, err := sqlite.NewOutbox(l.DB, siteURL).After(context.Background(), 0, -1, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rc.waitFor(t, "", 1+len(want))
+	byID := map[string]*received{}
+	for _, r := range got[1:] {
+		byID[r.env(t).ID] = r
+	}
+	for _, rec := range want {
+		r := byID[rec.Envelope.ID]
+		if r == nil {
+			t.Fatalf("event %s %s not delivered", rec.Key(), rec.Envelope.ID)
+		}
+		if string(r.Body) != string(rec.Body()) {
+			t.Fatalf("%s: body\n%s\nwant the published envelope\n%s", rec.Key(), r.Body, rec.Body())
+		}
+		if !r.verified(secret) {
+			t.Fatalf("%s: signature %q does not verify", rec.Key(), r.Header.Get("X-WalletPro-Signature"))
+		}
+		if r.Header.Get("X-WalletPro-Event") != rec.Key() {
+			t.Fatalf("X-WalletPro-Event %q", r.Header.Get("X-WalletPro-Event"))
+		}
+	}
+	// The credit in detail: the envelope and every data field.
+	r := byID[credit.EventID]
+	env := r.env(t)
+	if env.Event != "wallet.credited" || env.APIVersion != "v1" || env.SiteURL != siteURL || env.Test || !wphID.MatchString(env.ID) {
+		t.Fatalf("envelope %+v", env)
+	}
+	if _, err := time.Parse(time.RFC3339, env.CreatedAt); err != nil || env.CreatedAt[len(env.CreatedAt)-1] != 'Z' {
+		t.Fatalf("created_at %q", env.CreatedAt)
+	}
+	var raw map[string]any
+	json.Unmarshal(r.Body, &raw)
+	if _, ok := raw["test"]; ok {
+		t.Fatal("a live event carries \"test\"")
+	}
+	var data events.TransactionData
+	if err := json.Unmarshal(env.Data, &data); err != nil {
+		t.Fatal(err)
+	}
+	if data.TransactionID != credit.ID || data.UserID != "103" || data.UserEmail != "103@example.com" || data.Amount != "25.00" ||
+		data.Currency != "USD" || data.BalanceAfter != "25.00" || data.Type != "topup" || data.LedgerHash != credit.Hash.String() ||
+		data.Seq != credit.Seq || data.WalletID != a {
+		t.Fatalf("data %+v", data)
+	}
+	var tr events.TransferData
+	for _, r := range got {
+		if r.env(t).Event == events.TransferSent {
+			json.Unmarshal(r.env(t).Data, &tr)
+		}
+	}
+	if tr.SenderID != "103" || tr.RecipientID != "207" || tr.Amount != "10.00" || tr.Note != "Splitting lunch" || tr.RecipientEmail != "207@example.com" {
+		t.Fatalf("transfer data %+v", tr)
+	}
+	// One delivery per event, all succeeded at the first attempt.
+	walletdtest.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+		ds := e.deliveries(t, ep.ID, webhooks.StateSucceeded)
+		if len(ds) != 1+len(want) {
+			return fmt.Errorf("%d succeeded deliveries, want %d", len(ds), 1+len(want))
+		}
+		for _, d := range ds {
+			if d.Attempts != 1 {
+				return fmt.Errorf("delivery %s took %d attempts", d.ID, d.Attempts)
+			}
+		}
+		return nil
+	})
+}
+
+func TestDispatcher_Filters(t *testing.T) {
+	t.Parallel()
+	n := mustNATS(t)
+	e := mustService(t)
+	all, credited, checkpoints, disabled := newReceiver(t), newReceiver(t), newReceiver(t), newReceiver(t)
+	epAll, _ := e.create(t, webhooks.EndpointInput{URL: all.URL})
+	e.create(t, webhooks.EndpointInput{URL: credited.URL, Events: []string{events.WalletCredited, events.WalletCredited}})
+	e.create(t, webhooks.EndpointInput{URL: checkpoints.URL, Events: []string{events.LedgerCheckpoint}})
+	e.create(t, webhooks.EndpointInput{URL: disabled.URL, Status: webhooks.StatusDisabled})
+	startDispatcher(t, e.Svc, n)
+	keys := []string{events.WalletCredited, events.WalletDebited, events.LedgerCheckpoint, events.TransferSent, events.WalletCredited, events.KYCRequired}
+	for _, k := range keys {
+		n.publish(t, k, `{}`)
+	}
+	// The last event of all is a marker every non-checkpoint filter takes.
+	n.publish(t, events.WalletCredited, `{"marker":true}`)
+	all.waitFor(t, "", 1+6) // ping + every event but the checkpoint
+	credited.waitFor(t, events.WalletCredited, 3)
+	checkpoints.waitFor(t, events.LedgerCheckpoint, 1)
+	// The marker reached the filtered endpoints last: nothing else is coming.
+	waitIdle(t, e)
+	count := func(rc *receiver) map[string]int {
+		m := map[string]int{}
+		for _, r := range rc.requests() {
+			var env events.Envelope
+			json.Unmarshal(r.Body, &env)
+			m[env.Event]++
+		}
+		return m
+	}
+	if got := count(all); got[events.LedgerCheckpoint] != 0 || got[events.WalletCredited] != 3 || got[events.WalletDebited] != 1 ||
+		got[events.TransferSent] != 1 || got[events.KYCRequired] != 1 || got["ping"] != 1 {
+		t.Errorf("empty filter received %v", got)
+	}
+	if got := count(credited); len(got) != 2 || got[events.WalletCredited] != 3 || got["ping"] != 1 {
+		t.Errorf("wallet.credited filter received %v", got)
+	}
+	if got := count(checkpoints); len(got) != 2 || got[events.LedgerCheckpoint] != 1 {
+		t.Errorf("ledger.checkpoint filter received %v", got)
+	}
+	if got := len(disabled.requests()); got != 0 {
+		t.Errorf("the disabled endpoint received %d requests", got)
+	}
+	// Events before an endpoint existed are not sent to it.
+	late := newReceiver(t)
+	e.create(t, webhooks.EndpointInput{URL: late.URL})
+	late.waitFor(t, "ping", 1)
+	waitIdle(t, e)
+	if got := len(late.requests()); got != 1 {
+		t.Errorf("an endpoint created later received %d requests (earlier events)", got)
+	}
+	if ds := e.deliveries(t, epAll.ID, ""); len(ds) != 7 {
+		t.Errorf("%d deliveries recorded for the catch-all endpoint, want 7", len(ds))
+	}
+}
+
+// waitIdle waits until no delivery is pending and the dispatcher has
+// recorded everything the stream holds.
+func waitIdle(tb testing.TB, e *svcEnv) {
+	tb.Helper()
+	walletdtest.CheckFor(tb, 10*time.Second, 10*time.Millisecond, func() error {
+		var pending int
+		rawDB(tb, e).QueryRow(`SELECT COUNT(*) FROM deliveries WHERE state = 'pending'`).Scan(&pending)
+		if pending > 0 {
+			return fmt.Errorf("%d pending", pending)
+		}
+		return nil
+	})
+	time.Sleep(100 * time.Millisecond) // let a message in flight on the stream be recorded, then check again
+	walletdtest.CheckFor(tb, 10*time.Second, 10*time.Millisecond, func() error {
+		var pending int
+		rawDB(tb, e).QueryRow(`SELECT COUNT(*) FROM deliveries WHERE state = 'pending'`).Scan(&pending)
+		if pending > 0 {
+			return fmt.Errorf("%d pending", pending)
+		}
+		return nil
+	})
+}
+
+func TestDispatcher_RetryScheduleAndSuspension(t *testing.T) {
+	t.Parallel()
+	n := mustNATS(t)
+	e := mustService(t)
+	rc := newReceiver(t)
+	var failing atomic.Bool
+	failing.Store(true)
+	rc.setRespond(func(int, *http.Request) int {
+		if failing.Load() {
+			return 503
+		}
+		return 200
+	})
+	ep, secret := e.create(t, webhooks.EndpointInput{URL: rc.URL, Events: []string{events.WalletCredited}})
+	startDispatcher(t, e.Svc, n)
+	idA, _ := n.publish(t, events.WalletCredited, `{"n":"A"}`)
+	// B starts once A has failed three times, so A runs out of retries first.
+	walletdtest.CheckFor(t, 5*time.Second, 2*time.Millisecond, func() error {
+		if got := len(rc.byEvent(t, events.WalletCredited)); got < 3 {
+			return fmt.Errorf("%d attempts of A", got)
+		}
+		return nil
+	})
+	idB, _ := n.publish(t, events.WalletCredited, `{"n":"B"}`)
+
+	walletdtest.CheckFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		if st := e.endpoint(t, ep.ID).Status; st != webhooks.StatusSuspended {
+			return fmt.Errorf("status %s", st)
+		}
+		return nil
+	})
+	suspended := e.endpoint(t, ep.ID)
+	if suspended.StatusReason == "" {
+		t.Error("no status reason")
+	}
+	// A: the first attempt and five retries, spaced by the schedule.
+	var atA []time.Time
+	for _, r := range rc.byEvent(t, events.WalletCredited) {
+		if r.env(t).ID == idA {
+			if !r.verified(secret) {
+				t.Fatal("a retry does not verify")
+			}
+			atA = append(atA, r.At)
+		}
+	}
+	if len(atA) != 1+len(fastSchedule) {
+		t.Fatalf("A was attempted %d times, want %d", len(atA), 1+len(fastSchedule))
+	}
+	for i, d := range fastSchedule {
+		if gap := atA[i+1].Sub(atA[i]); gap < d-2*time.Millisecond || gap > d+2*time.Second {
+			t.Errorf("retry %d came %v after attempt %d, schedule says %v", i+1, gap, i+1, d)
+		}
+	}
+	var logA []*webhooks.Attempt
+	for _, a := range e.attempts(t, ep.ID) {
+		if a.EventID == idA {
+			logA = append([]*webhooks.Attempt{a}, logA...)
+		}
+	}
+	if len(logA) != 6 {
+		t.Fatalf("log of A: %d rows", len(logA))
+	}
+	for i, a := range logA {
+		want := webhooks.ResultRetrying
+		if i == 5 {
+			want = webhooks.ResultSuspended
+		}
+		if a.Attempt != i+1 || a.HTTPStatus != 503 || a.Result != want {
+			t.Errorf("log row %d: attempt %d status %d result %s, want %d 503 %s", i, a.Attempt, a.HTTPStatus, a.Result, i+1, want)
+		}
+	}
+	// A failed; B, mid-schedule, is held; later events are held, not sent.
+	stateOf := func(id string) *webhooks.Delivery {
+		for _, d := range e.deliveries(t, ep.ID, "") {
+			if d.EventID == id {
+				return d
+			}
+		}
+		t.Fatalf("no delivery of %s", id)
+		return nil
+	}
+	if d := stateOf(idA); d.State != webhooks.StateFailed || d.Attempts != 6 {
+		t.Fatalf("A: %s after %d attempts", d.State, d.Attempts)
+	}
+	if d := stateOf(idB); d.State != webhooks.StateHeld || d.Attempts >= 6 {
+		t.Fatalf("B: %s after %d attempts", d.State, d.Attempts)
+	}
+	sent := len(rc.requests())
+	idC, _ := n.publish(t, events.WalletCredited, `{"n":"C"}`)
+	idD, _ := n.publish(t, events.WalletCredited, `{"n":"D"}`)
+	walletdtest.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+		if got := len(e.deliveries(t, ep.ID, webhooks.StateHeld)); got != 3 {
+			return fmt.Errorf("%d held", got)
+		}
+		return nil
+	})
+	time.Sleep(300 * time.Millisecond)
+	if got := len(rc.requests()); got != sent {
+		t.Fatalf("a suspended endpoint was sent %d more requests", got-sent)
+	}
+	if _, err := e.Svc.SendTest(context.Background(), ep.ID, events.WalletCredited); ledger.ErrorCode(err) != ledger.EConflict {
+		t.Fatalf("test to a suspended endpoint: %v", err)
+	}
+	st := webhooks.StatusActive
+	if _, err := e.Svc.UpdateEndpoint(context.Background(), ep.ID, webhooks.EndpointUpdate{Status: &st}); ledger.ErrorCode(err) != ledger.EConflict {
+		t.Fatalf("PATCH status=active on a suspended endpoint: %v", err)
+	}
+
+	// Enabled with deliver_held: B, C and D go out with a fresh schedule.
+	failing.Store(false)
+	_, moved, err := e.Svc.EnableEndpoint(context.Background(), ep.ID, true)
+	if err != nil || moved != 3 {
+		t.Fatalf("enable: %d moved, %v", moved, err)
+	}
+	for _, id := range []string{idB, idC, idD} {
+		walletdtest.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+			if d := stateOf(id); d.State != webhooks.StateSucceeded {
+				return fmt.Errorf("%s: %s", id, d.State)
+			}
+			return nil
+		})
+	}
+	if d := stateOf(idA); d.State != webhooks.StateFailed {
+		t.Fatalf("A after enable: %s", d.State)
+	}
+	// A can be sent again by hand.
+	if _, err := e.Svc.RetryDelivery(context.Background(), ep.ID, stateOf(idA).ID); err != nil {
+		t.Fatal(err)
+	}
+	walletdtest.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+		if d := stateOf(idA); d.State != webhooks.StateSucceeded || d.Attempts != 7 {
+			return fmt.Errorf("A: %s after %d", d.State, d.Attempts)
+		}
+		return nil
+	})
+}
+
+func TestDispatcher_EnableWithoutHeld(t *testing.T) {
+	t.Parallel()
+	n := mustNATS(t)
+	e := mustService(t, func(s *webhooks.Service) { s.Schedule = []time.Duration{20 * time.Millisecond} })
+	rc := newReceiver(t)
+	var failing atomic.Bool
+	failing.Store(true)
+	rc.setRespond(func(int, *http.Request) int {
+		if failing.Load() {
+			return 500
+		}
+		return 204
+	})
+	ep, _ := e.create(t, webhooks.EndpointInput{URL: rc.URL, Events: []string{events.WalletDebited}})
+	startDispatcher(t, e.Svc, n)
+	n.publish(t, events.WalletDebited, `{}`)
+	walletdtest.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+		if st := e.endpoint(t, ep.ID).Status; st != webhooks.StatusSuspended {
+			return fmt.Errorf("status %s", st)
+		}
+		return nil
+	})
+	held, _ := n.publish(t, events.WalletDebited, `{}`)
+	walletdtest.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+		if got := len(e.deliveries(t, ep.ID, webhooks.StateHeld)); got != 1 {
+			return fmt.Errorf("%d held", got)
+		}
+		return nil
+	})
+	failing.Store(false)
+	if _, moved, err := e.Svc.EnableEndpoint(context.Background(), ep.ID, false); err != nil || moved != 1 {
+		t.Fatalf("enable: %d, %v", moved, err)
+	}
+	if got := len(e.deliveries(t, ep.ID, webhooks.StateHeld)); got != 0 {
+		t.Fatalf("%d still held", got)
+	}
+	// New events flow again; the held one was discarded (failed), not sent.
+	live, _ := n.publish(t, events.WalletDebited, `{}`)
+	walletdtest.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+		for _, r := range rc.requests() {
+			if id := r.env(t).ID; id == live {
+				return nil
+			}
+		}
+		return fmt.Errorf("the event after enable was not delivered")
+	})
+	for _, r := range rc.requests() {
+		if r.env(t).ID == held {
+			t.Fatal("a discarded held event was sent")
+		}
+	}
+	if _, moved, err := e.Svc.EnableEndpoint(context.Background(), ep.ID, true); err != nil || moved != 0 {
+		t.Fatalf("enabling an active endpoint: %d, %v", moved, err)
+	}
+}
+
+func TestDispatcher_CrashDuringDispatch(t *testing.T) {
+	t.Parallel()
+	n := mustNATS(t)
+	e := mustService(t)
+	rc := newReceiver(t)
+	ep, _ := e.create(t, webhooks.EndpointInput{URL: rc.URL})
+	rc.waitFor(t, "ping", 1)
+	want := map[string]bool{}
+	for i := 0; i < 200; i++ {
+		id, _ := n.publish(t, events.WalletCredited, fmt.Sprintf(`{"i":%d}`, i))
+		want[id] = true
+	}
+	small := func(d *webhooks.Dispatcher) { d.BatchSize = 20 }
+
+	// Crash before the second commit: the first batch is recorded, the
+	// second is not (and is delivered again by the stream).
+	var calls atomic.Int32
+	done, _ := startDispatcher(t, e.Svc, n, small, func(d *webhooks.Dispatcher) {
+		webhooks.SetCrashHooks(d, func(int) error {
+			if calls.Add(1) == 2 {
+				return errors.New("kill -9 before commit")
+			}
+			return nil
+		}, nil)
+	})
+	if err := <-done; !errors.Is(err, webhooks.ErrCrash) {
+		t.Fatalf("Run: %v", err)
+	}
+	e.restart(t) // the process restarts: a new service on the same webhooks.db
+
+	// Crash after the second commit, before its acks.
+	calls.Store(0)
+	done, _ = startDispatcher(t, e.Svc, n, small, func(d *webhooks.Dispatcher) {
+		webhooks.SetCrashHooks(d, nil, func(int) error {
+			if calls.Add(1) == 2 {
+				return errors.New("kill -9 before ack")
+			}
+			return nil
+		})
+	})
+	if err := <-done; !errors.Is(err, webhooks.ErrCrash) {
+		t.Fatalf("Run: %v", err)
+	}
+	e.restart(t)
+
+	// A clean run, with more events arriving meanwhile.
+	startDispatcher(t, e.Svc, n, small)
+	for i := 0; i < 50; i++ {
+		id, _ := n.publish(t, events.WalletDebited, `{}`)
+		want[id] = true
+	}
+	walletdtest.CheckFor(t, 20*time.Second, 20*time.Millisecond, func() error {
+		seen := map[string]bool{}
+		for _, r := range rc.requests() {
+			seen[r.env(t).ID] = true
+		}
+		missing := 0
+		for id := range want {
+			if !seen[id] {
+				missing++
+			}
+		}
+		if missing > 0 {
+			return fmt.Errorf("%d of %d events not delivered", missing, len(want))
+		}
+		return nil
+	})
+	// Recorded once each, whatever the stream delivered twice.
+	per := map[string]int{}
+	for _, d := range e.deliveries(t, ep.ID, "") {
+		per[d.EventID]++
+	}
+	for id := range want {
+		if per[id] != 1 {
+			t.Fatalf("event %s recorded %d times", id, per[id])
+		}
+	}
+}
+
+func TestService_SlowEndpointDoesNotDelayOthers(t *testing.T) {
+	t.Parallel()
+	n := mustNATS(t)
+	e := mustService(t, func(s *webhooks.Service) { s.Timeout = 5 * time.Second })
+	slow, fast := newReceiver(t), newReceiver(t)
+	slow.hold = make(chan struct{})
+	defer close(slow.hold)
+	epSlow, _ := e.create(t, webhooks.EndpointInput{URL: slow.URL, Events: []string{events.WalletCredited}})
+	e.create(t, webhooks.EndpointInput{URL: fast.URL, Events: []string{events.WalletCredited}})
+	startDispatcher(t, e.Svc, n)
+	start := time.Now()
+	for i := 0; i < 40; i++ {
+		n.publish(t, events.WalletCredited, `{}`)
+	}
+	fast.waitFor(t, events.WalletCredited, 40)
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("the fast endpoint took %v while the slow one hung", d)
+	}
+	if got := len(slow.requests()); got > 5 { // its ping and at most 4 at once
+		t.Fatalf("the hung endpoint has %d requests in flight, want at most 4 (+ping)", got)
+	}
+	_ = epSlow
+}
+
+func TestService_ReceiverSignals(t *testing.T) {
+	t.Parallel()
+	t.Run("GoneDisables", func(t *testing.T) {
+		e := mustService(t)
+		rc := newReceiver(t)
+		rc.setRespond(func(n int, _ *http.Request) int {
+			if n == 0 {
+				return 200 // the ping
+			}
+			return http.StatusGone
+		})
+		ep, _ := e.create(t, webhooks.EndpointInput{URL: rc.URL})
+		rc.waitFor(t, "ping", 1)
+		e.Svc.SendTest(context.Background(), ep.ID, events.WalletCredited)
+		walletdtest.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+			got := e.endpoint(t, ep.ID)
+			if got.Status != webhooks.StatusDisabled || got.StatusReason == "" {
+				return fmt.Errorf("endpoint %s %q", got.Status, got.StatusReason)
+			}
+			return nil
+		})
+		if as := e.attempts(t, ep.ID); as[0].Result != webhooks.ResultDisabled || as[0].HTTPStatus != 410 {
+			t.Fatalf("log %+v", as[0])
+		}
+	})
+	t.Run("RetryAfterOn429", func(t *testing.T) {
+		n := mustNATS(t)
+		e := mustService(t)
+		rc := newReceiver(t)
+		rc.setRespond(func(i int, r *http.Request) int {
+			if i == 1 { // the first attempt of the event, after the ping
+				return http.StatusTooManyRequests
+			}
+			return 200
+		})
+		rc.mu.Lock()
+		rc.retryAfter = "1"
+		rc.mu.Unlock()
+		ep, _ := e.create(t, webhooks.EndpointInput{URL: rc.URL})
+		rc.waitFor(t, "ping", 1)
+		startDispatcher(t, e.Svc, n)
+		n.publish(t, events.WalletCredited, `{}`)
+		got := rc.waitFor(t, events.WalletCredited, 2)
+		if gap := got[1].At.Sub(got[0].At); gap < time.Second {
+			t.Fatalf("retried %v after a 429 with Retry-After: 1", gap)
+		}
+		walletdtest.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+			as := e.attempts(t, ep.ID)
+			if len(as) != 3 || as[1].HTTPStatus != 429 || as[1].Result != webhooks.ResultRetrying || as[0].Result != webhooks.ResultSucceeded {
+				return fmt.Errorf("log %+v", as)
+			}
+			return nil
+		})
+	})
+	t.Run("RedirectsAreNotFollowed", func(t *testing.T) {
+		e := mustService(t)
+		rc := newReceiver(t)
+		rc.setRespond(func(int, *http.Request) int { return http.StatusFound })
+		ep, _ := e.create(t, webhooks.EndpointInput{URL: rc.URL + "/hook"})
+		walletdtest.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+			as := e.attempts(t, ep.ID)
+			if len(as) != 1 || as[0].HTTPStatus != 302 {
+				return fmt.Errorf("log %+v", as)
+			}
+			return nil
+		})
+		time.Sleep(50 * time.Millisecond)
+		if got := len(rc.requests()); got != 1 {
+			t.Fatalf("the receiver saw %d requests: the redirect was followed", got)
+		}
+	})
+	t.Run("PendingSurvivesRestart", func(t *testing.T) {
+		n := mustNATS(t)
+		e := mustService(t, func(s *webhooks.Service) { s.Schedule = []time.Duration{300 * time.Millisecond, time.Second} })
+		rc := newReceiver(t)
+		rc.setRespond(func(i int, _ *http.Request) int {
+			if i == 1 {
+				return 500
+			}
+			return 200
+		})
+		ep, _ := e.create(t, webhooks.EndpointInput{URL: rc.URL})
+		rc.waitFor(t, "ping", 1)
+		_, stop := startDispatcher(t, e.Svc, n)
+		id, _ := n.publish(t, events.WalletCredited, `{}`)
+		rc.waitFor(t, events.WalletCredited, 1)
+		walletdtest.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+			for _, d := range e.deliveries(t, ep.ID, webhooks.StatePending) {
+				if d.EventID == id && d.Attempts == 1 {
+					return nil
+				}
+			}
+			return fmt.Errorf("the failed first attempt is not recorded")
+		})
+		stop()
+		e.restart(t)
+		got := rc.waitFor(t, events.WalletCredited, 2)
+		if got[1].env(t).ID != id {
+			t.Fatal("another event was retried")
+		}
+		walletdtest.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+			for _, d := range e.deliveries(t, ep.ID, "") {
+				if d.EventID == id && d.State == webhooks.StateSucceeded && d.Attempts == 2 {
+					return nil
+				}
+			}
+			return fmt.Errorf("not succeeded at the second attempt")
+		})
+	})
+}

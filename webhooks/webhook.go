@@ -1,0 +1,224 @@
+// Package webhooks sends walletd's events to subscriber endpoints over
+// HTTPS, as the WalletPro webhooks documentation describes: signed
+// requests, a retry schedule, suspension, a bounded delivery log, manual
+// retries with the same event id, test events and secret rotation.
+//
+// The pieces:
+//
+//   - DB is webhooks.db: endpoints, deliveries (one per endpoint and event,
+//     with the exact bytes to send) and the attempts log.
+//   - Service manages endpoints for the admin API and runs the senders: one
+//     lane per endpoint with a small concurrency limit, so that a slow or
+//     dead receiver never holds up the others, and one committer that
+//     writes the outcomes of many attempts in one transaction.
+//   - Dispatcher is the JetStream consumer: for each event it records one
+//     delivery per matching endpoint in one transaction, then acknowledges.
+//
+// Delivery is at least once: an event is acknowledged on the stream only
+// after its deliveries are committed, and a delivery is marked done only
+// after the receiver answered 2xx. Receivers de-duplicate on the envelope
+// id, which every retry and manual re-send carries unchanged.
+package webhooks
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/walletd/walletd/events"
+)
+
+// Endpoint statuses.
+const (
+	// StatusActive endpoints receive deliveries.
+	StatusActive = "active"
+	// StatusDisabled endpoints queue no deliveries. An admin disables an
+	// endpoint, or the receiver does by answering 410 Gone.
+	StatusDisabled = "disabled"
+	// StatusSuspended endpoints failed a delivery's last retry. Nothing is
+	// sent to them; their deliveries, and those of later events, are held
+	// until an admin enables them again.
+	StatusSuspended = "suspended"
+)
+
+// Signing formats.
+const (
+	// FormatWalletPro signs with X-WalletPro-Signature: t=<unix>,v1=<hex>,
+	// HMAC-SHA256 of "{t}.{body}" (the default).
+	FormatWalletPro = "walletpro"
+	// FormatStandard follows Standard Webhooks: webhook-id,
+	// webhook-timestamp and webhook-signature: v1,<base64>.
+	FormatStandard = "standard"
+	// FormatWooCommerce sends the event's data object with X-WC-Webhook-*
+	// headers, signed with base64 HMAC-SHA256 of the body.
+	FormatWooCommerce = "woocommerce"
+)
+
+// Formats lists the signing formats.
+var Formats = []string{FormatWalletPro, FormatStandard, FormatWooCommerce}
+
+// Delivery states.
+const (
+	StatePending   = "pending"   // waiting for its next attempt
+	StateSucceeded = "succeeded" // the receiver answered 2xx
+	StateFailed    = "failed"    // given up: retries exhausted, 410, one-shot failed, or discarded
+	StateHeld      = "held"      // the endpoint is suspended; kept until it is enabled
+)
+
+// Delivery kinds.
+const (
+	KindEvent = "event" // an event from the stream
+	KindTest  = "test"  // a synthetic event with "test": true
+	KindPing  = "ping"  // sent when an endpoint is created
+)
+
+// Attempt results, as the log shows them.
+const (
+	ResultSucceeded = "succeeded" // 2xx
+	ResultRetrying  = "retrying"  // failed; another attempt is scheduled
+	ResultFailed    = "failed"    // failed; no further attempt
+	ResultHeld      = "held"      // failed while the endpoint became suspended
+	ResultSuspended = "suspended" // the last retry failed; the endpoint is now suspended
+	ResultDisabled  = "disabled"  // 410 Gone: the endpoint is now disabled
+)
+
+// LogSize is how many attempts the log keeps per endpoint.
+const LogSize = 100
+
+// DefaultSchedule is the delay before each retry: five retries after the
+// first attempt.
+var DefaultSchedule = []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, time.Hour, 4 * time.Hour}
+
+// Endpoint is a receiver as the admin API shows it. It never carries the
+// secret: the secret is returned once, by CreateEndpoint and RotateSecret.
+type Endpoint struct {
+	ID              string
+	Name            string
+	URL             string
+	Events          []string // empty: every event but ledger.checkpoint
+	Status          string
+	StatusReason    string // why it is suspended or disabled
+	APIVersion      string
+	Format          string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	SecretRotatedAt time.Time // zero: never rotated
+	// PreviousSecretUntil is when the secret before the last rotation stops
+	// signing (standard format only); zero when there is none.
+	PreviousSecretUntil time.Time
+}
+
+// Matches reports whether the endpoint's filter selects event key: an
+// empty filter selects every event except ledger.checkpoint, which must be
+// listed to be received.
+func (e *Endpoint) Matches(key string) bool {
+	if len(e.Events) == 0 {
+		return key != events.LedgerCheckpoint
+	}
+	return slices.Contains(e.Events, key)
+}
+
+// EndpointInput creates an endpoint. Empty fields take their defaults:
+// status active, api_version v1, format walletpro, a generated secret and,
+// for the name, the URL's host.
+type EndpointInput struct {
+	Name       string
+	URL        string
+	Events     []string
+	Status     string
+	APIVersion string
+	Format     string
+	Secret     string
+}
+
+// EndpointUpdate changes the fields that are not nil.
+type EndpointUpdate struct {
+	Name       *string
+	URL        *string
+	Events     *[]string
+	Status     *string // active or disabled
+	APIVersion *string
+	Format     *string
+	Secret     *string // replaces the secret at once, with no grace period
+}
+
+// RotateOptions tunes a secret rotation.
+type RotateOptions struct {
+	// Secret is the new secret; empty: generate one.
+	Secret string
+	// Grace is how long the standard format also signs with the previous
+	// secret (default Config.RotationGrace; negative: not at all). The
+	// walletpro and woocommerce formats carry exactly one signature and use
+	// the new secret at once.
+	Grace time.Duration
+}
+
+// Delivery is one event to send to one endpoint.
+type Delivery struct {
+	ID            string
+	EndpointID    string
+	EventID       string // the envelope id: the same on every attempt and manual retry
+	Event         string // event key
+	Kind          string // event, test or ping
+	State         string
+	Once          bool // one attempt, no retries (tests, pings, manual retries of finished deliveries)
+	Attempts      int
+	NextAttemptAt time.Time // meaningful while pending
+	LastStatus    int       // HTTP status of the last attempt; 0 when none or no response
+	LastError     string
+	Payload       []byte // the request body, byte for byte
+	ContentType   string
+	EventTime     time.Time // when the event entered the stream (created, for tests and pings)
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Attempt is one row of the delivery log.
+type Attempt struct {
+	ID         int64
+	EndpointID string
+	DeliveryID string
+	EventID    string
+	Event      string
+	Attempt    int // 1 for the first attempt of a delivery, 2 for its first retry …
+	At         time.Time
+	HTTPStatus int // 0: no response (see Error)
+	ResponseMS int64
+	Result     string
+	Error      string
+	Kind       string
+	Manual     bool // a manual retry
+}
+
+// KnownEvents lists the event keys an endpoint may subscribe to and send
+// as a test: the 16 WalletPro keys, walletd's own, and the WooCommerce
+// order topics.
+var KnownEvents = []string{
+	events.WalletCredited, events.WalletDebited, events.TopupCompleted, events.TopupFailed,
+	events.ReloadTriggered, events.TransferSent, events.TransferReceived, events.WithdrawalRequested,
+	events.WithdrawalApproved, events.WithdrawalRejected, events.RedemptionCodeRedeemed,
+	events.MilestoneAwarded, events.CashbackAwarded, events.ReferralRewarded,
+	events.SpendingLimitBlocked, events.KYCRequired,
+	events.WalletCreated, events.WalletFrozen, events.WalletUnfrozen, events.LedgerCheckpoint,
+	OrderCreated, OrderUpdated, OrderDeleted, OrderRestored,
+}
+
+// WooCommerce order topics (events/envelope.go will carry them when the
+// order flows publish them).
+const (
+	OrderCreated  = "order.created"
+	OrderUpdated  = "order.updated"
+	OrderDeleted  = "order.deleted"
+	OrderRestored = "order.restored"
+)
+
+// IsKnownEvent reports whether key is in KnownEvents.
+func IsKnownEvent(key string) bool { return slices.Contains(KnownEvents, key) }
+
+// topic splits an event key into a WooCommerce resource and event:
+// "order.updated" → ("order", "updated"); "wallet.transfer.sent" →
+// ("wallet", "transfer.sent").
+func topic(key string) (resource, event string) {
+	resource, event, _ = strings.Cut(key, ".")
+	return resource, event
+}
