@@ -22,6 +22,12 @@ bench:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseAmount -fuzztime 30s ./ledger/
 	$(GO) test -run '^$$' -fuzz FuzzCanonical -fuzztime 30s ./ledger/
+	$(GO) test -run '^$$' -fuzz FuzzExportReader -fuzztime 30s ./ledger/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime 30s ./http/
+	$(GO) test -run '^$$' -fuzz FuzzParseTimeParam -fuzztime 30s ./projections/
+	$(GO) test -run '^$$' -fuzz FuzzCursor -fuzztime 30s ./projections/
+	for f in FuzzParseCIDRs FuzzValidateURL FuzzParseSchedule FuzzParseRetryAfter; do \
+		$(GO) test -run '^$$' -fuzz $$f -fuzztime 30s ./webhooks/ || exit 1; done
 
 ci:
 	bash .ci/run

@@ -476,8 +476,11 @@ func TestService_SlowEndpointDoesNotDelayOthers(t *testing.T) {
 	n := mustNATS(t)
 	e := mustService(t, func(s *webhooks.Service) { s.Timeout = 5 * time.Second })
 	slow, fast := newReceiver(t), newReceiver(t)
-	slow.hold = make(chan struct{})
-	defer close(slow.hold)
+	hold := make(chan struct{})
+	slow.mu.Lock()
+	slow.hold = hold
+	slow.mu.Unlock()
+	defer close(hold)
 	epSlow, _ := e.create(t, webhooks.EndpointInput{URL: slow.URL, Events: []string{events.WalletCredited}})
 	e.create(t, webhooks.EndpointInput{URL: fast.URL, Events: []string{events.WalletCredited}})
 	startDispatcher(t, e.Svc, n)

@@ -22,6 +22,7 @@ Usage:
   walletd export    [flags]   write the ledger as JSONL (--out)
   walletd keys      VERB      create | rotate-ledger-key
   walletd bench     [flags]   drive a running server with load and report ops/s and latency
+  walletd webhook   VERB      list | get | create | update | delete | rotate-secret | test | logs | retry | enable
   walletd projector [flags]   run only the projections (read models), against a NATS stream
   walletd projections rebuild rebuild the read models from the stream
   walletd version             print the version
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string) error {
 		return runKeys(ctx, rest)
 	case "bench":
 		return runBench(ctx, rest)
+	case "webhook":
+		return runWebhook(ctx, rest)
 	case "projector":
 		return runProjector(ctx, rest)
 	case "projections":

@@ -3,14 +3,20 @@ package main_test
 import (
 	"bufio"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -490,6 +496,77 @@ func TestServe_EventsAndProjections(t *testing.T) {
 	if fmt.Sprint(again.Items) != fmt.Sprint(hist.Items) {
 		t.Fatalf("after rebuild %+v, before %+v", again.Items, hist.Items)
 	}
+	if err := p.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM: %v\n%s", err, p.Logs())
+	}
+}
+
+// TestServe_Webhooks: an endpoint created over the API receives the ping
+// and a live wallet.credited event, signed as the WalletPro seed says and
+// verified here by an independent implementation of its algorithm.
+func TestServe_Webhooks(t *testing.T) {
+	type got struct {
+		event string
+		ok    bool
+	}
+	var mu sync.Mutex
+	var secret string
+	var received []got
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		m := regexp.MustCompile(`^t=(\d+),v1=([a-f0-9]+)$`).FindStringSubmatch(r.Header.Get("X-WalletPro-Signature"))
+		ok := false
+		if m != nil && secret != "" {
+			ts, _ := strconv.ParseInt(m[1], 10, 64)
+			mac := hmac.New(sha256.New, []byte(secret))
+			mac.Write([]byte(m[1] + "." + string(body)))
+			ok = hmac.Equal([]byte(hex.EncodeToString(mac.Sum(nil))), []byte(m[2])) && time.Now().Unix()-ts <= 300
+		}
+		var env struct{ Event string }
+		json.Unmarshal(body, &env)
+		received = append(received, got{env.Event, ok})
+	}))
+	defer recv.Close()
+
+	dir := filepath.Join(t.TempDir(), "data")
+	p := startServe(t, dir, "--webhook-allow-cidrs", "127.0.0.0/8")
+	var ep struct{ ID, Secret string }
+	mu.Lock()
+	if _, err := p.call("POST", "/v1/webhook-endpoints", `{"name":"erp","url":"`+recv.URL+`/hook","events":["wallet.credited"]}`, "", &ep); err != nil {
+		mu.Unlock()
+		t.Fatal(err)
+	}
+	secret = ep.Secret
+	mu.Unlock()
+	var w struct{ ID string }
+	if _, err := p.call("POST", "/v1/wallets", `{"user_id":"103","email":"jane@example.com","currency":"USD"}`, "", &w); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.call("POST", "/v1/wallets/"+w.ID+"/credit", `{"amount":"25.00","type":"cashback"}`, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	walletdtest.CheckFor(t, 20*time.Second, 50*time.Millisecond, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, g := range received {
+			if g.event == "wallet.credited" && g.ok {
+				return nil
+			}
+		}
+		return fmt.Errorf("received %+v", received)
+	})
+	mu.Lock()
+	for _, g := range received {
+		if !g.ok {
+			t.Errorf("a delivery failed verification: %+v", g)
+		}
+		if g.event != "wallet.credited" && g.event != "ping" {
+			t.Errorf("the filter let %q through", g.event)
+		}
+	}
+	mu.Unlock()
 	if err := p.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM: %v\n%s", err, p.Logs())
 	}

@@ -36,6 +36,7 @@ type serveConfig struct {
 	SiteURL            string
 	PprofAddr          string
 	NATS               natsConfig
+	Webhooks           webhookConfig
 }
 
 // natsConfig says where events go: an embedded server (default) or an
@@ -131,6 +132,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.StringVar(&c.SiteURL, "site-url", "", "site_url of every event envelope (default http://<http-addr>)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's net/http/pprof profiles on this address (off when empty; keep it on loopback)")
 	natsFlags(fs, &c.NATS)
+	webhookFlags(fs, &c.Webhooks)
 	return c
 }
 
@@ -270,6 +272,13 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
 	go func() { relay.Run(relayCtx); close(relayDone) }()
 	defer func() { stopRelay(); <-relayDone }()
 
+	cfg.Webhooks.SiteURL = siteURL
+	webhookSvc, stopWebhooks, err := startWebhooks(ctx, &cfg.Webhooks, cfg.DataDir, js, cfg.NATS.Stream, cfg.NATS.Prefix, metrics.Registry, logger)
+	if err != nil {
+		return err
+	}
+	defer stopWebhooks()
+
 	pub := priv.Public().(ed25519.PublicKey)
 	srv := &whttp.Server{
 		Addr:                cfg.HTTPAddr,
@@ -279,6 +288,7 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
 		Currencies:          currencies,
 		CheckpointPublicKey: pubPEM,
 		Projections:         &whttp.Projections{Reader: pdb},
+		Webhooks:            webhookSvc,
 		Metrics:             metrics,
 		Logger:              logger,
 		ShutdownTimeout:     cfg.ShutdownTimeout,
@@ -305,6 +315,7 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
 	}
 	stopProjector()
 	<-projDone
+	stopWebhooks()
 	if err := writer.Close(); err != nil {
 		logger.Warn("writer shutdown", "error", err)
 	}

@@ -27,6 +27,7 @@ import (
 	whttp "github.com/walletd/walletd/http"
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/walletdtest"
+	"github.com/walletd/walletd/webhooks"
 )
 
 var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -39,6 +40,7 @@ type cliEnv struct {
 	js           jetstream.JetStream
 	reg          *prometheus.Registry
 	rcv          *httptest.Server
+	svc          *webhooks.Service
 	mu           sync.Mutex
 	bodies       []string
 }
@@ -98,6 +100,7 @@ func mustCLIEnv(t *testing.T) *cliEnv {
 	}
 	t.Cleanup(func() { srv.Close(); stop(); nc.Close(); emb.Close() })
 	e.url = srv.URL()
+	e.svc = svc.(*webhooks.Service)
 	return e
 }
 
@@ -308,4 +311,71 @@ func TestWebhookFlags_Invalid(t *testing.T) {
 		t.Fatalf("disabled: %v %v", svc, err)
 	}
 	stop()
+}
+
+// TestWebhookCLI_RetryScheduleFlag runs the retry schedule given by
+// --webhook-retry-schedule (50ms,100ms) to suspension, then enables the
+// endpoint from the command line and gets what was held.
+func TestWebhookCLI_RetryScheduleFlag(t *testing.T) {
+	e := mustCLIEnv(t)
+	var mu sync.Mutex
+	failing := true
+	var got []time.Time
+	var bodies []string
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.Contains(string(b), `"wallet.credited"`) {
+			got = append(got, time.Now())
+			bodies = append(bodies, string(b))
+		}
+		if failing {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer rc.Close()
+	out := e.mustCLI(t, "create", "--endpoint-url", rc.URL, "--events", "wallet.credited")
+	id := fieldRE("id").FindStringSubmatch(out)[1]
+	publish := func() string {
+		env := events.Envelope{ID: events.NewID(), Event: events.WalletCredited, APIVersion: "v1", CreatedAt: events.FormatTime(time.Now()),
+			SiteURL: "https://shop.example", Data: json.RawMessage(`{}`)}
+		msg := nats.NewMsg("walletd.wallet.credited")
+		msg.Data, _ = json.Marshal(env)
+		if _, err := e.js.PublishMsg(context.Background(), msg, jetstream.WithMsgID(env.ID)); err != nil {
+			t.Fatal(err)
+		}
+		return env.ID
+	}
+	publish()
+	walletdtest.CheckFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if out := e.mustCLI(t, "get", id); !strings.Contains(out, "suspended") {
+			return fmt.Errorf("get:\n%s", out)
+		}
+		return nil
+	})
+	mu.Lock()
+	if len(got) != 3 || got[1].Sub(got[0]) < 49*time.Millisecond || got[2].Sub(got[1]) < 99*time.Millisecond {
+		t.Fatalf("attempts at %v, want 3 spaced by 50ms then 100ms", got)
+	}
+	failing = false
+	mu.Unlock()
+	held := publish()
+	walletdtest.CheckFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if ds, _ := e.svc.Deliveries(context.Background(), id, webhooks.StateHeld); len(ds) != 1 {
+			return fmt.Errorf("%d held", len(ds))
+		}
+		return nil
+	})
+	if out := e.mustCLI(t, "enable", id, "--deliver-held"); !strings.Contains(out, "1 held deliveries queued") {
+		t.Fatalf("enable: %s", out)
+	}
+	walletdtest.CheckFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(bodies) < 4 || !strings.Contains(bodies[len(bodies)-1], held) {
+			return fmt.Errorf("the held event was not delivered after enable")
+		}
+		return nil
+	})
 }
