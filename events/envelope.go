@@ -39,6 +39,11 @@ const (
 	WalletCreated          = "wallet.created"
 	WalletFrozen           = "wallet.frozen"
 	WalletUnfrozen         = "wallet.unfrozen"
+	WalletUpdated          = "wallet.updated"
+	TopupPending           = "wallet.topup.pending"
+	OrderCompleted         = "order.completed"
+	OrderRefunded          = "order.refunded"
+	ConfigUpdated          = "config.updated"
 	LedgerCheckpoint       = "ledger.checkpoint"
 	Ping                   = "ping"
 )
@@ -165,6 +170,70 @@ type WalletData struct {
 	TransactionID string `json:"transaction_id"`
 	LedgerHash    string `json:"ledger_hash"`
 	Seq           uint64 `json:"seq"`
+}
+
+// FlowData is the data of the events that accompany a wallet.credited or
+// wallet.debited, or that record a step of a flow without a balance change
+// (top-ups, withdrawals, redemptions, rewards, refusals, reloads). It
+// carries the transaction fields of the seed's reference, then the fields
+// of the flow; fields a flow does not use are left out.
+type FlowData struct {
+	TransactionID string `json:"transaction_id"`
+	UserID        string `json:"user_id"`
+	UserEmail     string `json:"user_email"`
+	Amount        string `json:"amount"`
+	Currency      string `json:"currency"`
+	BalanceAfter  string `json:"balance_after"`
+	Type          string `json:"type"`
+	Reason        string `json:"reason"`
+	OrderID       string `json:"order_id"`
+	LedgerHash    string `json:"ledger_hash"`
+	Seq           uint64 `json:"seq"`
+	WalletID      string `json:"wallet_id"`
+	HeldAfter     string `json:"held_after,omitempty"`
+
+	TopupID         string `json:"topup_id,omitempty"`
+	WithdrawalID    string `json:"withdrawal_id,omitempty"`
+	Method          string `json:"method,omitempty"`
+	ExternalRef     string `json:"external_ref,omitempty"`
+	Destination     string `json:"destination,omitempty"`
+	FailureReason   string `json:"failure_reason,omitempty"`
+	Code            string `json:"code,omitempty"`
+	MilestoneID     string `json:"milestone_id,omitempty"`
+	MilestoneName   string `json:"milestone_name,omitempty"`
+	Metric          string `json:"metric,omitempty"`
+	Threshold       string `json:"threshold,omitempty"`
+	RuleID          string `json:"rule_id,omitempty"`
+	Percent         string `json:"percent,omitempty"`
+	OrderTotal      string `json:"order_total,omitempty"`
+	ReferralRole    string `json:"referral_role,omitempty"`
+	ReferrerUserID  string `json:"referrer_user_id,omitempty"`
+	RefereeUserID   string `json:"referee_user_id,omitempty"`
+	LimitKind       string `json:"limit_kind,omitempty"`
+	Limit           string `json:"limit,omitempty"`
+	Spent           string `json:"spent,omitempty"`
+	AttemptedAmount string `json:"attempted_amount,omitempty"`
+	Operation       string `json:"operation,omitempty"`
+	KYCStatus       string `json:"kyc_status,omitempty"`
+	KYCThreshold    string `json:"kyc_threshold,omitempty"`
+	ReloadAmount    string `json:"reload_amount,omitempty"`
+}
+
+// UpdateData is the data of wallet.updated (a wallet's limits, KYC status
+// or auto-reload changed) and config.updated (a rule, milestone, code,
+// referral or setting was created or changed): what changed and its new
+// settings, as strings.
+type UpdateData struct {
+	Change        string            `json:"change"`
+	ID            string            `json:"id,omitempty"`
+	WalletID      string            `json:"wallet_id,omitempty"`
+	UserID        string            `json:"user_id,omitempty"`
+	UserEmail     string            `json:"user_email,omitempty"`
+	Currency      string            `json:"currency,omitempty"`
+	Settings      map[string]string `json:"settings"`
+	TransactionID string            `json:"transaction_id"`
+	LedgerHash    string            `json:"ledger_hash"`
+	Seq           uint64            `json:"seq"`
 }
 
 // CheckpointData is the data of ledger.checkpoint.

@@ -24,6 +24,11 @@ const (
 	EIdempotencyConflict = "idempotency_conflict"
 	EConflict            = "conflict"
 	EUnavailable         = "unavailable"
+	ESpendingLimit       = "spending_limit_exceeded"
+	EKYCRequired         = "kyc_required"
+	ECodeExpired         = "code_expired"
+	ECodeExhausted       = "code_exhausted"
+	ECodeUsed            = "code_already_redeemed"
 	EInternal            = "internal"
 )
 

@@ -46,6 +46,63 @@ func EntryEvents(e *Entry, owner, counterparty Party, siteURL string) []events.R
 			WalletID: e.WalletID, UserID: e.UserID, UserEmail: owner.Email, Currency: e.Currency,
 			Status: status, Reason: e.Reason, TransactionID: e.ID, LedgerHash: e.Hash.String(), Seq: e.Seq,
 		})}
+	case KindConfig:
+		meta := metaOf(e)
+		id := meta["id"]
+		delete(meta, FlowKey)
+		if meta == nil {
+			meta = map[string]string{}
+		}
+		return []events.Record{mk(0, events.ConfigUpdated, events.UpdateData{
+			Change: e.Type, ID: id, Currency: e.Currency, Settings: meta,
+			TransactionID: e.ID, LedgerHash: e.Hash.String(), Seq: e.Seq,
+		})}
+	}
+
+	meta := metaOf(e)
+	flow := meta[FlowKey]
+	fd := flowData(e, owner, meta)
+	switch e.Kind {
+	case KindHold:
+		return []events.Record{mk(0, events.WithdrawalRequested, fd)}
+	case KindRelease:
+		fd.FailureReason = e.Reason
+		return []events.Record{mk(0, events.WithdrawalRejected, fd)}
+	case KindSettle:
+		return []events.Record{mk(0, events.WalletDebited, txnData(e, owner)), mk(1, events.WithdrawalApproved, fd)}
+	case KindNote:
+		switch e.Type {
+		case TypeTopupPending:
+			return []events.Record{mk(0, events.TopupPending, fd)}
+		case TypeTopupFailed:
+			fd.FailureReason = e.Reason
+			return []events.Record{mk(0, events.TopupFailed, fd)}
+		case TypeLimitBlocked:
+			fd.AttemptedAmount = e.Amount
+			return []events.Record{mk(0, events.SpendingLimitBlocked, fd)}
+		case TypeKYCRequired:
+			fd.AttemptedAmount = e.Amount
+			return []events.Record{mk(0, events.KYCRequired, fd)}
+		case TypeReloadTriggered:
+			fd.ReloadAmount = e.Amount
+			return []events.Record{mk(0, events.ReloadTriggered, fd)}
+		case TypeOrderCompleted:
+			fd.OrderTotal = e.Amount
+			return []events.Record{mk(0, events.OrderCompleted, fd)}
+		case TypeOrderRefunded:
+			fd.OrderTotal = e.Amount
+			return []events.Record{mk(0, events.OrderRefunded, fd)}
+		case TypeLimits, TypeKYC, TypeAutoReload:
+			delete(meta, FlowKey)
+			if meta == nil {
+				meta = map[string]string{}
+			}
+			return []events.Record{mk(0, events.WalletUpdated, events.UpdateData{
+				Change: e.Type, WalletID: e.WalletID, UserID: e.UserID, UserEmail: owner.Email, Currency: e.Currency,
+				Settings: meta, TransactionID: e.ID, LedgerHash: e.Hash.String(), Seq: e.Seq,
+			})}
+		}
+		return nil
 	case KindCredit, KindDebit:
 	default:
 		return nil
@@ -54,11 +111,7 @@ func EntryEvents(e *Entry, owner, counterparty Party, siteURL string) []events.R
 	if e.Kind == KindDebit {
 		key = events.WalletDebited
 	}
-	out := []events.Record{mk(0, key, events.TransactionData{
-		TransactionID: e.ID, UserID: e.UserID, UserEmail: owner.Email, Amount: e.Amount, Currency: e.Currency,
-		BalanceAfter: e.BalanceAfter, Type: e.Type, Reason: e.Reason, OrderID: e.OrderID,
-		LedgerHash: e.Hash.String(), Seq: e.Seq, WalletID: e.WalletID,
-	})}
+	out := []events.Record{mk(0, key, txnData(e, owner))}
 	if e.TransferID != "" {
 		t := events.TransferData{TransferID: e.TransferID, Amount: e.Amount, Currency: e.Currency, Note: e.Reason,
 			TransactionID: e.ID, LedgerHash: e.Hash.String(), Seq: e.Seq}
@@ -69,8 +122,53 @@ func EntryEvents(e *Entry, owner, counterparty Party, siteURL string) []events.R
 			t.SenderID, t.SenderEmail, t.RecipientID, t.RecipientEmail = counterparty.UserID, counterparty.Email, e.UserID, owner.Email
 			out = append(out, mk(1, events.TransferReceived, t))
 		}
+		return out
+	}
+	if e.Kind == KindCredit {
+		switch flow {
+		case FlowTopup:
+			out = append(out, mk(1, events.TopupCompleted, fd))
+		case FlowRedemption:
+			out = append(out, mk(1, events.RedemptionCodeRedeemed, fd))
+		case FlowCashback:
+			out = append(out, mk(1, events.CashbackAwarded, fd))
+		case FlowMilestone:
+			out = append(out, mk(1, events.MilestoneAwarded, fd))
+		case FlowReferral:
+			out = append(out, mk(1, events.ReferralRewarded, fd))
+		}
 	}
 	return out
+}
+
+// txnData is the seed's transaction data of an entry.
+func txnData(e *Entry, owner Party) events.TransactionData {
+	return events.TransactionData{
+		TransactionID: e.ID, UserID: e.UserID, UserEmail: owner.Email, Amount: e.Amount, Currency: e.Currency,
+		BalanceAfter: e.BalanceAfter, Type: e.Type, Reason: e.Reason, OrderID: e.OrderID,
+		LedgerHash: e.Hash.String(), Seq: e.Seq, WalletID: e.WalletID,
+	}
+}
+
+// flowData is the data of a flow's event: the transaction fields, then
+// what the flow recorded in the entry's metadata. Only metadata of
+// entries walletd made (with FlowKey) is read.
+func flowData(e *Entry, owner Party, meta map[string]string) events.FlowData {
+	if meta[FlowKey] == "" {
+		meta = nil
+	}
+	return events.FlowData{
+		TransactionID: e.ID, UserID: e.UserID, UserEmail: owner.Email, Amount: e.Amount, Currency: e.Currency,
+		BalanceAfter: e.BalanceAfter, Type: e.Type, Reason: e.Reason, OrderID: e.OrderID,
+		LedgerHash: e.Hash.String(), Seq: e.Seq, WalletID: e.WalletID, HeldAfter: e.HeldAfter,
+		TopupID: meta["topup_id"], WithdrawalID: meta["withdrawal_id"], Method: meta["method"],
+		ExternalRef: meta["external_ref"], Destination: meta["destination"], Code: meta["code"],
+		MilestoneID: meta["milestone_id"], MilestoneName: meta["milestone_name"], Metric: meta["metric"],
+		Threshold: meta["threshold"], KYCThreshold: meta["kyc_threshold"], RuleID: meta["rule_id"], Percent: meta["percent"],
+		OrderTotal: meta["order_total"], ReferralRole: meta["referral_role"], ReferrerUserID: meta["referrer_user_id"],
+		RefereeUserID: meta["referee_user_id"], LimitKind: meta["limit_kind"], Limit: meta["limit"],
+		Spent: meta["spent"], Operation: meta["operation"], KYCStatus: meta["kyc_status"],
+	}
 }
 
 // CheckpointEvent returns the ledger.checkpoint event of cp. Its id is

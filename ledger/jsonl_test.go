@@ -45,6 +45,12 @@ func buildExportFixture(tb testing.TB) *exportFixture {
 		{"idem-2", &ledger.Transfer{FromWalletID: a, ToWalletID: b, Amount: "12.34", Note: "rent 🏠"}},
 		{"", &ledger.SetStatus{WalletID: b, Frozen: true, Reason: "review"}},
 		{"", &ledger.SetStatus{WalletID: b, Frozen: false}},
+		// Every kind of entry the features write: note, hold, settle,
+		// release and config.
+		{"", &ledger.CreateTopup{WalletID: a, Amount: "9.99", Method: "card"}},
+		{"", &ledger.RequestWithdrawal{WalletID: a, Amount: "1.00", Method: "bank"}},
+		{"", &ledger.CreateCashbackRule{Percent: "2.5"}},
+		{"", &ledger.CompleteOrder{OrderID: "o-1", UserID: "alice", Total: "40.00", Currency: "USD"}},
 	}
 	for _, c := range cmds {
 		if _, err := l.Writer.Submit(ctx, c.key, c.cmd); err != nil {

@@ -9,13 +9,25 @@ type State struct {
 	Wallets        []*Wallet
 	Head           *Entry      // nil for an empty ledger
 	LastCheckpoint *Checkpoint // nil if none was written yet
+	Objects        []*StoredObject
+}
+
+// StoredObject is the persisted form of one object of the writer's state
+// besides wallets: a top-up, a withdrawal, a rule, a code, an order … Data
+// is its JSON. Seq is the ledger seq of the entry that last changed it.
+type StoredObject struct {
+	Kind string
+	ID   string
+	Data []byte
+	Seq  uint64
 }
 
 // Batch is everything one group commit writes in one transaction.
 type Batch struct {
-	Entries    []*Entry    // new entries in seq order
-	Wallets    []*Wallet   // every wallet the batch changed, once each, as it ends
-	Checkpoint *Checkpoint // optional
+	Entries    []*Entry        // new entries in seq order
+	Wallets    []*Wallet       // every wallet the batch changed, once each, as it ends
+	Checkpoint *Checkpoint     // optional
+	Objects    []*StoredObject // every object the batch changed, once each, as it ends
 }
 
 // Store is the persistence the Writer needs. ledger/sqlite implements it.
@@ -29,6 +41,10 @@ type Store interface {
 
 	// Commit writes b in one durable transaction: all of it or none.
 	Commit(ctx context.Context, b *Batch) error
+
+	// LoadObject returns the data of one stored object, or ENotFound. It
+	// reads committed state and may be called from any goroutine.
+	LoadObject(ctx context.Context, kind, id string) ([]byte, error)
 
 	// CheckWalletState fails if a persisted wallet row differs from the
 	// entry that last changed it (an edit the chain would not catch).

@@ -148,6 +148,12 @@ type book struct {
 // apply checks e against its wallet's book and moves the book on. It
 // returns a problem, or "".
 func (w walletBooks) apply(e *Entry) string {
+	if e.Kind == KindConfig {
+		if e.WalletID != "" || e.UserID != "" || e.Amount != "" || e.BalanceAfter != "" || e.HeldAfter != "" {
+			return "a config entry must name no wallet and carry no amounts"
+		}
+		return ""
+	}
 	amt, ok1 := parseAmountText(e.Amount)
 	bal, ok2 := parseAmountText(e.BalanceAfter)
 	held, ok3 := parseAmountText(e.HeldAfter)
@@ -177,6 +183,14 @@ func (w walletBooks) apply(e *Entry) string {
 		wantBal = wantBal.add(amt)
 	case KindDebit:
 		wantBal = wantBal.sub(amt)
+	case KindHold:
+		wantHeld = wantHeld.add(amt)
+	case KindRelease:
+		wantHeld = wantHeld.sub(amt)
+	case KindSettle:
+		wantBal, wantHeld = wantBal.sub(amt), wantHeld.sub(amt)
+	case KindNote:
+		// moves nothing; its amount is what the step concerned
 	case KindFreeze, KindUnfreeze:
 		if !amt.isZero() {
 			return "a freeze or unfreeze entry must have a zero amount"
@@ -184,8 +198,14 @@ func (w walletBooks) apply(e *Entry) string {
 	default:
 		return fmt.Sprintf("unknown entry kind %q", e.Kind)
 	}
-	if (e.Kind == KindCredit || e.Kind == KindDebit) && amt.isZero() {
-		return "a credit or debit of zero"
+	switch e.Kind {
+	case KindCredit, KindDebit, KindHold, KindRelease, KindSettle:
+		if amt.isZero() {
+			return fmt.Sprintf("a %s of zero", e.Kind)
+		}
+	}
+	if held.negative() || amt.negative() {
+		return "a negative amount or held_after"
 	}
 	if !wantBal.equal(bal) || !wantHeld.equal(held) {
 		return fmt.Sprintf("balance_after %s / held_after %s do not follow from the previous entry of wallet %s and amount %s",
@@ -255,6 +275,13 @@ func (a amount) dec() decimal.Decimal {
 }
 
 func (a amount) isZero() bool { return a.dec().IsZero() }
+
+func (a amount) negative() bool {
+	if a.big == nil {
+		return a.minor < 0
+	}
+	return a.big.IsNegative()
+}
 
 func (a amount) add(b amount) amount {
 	if a.big == nil && b.big == nil {

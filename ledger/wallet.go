@@ -42,6 +42,7 @@ type Wallet struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	LastSeq   uint64 // seq of the last entry that changed this wallet
+	Features  WalletFeatures
 }
 
 // Available returns balance minus held: what a debit may take.
@@ -160,6 +161,9 @@ func CanonicalMetadata(m map[string]string) (string, error) {
 		return "", Errorf(EInvalid, "metadata has more than %d keys.", MaxMetadataKeys)
 	}
 	for k, v := range m {
+		if strings.HasPrefix(k, "walletd_") {
+			return "", Errorf(EInvalid, "metadata keys starting with walletd_ are reserved.")
+		}
 		if k == "" || len(k) > MaxMetadataKeyLen || !utf8.ValidString(k) {
 			return "", Errorf(EInvalid, "metadata keys must be 1 to %d bytes of UTF-8.", MaxMetadataKeyLen)
 		} else if len(v) > MaxMetadataValLen || !utf8.ValidString(v) {

@@ -3,6 +3,8 @@ package ledger
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -41,7 +43,13 @@ type WriterConfig struct {
 	// OnCommit, if set, is called after every commit attempt with the
 	// number of commands, of entries, the commit duration and its error.
 	OnCommit func(commands, entries int, d time.Duration, err error)
-	Logger   *slog.Logger
+	// LimitLocation is the time zone whose calendar days and months the
+	// daily and monthly spending limits count in (default UTC).
+	LimitLocation *time.Location
+	// DefaultCurrency is the currency of settings, rules and milestones
+	// created without one (default USD).
+	DefaultCurrency string
+	Logger          *slog.Logger
 }
 
 // Result is the outcome of a command: the entries it appended, in seq
@@ -49,6 +57,9 @@ type WriterConfig struct {
 type Result struct {
 	Entries  []*Entry
 	Replayed bool
+	// Object is the object the command created or changed (a *Topup, a
+	// *Withdrawal, an *Order …), or nil for commands that have none.
+	Object any
 }
 
 // Writer is the single writer of the ledger. It owns the in-memory state
@@ -75,6 +86,10 @@ type Writer struct {
 	lastCP   *Checkpoint
 	keyID    string
 	hasher   *Hasher
+	// objects holds every object of the state besides wallets, by kind and
+	// id. Values are pointers that are never changed once committed: a
+	// batch changes a copy.
+	objects map[string]map[string]any
 
 	// gen counts successful commits. recent remembers the idempotency keys
 	// (and fingerprints) of the last recentGens commits, so a key committed
@@ -124,6 +139,12 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.LimitLocation == nil {
+		cfg.LimitLocation = time.UTC
+	}
+	if cfg.DefaultCurrency == "" {
+		cfg.DefaultCurrency = "USD"
+	}
 	keyID, key, err := cfg.Keyring.ActiveKey()
 	if err != nil {
 		return nil, err
@@ -137,6 +158,7 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		wallets: make(map[string]*Wallet),
 		byUser:  make(map[string]string),
 		recent:  make(map[string]string),
+		objects: make(map[string]map[string]any),
 		keyID:   keyID,
 		hasher:  NewHasher(key),
 	}
@@ -165,6 +187,13 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		}
 		w.wallets[wal.ID] = wal
 		w.byUser[userKey(wal.UserID, wal.Currency)] = wal.ID
+	}
+	for _, o := range st.Objects {
+		v, err := decodeObject(o.Kind, o.Data)
+		if err != nil {
+			return nil, fmt.Errorf("writer: object %s %s: %w", o.Kind, o.ID, err)
+		}
+		w.objectsOf(o.Kind)[o.ID] = v
 	}
 	return w, nil
 }
@@ -217,7 +246,7 @@ func (w *Writer) Submit(ctx context.Context, key string, cmd Command) (*Result, 
 				if entries[0].RequestHash != r.fp {
 					return nil, idempotencyConflict(key)
 				}
-				return &Result{Entries: entries, Replayed: true}, nil
+				return w.replayed(ctx, cmd, entries)
 			}
 			r.looked = true
 		}
@@ -236,6 +265,9 @@ func (w *Writer) Submit(ctx context.Context, key string, cmd Command) (*Result, 
 	}
 	select {
 	case rep := <-r.reply:
+		if rep.err == nil && rep.res.Replayed && rep.res.Object == nil {
+			return w.replayed(ctx, cmd, rep.res.Entries)
+		}
 		return rep.res, rep.err
 	case <-w.stopped:
 		// The writer ended; our request may have been answered just before.
@@ -299,12 +331,18 @@ type batch struct {
 	now      time.Time
 	wallets  map[string]*Wallet // copies of the wallets this batch changed
 	order    []string           // wallet ids in first-change order
+	objects  map[objKey]any     // objects this batch created or changed
+	objOrder []objKey           // their keys in first-change order
+	objSeq   map[objKey]uint64  // the seq of the entry that last changed each
+	undo     []func()           // how to take back the current command's changes
 	byUser   map[string]string
 	seq      uint64
 	head     Hash
 	entries  []*Entry
 	keys     map[string]*request // idempotency keys claimed in this batch
-	results  map[*request]*Result
+	results  map[*request]*outcome
+	current  any  // the object the current command reports in its Result
+	repeat   bool // the current command found its work already done (an order completed before)
 	replayOf map[*request]*request
 }
 
@@ -313,10 +351,12 @@ func (w *Writer) process(reqs []*request) {
 		w:       w,
 		now:     w.cfg.Now().UTC().Truncate(time.Microsecond),
 		wallets: make(map[string]*Wallet),
+		objects: make(map[objKey]any),
+		objSeq:  make(map[objKey]uint64),
 		byUser:  make(map[string]string),
 		seq:     w.headSeq,
 		head:    w.headHash,
-		results: make(map[*request]*Result, len(reqs)),
+		results: make(map[*request]*outcome, len(reqs)),
 	}
 	errs := make(map[*request]error)
 	for _, r := range reqs {
@@ -350,6 +390,13 @@ func (w *Writer) process(reqs []*request) {
 		for _, id := range b.order {
 			dbb.Wallets = append(dbb.Wallets, b.wallets[id])
 		}
+		for _, k := range b.objOrder {
+			data, err := json.Marshal(b.objects[k])
+			if err != nil {
+				panic(fmt.Sprintf("writer: encode %s %s: %v", k.kind, k.id, err))
+			}
+			dbb.Objects = append(dbb.Objects, &StoredObject{Kind: k.kind, ID: k.id, Data: data, Seq: b.objSeq[k]})
+		}
 		start := time.Now()
 		err := w.cfg.Store.Commit(context.WithoutCancel(context.Background()), dbb)
 		if w.cfg.OnCommit != nil {
@@ -372,6 +419,9 @@ func (w *Writer) process(reqs []*request) {
 		for k, id := range b.byUser {
 			w.byUser[k] = id
 		}
+		for k, v := range b.objects {
+			w.objectsOf(k.kind)[k.id] = v
+		}
 		w.headSeq, w.headHash = b.seq, b.head
 		if cp != nil {
 			w.lastCP = cp
@@ -391,11 +441,20 @@ func (b *batch) answer(reqs []*request, errs map[*request]error) {
 			if err := errs[orig]; err != nil {
 				r.reply <- reply{err: err}
 				continue
+			} else if err := b.results[orig].err; err != nil {
+				r.reply <- reply{err: err}
+				continue
 			}
-			r.reply <- reply{res: &Result{Entries: b.results[orig].Entries, Replayed: true}}
+			o := b.results[orig]
+			r.reply <- reply{res: &Result{Entries: o.Entries, Replayed: true, Object: o.Object}}
 			continue
 		}
-		r.reply <- reply{res: b.results[r]}
+		res := b.results[r]
+		if res.err != nil {
+			r.reply <- reply{err: res.err}
+			continue
+		}
+		r.reply <- reply{res: &res.Result}
 	}
 }
 
@@ -429,24 +488,47 @@ func (b *batch) applyRequest(r *request) error {
 			if entries[0].RequestHash != r.fp {
 				return idempotencyConflict(r.key)
 			}
-			b.results[r] = &Result{Entries: entries, Replayed: true}
+			if err := refusalOf(entries); err != nil {
+				return err
+			}
+			b.results[r] = &outcome{Result: Result{Entries: entries, Replayed: true}}
 			return nil
 		}
 	}
 	mark := len(b.entries)
 	snap := b.snapshot()
-	if err := r.cmd.apply(b, r); err != nil {
+	b.undo = b.undo[:0]
+	b.current, b.repeat = nil, false
+	err := r.cmd.apply(b, r)
+	var ref *refusal
+	if err != nil && !errors.As(err, &ref) {
+		for i := len(b.undo) - 1; i >= 0; i-- {
+			b.undo[i]()
+		}
+		b.undo = b.undo[:0]
 		b.restore(snap, mark)
 		return err
 	}
+	b.undo = b.undo[:0]
 	if r.key != "" {
 		if b.keys == nil {
 			b.keys = make(map[string]*request)
 		}
 		b.keys[r.key] = r
 	}
-	b.results[r] = &Result{Entries: b.entries[mark:len(b.entries):len(b.entries)]}
+	out := &outcome{Result: Result{Entries: b.entries[mark:len(b.entries):len(b.entries)], Object: b.current, Replayed: b.repeat}}
+	if ref != nil {
+		out.err = ref.err
+	}
+	b.results[r] = out
 	return nil
+}
+
+// outcome is what a command in a batch came to: its result, or the
+// refusal it recorded in the ledger.
+type outcome struct {
+	Result
+	err error
 }
 
 // remember records the keys of a committed batch and forgets those of the
@@ -493,15 +575,22 @@ func (b *batch) wallet(id string) *Wallet {
 	return b.w.wallets[id]
 }
 
-// mutable returns the batch's own copy of wallet id, copying it on first use.
+// mutable returns the batch's own copy of wallet id, copying it on first
+// use, and records how to take back what the current command does to it.
 func (b *batch) mutable(id string) *Wallet {
 	if w, ok := b.wallets[id]; ok {
+		prev := *w
+		b.undo = append(b.undo, func() { *w = prev })
 		return w
 	}
 	orig := b.w.wallets[id]
 	cp := *orig
 	b.wallets[id] = &cp
 	b.order = append(b.order, id)
+	b.undo = append(b.undo, func() {
+		delete(b.wallets, id)
+		b.order = b.order[:len(b.order)-1]
+	})
 	return &cp
 }
 
@@ -569,6 +658,11 @@ func (c *CreateWallet) apply(b *batch, r *request) error {
 	b.wallets[w.ID] = w
 	b.order = append(b.order, w.ID)
 	b.byUser[uk] = w.ID
+	b.undo = append(b.undo, func() {
+		delete(b.wallets, w.ID)
+		b.order = b.order[:len(b.order)-1]
+		delete(b.byUser, uk)
+	})
 	e := b.entryFor(w, KindOpen, "open", decimal.Zero)
 	e.Email = c.Email
 	b.append(r, e)
@@ -602,7 +696,7 @@ func (c *Post) apply(b *batch, r *request) error {
 			return Errorf(EInvalidAmount, "The credit would take the balance above the maximum.")
 		}
 	case KindDebit:
-		if err := checkDebit(cur, amount, b.scale(cur.Currency)); err != nil {
+		if err := b.outgoing(r, cur, amount, "debit"); err != nil {
 			return err
 		}
 	default:
@@ -613,12 +707,16 @@ func (c *Post) apply(b *batch, r *request) error {
 		w.Balance = w.Balance.Add(amount)
 	} else {
 		w.Balance = w.Balance.Sub(amount)
+		b.countOutgoing(w, amount)
 	}
 	w.UpdatedAt = b.now
 	e := b.entryFor(w, c.Kind, c.Type, amount)
 	e.Reason, e.OrderID, e.Metadata = c.Reason, c.OrderID, meta
 	b.append(r, e)
 	w.LastSeq = e.Seq
+	if c.Kind == KindDebit {
+		b.afterDebit(r, w)
+	}
 	return nil
 }
 
@@ -655,16 +753,17 @@ func (c *Transfer) apply(b *batch, r *request) error {
 	if err != nil {
 		return err
 	}
-	if err := checkDebit(from, amount, b.scale(from.Currency)); err != nil {
-		return err
-	}
 	if to.Balance.Add(amount).GreaterThanOrEqual(maxBalance) {
 		return Errorf(EInvalidAmount, "The transfer would take the recipient's balance above the maximum.")
+	}
+	if err := b.outgoing(r, from, amount, "transfer"); err != nil {
+		return err
 	}
 	transferID := b.w.cfg.NewID("tfr")
 
 	fw := b.mutable(from.ID)
 	fw.Balance = fw.Balance.Sub(amount)
+	b.countOutgoing(fw, amount)
 	fw.UpdatedAt = b.now
 	out := b.entryFor(fw, KindDebit, TypeTransferOut, amount)
 	out.Reason, out.TransferID, out.Counterparty, out.Metadata = c.Note, transferID, to.ID, meta
@@ -678,6 +777,7 @@ func (c *Transfer) apply(b *batch, r *request) error {
 	in.Reason, in.TransferID, in.Counterparty, in.Metadata = c.Note, transferID, from.ID, meta
 	b.append(r, in)
 	tw.LastSeq = in.Seq
+	b.afterDebit(r, fw)
 	return nil
 }
 

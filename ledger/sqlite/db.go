@@ -26,6 +26,7 @@ type DB struct {
 
 	insEntry   *sql.Stmt
 	upsWallet  *sql.Stmt
+	upsObject  *sql.Stmt
 	byIdem     *sql.Stmt
 	byIdemRead *sql.Stmt // the same query on the read pool
 }
@@ -106,10 +107,15 @@ func (db *DB) prepare(ctx context.Context) (err error) {
 		return fmt.Errorf("sqlite: prepare: %w", err)
 	}
 	if db.upsWallet, err = db.write.PrepareContext(ctx, `INSERT INTO wallets
-		(id, user_id, email, currency, balance, held, status, created_at, updated_at, last_seq)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		(id, user_id, email, currency, balance, held, status, created_at, updated_at, last_seq, features)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET balance = excluded.balance, held = excluded.held,
-		status = excluded.status, updated_at = excluded.updated_at, last_seq = excluded.last_seq`); err != nil {
+		status = excluded.status, updated_at = excluded.updated_at, last_seq = excluded.last_seq,
+		features = excluded.features`); err != nil {
+		return fmt.Errorf("sqlite: prepare: %w", err)
+	}
+	if db.upsObject, err = db.write.PrepareContext(ctx, `INSERT INTO objects (kind, id, data, seq) VALUES (?, ?, ?, ?)
+		ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data, seq = excluded.seq`); err != nil {
 		return fmt.Errorf("sqlite: prepare: %w", err)
 	}
 	const byIdem = `SELECT ` + entryColumns + ` FROM entries WHERE idempotency_key = ? AND idempotency_key <> '' ORDER BY seq`
@@ -125,7 +131,7 @@ func (db *DB) prepare(ctx context.Context) (err error) {
 // Close closes both connection pools.
 func (db *DB) Close() error {
 	var errs []error
-	for _, s := range []*sql.Stmt{db.insEntry, db.upsWallet, db.byIdem, db.byIdemRead} {
+	for _, s := range []*sql.Stmt{db.insEntry, db.upsWallet, db.upsObject, db.byIdem, db.byIdemRead} {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}

@@ -92,6 +92,9 @@ func (o *Outbox) Head(ctx context.Context) (uint64, error) {
 }
 
 func (o *Outbox) party(ctx context.Context, walletID string) (ledger.Party, error) {
+	if walletID == "" { // config entries belong to no wallet
+		return ledger.Party{}, nil
+	}
 	o.mu.Lock()
 	p, ok := o.parties[walletID]
 	o.mu.Unlock()

@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -17,7 +19,7 @@ const entryColumns = `seq, id, event_id, kind, type, wallet_id, user_id, email, 
 	balance_after, held_after, reason, order_id, transfer_id, counterparty, metadata,
 	idempotency_key, request_hash, created_at, key_id, prev_hash, hash`
 
-const walletColumns = `id, user_id, email, currency, balance, held, status, created_at, updated_at, last_seq`
+const walletColumns = `id, user_id, email, currency, balance, held, status, created_at, updated_at, last_seq, features`
 
 // Commit writes a batch in one transaction: entries, then each changed
 // wallet once, then the checkpoint. With synchronous=FULL the commit is one
@@ -43,10 +45,22 @@ func (db *DB) Commit(ctx context.Context, b *ledger.Batch) (err error) {
 	}
 	ups := tx.StmtContext(ctx, db.upsWallet)
 	for _, w := range b.Wallets {
+		features, ferr := encodeFeatures(&w.Features)
+		if ferr != nil {
+			return fmt.Errorf("sqlite: wallet %s features: %w", w.ID, ferr)
+		}
 		if _, err = ups.ExecContext(ctx, w.ID, w.UserID, w.Email, w.Currency, w.Balance.String(),
 			w.Held.String(), w.Status, w.CreatedAt.UTC().Format(ledger.TimeFormat),
-			w.UpdatedAt.UTC().Format(ledger.TimeFormat), w.LastSeq); err != nil {
+			w.UpdatedAt.UTC().Format(ledger.TimeFormat), w.LastSeq, features); err != nil {
 			return fmt.Errorf("sqlite: upsert wallet %s: %w", w.ID, err)
+		}
+	}
+	if len(b.Objects) > 0 {
+		upo := tx.StmtContext(ctx, db.upsObject)
+		for _, o := range b.Objects {
+			if _, err = upo.ExecContext(ctx, o.Kind, o.ID, string(o.Data), o.Seq); err != nil {
+				return fmt.Errorf("sqlite: upsert %s %s: %w", o.Kind, o.ID, err)
+			}
 		}
 	}
 	if cp := b.Checkpoint; cp != nil {
@@ -88,6 +102,9 @@ func (db *DB) LoadState(ctx context.Context) (*ledger.State, error) {
 	} else if len(head) == 1 {
 		st.Head = head[0]
 	}
+	if st.Objects, err = db.loadObjects(ctx); err != nil {
+		return nil, err
+	}
 	cps, err := db.queryCheckpoints(ctx, db.write, `SELECT seq, ledger_id, head_hash, created_at, signature FROM checkpoints ORDER BY seq DESC LIMIT 1`)
 	if err != nil {
 		return nil, err
@@ -110,11 +127,14 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanWallet(s scanner) (*ledger.Wallet, error) {
 	var w ledger.Wallet
-	var bal, held, created, updated string
-	if err := s.Scan(&w.ID, &w.UserID, &w.Email, &w.Currency, &bal, &held, &w.Status, &created, &updated, &w.LastSeq); err != nil {
+	var bal, held, created, updated, features string
+	if err := s.Scan(&w.ID, &w.UserID, &w.Email, &w.Currency, &bal, &held, &w.Status, &created, &updated, &w.LastSeq, &features); err != nil {
 		return nil, fmt.Errorf("sqlite: scan wallet: %w", err)
 	}
 	var err error
+	if err = json.Unmarshal([]byte(features), &w.Features); err != nil {
+		return nil, fmt.Errorf("sqlite: wallet %s features: %w", w.ID, err)
+	}
 	if w.Balance, err = decimal.NewFromString(bal); err != nil {
 		return nil, fmt.Errorf("sqlite: wallet %s balance %q: %w", w.ID, bal, err)
 	}
@@ -283,4 +303,77 @@ func daysIn(m time.Month, year int) int {
 		return 28
 	}
 	return 30 + int((m+m/8)%2)
+}
+
+// encodeFeatures returns a wallet's features as stored: "{}" for a wallet
+// that uses none, so that plain wallets cost no more to write.
+func encodeFeatures(f *ledger.WalletFeatures) (string, error) {
+	if *f == (ledger.WalletFeatures{}) {
+		return "{}", nil
+	}
+	b, err := json.Marshal(f)
+	return string(b), err
+}
+
+func (db *DB) loadObjects(ctx context.Context) ([]*ledger.StoredObject, error) {
+	rows, err := db.write.QueryContext(ctx, `SELECT kind, id, data, seq FROM objects`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: load objects: %w", err)
+	}
+	defer rows.Close()
+	var out []*ledger.StoredObject
+	for rows.Next() {
+		var o ledger.StoredObject
+		var data string
+		if err := rows.Scan(&o.Kind, &o.ID, &data, &o.Seq); err != nil {
+			return nil, fmt.Errorf("sqlite: scan object: %w", err)
+		}
+		o.Data = []byte(data)
+		out = append(out, &o)
+	}
+	return out, rows.Err()
+}
+
+// LoadObject returns the committed data of one object, from the read pool.
+func (db *DB) LoadObject(ctx context.Context, kind, id string) ([]byte, error) {
+	var data string
+	err := db.read.QueryRowContext(ctx, `SELECT data FROM objects WHERE kind = ? AND id = ?`, kind, id).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ledger.Errorf(ledger.ENotFound, "No %s %q.", strings.ReplaceAll(kind, "_", " "), id)
+	} else if err != nil {
+		return nil, fmt.Errorf("sqlite: load %s %s: %w", kind, id, err)
+	}
+	return []byte(data), nil
+}
+
+// Objects lists the objects of kind with id > after, in id order, up to
+// limit, decoded.
+func (db *DB) Objects(ctx context.Context, kind, after string, limit int) ([]any, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, data FROM objects WHERE kind = ? AND id > ? ORDER BY id LIMIT ?`, kind, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list %s: %w", kind, err)
+	}
+	defer rows.Close()
+	var out []any
+	for rows.Next() {
+		var id, data string
+		if err := rows.Scan(&id, &data); err != nil {
+			return nil, fmt.Errorf("sqlite: scan %s: %w", kind, err)
+		}
+		v, err := ledger.DecodeObject(kind, []byte(data))
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: %s %s: %w", kind, id, err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Object returns one committed object, decoded, or ENotFound.
+func (db *DB) Object(ctx context.Context, kind, id string) (any, error) {
+	data, err := db.LoadObject(ctx, kind, id)
+	if err != nil {
+		return nil, err
+	}
+	return ledger.DecodeObject(kind, data)
 }
