@@ -55,6 +55,24 @@ func syntheticData(key string, now time.Time) json.RawMessage {
 		}
 		v = events.WalletData{WalletID: "wal_test", UserID: "103", UserEmail: "jane@example.com", Currency: "USD",
 			Status: status, Reason: "Test event", TransactionID: "txn_test", LedgerHash: tx.LedgerHash, Seq: 1}
+	case events.TopupPending, events.OrderCompleted, events.OrderRefunded:
+		tx.Type, tx.Reason = "topup_pending", ""
+		if key != events.TopupPending {
+			tx.Type, tx.OrderID = "order_completed", "1204"
+			if key == events.OrderRefunded {
+				tx.Type = "order_refunded"
+			}
+		}
+		v = tx
+	case events.WalletUpdated, events.ConfigUpdated:
+		u := events.UpdateData{Change: "limits", Settings: map[string]string{"daily": "100.00"},
+			TransactionID: "txn_test", LedgerHash: tx.LedgerHash, Seq: 1}
+		if key == events.WalletUpdated {
+			u.WalletID, u.UserID, u.UserEmail, u.Currency = "wal_test", "103", "jane@example.com", "USD"
+		} else {
+			u.Change, u.ID, u.Currency, u.Settings = "cashback_rule", "cbr_test", "USD", map[string]string{"id": "cbr_test", "percent": "5"}
+		}
+		v = u
 	case events.LedgerCheckpoint:
 		v = events.CheckpointData{LedgerID: "ldg_test", Seq: 1000, HeadHash: tx.LedgerHash,
 			CreatedAt: now.UTC().Format("2006-01-02T15:04:05.000000Z"), Signature: ""}
@@ -70,6 +88,46 @@ func syntheticData(key string, now time.Time) json.RawMessage {
 	default: // ping and anything else
 		v = map[string]string{"message": "walletd test event"}
 	}
+	if t, ok := v.(events.TransactionData); ok && key != events.WalletCredited && key != events.WalletDebited {
+		v = flowSample(key, t)
+	}
 	b, _ := json.Marshal(v)
 	return b
+}
+
+// flowSample adds to a test event's transaction fields the fields its
+// flow carries (see docs/events.md).
+func flowSample(key string, t events.TransactionData) events.FlowData {
+	f := events.FlowData{TransactionID: t.TransactionID, UserID: t.UserID, UserEmail: t.UserEmail, Amount: t.Amount,
+		Currency: t.Currency, BalanceAfter: t.BalanceAfter, Type: t.Type, Reason: t.Reason, OrderID: t.OrderID,
+		LedgerHash: t.LedgerHash, Seq: t.Seq, WalletID: t.WalletID, HeldAfter: "0.00"}
+	switch key {
+	case events.TopupCompleted, events.TopupFailed, events.TopupPending:
+		f.TopupID, f.Method, f.ExternalRef = "top_test", "card", "pi_test"
+		if key == events.TopupFailed {
+			f.FailureReason = "card declined"
+		}
+	case events.ReloadTriggered:
+		f.TopupID, f.Method, f.Threshold, f.ReloadAmount = "top_test", "card", "20.00", "50.00"
+	case events.WithdrawalRequested, events.WithdrawalApproved, events.WithdrawalRejected:
+		f.WithdrawalID, f.Method, f.Destination = "wdr_test", "bank", "DE89 3704 0044 0532 0130 00"
+		if key == events.WithdrawalRejected {
+			f.FailureReason = "name mismatch"
+		}
+	case events.RedemptionCodeRedeemed:
+		f.Code = "GIFT-TEST"
+	case events.MilestoneAwarded:
+		f.MilestoneID, f.MilestoneName, f.Metric, f.Threshold = "mil_test", "Tenth order", "order_count", "10"
+	case events.CashbackAwarded:
+		f.RuleID, f.Percent, f.OrderTotal = "cbr_test", "5", "500.00"
+	case events.ReferralRewarded:
+		f.ReferralRole, f.ReferrerUserID, f.RefereeUserID = "referrer", "103", "207"
+	case events.SpendingLimitBlocked:
+		f.Operation, f.LimitKind, f.Limit, f.Spent, f.AttemptedAmount = "debit", "daily", "100.00", "80.00", "40.00"
+	case events.KYCRequired:
+		f.Operation, f.KYCStatus, f.KYCThreshold, f.AttemptedAmount = "withdrawal", "none", "1000.00", "1500.00"
+	case events.OrderCompleted, events.OrderRefunded:
+		f.OrderTotal = "500.00"
+	}
+	return f
 }

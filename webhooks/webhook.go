@@ -109,11 +109,12 @@ type Endpoint struct {
 }
 
 // Matches reports whether the endpoint's filter selects event key: an
-// empty filter selects every event except ledger.checkpoint, which must be
-// listed to be received.
+// empty filter selects every event except ledger.checkpoint and
+// config.updated (for auditors and operators), which must be listed to be
+// received.
 func (e *Endpoint) Matches(key string) bool {
 	if len(e.Events) == 0 {
-		return key != events.LedgerCheckpoint
+		return key != events.LedgerCheckpoint && key != events.ConfigUpdated
 	}
 	return slices.Contains(e.Events, key)
 }
@@ -200,6 +201,7 @@ var KnownEvents = []string{
 	events.MilestoneAwarded, events.CashbackAwarded, events.ReferralRewarded,
 	events.SpendingLimitBlocked, events.KYCRequired,
 	events.WalletCreated, events.WalletFrozen, events.WalletUnfrozen, events.LedgerCheckpoint,
+	events.WalletUpdated, events.TopupPending, events.OrderCompleted, events.OrderRefunded, events.ConfigUpdated,
 	OrderCreated, OrderUpdated, OrderDeleted, OrderRestored,
 }
 
