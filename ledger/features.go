@@ -220,8 +220,11 @@ func (b *batch) config(r *request, typ, currency string, settings map[string]str
 // periods returns the day and month keys of the batch time in the limits'
 // time zone.
 func (b *batch) periods() (day, month string) {
-	t := b.now.In(b.w.cfg.LimitLocation)
-	return t.Format("2006-01-02"), t.Format("2006-01")
+	if b.day == "" {
+		t := b.now.In(b.w.cfg.LimitLocation)
+		b.day, b.month = t.Format("2006-01-02"), t.Format("2006-01")
+	}
+	return b.day, b.month
 }
 
 func spentIn(key, spent, current string) decimal.Decimal {

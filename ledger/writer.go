@@ -335,6 +335,8 @@ type batch struct {
 	objOrder []objKey           // their keys in first-change order
 	objSeq   map[objKey]uint64  // the seq of the entry that last changed each
 	undo     []func()           // how to take back the current command's changes
+	day      string             // the batch's day and month in the limits' zone, once asked
+	month    string
 	byUser   map[string]string
 	seq      uint64
 	head     Hash
