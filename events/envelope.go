@@ -178,19 +178,8 @@ type WalletData struct {
 // carries the transaction fields of the seed's reference, then the fields
 // of the flow; fields a flow does not use are left out.
 type FlowData struct {
-	TransactionID string `json:"transaction_id"`
-	UserID        string `json:"user_id"`
-	UserEmail     string `json:"user_email"`
-	Amount        string `json:"amount"`
-	Currency      string `json:"currency"`
-	BalanceAfter  string `json:"balance_after"`
-	Type          string `json:"type"`
-	Reason        string `json:"reason"`
-	OrderID       string `json:"order_id"`
-	LedgerHash    string `json:"ledger_hash"`
-	Seq           uint64 `json:"seq"`
-	WalletID      string `json:"wallet_id"`
-	HeldAfter     string `json:"held_after,omitempty"`
+	TransactionData
+	HeldAfter string `json:"held_after,omitempty"`
 
 	TopupID         string `json:"topup_id,omitempty"`
 	WithdrawalID    string `json:"withdrawal_id,omitempty"`

@@ -158,9 +158,7 @@ func flowData(e *Entry, owner Party, meta map[string]string) events.FlowData {
 		meta = nil
 	}
 	return events.FlowData{
-		TransactionID: e.ID, UserID: e.UserID, UserEmail: owner.Email, Amount: e.Amount, Currency: e.Currency,
-		BalanceAfter: e.BalanceAfter, Type: e.Type, Reason: e.Reason, OrderID: e.OrderID,
-		LedgerHash: e.Hash.String(), Seq: e.Seq, WalletID: e.WalletID, HeldAfter: e.HeldAfter,
+		TransactionData: txnData(e, owner), HeldAfter: e.HeldAfter,
 		TopupID: meta["topup_id"], WithdrawalID: meta["withdrawal_id"], Method: meta["method"],
 		ExternalRef: meta["external_ref"], Destination: meta["destination"], Code: meta["code"],
 		MilestoneID: meta["milestone_id"], MilestoneName: meta["milestone_name"], Metric: meta["metric"],

@@ -98,9 +98,7 @@ func syntheticData(key string, now time.Time) json.RawMessage {
 // flowSample adds to a test event's transaction fields the fields its
 // flow carries (see docs/events.md).
 func flowSample(key string, t events.TransactionData) events.FlowData {
-	f := events.FlowData{TransactionID: t.TransactionID, UserID: t.UserID, UserEmail: t.UserEmail, Amount: t.Amount,
-		Currency: t.Currency, BalanceAfter: t.BalanceAfter, Type: t.Type, Reason: t.Reason, OrderID: t.OrderID,
-		LedgerHash: t.LedgerHash, Seq: t.Seq, WalletID: t.WalletID, HeldAfter: "0.00"}
+	f := events.FlowData{TransactionData: t, HeldAfter: "0.00"}
 	switch key {
 	case events.TopupCompleted, events.TopupFailed, events.TopupPending:
 		f.TopupID, f.Method, f.ExternalRef = "top_test", "card", "pi_test"
