@@ -491,6 +491,7 @@ func TestOrders(t *testing.T) {
 		&ledger.SetReferralSettings{ReferrerReward: "0", RefereeReward: "0"},
 		&ledger.CompleteOrder{OrderID: "o", UserID: "alice", Total: "NaN", Currency: "USD"},
 		&ledger.CompleteOrder{OrderID: "o", UserID: "alice", Total: "10", Currency: "XXX"},
+		&ledger.CompleteOrder{OrderID: "o", UserID: "alice", Total: "10", Currency: "USD", Items: []byte(`[{"sku":`)},
 	} {
 		if _, err := submit(l, "", bad); err == nil {
 			t.Errorf("%+v accepted", bad)

@@ -390,10 +390,16 @@ func (c *CompleteOrder) apply(b *batch, r *request) error {
 	if err != nil {
 		return err
 	}
-	if len(c.Items) > MaxItemsBytes {
-		return Errorf(EInvalid, "items is larger than %d bytes.", MaxItemsBytes)
+	items := c.Items
+	if string(items) == "null" {
+		items = nil
 	}
-	fp := Fingerprint(&CompleteOrder{OrderID: c.OrderID, UserID: c.UserID, Total: FormatAmount(total, s), Currency: c.Currency, Items: c.Items})
+	if len(items) > MaxItemsBytes {
+		return Errorf(EInvalid, "items is larger than %d bytes.", MaxItemsBytes)
+	} else if items != nil && !json.Valid(items) {
+		return Errorf(EInvalid, "items is not valid JSON.")
+	}
+	fp := Fingerprint(&CompleteOrder{OrderID: c.OrderID, UserID: c.UserID, Total: FormatAmount(total, s), Currency: c.Currency, Items: items})
 	if prev, _ := b.obj(ObjOrder, c.OrderID).(*Order); prev != nil {
 		if prev.Fingerprint != fp {
 			return Errorf(EConflict, "Order %q was already completed with other terms (user %s, total %s %s).",
@@ -408,7 +414,7 @@ func (c *CompleteOrder) apply(b *batch, r *request) error {
 		return Errorf(ENotFound, "User %q has no %s wallet.", c.UserID, c.Currency)
 	}
 	o := &Order{ID: c.OrderID, UserID: c.UserID, WalletID: walletID, Total: FormatAmount(total, s), Currency: c.Currency,
-		Items: c.Items, Status: StatusCompleted, CompletedAt: b.now, Fingerprint: fp, Awards: []Award{}}
+		Items: items, Status: StatusCompleted, CompletedAt: b.now, Fingerprint: fp, Awards: []Award{}}
 	w := b.mutable(walletID)
 	b.record(r, w, KindNote, TypeOrderCompleted, total, "", c.OrderID, sysMeta(FlowOrder))
 
