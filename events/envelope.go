@@ -187,7 +187,8 @@ type FlowData struct {
 	ExternalRef     string `json:"external_ref,omitempty"`
 	Destination     string `json:"destination,omitempty"`
 	FailureReason   string `json:"failure_reason,omitempty"`
-	Code            string `json:"code,omitempty"`
+	CodeID          string `json:"code_id,omitempty"`
+	CodeHint        string `json:"code_hint,omitempty"`
 	MilestoneID     string `json:"milestone_id,omitempty"`
 	MilestoneName   string `json:"milestone_name,omitempty"`
 	Metric          string `json:"metric,omitempty"`

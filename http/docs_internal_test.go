@@ -70,6 +70,12 @@ func (docsFakeLedger) Checkpoints(ctx context.Context, afterSeq uint64, limit in
 	return nil, nil
 }
 func (docsFakeLedger) Ping(ctx context.Context) error { return nil }
+func (docsFakeLedger) Object(ctx context.Context, kind, id string) (any, error) {
+	return nil, ledger.Errorf(ledger.ENotFound, "No %s %q.", kind, id)
+}
+func (docsFakeLedger) Objects(ctx context.Context, kind, after string, limit int) ([]any, error) {
+	return nil, nil
+}
 
 type docsFakeWriter struct{}
 

@@ -505,6 +505,107 @@ func TestOpenAPI_ResponsesMatch(t *testing.T) {
 	call("DELETE", "/v1/api-keys/{id}", "/v1/api-keys/"+admin, "").expect(t, 409, "conflict")
 	call("GET", "/v1/api-keys", "/v1/api-keys", "").expect(t, 200, "") // with a revoked key
 
+	// The wallet features (features_test.go drives them in depth).
+	topups := "/v1/wallets/" + a + "/topups"
+	topBody := `{"amount":"25.00","method":"card","external_ref":"pi_3PqL2xKZ"}`
+	top := id(call("POST", "/v1/wallets/{id}/topups", topups, topBody, "Idempotency-Key", "top-1"))
+	if r := call("POST", "/v1/wallets/{id}/topups", topups, topBody, "Idempotency-Key", "top-1"); r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Error("top-up replay lacks Idempotent-Replayed")
+	}
+	call("POST", "/v1/wallets/{id}/topups", topups, `{"amount":"0.001","method":"card"}`).expect(t, 400, "invalid_amount")
+	call("POST", "/v1/wallets/{id}/topups", "/v1/wallets/wal_nope/topups", `{"amount":"1","method":"card"}`).expect(t, 404, "not_found")
+	call("GET", "/v1/topups/{id}", "/v1/topups/"+top, "").expect(t, 200, "")
+	call("GET", "/v1/topups/{id}", "/v1/topups/top_nope", "").expect(t, 404, "not_found")
+	call("POST", "/v1/topups/{id}/complete", "/v1/topups/"+top+"/complete", `{}`).expect(t, 200, "")
+	call("POST", "/v1/topups/{id}/complete", "/v1/topups/"+top+"/complete", ``).expect(t, 409, "conflict")
+	top2 := id(call("POST", "/v1/wallets/{id}/topups", topups, `{"amount":"5","method":"card"}`))
+	call("POST", "/v1/topups/{id}/fail", "/v1/topups/"+top2+"/fail", `{"reason":"Card declined"}`).expect(t, 200, "")
+	call("POST", "/v1/topups/{id}/fail", "/v1/topups/"+top2+"/fail", ``).expect(t, 409, "conflict")
+
+	withdrawals := "/v1/wallets/" + a + "/withdrawals"
+	wdr := id(call("POST", "/v1/wallets/{id}/withdrawals", withdrawals, `{"amount":"30.00","method":"bank_transfer","destination":"DE89 3704 0044 0532 0130 00"}`))
+	call("POST", "/v1/wallets/{id}/withdrawals", withdrawals, `{"amount":"100000.00","method":"bank_transfer"}`).expect(t, 422, "insufficient_funds")
+	call("GET", "/v1/withdrawals/{id}", "/v1/withdrawals/"+wdr, "").expect(t, 200, "")
+	call("GET", "/v1/withdrawals/{id}", "/v1/withdrawals/wdr_nope", "").expect(t, 404, "not_found")
+	call("POST", "/v1/withdrawals/{id}/approve", "/v1/withdrawals/"+wdr+"/approve", ``).expect(t, 200, "")
+	call("POST", "/v1/withdrawals/{id}/approve", "/v1/withdrawals/"+wdr+"/approve", `{}`).expect(t, 409, "conflict")
+	wdr2 := id(call("POST", "/v1/wallets/{id}/withdrawals", withdrawals, `{"amount":"20","method":"bank_transfer"}`))
+	call("POST", "/v1/withdrawals/{id}/reject", "/v1/withdrawals/"+wdr2+"/reject", `{"reason":"Account holder name does not match"}`).expect(t, 200, "")
+	call("POST", "/v1/withdrawals/{id}/reject", "/v1/withdrawals/"+wdr2+"/reject", ``).expect(t, 409, "conflict")
+
+	limits := "/v1/wallets/" + a + "/limits"
+	call("PUT", "/v1/wallets/{id}/limits", limits, `{"per_transaction":"100","daily":"250","monthly":null}`).expect(t, 200, "")
+	call("PUT", "/v1/wallets/{id}/limits", limits, `{"daily":"1e400"}`).expect(t, 400, "invalid_amount")
+	call("PUT", "/v1/wallets/{id}/limits", "/v1/wallets/wal_nope/limits", `{}`).expect(t, 404, "not_found")
+	call("GET", "/v1/wallets/{id}/limits", limits, "").expect(t, 200, "")
+	call("GET", "/v1/wallets/{id}/limits", "/v1/wallets/wal_nope/limits", "").expect(t, 404, "not_found")
+	call("POST", "/v1/wallets/{id}/debit", "/v1/wallets/"+a+"/debit", `{"amount":"100.01"}`).expect(t, 422, "spending_limit_exceeded")
+	call("GET", "/v1/wallets/{id}", "/v1/wallets/"+a, "").expect(t, 200, "")
+	call("PUT", "/v1/wallets/{id}/limits", limits, `{}`).expect(t, 200, "")
+
+	call("GET", "/v1/settings/kyc", "/v1/settings/kyc", "").expect(t, 404, "not_found")
+	call("PUT", "/v1/settings/kyc", "/v1/settings/kyc", `{"threshold":"100","cumulative_threshold":"5000","currency":"USD"}`).expect(t, 200, "")
+	call("PUT", "/v1/settings/kyc", "/v1/settings/kyc", `{"threshold":"100","currency":"XXX"}`).expect(t, 400, "invalid_currency")
+	call("GET", "/v1/settings/kyc", "/v1/settings/kyc?currency=USD", "").expect(t, 200, "")
+	call("GET", "/v1/settings/kyc", "/v1/settings/kyc?currency=XXX", "").expect(t, 400, "invalid_currency")
+	call("POST", "/v1/wallets/{id}/withdrawals", withdrawals, `{"amount":"100.01","method":"bank_transfer"}`).expect(t, 422, "kyc_required")
+	call("PUT", "/v1/wallets/{id}/kyc", "/v1/wallets/"+a+"/kyc", `{"status":"verified"}`).expect(t, 200, "")
+	call("PUT", "/v1/wallets/{id}/kyc", "/v1/wallets/"+a+"/kyc", `{"status":"approved"}`).expect(t, 400, "invalid_request")
+	call("PUT", "/v1/wallets/{id}/kyc", "/v1/wallets/wal_nope/kyc", `{"status":"verified"}`).expect(t, 404, "not_found")
+
+	reload := "/v1/wallets/" + b + "/auto-reload"
+	call("PUT", "/v1/wallets/{id}/auto-reload", reload, `{"threshold":"20","amount":"50","method":"card"}`).expect(t, 200, "")
+	call("PUT", "/v1/wallets/{id}/auto-reload", reload, `{"amount":"50"}`).expect(t, 400, "invalid_amount")
+	call("POST", "/v1/wallets/{id}/debit", "/v1/wallets/"+b+"/debit", `{"amount":"1.00"}`).expect(t, 201, "")
+	if r := call("GET", "/v1/wallets/{id}/auto-reload", reload, ""); !strings.Contains(string(r.Raw), "pending_topup_id") {
+		t.Errorf("no pending auto-reload top-up: %s", r.Raw)
+	}
+	call("GET", "/v1/wallets/{id}/auto-reload", "/v1/wallets/wal_nope/auto-reload", "").expect(t, 404, "not_found")
+	call("DELETE", "/v1/wallets/{id}/auto-reload", reload, "").expect(t, 200, "")
+	call("DELETE", "/v1/wallets/{id}/auto-reload", reload, "").expect(t, 404, "not_found")
+
+	code := id(call("POST", "/v1/redemption-codes", "/v1/redemption-codes", `{"code":"WELCOME-10","amount":"10","currency":"USD","max_redemptions":1000,"per_user_once":true,"expires_at":"2099-12-31T23:59:59Z"}`))
+	call("POST", "/v1/redemption-codes", "/v1/redemption-codes", `{"amount":"25","currency":"USD","max_redemptions":1}`).expect(t, 201, "")
+	call("POST", "/v1/redemption-codes", "/v1/redemption-codes", `{"code":"welcome-10","amount":"1","currency":"USD","max_redemptions":1}`).expect(t, 409, "conflict")
+	call("POST", "/v1/redemption-codes", "/v1/redemption-codes", `{"amount":"1","currency":"USD","max_redemptions":"1"}`).expect(t, 400, "invalid_json")
+	call("GET", "/v1/redemption-codes/{id}", "/v1/redemption-codes/"+code, "").expect(t, 200, "")
+	call("GET", "/v1/redemption-codes/{id}", "/v1/redemption-codes/rdc_nope", "").expect(t, 404, "not_found")
+	call("POST", "/v1/wallets/{id}/redeem", "/v1/wallets/"+a+"/redeem", `{"code":"welcome-10"}`).expect(t, 201, "")
+	call("POST", "/v1/wallets/{id}/redeem", "/v1/wallets/"+a+"/redeem", `{"code":"welcome-10"}`).expect(t, 422, "code_already_redeemed")
+	call("POST", "/v1/wallets/{id}/redeem", "/v1/wallets/"+eur+"/redeem", `{"code":"welcome-10"}`).expect(t, 422, "currency_mismatch")
+	call("POST", "/v1/wallets/{id}/redeem", "/v1/wallets/"+a+"/redeem", `{"code":"NOPE-NOPE"}`).expect(t, 404, "not_found")
+
+	call("POST", "/v1/cashback-rules", "/v1/cashback-rules", `{"percent":"5","max_amount":"10","min_order_total":"20"}`).expect(t, 201, "")
+	call("POST", "/v1/cashback-rules", "/v1/cashback-rules", `{"percent":"0"}`).expect(t, 400, "invalid_request")
+	call("GET", "/v1/cashback-rules", "/v1/cashback-rules?limit=10", "").expect(t, 200, "")
+	call("GET", "/v1/cashback-rules", "/v1/cashback-rules?limit=0", "").expect(t, 400, "invalid_request")
+	call("POST", "/v1/milestones", "/v1/milestones", `{"name":"Tenth order","metric":"order_count","threshold":10,"reward":"3"}`).expect(t, 201, "")
+	call("POST", "/v1/milestones", "/v1/milestones", `{"name":"Big spender","metric":"lifetime_spend","threshold":"100","reward":"5","currency":"USD"}`).expect(t, 201, "")
+	call("POST", "/v1/milestones", "/v1/milestones", `{"name":"x","metric":"visits","threshold":"1","reward":"1"}`).expect(t, 400, "invalid_request")
+	call("GET", "/v1/milestones", "/v1/milestones?limit=1", "").expect(t, 200, "")
+	call("GET", "/v1/settings/referrals", "/v1/settings/referrals", "").expect(t, 404, "not_found")
+	call("PUT", "/v1/settings/referrals", "/v1/settings/referrals", `{"referrer_reward":"7","referee_reward":"4","min_order_total":"20"}`).expect(t, 200, "")
+	call("PUT", "/v1/settings/referrals", "/v1/settings/referrals", `{"referrer_reward":"0"}`).expect(t, 400, "invalid_amount")
+	call("GET", "/v1/settings/referrals", "/v1/settings/referrals?currency=USD", "").expect(t, 200, "")
+	call("POST", "/v1/referrals", "/v1/referrals", `{"referrer_user_id":"cus_2077","referee_user_id":"cus_1042"}`).expect(t, 201, "")
+	call("POST", "/v1/referrals", "/v1/referrals", `{"referrer_user_id":"cus_3000","referee_user_id":"cus_1042"}`).expect(t, 409, "conflict")
+	call("GET", "/v1/referrals/{referee_user_id}", "/v1/referrals/cus_1042", "").expect(t, 200, "")
+
+	order := `{"user_id":"cus_1042","total":"120.00","currency":"USD","items":[{"sku":"TSHIRT-M","qty":2}]}`
+	call("POST", "/v1/orders/{order_id}/complete", "/v1/orders/1204/complete", order).expect(t, 201, "")
+	call("POST", "/v1/orders/{order_id}/complete", "/v1/orders/1204/complete", order).expect(t, 200, "")
+	call("POST", "/v1/orders/{order_id}/complete", "/v1/orders/1204/complete", `{"user_id":"cus_1042","total":"121.00","currency":"USD"}`).expect(t, 409, "conflict")
+	call("POST", "/v1/orders/{order_id}/complete", "/v1/orders/1205/complete", `{"user_id":"nobody","total":"1","currency":"USD"}`).expect(t, 404, "not_found")
+	call("GET", "/v1/referrals/{referee_user_id}", "/v1/referrals/cus_1042", "").expect(t, 200, "")
+	call("GET", "/v1/referrals/{referee_user_id}", "/v1/referrals/nobody", "").expect(t, 404, "not_found")
+	call("GET", "/v1/orders/{order_id}", "/v1/orders/1204", "").expect(t, 200, "")
+	call("GET", "/v1/orders/{order_id}", "/v1/orders/nope", "").expect(t, 404, "not_found")
+	call("POST", "/v1/orders/{order_id}/refund", "/v1/orders/1204/refund", `{"reason":"Returned by the customer"}`).expect(t, 200, "")
+	call("POST", "/v1/orders/{order_id}/refund", "/v1/orders/1204/refund", ``).expect(t, 409, "conflict")
+	call("POST", "/v1/orders/{order_id}/refund", "/v1/orders/nope/refund", ``).expect(t, 404, "not_found")
+	call("GET", "/v1/orders/{order_id}", "/v1/orders/1204", "").expect(t, 200, "")
+	call("GET", "/v1/ledger/entries", "/v1/ledger/entries?limit=1000", "").expect(t, 200, "")
+
 	// Errors outside any operation: the shared responses.
 	for _, tc := range []struct{ method, path, resp, code string }{
 		{"GET", "/v1/nope", "NotFound", "not_found"},

@@ -49,6 +49,12 @@ type LedgerReader interface {
 	Checkpoints(ctx context.Context, afterSeq uint64, limit int) ([]*ledger.Checkpoint, error)
 	// Ping checks the database answers.
 	Ping(ctx context.Context) error
+	// Object returns the committed object of kind (ledger.ObjTopup …) and
+	// id, decoded (*ledger.Topup …). Returns ENotFound.
+	Object(ctx context.Context, kind, id string) (any, error)
+	// Objects lists the committed objects of kind with id > after, in id
+	// order, up to limit, decoded.
+	Objects(ctx context.Context, kind, after string, limit int) ([]any, error)
 }
 
 // Server is the HTTP server. Set the fields, then Open.
@@ -67,6 +73,12 @@ type Server struct {
 	Now                 func() time.Time
 	// ShutdownTimeout bounds Close (default 10 s).
 	ShutdownTimeout time.Duration
+	// LimitLocation is the time zone the daily and monthly spending limits
+	// count in, as the writer's (default UTC).
+	LimitLocation *time.Location
+	// DefaultCurrency is the currency of settings read without one, as the
+	// writer's (default USD).
+	DefaultCurrency string
 	// Projections serves the read-model endpoints (history, statements,
 	// reports); nil leaves them answering 503.
 	Projections *Projections
@@ -95,6 +107,12 @@ func (s *Server) Open() error {
 	}
 	if s.Currencies == nil {
 		s.Currencies = ledger.DefaultCurrencies()
+	}
+	if s.LimitLocation == nil {
+		s.LimitLocation = time.UTC
+	}
+	if s.DefaultCurrency == "" {
+		s.DefaultCurrency = "USD"
 	}
 	s.auth = newAuthCache(s.APIKeys, s.Now)
 	s.router = s.routes()
@@ -173,6 +191,7 @@ func (s *Server) routes() *mux.Router {
 	r.Handle("/metrics", s.instrument("/metrics", s.Metrics.Handler())).Methods("GET")
 
 	s.registerWalletRoutes(handle)
+	s.registerFeatureRoutes(handle)
 	s.registerLedgerRoutes(handle)
 	s.registerAPIKeyRoutes(handle)
 	s.registerHistoryRoutes(handle)
@@ -222,6 +241,11 @@ var codes = map[string]int{
 	ledger.ECurrencyMismatch:    http.StatusUnprocessableEntity,
 	ledger.EInsufficientFunds:   http.StatusUnprocessableEntity,
 	ledger.EWalletFrozen:        http.StatusUnprocessableEntity,
+	ledger.ESpendingLimit:       http.StatusUnprocessableEntity,
+	ledger.EKYCRequired:         http.StatusUnprocessableEntity,
+	ledger.ECodeExpired:         http.StatusUnprocessableEntity,
+	ledger.ECodeExhausted:       http.StatusUnprocessableEntity,
+	ledger.ECodeUsed:            http.StatusUnprocessableEntity,
 	ledger.EUnavailable:         http.StatusServiceUnavailable,
 	EProjectionLagging:          http.StatusServiceUnavailable,
 	ledger.EInternal:            http.StatusInternalServerError,

@@ -39,19 +39,26 @@ type walletJSON struct {
 	CreatedAt string `json:"created_at"`
 	UpdatedAt string `json:"updated_at"`
 	LastSeq   uint64 `json:"last_seq"`
+	// The features' settings of the wallet (see features.go).
+	KYCStatus  string         `json:"kyc_status"`
+	Limits     limitsJSON     `json:"limits"`
+	AutoReload autoReloadJSON `json:"auto_reload"`
 }
 
 func (s *Server) walletJSON(w *ledger.Wallet) walletJSON {
 	sc, _ := s.Currencies.Scale(w.Currency)
 	return walletJSON{
 		ID: w.ID, UserID: w.UserID, Email: w.Email, Currency: w.Currency,
-		Balance:   ledger.FormatAmount(w.Balance, sc),
-		Held:      ledger.FormatAmount(w.Held, sc),
-		Available: ledger.FormatAmount(w.Available(), sc),
-		Status:    w.Status,
-		CreatedAt: w.CreatedAt.UTC().Format(time.RFC3339Nano),
-		UpdatedAt: w.UpdatedAt.UTC().Format(time.RFC3339Nano),
-		LastSeq:   w.LastSeq,
+		Balance:    ledger.FormatAmount(w.Balance, sc),
+		Held:       ledger.FormatAmount(w.Held, sc),
+		Available:  ledger.FormatAmount(w.Available(), sc),
+		Status:     w.Status,
+		CreatedAt:  w.CreatedAt.UTC().Format(time.RFC3339Nano),
+		UpdatedAt:  w.UpdatedAt.UTC().Format(time.RFC3339Nano),
+		LastSeq:    w.LastSeq,
+		KYCStatus:  w.Features.KYC(),
+		Limits:     limitsJSON(w.Features.Limits),
+		AutoReload: autoReloadToJSON(w.Features.AutoReload),
 	}
 }
 
@@ -125,6 +132,7 @@ func walletFromOpen(e *ledger.Entry) walletJSON {
 		ID: e.WalletID, UserID: e.UserID, Email: e.Email, Currency: e.Currency,
 		Balance: e.BalanceAfter, Held: e.HeldAfter, Available: e.BalanceAfter,
 		Status: ledger.StatusActive, CreatedAt: ts, UpdatedAt: ts, LastSeq: e.Seq,
+		KYCStatus: ledger.KYCNone,
 	}
 }
 

@@ -160,7 +160,7 @@ func flowData(e *Entry, owner Party, meta map[string]string) events.FlowData {
 	return events.FlowData{
 		TransactionData: txnData(e, owner), HeldAfter: e.HeldAfter,
 		TopupID: meta["topup_id"], WithdrawalID: meta["withdrawal_id"], Method: meta["method"],
-		ExternalRef: meta["external_ref"], Destination: meta["destination"], Code: meta["code"],
+		ExternalRef: meta["external_ref"], Destination: meta["destination"], CodeID: meta["code_id"], CodeHint: meta["code_hint"],
 		MilestoneID: meta["milestone_id"], MilestoneName: meta["milestone_name"], Metric: meta["metric"],
 		Threshold: meta["threshold"], KYCThreshold: meta["kyc_threshold"], RuleID: meta["rule_id"], Percent: meta["percent"],
 		OrderTotal: meta["order_total"], ReferralRole: meta["referral_role"], ReferrerUserID: meta["referrer_user_id"],

@@ -782,6 +782,9 @@ func checkCode(code string) error {
 	return nil
 }
 
+// codeHint is what the ledger shows of a code: its last four characters.
+func codeHint(code string) string { return "…" + code[len(code)-4:] }
+
 // codeAlphabet leaves out letters and digits that read alike (0/O, 1/I/L).
 const codeAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
@@ -841,7 +844,7 @@ func (c *CreateRedemptionCode) apply(b *batch, r *request) error {
 	// The chain records the code's terms, not the code itself: whoever
 	// reads the ledger or the stream must not be able to redeem it.
 	b.config(r, ObjCode, c.Currency, map[string]string{
-		"id": rc.ID, "code_hint": "…" + code[len(code)-4:], "amount": rc.Amount,
+		"id": rc.ID, "code_hint": codeHint(code), "amount": rc.Amount,
 		"max_redemptions": fmt.Sprint(rc.MaxRedemptions), "per_user_once": boolText(rc.PerUserOnce), "expires_at": exp,
 	})
 	b.put(ObjCode, rc.ID, rc)
@@ -879,8 +882,10 @@ func (c *Redeem) apply(b *batch, r *request) error {
 	}
 	w := b.mutable(cur.ID)
 	w.Balance = w.Balance.Add(amount)
-	e := b.record(r, w, KindCredit, TypeRedemption, amount, "Redemption code "+code, "", sysMeta(FlowRedemption,
-		"code", code, "code_id", rc.ID))
+	// As at creation, the chain names the code by id and hint only: a
+	// code with uses left must not be readable from the ledger or stream.
+	e := b.record(r, w, KindCredit, TypeRedemption, amount, "Redemption code "+rc.ID, "", sysMeta(FlowRedemption,
+		"code_id", rc.ID, "code_hint", codeHint(code)))
 	next := *rc
 	next.Redemptions++
 	b.put(ObjCode, rc.ID, &next)

@@ -447,6 +447,13 @@ func TestRedemptionCodes(t *testing.T) {
 	_, err = submit(l, "", &ledger.Redeem{WalletID: j, Code: "WELCOME-10"})
 	wantCode(t, err, ledger.ECurrencyMismatch)
 
+	// Neither creation nor redemption writes a code into the chain.
+	for _, e := range allEntries(t, l) {
+		if containsAny(e.Metadata+e.Reason, gen.Code, "WELCOME-10") {
+			t.Fatalf("entry %d shows a code: %s %s", e.Seq, e.Reason, e.Metadata)
+		}
+	}
+
 	l.Reopen(t) // redemptions and per-user records survive a restart
 	_, err = submit(l, "", &ledger.Redeem{WalletID: w, Code: "WELCOME-10"})
 	wantCode(t, err, ledger.ECodeUsed)

@@ -190,9 +190,13 @@ func (*CreateReferral) op() string      { return "create_referral" }
 func (*CompleteOrder) op() string       { return "complete_order" }
 func (*RefundOrder) op() string         { return "refund_order" }
 
-func (c *SetKYCSettings) objectRef([]*Entry) (string, string) { return ObjKYCSettings, c.Currency }
-func (c *SetReferralSettings) objectRef([]*Entry) (string, string) {
-	return ObjReferralSettings, c.Currency
+// Settings are keyed by currency; the entry names it even when the
+// request left it to the default.
+func (c *SetKYCSettings) objectRef(es []*Entry) (string, string) {
+	return ObjKYCSettings, es[0].Currency
+}
+func (c *SetReferralSettings) objectRef(es []*Entry) (string, string) {
+	return ObjReferralSettings, es[0].Currency
 }
 func (c *CreateCashbackRule) objectRef(es []*Entry) (string, string) {
 	return ObjCashbackRule, metaOf(es[0])["id"]

@@ -113,7 +113,7 @@ func flowSample(key string, t events.TransactionData) events.FlowData {
 			f.FailureReason = "name mismatch"
 		}
 	case events.RedemptionCodeRedeemed:
-		f.Code = "GIFT-TEST"
+		f.CodeID, f.CodeHint = "rdc_test", "…TEST"
 	case events.MilestoneAwarded:
 		f.MilestoneID, f.MilestoneName, f.Metric, f.Threshold = "mil_test", "Tenth order", "order_count", "10"
 	case events.CashbackAwarded:

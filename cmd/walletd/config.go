@@ -2,9 +2,14 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+	_ "time/tzdata" // --limits-timezone works on hosts without a zoneinfo database
+
+	"github.com/walletd/walletd/ledger"
 )
 
 // paths are the files walletd keeps in its data directory.
@@ -63,4 +68,33 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // dataDirFlag registers the shared --data-dir flag.
 func dataDirFlag(fs *flag.FlagSet) *string {
 	return fs.String("data-dir", "./data", "directory of the databases and keys (env WALLETD_DATA_DIR)")
+}
+
+// featureConfig configures the wallet features: the calendar the spending
+// limits count in and the currency of settings made without one.
+type featureConfig struct {
+	LimitsTimezone  string
+	DefaultCurrency string
+}
+
+// featureFlags registers --limits-timezone and --default-currency.
+func featureFlags(fs *flag.FlagSet, c *featureConfig) {
+	fs.StringVar(&c.LimitsTimezone, "limits-timezone", "UTC", "IANA time zone whose calendar days and months the daily and monthly spending limits count in")
+	fs.StringVar(&c.DefaultCurrency, "default-currency", "USD", "currency of settings, cashback rules and milestones made without one")
+}
+
+// resolve checks the feature flags, the default currency against
+// currencies, and returns the limits' time zone.
+func (c *featureConfig) resolve(currencies *ledger.Currencies) (*time.Location, error) {
+	if c.LimitsTimezone == "" {
+		return nil, fmt.Errorf("--limits-timezone is empty: give an IANA time zone such as UTC or Europe/Berlin")
+	}
+	loc, err := time.LoadLocation(c.LimitsTimezone)
+	if err != nil {
+		return nil, fmt.Errorf("--limits-timezone %q is not an IANA time zone (such as UTC or Europe/Berlin): %w", c.LimitsTimezone, err)
+	}
+	if _, err := currencies.Scale(c.DefaultCurrency); err != nil {
+		return nil, fmt.Errorf("--default-currency %q: %s", c.DefaultCurrency, ledger.ErrorMessage(err))
+	}
+	return loc, nil
 }

@@ -37,6 +37,7 @@ type serveConfig struct {
 	PprofAddr          string
 	NATS               natsConfig
 	Webhooks           webhookConfig
+	Features           featureConfig
 }
 
 // natsConfig says where events go: an embedded server (default) or an
@@ -133,6 +134,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's net/http/pprof profiles on this address (off when empty; keep it on loopback)")
 	natsFlags(fs, &c.NATS)
 	webhookFlags(fs, &c.Webhooks)
+	featureFlags(fs, &c.Features)
 	return c
 }
 
@@ -171,6 +173,10 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
 	currencies := ledger.DefaultCurrencies()
 	if err := currencies.ParseSpec(cfg.Currencies); err != nil {
 		return fmt.Errorf("--currencies: %w", err)
+	}
+	limitLocation, err := cfg.Features.resolve(currencies)
+	if err != nil {
+		return err
 	}
 	p := dataPaths(cfg.DataDir)
 	unlock, err := prepareDataDir(p)
@@ -237,6 +243,8 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
 		CheckpointEvery:    cfg.CheckpointEvery,
 		CheckpointInterval: cfg.CheckpointInterval,
 		MaxBatch:           cfg.MaxBatch,
+		LimitLocation:      limitLocation,
+		DefaultCurrency:    cfg.Features.DefaultCurrency,
 		OnCommit: func(commands, entries int, d time.Duration, err error) {
 			metrics.OnCommit(commands, entries, d, err)
 			if err == nil {
@@ -292,6 +300,8 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
 		Metrics:             metrics,
 		Logger:              logger,
 		ShutdownTimeout:     cfg.ShutdownTimeout,
+		LimitLocation:       limitLocation,
+		DefaultCurrency:     cfg.Features.DefaultCurrency,
 		Verify: func(ctx context.Context) (*ledger.VerifyReport, error) {
 			return verifyDB(ctx, db, keyring, pub)
 		},
