@@ -208,12 +208,17 @@ func BenchmarkIterateEntries(b *testing.B) {
 func BenchmarkWriter(b *testing.B) {
 	for _, cap := range []int{1, 10, 100, 1000} {
 		b.Run(fmt.Sprintf("cap=%d", cap), func(b *testing.B) {
-			benchmarkWriter(b, cap)
+			benchmarkWriter(b, cap, false)
 		})
 	}
 }
 
-func benchmarkWriter(b *testing.B, maxBatch int) {
+// BenchmarkWriterDebit measures the outgoing path: debits of wallets with
+// spending limits and KYC settings, whose checks and counters run in the
+// batch.
+func BenchmarkWriterDebit(b *testing.B) { benchmarkWriter(b, 1000, true) }
+
+func benchmarkWriter(b *testing.B, maxBatch int, debits bool) {
 	ctx := context.Background()
 	db, err := Open(ctx, filepath.Join(b.TempDir(), "ledger.db"))
 	if err != nil {
@@ -261,6 +266,21 @@ func benchmarkWriter(b *testing.B, maxBatch int) {
 	if b.Failed() {
 		return
 	}
+	if debits {
+		if _, err := w.Submit(ctx, "", &ledger.SetKYCSettings{Threshold: "1000"}); err != nil {
+			b.Fatal(err)
+		}
+		for _, id := range wallets {
+			for _, cmd := range []ledger.Command{
+				&ledger.Post{WalletID: id, Kind: ledger.KindCredit, Amount: "900000000", Type: "topup"},
+				&ledger.SetLimits{WalletID: id, PerTransaction: str("500"), Daily: str("900000000")},
+			} {
+				if _, err := w.Submit(ctx, "", cmd); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
 
 	commits.Store(0)
 	entries.Store(0)
@@ -270,6 +290,9 @@ func benchmarkWriter(b *testing.B, maxBatch int) {
 	b.RunParallel(func(pb *testing.PB) {
 		i := next.Add(1)
 		cmd := &ledger.Post{WalletID: wallets[i%nWallets], Kind: ledger.KindCredit, Amount: "1.00", Type: "topup", Reason: "bench"}
+		if debits {
+			cmd.Kind, cmd.Type = ledger.KindDebit, "order_payment"
+		}
 		for pb.Next() {
 			if _, err := w.Submit(ctx, "", cmd); err != nil {
 				b.Error(err)
@@ -526,3 +549,5 @@ func checkParseEntryTime(t *testing.T, s string) {
 		t.Fatalf("parseEntryTime(%q) = %v, %v; time.Parse = %v, %v", s, got, err, want, wantErr)
 	}
 }
+
+func str(s string) *string { return &s }
