@@ -167,6 +167,11 @@ func TestWithdrawal(t *testing.T) {
 	_, err = submit(l, "", &ledger.RequestWithdrawal{WalletID: w, Amount: "70.01", Method: "bank"})
 	wantCode(t, err, ledger.EInsufficientFunds)
 
+	// A pending withdrawal and its hold survive a restart.
+	l.Reopen(t)
+	wantMoney(t, l, w, "100", "30")
+	_, err = submit(l, "", debit(w, "70.01"))
+	wantCode(t, err, ledger.EInsufficientFunds)
 	mustSubmit(t, l, "", &ledger.ApproveWithdrawal{WithdrawalID: d.ID})
 	wantMoney(t, l, w, "70", "0")
 	_, err = submit(l, "", &ledger.ApproveWithdrawal{WithdrawalID: d.ID})
