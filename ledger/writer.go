@@ -97,6 +97,9 @@ type Writer struct {
 	gen        atomic.Uint64
 	recent     map[string]string // key → fingerprint
 	recentRing [recentGens][]string
+	// filter, when the store can list its keys, answers "never seen" for
+	// most new keys without a database lookup.
+	filter *keyFilter
 }
 
 // recentGens is how many commits the writer remembers keys for.
@@ -188,6 +191,16 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		w.wallets[wal.ID] = wal
 		w.byUser[userKey(wal.UserID, wal.Currency)] = wal.ID
 	}
+	if kl, ok := cfg.Store.(KeyLister); ok && cfg.Lookup != nil {
+		var keys []string
+		if err := kl.IdempotencyKeys(func(k string) { keys = append(keys, k) }); err != nil {
+			return nil, fmt.Errorf("writer: list idempotency keys: %w", err)
+		}
+		w.filter = newKeyFilter(len(keys))
+		for _, k := range keys {
+			w.filter.add(k)
+		}
+	}
 	for _, o := range st.Objects {
 		v, err := decodeObject(o.Kind, o.Data)
 		if err != nil {
@@ -238,15 +251,17 @@ func (w *Writer) Submit(ctx context.Context, key string, cmd Command) (*Result, 
 		r.fp = Fingerprint(cmd)
 		if w.cfg.Lookup != nil {
 			r.gen = w.gen.Load() // before the lookup: see applyRequest
-			entries, err := w.cfg.Lookup(ctx, key)
-			if err != nil {
-				return nil, fmt.Errorf("writer: idempotency lookup: %w", err)
-			}
-			if len(entries) > 0 {
-				if entries[0].RequestHash != r.fp {
-					return nil, idempotencyConflict(key)
+			if w.filter == nil || w.filter.mayContain(key) {
+				entries, err := w.cfg.Lookup(ctx, key)
+				if err != nil {
+					return nil, fmt.Errorf("writer: idempotency lookup: %w", err)
 				}
-				return w.replayed(ctx, cmd, entries)
+				if len(entries) > 0 {
+					if entries[0].RequestHash != r.fp {
+						return nil, idempotencyConflict(key)
+					}
+					return w.replayed(ctx, cmd, entries)
+				}
 			}
 			r.looked = true
 		}
@@ -480,7 +495,8 @@ func (b *batch) applyRequest(r *request) error {
 			return idempotencyConflict(r.key)
 		}
 		var entries []*Entry
-		if seen || !r.looked || b.w.gen.Load()-r.gen >= recentGens {
+		stale := r.looked && b.w.gen.Load()-r.gen >= recentGens && (b.w.filter == nil || b.w.filter.mayContain(r.key))
+		if seen || !r.looked || stale {
 			var err error
 			if entries, err = b.w.cfg.Store.EntriesByIdempotencyKey(r.ctx, r.key); err != nil {
 				return fmt.Errorf("writer: idempotency lookup: %w", err)
@@ -546,6 +562,9 @@ func (w *Writer) remember(keys map[string]*request) {
 	for k, r := range keys {
 		w.recent[k] = r.fp
 		*slot = append(*slot, k)
+		if w.filter != nil {
+			w.filter.add(k) // before the commit is counted: see keyFilter
+		}
 	}
 	w.gen.Store(g)
 }

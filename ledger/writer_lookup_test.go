@@ -2,6 +2,8 @@ package ledger_test
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/walletd/walletd/ledger"
@@ -46,5 +48,45 @@ func TestWriter_LookupRace(t *testing.T) {
 	wal, err := l.DB.Wallet(context.Background(), w)
 	if err != nil || wal.Balance.String() != "5" {
 		t.Fatalf("balance %v (%v): the key was applied twice", wal.Balance, err)
+	}
+}
+
+// The key filter spares the database lookup for keys the ledger has never
+// held, and still finds every key it holds, also after a restart.
+func TestWriter_KeyFilter(t *testing.T) {
+	var l *walletdtest.Ledger
+	var lookups atomic.Int64
+	l = walletdtest.MustOpenLedger(t, func(c *ledger.WriterConfig) {
+		c.Lookup = func(ctx context.Context, key string) ([]*ledger.Entry, error) {
+			lookups.Add(1)
+			return l.DB.LookupIdempotencyKey(ctx, key)
+		}
+	})
+	w := l.MustWallet(t, "u1", "USD")
+	credit := func(i int) *ledger.Post {
+		return &ledger.Post{WalletID: w, Kind: ledger.KindCredit, Amount: fmt.Sprintf("%d.00", i+1), Type: "topup"}
+	}
+	for i := 0; i < 200; i++ {
+		if _, err := l.Writer.Submit(context.Background(), fmt.Sprintf("new-%d", i), credit(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := lookups.Load(); n > 5 {
+		t.Fatalf("%d database lookups for 200 new keys", n)
+	}
+	for _, reopen := range []bool{false, true} {
+		if reopen {
+			l.Reopen(t)
+		}
+		for i := 0; i < 200; i += 37 {
+			res, err := l.Writer.Submit(context.Background(), fmt.Sprintf("new-%d", i), credit(i))
+			if err != nil || !res.Replayed {
+				t.Fatalf("reopen=%v: key new-%d: %+v, %v", reopen, i, res, err)
+			}
+			_, err = l.Writer.Submit(context.Background(), fmt.Sprintf("new-%d", i), credit(i+1))
+			if ledger.ErrorCode(err) != ledger.EIdempotencyConflict {
+				t.Fatalf("reopen=%v: key new-%d with another body: %v", reopen, i, err)
+			}
+		}
 	}
 }

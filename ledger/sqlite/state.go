@@ -56,3 +56,22 @@ func (db *DB) LookupIdempotencyKey(ctx context.Context, key string) ([]*ledger.E
 	}
 	return collectEntries(rows)
 }
+
+// IdempotencyKeys calls yield with every idempotency key the ledger holds,
+// once each, for the writer's key filter (ledger.KeyLister). It reads the
+// partial index on the key alone.
+func (db *DB) IdempotencyKeys(yield func(key string)) error {
+	rows, err := db.write.Query(`SELECT DISTINCT idempotency_key FROM entries WHERE idempotency_key <> ''`)
+	if err != nil {
+		return fmt.Errorf("sqlite: list idempotency keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return fmt.Errorf("sqlite: list idempotency keys: %w", err)
+		}
+		yield(k)
+	}
+	return rows.Err()
+}

@@ -1,0 +1,65 @@
+package ledger
+
+import (
+	"hash/maphash"
+	"math/bits"
+	"sync/atomic"
+)
+
+// keyFilter is a Bloom filter of the idempotency keys the ledger holds.
+// "No" is certain: a request whose key the filter has never seen needs no
+// database lookup. "Maybe" falls back to the lookup, so a false positive
+// costs one query and never a wrong answer.
+//
+// The writer goroutine adds the keys of each commit before it counts the
+// commit (Writer.gen); a caller that reads gen and then asks the filter
+// therefore sees every key committed up to that gen, and the writer's
+// memory of recent keys covers the commits after it, exactly as for a
+// database lookup. Bits are set and read atomically, so callers ask while
+// the writer adds.
+//
+// It is sized at start-up for twice the keys then held (at least a
+// million), at 16 bits a key with 4 probes: about 0.2 % false positives.
+// Past that size the rate rises (about 2 % at twice as many keys) but
+// answers stay right; a restart sizes it anew.
+type keyFilter struct {
+	seed maphash.Seed
+	mask uint64 // bit count − 1, a power of two minus one
+	bits []atomic.Uint64
+}
+
+func newKeyFilter(keys int) *keyFilter {
+	want := uint64(max(2*keys, 1<<20)) * 16
+	n := uint64(1) << bits.Len64(want-1) // bits, a power of two
+	return &keyFilter{seed: maphash.MakeSeed(), mask: n - 1, bits: make([]atomic.Uint64, n/64)}
+}
+
+// probes returns the four bit positions of key: double hashing over one
+// 64-bit hash.
+func (f *keyFilter) probes(key string) [4]uint64 {
+	h := maphash.String(f.seed, key)
+	a, b := h, h>>32|h<<32|1
+	return [4]uint64{a & f.mask, (a + b) & f.mask, (a + 2*b) & f.mask, (a + 3*b) & f.mask}
+}
+
+func (f *keyFilter) add(key string) {
+	for _, p := range f.probes(key) {
+		f.bits[p/64].Or(1 << (p % 64))
+	}
+}
+
+// mayContain reports whether key may have been added; false is certain.
+func (f *keyFilter) mayContain(key string) bool {
+	for _, p := range f.probes(key) {
+		if f.bits[p/64].Load()&(1<<(p%64)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// KeyLister is a Store that can list every idempotency key it holds, so
+// the writer can build its key filter at start-up.
+type KeyLister interface {
+	IdempotencyKeys(yield func(key string)) error
+}
