@@ -35,8 +35,9 @@ func (s *Server) registerFeatureRoutes(handle handleFunc) {
 	handle("GET", "/v1/wallets/{id}/auto-reload", read, s.handleGetAutoReload)
 	handle("PUT", "/v1/wallets/{id}/auto-reload", write, s.handleSetAutoReload(false))
 	handle("DELETE", "/v1/wallets/{id}/auto-reload", write, s.handleSetAutoReload(true))
-	handle("GET", "/v1/settings/kyc", admin, s.handleGetKYCSettings)
-	handle("PUT", "/v1/settings/kyc", admin, s.handleSetKYCSettings)
+	handle("GET", "/v1/settings/kyc", admin, getSettings(s, ledger.ObjKYCSettings, kycSettingsToJSON))
+	handle("PUT", "/v1/settings/kyc", admin, setSettings(s, ledger.ObjKYCSettings,
+		func() ledger.Command { return new(ledger.SetKYCSettings) }, kycSettingsToJSON))
 
 	handle("POST", "/v1/redemption-codes", admin, s.handleCreateCode)
 	handle("GET", "/v1/redemption-codes/{id}", admin, s.handleGetCode)
@@ -46,8 +47,9 @@ func (s *Server) registerFeatureRoutes(handle handleFunc) {
 	handle("GET", "/v1/cashback-rules", admin, s.handleListCashbackRules)
 	handle("POST", "/v1/milestones", admin, s.handleCreateMilestone)
 	handle("GET", "/v1/milestones", admin, s.handleListMilestones)
-	handle("GET", "/v1/settings/referrals", admin, s.handleGetReferralSettings)
-	handle("PUT", "/v1/settings/referrals", admin, s.handleSetReferralSettings)
+	handle("GET", "/v1/settings/referrals", admin, getSettings(s, ledger.ObjReferralSettings, referralSettingsToJSON))
+	handle("PUT", "/v1/settings/referrals", admin, setSettings(s, ledger.ObjReferralSettings,
+		func() ledger.Command { return new(ledger.SetReferralSettings) }, referralSettingsToJSON))
 	handle("POST", "/v1/referrals", admin, s.handleCreateReferral)
 	handle("GET", "/v1/referrals/{referee_user_id}", admin, s.handleGetReferral)
 

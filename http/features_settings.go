@@ -200,43 +200,51 @@ type kycSettingsJSON struct {
 	written
 }
 
-func kycSettingsToJSON(k *ledger.KYCSettings) *kycSettingsJSON {
-	return &kycSettingsJSON{Currency: k.Currency, Threshold: k.Threshold, CumulativeThreshold: k.CumulativeThreshold, UpdatedAt: timeJSON(k.UpdatedAt)}
+func kycSettingsToJSON(k *ledger.KYCSettings, wr written) any {
+	return &kycSettingsJSON{Currency: k.Currency, Threshold: k.Threshold, CumulativeThreshold: k.CumulativeThreshold,
+		UpdatedAt: timeJSON(k.UpdatedAt), written: wr}
 }
 
-func (s *Server) handleSetKYCSettings(w http.ResponseWriter, r *http.Request) {
-	var req ledger.SetKYCSettings
-	if err := decodeJSON(w, r, &req); err != nil {
-		s.Error(w, r, err)
-		return
+// setSettings answers PUT of a currency's settings: a new command from
+// newCmd is decoded and applied, and the settings it stored (kind, keyed
+// by currency) rendered with the entry that recorded them.
+func setSettings[T any](s *Server, kind string, newCmd func() ledger.Command, render func(*T, written) any) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		cmd := newCmd()
+		if err := decodeJSON(w, r, cmd); err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		s.apply(w, r, http.StatusOK, cmd, func(res *ledger.Result) (any, error) {
+			e, err := firstEntry(res)
+			if err != nil {
+				return nil, err
+			}
+			v, err := resultObject[T](r.Context(), s, res, kind, e.Currency)
+			if err != nil {
+				return nil, err
+			}
+			return render(v, writtenBy(res.Entries)), nil
+		})
 	}
-	s.apply(w, r, http.StatusOK, &req, func(res *ledger.Result) (any, error) {
-		e, err := firstEntry(res)
-		if err != nil {
-			return nil, err
-		}
-		k, err := resultObject[ledger.KYCSettings](r.Context(), s, res, ledger.ObjKYCSettings, e.Currency)
-		if err != nil {
-			return nil, err
-		}
-		out := kycSettingsToJSON(k)
-		out.written = writtenBy(res.Entries)
-		return out, nil
-	})
 }
 
-func (s *Server) handleGetKYCSettings(w http.ResponseWriter, r *http.Request) {
-	c, err := s.currencyParam(r)
-	if err != nil {
-		s.Error(w, r, err)
-		return
+// getSettings answers GET of a currency's settings (?currency=, default
+// the default currency).
+func getSettings[T any](s *Server, kind string, render func(*T, written) any) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.currencyParam(r)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		v, err := readObject[T](r.Context(), s, kind, c)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		writeData(w, http.StatusOK, render(v, written{}))
 	}
-	k, err := readObject[ledger.KYCSettings](r.Context(), s, ledger.ObjKYCSettings, c)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	writeData(w, http.StatusOK, kycSettingsToJSON(k))
 }
 
 type referralSettingsJSON struct {
@@ -248,44 +256,9 @@ type referralSettingsJSON struct {
 	written
 }
 
-func referralSettingsToJSON(rs *ledger.ReferralSettings) *referralSettingsJSON {
+func referralSettingsToJSON(rs *ledger.ReferralSettings, wr written) any {
 	return &referralSettingsJSON{Currency: rs.Currency, ReferrerReward: rs.ReferrerReward, RefereeReward: rs.RefereeReward,
-		MinOrderTotal: rs.MinOrderTotal, UpdatedAt: timeJSON(rs.UpdatedAt)}
-}
-
-func (s *Server) handleSetReferralSettings(w http.ResponseWriter, r *http.Request) {
-	var req ledger.SetReferralSettings
-	if err := decodeJSON(w, r, &req); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	s.apply(w, r, http.StatusOK, &req, func(res *ledger.Result) (any, error) {
-		e, err := firstEntry(res)
-		if err != nil {
-			return nil, err
-		}
-		rs, err := resultObject[ledger.ReferralSettings](r.Context(), s, res, ledger.ObjReferralSettings, e.Currency)
-		if err != nil {
-			return nil, err
-		}
-		out := referralSettingsToJSON(rs)
-		out.written = writtenBy(res.Entries)
-		return out, nil
-	})
-}
-
-func (s *Server) handleGetReferralSettings(w http.ResponseWriter, r *http.Request) {
-	c, err := s.currencyParam(r)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	rs, err := readObject[ledger.ReferralSettings](r.Context(), s, ledger.ObjReferralSettings, c)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	writeData(w, http.StatusOK, referralSettingsToJSON(rs))
+		MinOrderTotal: rs.MinOrderTotal, UpdatedAt: timeJSON(rs.UpdatedAt), written: wr}
 }
 
 // ---------------------------------------------------------------------------
