@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/walletd/walletd/events"
+	"github.com/walletd/walletd/events/bus"
 )
 
 // Log attribute keys.
@@ -21,14 +22,6 @@ const (
 	attrStreamSeq = "stream_seq"
 	attrSeq       = "seq"
 	attrError     = "error"
-)
-
-// Message headers the relay sets (events/bus.HeaderSeq and HeaderIndex).
-// They are repeated here so that this package depends on the event format,
-// not on the relay.
-const (
-	headerSeq   = "Walletd-Seq"
-	headerIndex = "Walletd-Index"
 )
 
 // DefaultConsumer is the durable consumer name when Projector.Consumer is
@@ -251,30 +244,12 @@ func (p *Projector) session(ctx context.Context, logger *slog.Logger, target uin
 	if err != nil {
 		return false, err
 	}
-	msgs := make(chan jetstream.Msg, 2*p.BatchSize)
-	errs := make(chan error, 16)
-	done := make(chan struct{})
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		select {
-		case msgs <- m:
-		case <-done:
-		}
-	}, jetstream.PullMaxMessages(p.BatchSize), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		select {
-		case errs <- err:
-		default:
-		}
-	}))
+	sub, err := bus.Consume(cons, p.BatchSize)
 	if err != nil {
 		return false, fmt.Errorf("projections: consume: %w", err)
 	}
 	defer func() {
-		close(done)
-		cc.Stop()
-		select {
-		case <-cc.Closed():
-		case <-time.After(time.Second):
-		}
+		sub.Stop()
 		if p.Ephemeral && p.connected() { // else the server drops it after a minute
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 			p.JS.DeleteConsumer(dctx, p.Stream, cons.CachedInfo().Name)
@@ -289,21 +264,16 @@ func (p *Projector) session(ctx context.Context, logger *slog.Logger, target uin
 	defer idle.Stop()
 	batch := make([]jetstream.Msg, 0, p.BatchSize)
 	conv := make([]message, 0, p.BatchSize)
+	logConsumeErr := func(err error) { logger.Debug("projections: consumer", attrError, err) }
 	for {
-		var first jetstream.Msg
-		select {
-		case <-ctx.Done():
-			return progressed, ctx.Err()
-		case first = <-msgs:
-		case err := <-errs:
-			if terminal(err) {
-				return progressed, fmt.Errorf("projections: consumer: %w", err)
+		got, err := sub.Next(ctx, idle.C, batch, logConsumeErr)
+		if err != nil {
+			if ctx.Err() != nil {
+				return progressed, ctx.Err()
 			}
-			logger.Debug("projections: consumer", attrError, err)
-			continue
-		case <-cc.Closed():
-			return progressed, errors.New("projections: the consumer stopped")
-		case <-idle.C:
+			return progressed, fmt.Errorf("projections: consumer: %w", err)
+		}
+		if got == nil { // idle
 			// Bounded: a request made while NATS is away is not answered.
 			cctx, cancel := context.WithTimeout(ctx, max(2*time.Second, 2*p.Idle))
 			err := p.idleCheck(cctx, cons, belief, target)
@@ -314,16 +284,7 @@ func (p *Projector) session(ctx context.Context, logger *slog.Logger, target uin
 			idle.Reset(p.Idle)
 			continue
 		}
-		batch = append(batch[:0], first)
-	drain:
-		for len(batch) < p.BatchSize {
-			select {
-			case m := <-msgs:
-				batch = append(batch, m)
-			default:
-				break drain
-			}
-		}
+		batch = got
 
 		conv = conv[:0]
 		var gap error
@@ -359,7 +320,7 @@ func (p *Projector) session(ctx context.Context, logger *slog.Logger, target uin
 			for _, m := range batch {
 				m.Ack() // a lost ack only means a redelivery, which is skipped
 			}
-			lag := pending + uint64(len(msgs))
+			lag := pending + uint64(sub.Queued())
 			p.lag.Store(lag)
 			for _, b := range bad {
 				logger.Error("projections: event passed over", attrStreamSeq, b.streamSeq, "reason", b.reason)
@@ -466,19 +427,12 @@ func (p *Projector) connected() bool {
 	return nc == nil || nc.IsConnected()
 }
 
-// terminal reports whether a consume error means the consumer is gone.
-func terminal(err error) bool {
-	return errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
-		errors.Is(err, jetstream.ErrConnectionClosed) || errors.Is(err, jetstream.ErrBadRequest) ||
-		errors.Is(err, nats.ErrConnectionClosed)
-}
-
 // toMessage extracts what the projections need from a stream message.
 func toMessage(streamSeq uint64, prefix, subject string, h nats.Header, data []byte) message {
 	key, _ := events.KeyFromSubject(prefix, subject)
 	m := message{key: key, streamSeq: streamSeq, data: data}
-	seq, err1 := strconv.ParseUint(h.Get(headerSeq), 10, 64)
-	index, err2 := strconv.Atoi(h.Get(headerIndex))
+	seq, err1 := strconv.ParseUint(h.Get(bus.HeaderSeq), 10, 64)
+	index, err2 := strconv.Atoi(h.Get(bus.HeaderIndex))
 	if err1 == nil && err2 == nil && index >= 0 {
 		m.ledgerSeq, m.index, m.positioned = seq, index, true
 	}

@@ -8,9 +8,9 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/walletd/walletd/events"
+	"github.com/walletd/walletd/events/bus"
 	"github.com/walletd/walletd/ledger"
 )
 
@@ -147,31 +147,11 @@ func (d *Dispatcher) session(ctx context.Context, logger *slog.Logger) (progress
 	if err != nil {
 		return false, err
 	}
-	msgs := make(chan jetstream.Msg, 2*d.BatchSize)
-	errs := make(chan error, 16)
-	done := make(chan struct{})
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		select {
-		case msgs <- m:
-		case <-done:
-		}
-	}, jetstream.PullMaxMessages(d.BatchSize), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		select {
-		case errs <- err:
-		default:
-		}
-	}))
+	sub, err := bus.Consume(cons, d.BatchSize)
 	if err != nil {
 		return false, fmt.Errorf("webhooks: consume: %w", err)
 	}
-	defer func() {
-		close(done)
-		cc.Stop()
-		select {
-		case <-cc.Closed():
-		case <-time.After(time.Second):
-		}
-	}()
+	defer sub.Stop()
 	logger.Info("webhooks: dispatcher consuming", attrStreamSeq, pos, "deliver_from", start)
 
 	next, fresh := start, true
@@ -179,21 +159,16 @@ func (d *Dispatcher) session(ctx context.Context, logger *slog.Logger) (progress
 	idle := time.NewTimer(d.Idle)
 	defer idle.Stop()
 	batch := make([]jetstream.Msg, 0, d.BatchSize)
+	logConsumeErr := func(err error) { logger.Debug("webhooks: consumer", attrError, err) }
 	for {
-		var first jetstream.Msg
-		select {
-		case <-ctx.Done():
-			return progressed, ctx.Err()
-		case first = <-msgs:
-		case err := <-errs:
-			if terminal(err) {
-				return progressed, fmt.Errorf("webhooks: consumer: %w", err)
+		got, err := sub.Next(ctx, idle.C, batch, logConsumeErr)
+		if err != nil {
+			if ctx.Err() != nil {
+				return progressed, ctx.Err()
 			}
-			logger.Debug("webhooks: consumer", attrError, err)
-			continue
-		case <-cc.Closed():
-			return progressed, errors.New("webhooks: the consumer stopped")
-		case <-idle.C:
+			return progressed, fmt.Errorf("webhooks: consumer: %w", err)
+		}
+		if got == nil {
 			// Nothing came for a while: measure the lag, and if the
 			// consumer holds messages it does not deliver, start over.
 			ci, err := cons.Info(ctx)
@@ -203,7 +178,7 @@ func (d *Dispatcher) session(ctx context.Context, logger *slog.Logger) (progress
 			if m := d.Service.Metrics; m != nil {
 				m.DispatchLag.Set(float64(ci.NumPending + uint64(ci.NumAckPending)))
 			}
-			if ci.NumPending > 0 && len(msgs) == 0 {
+			if ci.NumPending > 0 && sub.Queued() == 0 {
 				if stalls++; stalls >= 5 {
 					return progressed, fmt.Errorf("webhooks: the consumer has %d messages pending but delivered none for %v", ci.NumPending, 5*d.Idle)
 				}
@@ -214,16 +189,7 @@ func (d *Dispatcher) session(ctx context.Context, logger *slog.Logger) (progress
 			continue
 		}
 		stalls = 0
-		batch = append(batch[:0], first)
-	drain:
-		for len(batch) < d.BatchSize {
-			select {
-			case m := <-msgs:
-				batch = append(batch, m)
-			default:
-				break drain
-			}
-		}
+		batch = got
 		var gap error
 		var pending uint64
 		var last uint64
@@ -274,7 +240,7 @@ func (d *Dispatcher) session(ctx context.Context, logger *slog.Logger) (progress
 					n += c
 				}
 				m.Recorded.Add(float64(n))
-				m.DispatchLag.Set(float64(pending + uint64(len(msgs))))
+				m.DispatchLag.Set(float64(pending + uint64(sub.Queued())))
 			}
 		}
 		if gap != nil {
@@ -313,13 +279,6 @@ func (d *Dispatcher) consumer(ctx context.Context, start uint64) (jetstream.Cons
 		return nil, fmt.Errorf("webhooks: create consumer %s: %w", d.Consumer, err)
 	}
 	return c, nil
-}
-
-// terminal reports whether a consume error means the consumer is gone.
-func terminal(err error) bool {
-	return errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
-		errors.Is(err, jetstream.ErrConnectionClosed) || errors.Is(err, jetstream.ErrBadRequest) ||
-		errors.Is(err, nats.ErrConnectionClosed)
 }
 
 // streamEvent is what the dispatcher needs of a stream message.
