@@ -109,13 +109,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // Migrate applies pending migrations to the projections database at path
 // and returns what it applied.
 func Migrate(ctx context.Context, path string) (*migrations.Result, error) {
-	w, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_busy_timeout=10000")
-	if err != nil {
-		return nil, err
-	}
-	defer w.Close()
-	w.SetMaxOpenConns(1)
-	return migrations.Up(ctx, w, "projections")
+	return migrations.UpFile(ctx, path, "projections")
 }
 
 // Close closes both connection pools.

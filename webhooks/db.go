@@ -81,13 +81,7 @@ func Open(ctx context.Context, path string, sealKey []byte) (*DB, error) {
 
 // Migrate applies pending migrations to the webhooks database at path.
 func Migrate(ctx context.Context, path string) (*migrations.Result, error) {
-	w, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000")
-	if err != nil {
-		return nil, err
-	}
-	defer w.Close()
-	w.SetMaxOpenConns(1)
-	return migrations.Up(ctx, w, "webhooks")
+	return migrations.UpFile(ctx, path, "webhooks")
 }
 
 // Close closes both connection pools.

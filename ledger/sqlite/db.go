@@ -78,13 +78,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // Migrate applies pending migrations to the ledger database at path and
 // returns what it applied.
 func Migrate(ctx context.Context, path string) (*migrations.Result, error) {
-	w, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000")
-	if err != nil {
-		return nil, err
-	}
-	defer w.Close()
-	w.SetMaxOpenConns(1)
-	return migrations.Up(ctx, w, "ledger")
+	return migrations.UpFile(ctx, path, "ledger")
 }
 
 func (db *DB) ensureLedgerID(ctx context.Context) error {
