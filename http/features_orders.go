@@ -1,7 +1,6 @@
 package http
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -218,19 +217,8 @@ func (s *Server) handleCompleteOrder(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	// Items are kept compact, so that their layout is not part of the
-	// order's terms.
-	var items json.RawMessage
-	if len(req.Items) > 0 && string(req.Items) != "null" {
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, req.Items); err != nil {
-			s.Error(w, r, jsonError(err))
-			return
-		}
-		items = buf.Bytes()
-	}
 	id := mux.Vars(r)["order_id"]
-	cmd := &ledger.CompleteOrder{OrderID: id, UserID: req.UserID, Total: req.Total, Currency: req.Currency, Items: items}
+	cmd := &ledger.CompleteOrder{OrderID: id, UserID: req.UserID, Total: req.Total, Currency: req.Currency, Items: req.Items}
 	res, err := s.Writer.Submit(r.Context(), r.Header.Get("Idempotency-Key"), cmd)
 	if err != nil {
 		s.Error(w, r, err)

@@ -398,7 +398,6 @@ func (c *SetLimits) apply(b *batch, r *request) error {
 	w.Features.Limits = l
 	b.record(r, w, KindNote, TypeLimits, decimal.Zero, "", "", sysMeta(FlowLimit,
 		"per_transaction", l.PerTransaction, "daily", l.Daily, "monthly", l.Monthly))
-	b.current = w.Features.Limits
 	return nil
 }
 
@@ -447,7 +446,6 @@ func (c *SetAutoReload) apply(b *batch, r *request) error {
 	w.Features.AutoReload = ar
 	b.record(r, w, KindNote, TypeAutoReload, decimal.Zero, "", "", sysMeta(FlowReload,
 		"threshold", ar.Threshold, "amount", ar.Amount, "method", ar.Method, "removed", boolText(c.Remove)))
-	b.current = w.Features.AutoReload
 	return nil
 }
 

@@ -28,8 +28,8 @@ const (
 	ObjUserStats        = "user_stats" // keyed by user id and currency
 )
 
-// decodeObject decodes stored object data of kind into its type.
-func decodeObject(kind string, data []byte) (any, error) {
+// DecodeObject decodes stored object data of kind into its type.
+func DecodeObject(kind string, data []byte) (any, error) {
 	var v any
 	switch kind {
 	case ObjTopup:
@@ -66,9 +66,6 @@ func decodeObject(kind string, data []byte) (any, error) {
 	}
 	return v, nil
 }
-
-// DecodeObject decodes stored object data for readers outside the writer.
-func DecodeObject(kind string, data []byte) (any, error) { return decodeObject(kind, data) }
 
 type objKey struct{ kind, id string }
 
@@ -184,7 +181,7 @@ func (w *Writer) replayed(ctx context.Context, cmd Command, entries []*Entry) (*
 		}
 		return nil, fmt.Errorf("writer: load %s %s: %w", kind, id, err)
 	}
-	if res.Object, err = decodeObject(kind, data); err != nil {
+	if res.Object, err = DecodeObject(kind, data); err != nil {
 		return nil, fmt.Errorf("writer: decode %s %s: %w", kind, id, err)
 	}
 	return res, nil

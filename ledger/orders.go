@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -239,7 +240,7 @@ func (c *SetKYCSettings) apply(b *batch, r *request) error {
 
 // parseReward parses an amount that may be zero ("0", "0.00") or absent.
 func parseReward(field, v string, scale int32) (string, error) {
-	if v == "" || v == "0" || (len(v) > 2 && v[:2] == "0." && allDigits(v[2:]) && dec(v).IsZero() && int32(len(v)-2) <= scale) {
+	if v == "" || checkAmountSyntax(v, scale) == nil && dec(v).IsZero() {
 		return FormatAmount(decimal.Zero, scale), nil
 	}
 	return parseOptionalAmount(field, v, scale)
@@ -394,14 +395,9 @@ func (c *CompleteOrder) apply(b *batch, r *request) error {
 	if err != nil {
 		return err
 	}
-	items := c.Items
-	if string(items) == "null" {
-		items = nil
-	}
-	if len(items) > MaxItemsBytes {
-		return Errorf(EInvalid, "items is larger than %d bytes.", MaxItemsBytes)
-	} else if items != nil && !json.Valid(items) {
-		return Errorf(EInvalid, "items is not valid JSON.")
+	items, err := compactItems(c.Items)
+	if err != nil {
+		return err
 	}
 	fp := Fingerprint(&CompleteOrder{OrderID: c.OrderID, UserID: c.UserID, Total: FormatAmount(total, s), Currency: c.Currency, Items: items})
 	if prev, _ := b.obj(ObjOrder, c.OrderID).(*Order); prev != nil {
@@ -519,6 +515,21 @@ func (c *CompleteOrder) apply(b *batch, r *request) error {
 	b.put(ObjOrder, o.ID, o)
 	b.current = o
 	return nil
+}
+
+// compactItems returns an order's items as compact JSON, so that their
+// layout is not part of the order's terms; null is no items.
+func compactItems(items json.RawMessage) (json.RawMessage, error) {
+	if len(items) == 0 || string(items) == "null" {
+		return nil, nil
+	} else if len(items) > MaxItemsBytes {
+		return nil, Errorf(EInvalid, "items is larger than %d bytes.", MaxItemsBytes)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, items); err != nil {
+		return nil, Errorf(EInvalid, "items is not valid JSON.")
+	}
+	return buf.Bytes(), nil
 }
 
 // walletOf returns the id of user's wallet in currency, or "".

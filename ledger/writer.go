@@ -202,7 +202,7 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		}
 	}
 	for _, o := range st.Objects {
-		v, err := decodeObject(o.Kind, o.Data)
+		v, err := DecodeObject(o.Kind, o.Data)
 		if err != nil {
 			return nil, fmt.Errorf("writer: object %s %s: %w", o.Kind, o.ID, err)
 		}
