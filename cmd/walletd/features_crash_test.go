@@ -89,36 +89,22 @@ func TestServe_CrashDuringWithdrawals(t *testing.T) {
 	}
 	steps := map[string]map[string]int{} // withdrawal id → kind → count
 	held := map[string]decimal.Decimal{}
-	after := uint64(0)
-	for {
-		var page struct {
-			Items        []ent  `json:"items"`
-			NextAfterSeq uint64 `json:"next_after_seq"`
+	for _, e := range ledgerEntries[ent](t, p2) {
+		id := e.Metadata["withdrawal_id"]
+		if id == "" {
+			continue
 		}
-		if _, err := p2.call("GET", fmt.Sprintf("/v1/ledger/entries?limit=1000&after_seq=%d", after), "", "", &page); err != nil {
-			t.Fatal(err)
+		if steps[id] == nil {
+			steps[id] = map[string]int{}
 		}
-		if len(page.Items) == 0 {
-			break
+		steps[id][e.Kind]++
+		amt := decimal.RequireFromString(e.Amount)
+		switch e.Kind {
+		case "hold":
+			held[e.WalletID] = held[e.WalletID].Add(amt)
+		case "settle", "release":
+			held[e.WalletID] = held[e.WalletID].Sub(amt)
 		}
-		for _, e := range page.Items {
-			id := e.Metadata["withdrawal_id"]
-			if id == "" {
-				continue
-			}
-			if steps[id] == nil {
-				steps[id] = map[string]int{}
-			}
-			steps[id][e.Kind]++
-			amt := decimal.RequireFromString(e.Amount)
-			switch e.Kind {
-			case "hold":
-				held[e.WalletID] = held[e.WalletID].Add(amt)
-			case "settle", "release":
-				held[e.WalletID] = held[e.WalletID].Sub(amt)
-			}
-		}
-		after = page.NextAfterSeq
 	}
 	for id, status := range acked {
 		if steps[id]["hold"] != 1 {

@@ -286,27 +286,13 @@ func TestServe_CrashUnderLoad(t *testing.T) {
 	}
 	byKey := map[string][]ent{}
 	credits := map[string]int{}
-	after := uint64(0)
-	for {
-		var page struct {
-			Items        []ent  `json:"items"`
-			NextAfterSeq uint64 `json:"next_after_seq"`
+	for _, e := range ledgerEntries[ent](t, p2) {
+		if e.IdempotencyKey != "" {
+			byKey[e.IdempotencyKey] = append(byKey[e.IdempotencyKey], e)
 		}
-		if _, err := p2.call("GET", fmt.Sprintf("/v1/ledger/entries?limit=1000&after_seq=%d", after), "", "", &page); err != nil {
-			t.Fatal(err)
+		if e.Kind == "credit" {
+			credits[e.WalletID]++
 		}
-		if len(page.Items) == 0 {
-			break
-		}
-		for _, e := range page.Items {
-			if e.IdempotencyKey != "" {
-				byKey[e.IdempotencyKey] = append(byKey[e.IdempotencyKey], e)
-			}
-			if e.Kind == "credit" {
-				credits[e.WalletID]++
-			}
-		}
-		after = page.NextAfterSeq
 	}
 	for _, a := range acked {
 		es := byKey[a.key]
@@ -569,5 +555,33 @@ func TestServe_Webhooks(t *testing.T) {
 	mu.Unlock()
 	if err := p.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM: %v\n%s", err, p.Logs())
+	}
+}
+
+// ledgerEntries reads every entry of a running walletd through
+// GET /v1/ledger/entries, page by page, decoded as T.
+func ledgerEntries[T any](tb testing.TB, p *proc) []T {
+	tb.Helper()
+	var out []T
+	after := uint64(0)
+	for {
+		var page struct {
+			Items        []json.RawMessage `json:"items"`
+			NextAfterSeq uint64            `json:"next_after_seq"`
+		}
+		if _, err := p.call("GET", fmt.Sprintf("/v1/ledger/entries?limit=1000&after_seq=%d", after), "", "", &page); err != nil {
+			tb.Fatal(err)
+		}
+		if len(page.Items) == 0 {
+			return out
+		}
+		for _, raw := range page.Items {
+			var e T
+			if err := json.Unmarshal(raw, &e); err != nil {
+				tb.Fatal(err)
+			}
+			out = append(out, e)
+		}
+		after = page.NextAfterSeq
 	}
 }
