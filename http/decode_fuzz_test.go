@@ -6,7 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd"
 )
 
 // FuzzDecodeJSON feeds request bodies to the decoder every endpoint uses:
@@ -24,7 +24,7 @@ func FuzzDecodeJSON(f *testing.F) {
 		if err == nil {
 			return
 		}
-		code := ledger.ErrorCode(err)
+		code := walletd.ErrorCode(err)
 		if code != EInvalidJSON && code != EBodyTooLarge {
 			t.Fatalf("body %q: code %q (%v)", body, code, err)
 		}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/walletd/walletd"
+
 	"github.com/gorilla/mux"
 	"github.com/walletd/walletd/ledger"
 )
@@ -18,7 +20,7 @@ import (
 // carries none.
 
 func (s *Server) registerFeatureRoutes(handle handleFunc) {
-	read, write, admin := ledger.ScopeWalletsRead, ledger.ScopeWalletsWrite, ledger.ScopeAdmin
+	read, write, admin := walletd.ScopeWalletsRead, walletd.ScopeWalletsWrite, walletd.ScopeAdmin
 	handle("POST", "/v1/wallets/{id}/topups", write, s.handleCreateTopup)
 	handle("GET", "/v1/topups/{id}", read, s.handleGetTopup)
 	handle("POST", "/v1/topups/{id}/complete", admin, s.handleCompleteTopup)
@@ -35,9 +37,9 @@ func (s *Server) registerFeatureRoutes(handle handleFunc) {
 	handle("GET", "/v1/wallets/{id}/auto-reload", read, s.handleGetAutoReload)
 	handle("PUT", "/v1/wallets/{id}/auto-reload", write, s.handleSetAutoReload(false))
 	handle("DELETE", "/v1/wallets/{id}/auto-reload", write, s.handleSetAutoReload(true))
-	handle("GET", "/v1/settings/kyc", admin, getSettings(s, ledger.ObjKYCSettings, kycSettingsToJSON))
-	handle("PUT", "/v1/settings/kyc", admin, setSettings(s, ledger.ObjKYCSettings,
-		func() ledger.Command { return new(ledger.SetKYCSettings) }, kycSettingsToJSON))
+	handle("GET", "/v1/settings/kyc", admin, getSettings(s, walletd.ObjKYCSettings, kycSettingsToJSON))
+	handle("PUT", "/v1/settings/kyc", admin, setSettings(s, walletd.ObjKYCSettings,
+		func() walletd.Command { return new(ledger.SetKYCSettings) }, kycSettingsToJSON))
 
 	handle("POST", "/v1/redemption-codes", admin, s.handleCreateCode)
 	handle("GET", "/v1/redemption-codes/{id}", admin, s.handleGetCode)
@@ -47,9 +49,9 @@ func (s *Server) registerFeatureRoutes(handle handleFunc) {
 	handle("GET", "/v1/cashback-rules", admin, s.handleListCashbackRules)
 	handle("POST", "/v1/milestones", admin, s.handleCreateMilestone)
 	handle("GET", "/v1/milestones", admin, s.handleListMilestones)
-	handle("GET", "/v1/settings/referrals", admin, getSettings(s, ledger.ObjReferralSettings, referralSettingsToJSON))
-	handle("PUT", "/v1/settings/referrals", admin, setSettings(s, ledger.ObjReferralSettings,
-		func() ledger.Command { return new(ledger.SetReferralSettings) }, referralSettingsToJSON))
+	handle("GET", "/v1/settings/referrals", admin, getSettings(s, walletd.ObjReferralSettings, referralSettingsToJSON))
+	handle("PUT", "/v1/settings/referrals", admin, setSettings(s, walletd.ObjReferralSettings,
+		func() walletd.Command { return new(ledger.SetReferralSettings) }, referralSettingsToJSON))
 	handle("POST", "/v1/referrals", admin, s.handleCreateReferral)
 	handle("GET", "/v1/referrals/{referee_user_id}", admin, s.handleGetReferral)
 
@@ -68,7 +70,7 @@ type written struct {
 	LedgerHash string `json:"ledger_hash,omitempty"`
 }
 
-func writtenBy(es []*ledger.Entry) written {
+func writtenBy(es []*walletd.Entry) written {
 	if len(es) == 0 {
 		return written{}
 	}
@@ -79,7 +81,7 @@ func writtenBy(es []*ledger.Entry) written {
 // apply submits cmd with the request's Idempotency-Key and answers status
 // with what render makes of the result. A replay carries
 // Idempotent-Replayed: true.
-func (s *Server) apply(w http.ResponseWriter, r *http.Request, status int, cmd ledger.Command, render func(*ledger.Result) (any, error)) {
+func (s *Server) apply(w http.ResponseWriter, r *http.Request, status int, cmd walletd.Command, render func(*walletd.Result) (any, error)) {
 	res, err := s.Writer.Submit(r.Context(), r.Header.Get("Idempotency-Key"), cmd)
 	if err != nil {
 		s.Error(w, r, err)
@@ -120,7 +122,7 @@ func readObject[T any](ctx context.Context, s *Server, kind, id string) (*T, err
 
 // resultObject returns the object a command reported, or reads object id
 // of kind when the result carries none (some idempotent replays).
-func resultObject[T any](ctx context.Context, s *Server, res *ledger.Result, kind, id string) (*T, error) {
+func resultObject[T any](ctx context.Context, s *Server, res *walletd.Result, kind, id string) (*T, error) {
 	if t, ok := res.Object.(*T); ok && t != nil {
 		return t, nil
 	}
@@ -131,7 +133,7 @@ func resultObject[T any](ctx context.Context, s *Server, res *ledger.Result, kin
 }
 
 // entryMeta returns the metadata of entry i of es, or nil.
-func entryMeta(es []*ledger.Entry, i int) map[string]string {
+func entryMeta(es []*walletd.Entry, i int) map[string]string {
 	if i >= len(es) || es[i].Metadata == "" {
 		return nil
 	}
@@ -141,7 +143,7 @@ func entryMeta(es []*ledger.Entry, i int) map[string]string {
 }
 
 // firstEntry returns the first entry of a result that must have one.
-func firstEntry(res *ledger.Result) (*ledger.Entry, error) {
+func firstEntry(res *walletd.Result) (*walletd.Entry, error) {
 	if len(res.Entries) == 0 {
 		return nil, fmt.Errorf("http: the command wrote no entry")
 	}
@@ -214,7 +216,7 @@ type topupJSON struct {
 	Transaction *entryJSON `json:"transaction,omitempty"`
 }
 
-func topupToJSON(t *ledger.Topup) *topupJSON {
+func topupToJSON(t *walletd.Topup) *topupJSON {
 	return &topupJSON{
 		ID: t.ID, WalletID: t.WalletID, UserID: t.UserID, Amount: t.Amount, Currency: t.Currency,
 		Method: t.Method, ExternalRef: t.ExternalRef, Origin: t.Origin, Status: t.Status,
@@ -225,11 +227,11 @@ func topupToJSON(t *ledger.Topup) *topupJSON {
 
 // renderTopup renders the top-up of a create, complete or fail; with
 // credit, the first entry (the credit of a completion) as its transaction.
-func (s *Server) renderTopup(ctx context.Context, res *ledger.Result, id string, credit bool) (any, error) {
+func (s *Server) renderTopup(ctx context.Context, res *walletd.Result, id string, credit bool) (any, error) {
 	if id == "" {
 		id = entryMeta(res.Entries, 0)["topup_id"]
 	}
-	t, err := resultObject[ledger.Topup](ctx, s, res, ledger.ObjTopup, id)
+	t, err := resultObject[walletd.Topup](ctx, s, res, walletd.ObjTopup, id)
 	if err != nil {
 		return nil, err
 	}
@@ -257,13 +259,13 @@ func (s *Server) handleCreateTopup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := &ledger.CreateTopup{WalletID: mux.Vars(r)["id"], Amount: req.Amount, Method: req.Method, ExternalRef: req.ExternalRef}
-	s.apply(w, r, http.StatusCreated, cmd, func(res *ledger.Result) (any, error) {
+	s.apply(w, r, http.StatusCreated, cmd, func(res *walletd.Result) (any, error) {
 		return s.renderTopup(r.Context(), res, "", false)
 	})
 }
 
 func (s *Server) handleGetTopup(w http.ResponseWriter, r *http.Request) {
-	getObject(s, ledger.ObjTopup, "id", func(t *ledger.Topup) any { return topupToJSON(t) })(w, r)
+	getObject(s, walletd.ObjTopup, "id", func(t *walletd.Topup) any { return topupToJSON(t) })(w, r)
 }
 
 func (s *Server) handleCompleteTopup(w http.ResponseWriter, r *http.Request) {
@@ -273,7 +275,7 @@ func (s *Server) handleCompleteTopup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := mux.Vars(r)["id"]
-	s.apply(w, r, http.StatusOK, &ledger.CompleteTopup{TopupID: id}, func(res *ledger.Result) (any, error) {
+	s.apply(w, r, http.StatusOK, &ledger.CompleteTopup{TopupID: id}, func(res *walletd.Result) (any, error) {
 		return s.renderTopup(r.Context(), res, id, true)
 	})
 }
@@ -287,7 +289,7 @@ func (s *Server) handleFailTopup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := mux.Vars(r)["id"]
-	s.apply(w, r, http.StatusOK, &ledger.FailTopup{TopupID: id, Reason: req.Reason}, func(res *ledger.Result) (any, error) {
+	s.apply(w, r, http.StatusOK, &ledger.FailTopup{TopupID: id, Reason: req.Reason}, func(res *walletd.Result) (any, error) {
 		return s.renderTopup(r.Context(), res, id, false)
 	})
 }
@@ -316,7 +318,7 @@ type withdrawalJSON struct {
 	Transaction    *entryJSON `json:"transaction,omitempty"`
 }
 
-func withdrawalToJSON(d *ledger.Withdrawal) *withdrawalJSON {
+func withdrawalToJSON(d *walletd.Withdrawal) *withdrawalJSON {
 	return &withdrawalJSON{
 		ID: d.ID, WalletID: d.WalletID, UserID: d.UserID, Amount: d.Amount, Currency: d.Currency,
 		Method: d.Method, Destination: d.Destination, Status: d.Status, RejectReason: d.RejectReason,
@@ -327,11 +329,11 @@ func withdrawalToJSON(d *ledger.Withdrawal) *withdrawalJSON {
 // renderWithdrawal renders the withdrawal of a request, approval or
 // rejection with the wallet as the first entry (hold, settle or release)
 // left it; with debit, that entry as its transaction.
-func (s *Server) renderWithdrawal(ctx context.Context, res *ledger.Result, id string, debit bool) (any, error) {
+func (s *Server) renderWithdrawal(ctx context.Context, res *walletd.Result, id string, debit bool) (any, error) {
 	if id == "" {
 		id = entryMeta(res.Entries, 0)["withdrawal_id"]
 	}
-	d, err := resultObject[ledger.Withdrawal](ctx, s, res, ledger.ObjWithdrawal, id)
+	d, err := resultObject[walletd.Withdrawal](ctx, s, res, walletd.ObjWithdrawal, id)
 	if err != nil {
 		return nil, err
 	}
@@ -360,13 +362,13 @@ func (s *Server) handleRequestWithdrawal(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	cmd := &ledger.RequestWithdrawal{WalletID: mux.Vars(r)["id"], Amount: req.Amount, Method: req.Method, Destination: req.Destination}
-	s.apply(w, r, http.StatusCreated, cmd, func(res *ledger.Result) (any, error) {
+	s.apply(w, r, http.StatusCreated, cmd, func(res *walletd.Result) (any, error) {
 		return s.renderWithdrawal(r.Context(), res, "", false)
 	})
 }
 
 func (s *Server) handleGetWithdrawal(w http.ResponseWriter, r *http.Request) {
-	getObject(s, ledger.ObjWithdrawal, "id", func(d *ledger.Withdrawal) any { return withdrawalToJSON(d) })(w, r)
+	getObject(s, walletd.ObjWithdrawal, "id", func(d *walletd.Withdrawal) any { return withdrawalToJSON(d) })(w, r)
 }
 
 func (s *Server) handleApproveWithdrawal(w http.ResponseWriter, r *http.Request) {
@@ -376,7 +378,7 @@ func (s *Server) handleApproveWithdrawal(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	id := mux.Vars(r)["id"]
-	s.apply(w, r, http.StatusOK, &ledger.ApproveWithdrawal{WithdrawalID: id}, func(res *ledger.Result) (any, error) {
+	s.apply(w, r, http.StatusOK, &ledger.ApproveWithdrawal{WithdrawalID: id}, func(res *walletd.Result) (any, error) {
 		return s.renderWithdrawal(r.Context(), res, id, true)
 	})
 }
@@ -390,7 +392,7 @@ func (s *Server) handleRejectWithdrawal(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	id := mux.Vars(r)["id"]
-	s.apply(w, r, http.StatusOK, &ledger.RejectWithdrawal{WithdrawalID: id, Reason: req.Reason}, func(res *ledger.Result) (any, error) {
+	s.apply(w, r, http.StatusOK, &ledger.RejectWithdrawal{WithdrawalID: id, Reason: req.Reason}, func(res *walletd.Result) (any, error) {
 		return s.renderWithdrawal(r.Context(), res, id, false)
 	})
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/walletd/walletd"
+
 	"github.com/gorilla/mux"
 	"github.com/walletd/walletd/ledger"
 )
@@ -24,7 +26,7 @@ type cashbackRuleJSON struct {
 	written
 }
 
-func cashbackRuleToJSON(c *ledger.CashbackRule) *cashbackRuleJSON {
+func cashbackRuleToJSON(c *walletd.CashbackRule) *cashbackRuleJSON {
 	return &cashbackRuleJSON{ID: c.ID, Currency: c.Currency, Percent: c.Percent, MaxAmount: c.MaxAmount,
 		MinOrderTotal: c.MinOrderTotal, CreatedAt: timeJSON(c.CreatedAt)}
 }
@@ -35,8 +37,8 @@ func (s *Server) handleCreateCashbackRule(w http.ResponseWriter, r *http.Request
 		s.Error(w, r, err)
 		return
 	}
-	s.apply(w, r, http.StatusCreated, &req, func(res *ledger.Result) (any, error) {
-		c, err := resultObject[ledger.CashbackRule](r.Context(), s, res, ledger.ObjCashbackRule, entryMeta(res.Entries, 0)["id"])
+	s.apply(w, r, http.StatusCreated, &req, func(res *walletd.Result) (any, error) {
+		c, err := resultObject[walletd.CashbackRule](r.Context(), s, res, walletd.ObjCashbackRule, entryMeta(res.Entries, 0)["id"])
 		if err != nil {
 			return nil, err
 		}
@@ -47,8 +49,8 @@ func (s *Server) handleCreateCashbackRule(w http.ResponseWriter, r *http.Request
 }
 
 func (s *Server) handleListCashbackRules(w http.ResponseWriter, r *http.Request) {
-	listObjects(s, ledger.ObjCashbackRule, func(c *ledger.CashbackRule) string { return c.ID },
-		func(c *ledger.CashbackRule) any { return cashbackRuleToJSON(c) })(w, r)
+	listObjects(s, walletd.ObjCashbackRule, func(c *walletd.CashbackRule) string { return c.ID },
+		func(c *walletd.CashbackRule) any { return cashbackRuleToJSON(c) })(w, r)
 }
 
 type milestoneJSON struct {
@@ -62,7 +64,7 @@ type milestoneJSON struct {
 	written
 }
 
-func milestoneToJSON(m *ledger.Milestone) *milestoneJSON {
+func milestoneToJSON(m *walletd.Milestone) *milestoneJSON {
 	return &milestoneJSON{ID: m.ID, Name: m.Name, Metric: m.Metric, Threshold: m.Threshold, Reward: m.Reward,
 		Currency: m.Currency, CreatedAt: timeJSON(m.CreatedAt)}
 }
@@ -94,13 +96,13 @@ func (s *Server) handleCreateMilestone(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	if req.Threshold.number && req.Metric != ledger.MetricOrderCount {
-		s.Error(w, r, ledger.Errorf(EInvalidJSON, "Field \"threshold\" must be a string, not a JSON number, unless metric is order_count."))
+	if req.Threshold.number && req.Metric != walletd.MetricOrderCount {
+		s.Error(w, r, walletd.Errorf(EInvalidJSON, "Field \"threshold\" must be a string, not a JSON number, unless metric is order_count."))
 		return
 	}
 	cmd := &ledger.CreateMilestone{Name: req.Name, Metric: req.Metric, Threshold: req.Threshold.text, Reward: req.Reward, Currency: req.Currency}
-	s.apply(w, r, http.StatusCreated, cmd, func(res *ledger.Result) (any, error) {
-		m, err := resultObject[ledger.Milestone](r.Context(), s, res, ledger.ObjMilestone, entryMeta(res.Entries, 0)["id"])
+	s.apply(w, r, http.StatusCreated, cmd, func(res *walletd.Result) (any, error) {
+		m, err := resultObject[walletd.Milestone](r.Context(), s, res, walletd.ObjMilestone, entryMeta(res.Entries, 0)["id"])
 		if err != nil {
 			return nil, err
 		}
@@ -111,8 +113,8 @@ func (s *Server) handleCreateMilestone(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleListMilestones(w http.ResponseWriter, r *http.Request) {
-	listObjects(s, ledger.ObjMilestone, func(m *ledger.Milestone) string { return m.ID },
-		func(m *ledger.Milestone) any { return milestoneToJSON(m) })(w, r)
+	listObjects(s, walletd.ObjMilestone, func(m *walletd.Milestone) string { return m.ID },
+		func(m *walletd.Milestone) any { return milestoneToJSON(m) })(w, r)
 }
 
 type referralJSON struct {
@@ -126,7 +128,7 @@ type referralJSON struct {
 	written
 }
 
-func referralToJSON(f *ledger.Referral) *referralJSON {
+func referralToJSON(f *walletd.Referral) *referralJSON {
 	return &referralJSON{ID: f.ID, ReferrerUserID: f.ReferrerUserID, RefereeUserID: f.RefereeUserID, Status: f.Status,
 		OrderID: f.OrderID, CreatedAt: timeJSON(f.CreatedAt), RewardedAt: timeJSON(f.RewardedAt)}
 }
@@ -137,8 +139,8 @@ func (s *Server) handleCreateReferral(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.apply(w, r, http.StatusCreated, &req, func(res *ledger.Result) (any, error) {
-		f, err := resultObject[ledger.Referral](r.Context(), s, res, ledger.ObjReferral, req.RefereeUserID)
+	s.apply(w, r, http.StatusCreated, &req, func(res *walletd.Result) (any, error) {
+		f, err := resultObject[walletd.Referral](r.Context(), s, res, walletd.ObjReferral, req.RefereeUserID)
 		if err != nil {
 			return nil, err
 		}
@@ -149,7 +151,7 @@ func (s *Server) handleCreateReferral(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGetReferral(w http.ResponseWriter, r *http.Request) {
-	getObject(s, ledger.ObjReferral, "referee_user_id", func(f *ledger.Referral) any { return referralToJSON(f) })(w, r)
+	getObject(s, walletd.ObjReferral, "referee_user_id", func(f *walletd.Referral) any { return referralToJSON(f) })(w, r)
 }
 
 // ---------------------------------------------------------------------------
@@ -181,7 +183,7 @@ type orderJSON struct {
 	Transactions []entryJSON `json:"transactions,omitzero"`
 }
 
-func orderToJSON(o *ledger.Order) *orderJSON {
+func orderToJSON(o *walletd.Order) *orderJSON {
 	out := &orderJSON{OrderID: o.ID, UserID: o.UserID, WalletID: o.WalletID, Total: o.Total, Currency: o.Currency,
 		Items: o.Items, Status: o.Status, Awards: make([]awardJSON, 0, len(o.Awards)),
 		CompletedAt: timeJSON(o.CompletedAt), RefundedAt: timeJSON(o.RefundedAt)}
@@ -192,8 +194,8 @@ func orderToJSON(o *ledger.Order) *orderJSON {
 }
 
 // renderOrder renders an order with the entries the request wrote.
-func (s *Server) renderOrder(ctx context.Context, res *ledger.Result, id string) (*orderJSON, error) {
-	o, err := resultObject[ledger.Order](ctx, s, res, ledger.ObjOrder, id)
+func (s *Server) renderOrder(ctx context.Context, res *walletd.Result, id string) (*orderJSON, error) {
+	o, err := resultObject[walletd.Order](ctx, s, res, walletd.ObjOrder, id)
 	if err != nil {
 		return nil, err
 	}
@@ -251,11 +253,11 @@ func (s *Server) handleRefundOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := mux.Vars(r)["order_id"]
-	s.apply(w, r, http.StatusOK, &ledger.RefundOrder{OrderID: id, Reason: req.Reason}, func(res *ledger.Result) (any, error) {
+	s.apply(w, r, http.StatusOK, &ledger.RefundOrder{OrderID: id, Reason: req.Reason}, func(res *walletd.Result) (any, error) {
 		return s.renderOrder(r.Context(), res, id)
 	})
 }
 
 func (s *Server) handleGetOrder(w http.ResponseWriter, r *http.Request) {
-	getObject(s, ledger.ObjOrder, "order_id", func(o *ledger.Order) any { return orderToJSON(o) })(w, r)
+	getObject(s, walletd.ObjOrder, "order_id", func(o *walletd.Order) any { return orderToJSON(o) })(w, r)
 }

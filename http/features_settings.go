@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/gorilla/mux"
 	"github.com/shopspring/decimal"
 	"github.com/walletd/walletd/ledger"
@@ -30,7 +32,7 @@ type autoReloadJSON struct {
 	Method    string `json:"method,omitempty"`
 }
 
-func autoReloadToJSON(a ledger.AutoReload) autoReloadJSON {
+func autoReloadToJSON(a walletd.AutoReload) autoReloadJSON {
 	if a.Amount == "" {
 		return autoReloadJSON{}
 	}
@@ -59,7 +61,7 @@ func (s *Server) handleSetLimits(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cmd := &ledger.SetLimits{WalletID: mux.Vars(r)["id"], PerTransaction: req.PerTransaction, Daily: req.Daily, Monthly: req.Monthly}
-	s.apply(w, r, http.StatusOK, cmd, func(res *ledger.Result) (any, error) {
+	s.apply(w, r, http.StatusOK, cmd, func(res *walletd.Result) (any, error) {
 		e, err := firstEntry(res)
 		if err != nil {
 			return nil, err
@@ -94,7 +96,7 @@ func (s *Server) handleGetLimits(w http.ResponseWriter, r *http.Request) {
 		if key == current && v != "" {
 			d, _ = decimal.NewFromString(v)
 		}
-		return ledger.FormatAmount(d, sc)
+		return walletd.FormatAmount(d, sc)
 	}
 	day, month := now.Format("2006-01-02"), now.Format("2006-01")
 	writeData(w, http.StatusOK, struct {
@@ -115,7 +117,7 @@ func (s *Server) handleSetKYC(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.apply(w, r, http.StatusOK, &ledger.SetKYC{WalletID: mux.Vars(r)["id"], Status: req.Status}, func(res *ledger.Result) (any, error) {
+	s.apply(w, r, http.StatusOK, &ledger.SetKYC{WalletID: mux.Vars(r)["id"], Status: req.Status}, func(res *walletd.Result) (any, error) {
 		e, err := firstEntry(res)
 		if err != nil {
 			return nil, err
@@ -138,13 +140,13 @@ func (s *Server) handleSetAutoReload(remove bool) http.HandlerFunc {
 			}
 		}
 		cmd := &ledger.SetAutoReload{WalletID: mux.Vars(r)["id"], Threshold: req.Threshold, Amount: req.Amount, Method: req.Method, Remove: remove}
-		s.apply(w, r, http.StatusOK, cmd, func(res *ledger.Result) (any, error) {
+		s.apply(w, r, http.StatusOK, cmd, func(res *walletd.Result) (any, error) {
 			e, err := firstEntry(res)
 			if err != nil {
 				return nil, err
 			}
 			m := entryMeta(res.Entries, 0)
-			ar := autoReloadToJSON(ledger.AutoReload{Threshold: m["threshold"], Amount: m["amount"], Method: m["method"]})
+			ar := autoReloadToJSON(walletd.AutoReload{Threshold: m["threshold"], Amount: m["amount"], Method: m["method"]})
 			return walletSetting{WalletID: e.WalletID, AutoReload: &ar, written: writtenBy(res.Entries)}, nil
 		})
 	}
@@ -200,7 +202,7 @@ type kycSettingsJSON struct {
 	written
 }
 
-func kycSettingsToJSON(k *ledger.KYCSettings, wr written) any {
+func kycSettingsToJSON(k *walletd.KYCSettings, wr written) any {
 	return &kycSettingsJSON{Currency: k.Currency, Threshold: k.Threshold, CumulativeThreshold: k.CumulativeThreshold,
 		UpdatedAt: timeJSON(k.UpdatedAt), written: wr}
 }
@@ -208,14 +210,14 @@ func kycSettingsToJSON(k *ledger.KYCSettings, wr written) any {
 // setSettings answers PUT of a currency's settings: a new command from
 // newCmd is decoded and applied, and the settings it stored (kind, keyed
 // by currency) rendered with the entry that recorded them.
-func setSettings[T any](s *Server, kind string, newCmd func() ledger.Command, render func(*T, written) any) http.HandlerFunc {
+func setSettings[T any](s *Server, kind string, newCmd func() walletd.Command, render func(*T, written) any) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		cmd := newCmd()
 		if err := decodeJSON(w, r, cmd); err != nil {
 			s.Error(w, r, err)
 			return
 		}
-		s.apply(w, r, http.StatusOK, cmd, func(res *ledger.Result) (any, error) {
+		s.apply(w, r, http.StatusOK, cmd, func(res *walletd.Result) (any, error) {
 			e, err := firstEntry(res)
 			if err != nil {
 				return nil, err
@@ -256,7 +258,7 @@ type referralSettingsJSON struct {
 	written
 }
 
-func referralSettingsToJSON(rs *ledger.ReferralSettings, wr written) any {
+func referralSettingsToJSON(rs *walletd.ReferralSettings, wr written) any {
 	return &referralSettingsJSON{Currency: rs.Currency, ReferrerReward: rs.ReferrerReward, RefereeReward: rs.RefereeReward,
 		MinOrderTotal: rs.MinOrderTotal, UpdatedAt: timeJSON(rs.UpdatedAt), written: wr}
 }
@@ -277,7 +279,7 @@ type codeJSON struct {
 	written
 }
 
-func codeToJSON(c *ledger.RedemptionCode) *codeJSON {
+func codeToJSON(c *walletd.RedemptionCode) *codeJSON {
 	out := &codeJSON{ID: c.ID, Code: c.Code, Amount: c.Amount, Currency: c.Currency, MaxRedemptions: c.MaxRedemptions,
 		Redemptions: c.Redemptions, PerUserOnce: c.PerUserOnce, CreatedAt: timeJSON(c.CreatedAt)}
 	if c.ExpiresAt != nil {
@@ -292,8 +294,8 @@ func (s *Server) handleCreateCode(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.apply(w, r, http.StatusCreated, &req, func(res *ledger.Result) (any, error) {
-		c, err := resultObject[ledger.RedemptionCode](r.Context(), s, res, ledger.ObjCode, entryMeta(res.Entries, 0)["id"])
+	s.apply(w, r, http.StatusCreated, &req, func(res *walletd.Result) (any, error) {
+		c, err := resultObject[walletd.RedemptionCode](r.Context(), s, res, walletd.ObjCode, entryMeta(res.Entries, 0)["id"])
 		if err != nil {
 			return nil, err
 		}
@@ -304,7 +306,7 @@ func (s *Server) handleCreateCode(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGetCode(w http.ResponseWriter, r *http.Request) {
-	getObject(s, ledger.ObjCode, "id", func(c *ledger.RedemptionCode) any { return codeToJSON(c) })(w, r)
+	getObject(s, walletd.ObjCode, "id", func(c *walletd.RedemptionCode) any { return codeToJSON(c) })(w, r)
 }
 
 func (s *Server) handleRedeem(w http.ResponseWriter, r *http.Request) {
@@ -315,7 +317,7 @@ func (s *Server) handleRedeem(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.apply(w, r, http.StatusCreated, &ledger.Redeem{WalletID: mux.Vars(r)["id"], Code: req.Code}, func(res *ledger.Result) (any, error) {
+	s.apply(w, r, http.StatusCreated, &ledger.Redeem{WalletID: mux.Vars(r)["id"], Code: req.Code}, func(res *walletd.Result) (any, error) {
 		e, err := firstEntry(res)
 		if err != nil {
 			return nil, err

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	whttp "github.com/walletd/walletd/http"
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/walletdtest"
@@ -28,7 +30,7 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 func mustClockServer(tb testing.TB, clk *clock) *testServer {
 	tb.Helper()
 	l := walletdtest.MustOpenLedger(tb, func(c *ledger.WriterConfig) { c.Now = clk.Now })
-	k, token, err := ledger.NewAPIKey("admin", []string{ledger.ScopeAdmin}, time.Now())
+	k, token, err := walletd.NewAPIKey("admin", []string{walletd.ScopeAdmin}, time.Now())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -224,7 +226,7 @@ func TestTopups(t *testing.T) {
 		s.wantMoney(t, w.ID, "32.00/0.00/32.00")
 	})
 
-	reader, writer := s.bearer(t, ledger.ScopeWalletsRead), s.bearer(t, ledger.ScopeWalletsWrite)
+	reader, writer := s.bearer(t, walletd.ScopeWalletsRead), s.bearer(t, walletd.ScopeWalletsWrite)
 	path := "/v1/wallets/" + w.ID + "/topups"
 	cases := append(jsonCases("POST", path, "amount"), amountCases("POST", path, `{"amount":"%AMOUNT%","method":"card"}`)...)
 	cases = append(cases,
@@ -345,7 +347,7 @@ func TestWithdrawals(t *testing.T) {
 		}
 	})
 
-	reader, writer := s.bearer(t, ledger.ScopeWalletsRead), s.bearer(t, ledger.ScopeWalletsWrite)
+	reader, writer := s.bearer(t, walletd.ScopeWalletsRead), s.bearer(t, walletd.ScopeWalletsWrite)
 	path := "/v1/wallets/" + w.ID + "/withdrawals"
 	cases := append(jsonCases("POST", path, "amount"), amountCases("POST", path, `{"amount":"%AMOUNT%","method":"bank"}`)...)
 	cases = append(cases,
@@ -479,7 +481,7 @@ func TestSpendingLimits(t *testing.T) {
 	}
 	s.do(t, "POST", "/v1/wallets/"+w.ID+"/debit", `{"amount":"50"}`).expect(t, 201, "")
 
-	reader := s.bearer(t, ledger.ScopeWalletsRead)
+	reader := s.bearer(t, walletd.ScopeWalletsRead)
 	path := "/v1/wallets/" + w.ID + "/limits"
 	cases := jsonCases("PUT", path, "daily")
 	for _, a := range badAmounts[:4] { // "" is no limit
@@ -537,7 +539,7 @@ func TestKYC(t *testing.T) {
 		t.Fatalf("verified wallet %s", wal.Data)
 	}
 
-	writer := s.bearer(t, ledger.ScopeWalletsWrite)
+	writer := s.bearer(t, walletd.ScopeWalletsWrite)
 	cases := append(jsonCases("PUT", "/v1/wallets/"+w.ID+"/kyc", "status"), jsonCases("PUT", "/v1/settings/kyc", "threshold")...)
 	cases = append(cases, amountCases("PUT", "/v1/settings/kyc", `{"threshold":"%AMOUNT%"}`)...)
 	cases = append(cases,
@@ -601,7 +603,7 @@ func TestAutoReload(t *testing.T) {
 		t.Fatalf("auto-reload after removal: %s", r.Data)
 	}
 
-	reader := s.bearer(t, ledger.ScopeWalletsRead)
+	reader := s.bearer(t, walletd.ScopeWalletsRead)
 	path := "/v1/wallets/" + w.ID + "/auto-reload"
 	cases := append(jsonCases("PUT", path, "threshold"), amountCases("PUT", path, `{"threshold":"5","amount":"%AMOUNT%"}`)...)
 	cases = append(cases,
@@ -708,8 +710,8 @@ func TestRedemptionCodes(t *testing.T) {
 		}
 	})
 
-	writer := s.bearer(t, ledger.ScopeWalletsWrite)
-	reader := s.bearer(t, ledger.ScopeWalletsRead)
+	writer := s.bearer(t, walletd.ScopeWalletsWrite)
+	reader := s.bearer(t, walletd.ScopeWalletsRead)
 	cases := append(jsonCases("POST", "/v1/redemption-codes", "code"), amountCases("POST", "/v1/redemption-codes", `{"amount":"%AMOUNT%","currency":"USD","max_redemptions":1}`)...)
 	cases = append(cases, jsonCases("POST", "/v1/wallets/"+w.ID+"/redeem", "code")...)
 	cases = append(cases,
@@ -894,7 +896,7 @@ func TestOrders(t *testing.T) {
 		s.wantMoney(t, alice.ID, "14.00/0.00/14.00")
 	})
 
-	writer := s.bearer(t, ledger.ScopeWalletsWrite)
+	writer := s.bearer(t, walletd.ScopeWalletsWrite)
 	cases := append(jsonCases("POST", "/v1/orders/2001/complete", "user_id"), amountCases("POST", "/v1/orders/2001/complete", `{"user_id":"alice","total":"%AMOUNT%","currency":"USD"}`)...)
 	cases = append(cases, jsonCases("POST", "/v1/cashback-rules", "percent")...)
 	cases = append(cases, jsonCases("POST", "/v1/milestones", "name")...)

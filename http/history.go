@@ -10,8 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/gorilla/mux"
-	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/projections"
 )
 
@@ -23,29 +24,9 @@ const EProjectionLagging = "projection_lagging"
 // the projections by default.
 const DefaultProjectionWait = 2 * time.Second
 
-// ProjectionReader is the read side of the projections (read models);
-// *projections.DB implements it.
-type ProjectionReader interface {
-	// WaitForSeq returns once the read models reflect ledger seq, or ctx's
-	// error.
-	WaitForSeq(ctx context.Context, seq uint64) error
-	// AppliedSeq returns the ledger seq the read models reflect.
-	AppliedSeq() uint64
-	// Transactions returns a page of a wallet's transactions, newest first.
-	Transactions(ctx context.Context, q projections.TransactionQuery) (*projections.TransactionPage, error)
-	// Statement returns a wallet's statement for [from, to).
-	// Returns EInvalid for a period that is empty or too large.
-	Statement(ctx context.Context, walletID, currency string, from, to time.Time) (*projections.Statement, error)
-	// DailyTotals returns the totals of one UTC day, of one currency or
-	// ("") of all.
-	DailyTotals(ctx context.Context, date time.Time, currency string) ([]projections.DailyTotal, error)
-}
-
-var _ ProjectionReader = (*projections.DB)(nil)
-
 // Projections configures the endpoints served from the read models.
 type Projections struct {
-	Reader ProjectionReader
+	Reader walletd.ProjectionReader
 	// Wait bounds how long a read that passes min_seq waits for the read
 	// models to reach it before answering 503 projection_lagging
 	// (default DefaultProjectionWait).
@@ -55,9 +36,9 @@ type Projections struct {
 func (s *Server) registerHistoryRoutes(handle handleFunc) {
 	// Registered even when the server has no projections (they answer
 	// 503), so that the API and its document have one shape.
-	handle("GET", "/v1/wallets/{id}/transactions", ledger.ScopeWalletsRead, s.handleTransactions)
-	handle("GET", "/v1/wallets/{id}/statement", ledger.ScopeWalletsRead, s.handleStatement)
-	handle("GET", "/v1/reports/daily", ledger.ScopeWalletsRead, s.handleDailyReport)
+	handle("GET", "/v1/wallets/{id}/transactions", walletd.ScopeWalletsRead, s.handleTransactions)
+	handle("GET", "/v1/wallets/{id}/statement", walletd.ScopeWalletsRead, s.handleStatement)
+	handle("GET", "/v1/reports/daily", walletd.ScopeWalletsRead, s.handleDailyReport)
 }
 
 // transactionJSON is a credit or debit as the history endpoints show it.
@@ -76,7 +57,7 @@ type transactionJSON struct {
 	CreatedAt     string `json:"created_at"`
 }
 
-func transactionToJSON(t *projections.Transaction) transactionJSON {
+func transactionToJSON(t *walletd.Transaction) transactionJSON {
 	return transactionJSON{
 		TransactionID: t.TransactionID, Seq: t.Seq, WalletID: t.WalletID, Type: t.Type, Kind: t.Kind,
 		Amount: t.Amount, Currency: t.Currency, BalanceAfter: t.BalanceAfter, Reason: t.Reason,
@@ -86,9 +67,9 @@ func transactionToJSON(t *projections.Transaction) transactionJSON {
 
 // projectionReader returns the read models, or answers 503 when this
 // server has none.
-func (s *Server) projectionReader(w http.ResponseWriter, r *http.Request) ProjectionReader {
+func (s *Server) projectionReader(w http.ResponseWriter, r *http.Request) walletd.ProjectionReader {
 	if s.Projections == nil || s.Projections.Reader == nil {
-		s.Error(w, r, ledger.Errorf(ledger.EUnavailable, "The read models are not served by this process."))
+		s.Error(w, r, walletd.Errorf(walletd.EUnavailable, "The read models are not served by this process."))
 		return nil
 	}
 	return s.Projections.Reader
@@ -98,7 +79,7 @@ func (s *Server) projectionReader(w http.ResponseWriter, r *http.Request) Projec
 // ledger seq a write returned, up to the configured wait, and answers 503
 // projection_lagging with Retry-After if they do not. It reports whether
 // the handler may go on.
-func (s *Server) waitForSeq(w http.ResponseWriter, r *http.Request, pr ProjectionReader, minSeq uint64) bool {
+func (s *Server) waitForSeq(w http.ResponseWriter, r *http.Request, pr walletd.ProjectionReader, minSeq uint64) bool {
 	if minSeq == 0 {
 		return true
 	}
@@ -116,7 +97,7 @@ func (s *Server) waitForSeq(w http.ResponseWriter, r *http.Request, pr Projectio
 		s.Error(w, r, r.Context().Err())
 	case errors.Is(err, context.DeadlineExceeded):
 		w.Header().Set("Retry-After", "1")
-		s.Error(w, r, ledger.Errorf(EProjectionLagging,
+		s.Error(w, r, walletd.Errorf(EProjectionLagging,
 			"The read models reflect the ledger up to seq %d, not yet %d: retry shortly.", pr.AppliedSeq(), minSeq))
 	default:
 		s.Error(w, r, err)
@@ -146,7 +127,7 @@ func parseHistoryParams(r *http.Request, required bool) (*historyParams, error) 
 		v := q.Get(b.name)
 		if v == "" {
 			if required {
-				return nil, ledger.Errorf(ledger.EInvalid, "%s is required.", b.name)
+				return nil, walletd.Errorf(walletd.EInvalid, "%s is required.", b.name)
 			}
 			continue
 		}
@@ -155,18 +136,18 @@ func parseHistoryParams(r *http.Request, required bool) (*historyParams, error) 
 		}
 	}
 	if !p.from.IsZero() && !p.to.IsZero() && !p.to.After(p.from) {
-		return nil, ledger.Errorf(ledger.EInvalid, "to must be after from (from is inclusive, to exclusive).")
+		return nil, walletd.Errorf(walletd.EInvalid, "to must be after from (from is inclusive, to exclusive).")
 	}
 	return &p, nil
 }
 
 func checkTypeFilter(s string) error {
-	if len(s) > ledger.MaxTypeLen {
-		return ledger.Errorf(ledger.EInvalid, "type is longer than %d characters.", ledger.MaxTypeLen)
+	if len(s) > walletd.MaxTypeLen {
+		return walletd.Errorf(walletd.EInvalid, "type is longer than %d characters.", walletd.MaxTypeLen)
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return ledger.Errorf(ledger.EInvalid, "type may hold only a-z, 0-9 and _.")
+			return walletd.Errorf(walletd.EInvalid, "type may hold only a-z, 0-9 and _.")
 		}
 	}
 	return nil
@@ -183,13 +164,13 @@ func (s *Server) handleTransactions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	tq := projections.TransactionQuery{WalletID: mux.Vars(r)["id"], Type: q.Get("type"), From: p.from, To: p.to}
+	tq := walletd.TransactionQuery{WalletID: mux.Vars(r)["id"], Type: q.Get("type"), From: p.from, To: p.to}
 	if err := checkTypeFilter(tq.Type); err != nil {
 		s.Error(w, r, err)
 		return
 	}
 	if c := q.Get("cursor"); c != "" {
-		if tq.Cursor, err = projections.ParseCursor(c); err != nil {
+		if tq.Cursor, err = walletd.ParseCursor(c); err != nil {
 			s.Error(w, r, err)
 			return
 		}
@@ -246,7 +227,7 @@ func (s *Server) handleStatement(w http.ResponseWriter, r *http.Request) {
 	}
 	format := r.URL.Query().Get("format")
 	if format != "" && format != "json" && format != "csv" {
-		s.Error(w, r, ledger.Errorf(ledger.EInvalid, "format must be json or csv."))
+		s.Error(w, r, walletd.Errorf(walletd.EInvalid, "format must be json or csv."))
 		return
 	}
 	wal, err := s.Ledger.Wallet(r.Context(), mux.Vars(r)["id"])
@@ -287,7 +268,7 @@ var statementCSVHeader = []string{"line", "created_at", "seq", "transaction_id",
 // writeStatementCSV writes st as CSV (RFC 4180): a header row, an
 // "opening" row, one "entry" row per transaction (oldest first) and a
 // "closing" row.
-func (s *Server) writeStatementCSV(w http.ResponseWriter, st *projections.Statement) {
+func (s *Server) writeStatementCSV(w http.ResponseWriter, st *walletd.Statement) {
 	name := fmt.Sprintf("statement-%s-%s-%s.csv", st.WalletID, st.From.Format("20060102T150405Z"), st.To.Format("20060102T150405Z"))
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+csvFileName(name)+`"`)
@@ -344,7 +325,7 @@ func (s *Server) handleDailyReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q.Get("date") == "" {
-		s.Error(w, r, ledger.Errorf(ledger.EInvalid, "date is required."))
+		s.Error(w, r, walletd.Errorf(walletd.EInvalid, "date is required."))
 		return
 	}
 	date, err := projections.ParseDate("date", q.Get("date"))

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/walletd/walletd/events/bus"
 	whttp "github.com/walletd/walletd/http"
@@ -74,7 +76,7 @@ func mustHistoryServer(tb testing.TB, wait time.Duration) *historyServer {
 	go func() { relay.Run(ctx); close(relayDone) }()
 	go func() { p.Run(ctx); close(projDone) }()
 
-	k, token, err := ledger.NewAPIKey("admin", []string{ledger.ScopeAdmin}, time.Now())
+	k, token, err := walletd.NewAPIKey("admin", []string{walletd.ScopeAdmin}, time.Now())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -303,12 +305,12 @@ func TestHistory_Transactions(t *testing.T) {
 		specCheck(t, o, tpl, r)
 	})
 	t.Run("ErrForbidden", func(t *testing.T) {
-		k, token, _ := ledger.NewAPIKey("writer", []string{ledger.ScopeWalletsWrite}, time.Now())
+		k, token, _ := walletd.NewAPIKey("writer", []string{walletd.ScopeWalletsWrite}, time.Now())
 		if err := s.L.DB.CreateAPIKey(context.Background(), k); err != nil {
 			t.Fatal(err)
 		}
 		s.do(t, "GET", "/v1/wallets/"+w.ID+"/transactions", "", "Authorization", "Bearer "+token).expect(t, 403, "forbidden")
-		k, token, _ = ledger.NewAPIKey("reader", []string{ledger.ScopeWalletsRead}, time.Now())
+		k, token, _ = walletd.NewAPIKey("reader", []string{walletd.ScopeWalletsRead}, time.Now())
 		if err := s.L.DB.CreateAPIKey(context.Background(), k); err != nil {
 			t.Fatal(err)
 		}

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/gorilla/mux"
 	"github.com/walletd/walletd/ledger"
 )
@@ -31,39 +33,13 @@ const (
 	attrError     = "error"
 )
 
-// Submitter applies ledger commands; *ledger.Writer implements it.
-type Submitter interface {
-	// Submit applies cmd and waits for its commit. See ledger.Writer.Submit.
-	Submit(ctx context.Context, idempotencyKey string, cmd ledger.Command) (*ledger.Result, error)
-}
-
-// LedgerReader is the read side of the ledger; *sqlite.DB implements it.
-type LedgerReader interface {
-	// Wallet returns wallet id. Returns ENotFound.
-	Wallet(ctx context.Context, id string) (*ledger.Wallet, error)
-	// Wallets lists wallets by id after a cursor, optionally of one user.
-	Wallets(ctx context.Context, userID, after string, limit int) ([]*ledger.Wallet, error)
-	// Entries returns entries with seq > afterSeq in seq order.
-	Entries(ctx context.Context, afterSeq uint64, limit int) ([]*ledger.Entry, error)
-	// Checkpoints returns checkpoints with seq > afterSeq in seq order.
-	Checkpoints(ctx context.Context, afterSeq uint64, limit int) ([]*ledger.Checkpoint, error)
-	// Ping checks the database answers.
-	Ping(ctx context.Context) error
-	// Object returns the committed object of kind (ledger.ObjTopup …) and
-	// id, decoded (*ledger.Topup …). Returns ENotFound.
-	Object(ctx context.Context, kind, id string) (any, error)
-	// Objects lists the committed objects of kind with id > after, in id
-	// order, up to limit, decoded.
-	Objects(ctx context.Context, kind, after string, limit int) ([]any, error)
-}
-
 // Server is the HTTP server. Set the fields, then Open.
 type Server struct {
 	Addr       string
-	Writer     Submitter
-	Ledger     LedgerReader
-	APIKeys    ledger.APIKeyService
-	Currencies *ledger.Currencies
+	Writer     walletd.Submitter
+	Ledger     walletd.LedgerReader
+	APIKeys    walletd.APIKeyService
+	Currencies *walletd.Currencies
 	// Verify runs the full chain verification for GET /v1/ledger/verify.
 	Verify func(ctx context.Context) (*ledger.VerifyReport, error)
 	// CheckpointPublicKey is served with the checkpoints, PEM encoded.
@@ -84,7 +60,7 @@ type Server struct {
 	Projections *Projections
 	// Webhooks manages outbound webhook endpoints; nil leaves their
 	// routes answering 503.
-	Webhooks WebhookService
+	Webhooks walletd.WebhookService
 
 	ln     net.Listener
 	srv    *http.Server
@@ -106,7 +82,7 @@ func (s *Server) Open() error {
 		s.Metrics = NewMetrics()
 	}
 	if s.Currencies == nil {
-		s.Currencies = ledger.DefaultCurrencies()
+		s.Currencies = walletd.DefaultCurrencies()
 	}
 	if s.LimitLocation == nil {
 		s.LimitLocation = time.UTC
@@ -173,10 +149,10 @@ func (s *Server) Close() error {
 func (s *Server) routes() *mux.Router {
 	r := mux.NewRouter()
 	r.NotFoundHandler = s.instrument("not_found", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.Error(w, r, ledger.Errorf(ledger.ENotFound, "No route for %s %s.", r.Method, r.URL.Path))
+		s.Error(w, r, walletd.Errorf(walletd.ENotFound, "No route for %s %s.", r.Method, r.URL.Path))
 	}))
 	r.MethodNotAllowedHandler = s.instrument("method_not_allowed", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.Error(w, r, ledger.Errorf(EMethodNotAllowed, "Method %s is not allowed on %s.", r.Method, r.URL.Path))
+		s.Error(w, r, walletd.Errorf(EMethodNotAllowed, "Method %s is not allowed on %s.", r.Method, r.URL.Path))
 	}))
 
 	handle := func(method, path, scope string, h http.HandlerFunc) {
@@ -209,7 +185,7 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := s.Ledger.Ping(ctx); err != nil {
 		s.Logger.Warn("not ready", attrError, err)
-		s.Error(w, r, ledger.Errorf(ledger.EUnavailable, "The ledger database does not answer."))
+		s.Error(w, r, walletd.Errorf(walletd.EUnavailable, "The ledger database does not answer."))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "data": map[string]string{"status": "ready"}})
@@ -226,29 +202,29 @@ const (
 
 // codes maps error codes to HTTP statuses: the one table.
 var codes = map[string]int{
-	ledger.EInvalid:             http.StatusBadRequest,
-	ledger.EInvalidAmount:       http.StatusBadRequest,
-	ledger.EInvalidCurrency:     http.StatusBadRequest,
-	EInvalidJSON:                http.StatusBadRequest,
-	EUnauthorized:               http.StatusUnauthorized,
-	EForbidden:                  http.StatusForbidden,
-	ledger.ENotFound:            http.StatusNotFound,
-	EMethodNotAllowed:           http.StatusMethodNotAllowed,
-	ledger.EWalletExists:        http.StatusConflict,
-	ledger.EIdempotencyConflict: http.StatusConflict,
-	ledger.EConflict:            http.StatusConflict,
-	EBodyTooLarge:               http.StatusRequestEntityTooLarge,
-	ledger.ECurrencyMismatch:    http.StatusUnprocessableEntity,
-	ledger.EInsufficientFunds:   http.StatusUnprocessableEntity,
-	ledger.EWalletFrozen:        http.StatusUnprocessableEntity,
-	ledger.ESpendingLimit:       http.StatusUnprocessableEntity,
-	ledger.EKYCRequired:         http.StatusUnprocessableEntity,
-	ledger.ECodeExpired:         http.StatusUnprocessableEntity,
-	ledger.ECodeExhausted:       http.StatusUnprocessableEntity,
-	ledger.ECodeUsed:            http.StatusUnprocessableEntity,
-	ledger.EUnavailable:         http.StatusServiceUnavailable,
-	EProjectionLagging:          http.StatusServiceUnavailable,
-	ledger.EInternal:            http.StatusInternalServerError,
+	walletd.EInvalid:             http.StatusBadRequest,
+	walletd.EInvalidAmount:       http.StatusBadRequest,
+	walletd.EInvalidCurrency:     http.StatusBadRequest,
+	EInvalidJSON:                 http.StatusBadRequest,
+	EUnauthorized:                http.StatusUnauthorized,
+	EForbidden:                   http.StatusForbidden,
+	walletd.ENotFound:            http.StatusNotFound,
+	EMethodNotAllowed:            http.StatusMethodNotAllowed,
+	walletd.EWalletExists:        http.StatusConflict,
+	walletd.EIdempotencyConflict: http.StatusConflict,
+	walletd.EConflict:            http.StatusConflict,
+	EBodyTooLarge:                http.StatusRequestEntityTooLarge,
+	walletd.ECurrencyMismatch:    http.StatusUnprocessableEntity,
+	walletd.EInsufficientFunds:   http.StatusUnprocessableEntity,
+	walletd.EWalletFrozen:        http.StatusUnprocessableEntity,
+	walletd.ESpendingLimit:       http.StatusUnprocessableEntity,
+	walletd.EKYCRequired:         http.StatusUnprocessableEntity,
+	walletd.ECodeExpired:         http.StatusUnprocessableEntity,
+	walletd.ECodeExhausted:       http.StatusUnprocessableEntity,
+	walletd.ECodeUsed:            http.StatusUnprocessableEntity,
+	walletd.EUnavailable:         http.StatusServiceUnavailable,
+	EProjectionLagging:           http.StatusServiceUnavailable,
+	walletd.EInternal:            http.StatusInternalServerError,
 }
 
 // ErrorStatus returns the HTTP status for an error code.
@@ -269,11 +245,11 @@ type errorBody struct {
 // Error writes err as the error envelope. Internal errors are logged with
 // their detail and answered with a generic message.
 func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
-	code, msg := ledger.ErrorCode(err), ledger.ErrorMessage(err)
+	code, msg := walletd.ErrorCode(err), walletd.ErrorMessage(err)
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		code, msg = ledger.EUnavailable, "The request was cancelled or timed out."
+		code, msg = walletd.EUnavailable, "The request was cancelled or timed out."
 	}
-	if code == ledger.EInternal {
+	if code == walletd.EInternal {
 		s.Logger.Error("internal error", attrRequestID, requestID(r.Context()), attrError, err)
 	}
 	writeJSON(w, ErrorStatus(code), errorBody{Code: code, Message: msg})
@@ -300,7 +276,7 @@ func writeData(w http.ResponseWriter, status int, data any) {
 // fields, wrong types, trailing data and bodies over MaxBodyBytes.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if r.ContentLength > MaxBodyBytes {
-		return ledger.Errorf(EBodyTooLarge, "The request body is larger than %d bytes.", MaxBodyBytes)
+		return walletd.Errorf(EBodyTooLarge, "The request body is larger than %d bytes.", MaxBodyBytes)
 	}
 	// The body is parsed as JSON whatever Content-Type says: clients such
 	// as curl -d label JSON as a form, and a non-JSON body fails below.
@@ -315,7 +291,7 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		if errors.As(err, &mbe) {
 			return jsonError(err)
 		}
-		return ledger.Errorf(EInvalidJSON, "The request body must hold exactly one JSON object.")
+		return walletd.Errorf(EInvalidJSON, "The request body must hold exactly one JSON object.")
 	}
 	return nil
 }
@@ -326,22 +302,22 @@ func jsonError(err error) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &mbe):
-		return ledger.Errorf(EBodyTooLarge, "The request body is larger than %d bytes.", MaxBodyBytes)
+		return walletd.Errorf(EBodyTooLarge, "The request body is larger than %d bytes.", MaxBodyBytes)
 	case errors.As(err, &ute):
 		if ute.Field == "" {
-			return ledger.Errorf(EInvalidJSON, "The request body must be a JSON object.")
+			return walletd.Errorf(EInvalidJSON, "The request body must be a JSON object.")
 		}
-		return ledger.Errorf(EInvalidJSON, "Field %q must be a %s, not a JSON %s.", ute.Field, jsonTypeName(ute.Type.Kind().String()), ute.Value)
+		return walletd.Errorf(EInvalidJSON, "Field %q must be a %s, not a JSON %s.", ute.Field, jsonTypeName(ute.Type.Kind().String()), ute.Value)
 	case errors.As(err, &se):
-		return ledger.Errorf(EInvalidJSON, "Malformed JSON at byte %d.", se.Offset)
+		return walletd.Errorf(EInvalidJSON, "Malformed JSON at byte %d.", se.Offset)
 	case errors.Is(err, io.EOF):
-		return ledger.Errorf(EInvalidJSON, "The request body is empty.")
+		return walletd.Errorf(EInvalidJSON, "The request body is empty.")
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return ledger.Errorf(EInvalidJSON, "The request body ends in the middle of the JSON.")
+		return walletd.Errorf(EInvalidJSON, "The request body ends in the middle of the JSON.")
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return ledger.Errorf(EInvalidJSON, "Unknown field %s.", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return walletd.Errorf(EInvalidJSON, "Unknown field %s.", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	}
-	return ledger.Errorf(EInvalidJSON, "Malformed JSON.")
+	return walletd.Errorf(EInvalidJSON, "Malformed JSON.")
 }
 
 func jsonTypeName(kind string) string {

@@ -5,14 +5,15 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/gorilla/mux"
-	"github.com/walletd/walletd/ledger"
 )
 
 func (s *Server) registerLedgerRoutes(handle handleFunc) {
-	handle("GET", "/v1/ledger/verify", ledger.ScopeAdmin, s.handleVerify)
-	handle("GET", "/v1/ledger/entries", ledger.ScopeAdmin, s.handleEntries)
-	handle("GET", "/v1/ledger/checkpoints", ledger.ScopeAdmin, s.handleCheckpoints)
+	handle("GET", "/v1/ledger/verify", walletd.ScopeAdmin, s.handleVerify)
+	handle("GET", "/v1/ledger/entries", walletd.ScopeAdmin, s.handleEntries)
+	handle("GET", "/v1/ledger/checkpoints", walletd.ScopeAdmin, s.handleCheckpoints)
 }
 
 func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +81,7 @@ func (s *Server) handleCheckpoints(w http.ResponseWriter, r *http.Request) {
 	for _, cp := range cps {
 		items = append(items, checkpointJSON{
 			Seq: cp.Seq, LedgerID: cp.LedgerID, HeadHash: cp.HeadHash.String(),
-			CreatedAt: cp.CreatedAt.UTC().Format(ledger.TimeFormat),
+			CreatedAt: cp.CreatedAt.UTC().Format(walletd.TimeFormat),
 			Signature: base64.StdEncoding.EncodeToString(cp.Signature), Message: string(cp.Message()),
 		})
 	}
@@ -88,9 +89,9 @@ func (s *Server) handleCheckpoints(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) registerAPIKeyRoutes(handle handleFunc) {
-	handle("POST", "/v1/api-keys", ledger.ScopeAdmin, s.handleCreateAPIKey)
-	handle("GET", "/v1/api-keys", ledger.ScopeAdmin, s.handleListAPIKeys)
-	handle("DELETE", "/v1/api-keys/{id}", ledger.ScopeAdmin, s.handleRevokeAPIKey)
+	handle("POST", "/v1/api-keys", walletd.ScopeAdmin, s.handleCreateAPIKey)
+	handle("GET", "/v1/api-keys", walletd.ScopeAdmin, s.handleListAPIKeys)
+	handle("DELETE", "/v1/api-keys/{id}", walletd.ScopeAdmin, s.handleRevokeAPIKey)
 }
 
 type apiKeyJSON struct {
@@ -102,7 +103,7 @@ type apiKeyJSON struct {
 	Token     string   `json:"token,omitempty"` // only when created
 }
 
-func apiKeyToJSON(k *ledger.APIKey) apiKeyJSON {
+func apiKeyToJSON(k *walletd.APIKey) apiKeyJSON {
 	out := apiKeyJSON{ID: k.ID, Name: k.Name, Scopes: k.Scopes, CreatedAt: k.CreatedAt.UTC().Format(time.RFC3339Nano)}
 	if k.RevokedAt != nil {
 		out.RevokedAt = k.RevokedAt.UTC().Format(time.RFC3339Nano)
@@ -119,7 +120,7 @@ func (s *Server) handleCreateAPIKey(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	k, token, err := ledger.NewAPIKey(req.Name, req.Scopes, s.Now())
+	k, token, err := walletd.NewAPIKey(req.Name, req.Scopes, s.Now())
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -149,7 +150,7 @@ func (s *Server) handleListAPIKeys(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleRevokeAPIKey(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["id"]
 	if self := APIKeyFrom(r.Context()); self != nil && self.ID == id {
-		s.Error(w, r, ledger.Errorf(ledger.EConflict, "A key cannot revoke itself."))
+		s.Error(w, r, walletd.Errorf(walletd.EConflict, "A key cannot revoke itself."))
 		return
 	}
 	if err := s.APIKeys.RevokeAPIKey(r.Context(), id, s.Now()); err != nil {

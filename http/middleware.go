@@ -10,8 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/segmentio/ksuid"
-	"github.com/walletd/walletd/ledger"
 )
 
 type ctxKey int
@@ -27,8 +28,8 @@ func requestID(ctx context.Context) string {
 }
 
 // APIKeyFrom returns the API key that authenticated the request, or nil.
-func APIKeyFrom(ctx context.Context) *ledger.APIKey {
-	k, _ := ctx.Value(ctxAPIKey).(*ledger.APIKey)
+func APIKeyFrom(ctx context.Context) *walletd.APIKey {
+	k, _ := ctx.Value(ctxAPIKey).(*walletd.APIKey)
 	return k
 }
 
@@ -113,7 +114,7 @@ func (s *Server) authorize(scope string, next http.Handler) http.Handler {
 		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="walletd"`)
-			s.Error(w, r, ledger.Errorf(EUnauthorized, "An API key is required: Authorization: Bearer <key>."))
+			s.Error(w, r, walletd.Errorf(EUnauthorized, "An API key is required: Authorization: Bearer <key>."))
 			return
 		}
 		key, err := s.auth.lookup(r.Context(), strings.TrimSpace(token))
@@ -122,11 +123,11 @@ func (s *Server) authorize(scope string, next http.Handler) http.Handler {
 			return
 		} else if key == nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="walletd", error="invalid_token"`)
-			s.Error(w, r, ledger.Errorf(EUnauthorized, "The API key is invalid or revoked."))
+			s.Error(w, r, walletd.Errorf(EUnauthorized, "The API key is invalid or revoked."))
 			return
 		}
 		if !key.HasScope(scope) {
-			s.Error(w, r, ledger.Errorf(EForbidden, "The API key lacks the %q scope.", scope))
+			s.Error(w, r, walletd.Errorf(EForbidden, "The API key lacks the %q scope.", scope))
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxAPIKey, key)))
@@ -137,25 +138,25 @@ func (s *Server) authorize(scope string, next http.Handler) http.Handler {
 // does not read the database on every request. Revocations through this
 // server take effect at once; elsewhere within authCacheTTL.
 type authCache struct {
-	keys ledger.APIKeyService
+	keys walletd.APIKeyService
 	now  func() time.Time
 	mu   sync.RWMutex
 	m    map[string]authEntry
 }
 
 type authEntry struct {
-	key     *ledger.APIKey // nil: known bad
+	key     *walletd.APIKey // nil: known bad
 	expires time.Time
 }
 
 const authCacheTTL = 10 * time.Second
 
-func newAuthCache(keys ledger.APIKeyService, now func() time.Time) *authCache {
+func newAuthCache(keys walletd.APIKeyService, now func() time.Time) *authCache {
 	return &authCache{keys: keys, now: now, m: make(map[string]authEntry)}
 }
 
 // lookup returns the active key for token, nil if the token is not valid.
-func (c *authCache) lookup(ctx context.Context, token string) (*ledger.APIKey, error) {
+func (c *authCache) lookup(ctx context.Context, token string) (*walletd.APIKey, error) {
 	now := c.now()
 	c.mu.RLock()
 	e, ok := c.m[token]
@@ -163,12 +164,12 @@ func (c *authCache) lookup(ctx context.Context, token string) (*ledger.APIKey, e
 	if ok && now.Before(e.expires) {
 		return e.key, nil
 	}
-	id, secret, ok := ledger.SplitToken(token)
+	id, secret, ok := walletd.SplitToken(token)
 	if !ok {
 		return nil, nil
 	}
 	k, err := c.keys.APIKey(ctx, id)
-	if ledger.ErrorCode(err) == ledger.ENotFound {
+	if walletd.ErrorCode(err) == walletd.ENotFound {
 		k, err = nil, nil
 	} else if err != nil {
 		return nil, err

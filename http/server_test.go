@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	whttp "github.com/walletd/walletd/http"
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/walletdtest"
@@ -27,7 +29,7 @@ type testServer struct {
 func mustServer(tb testing.TB) *testServer {
 	tb.Helper()
 	l := walletdtest.MustOpenLedger(tb, nil)
-	k, token, err := ledger.NewAPIKey("admin", []string{ledger.ScopeAdmin}, time.Now())
+	k, token, err := walletd.NewAPIKey("admin", []string{walletd.ScopeAdmin}, time.Now())
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/gorilla/mux"
 	"github.com/shopspring/decimal"
 	"github.com/walletd/walletd/ledger"
@@ -16,14 +18,14 @@ import (
 type handleFunc func(method, path, scope string, h http.HandlerFunc)
 
 func (s *Server) registerWalletRoutes(handle handleFunc) {
-	handle("POST", "/v1/wallets", ledger.ScopeWalletsWrite, s.handleCreateWallet)
-	handle("GET", "/v1/wallets", ledger.ScopeWalletsRead, s.handleListWallets)
-	handle("GET", "/v1/wallets/{id}", ledger.ScopeWalletsRead, s.handleGetWallet)
-	handle("POST", "/v1/wallets/{id}/credit", ledger.ScopeWalletsWrite, s.handlePost(ledger.KindCredit))
-	handle("POST", "/v1/wallets/{id}/debit", ledger.ScopeWalletsWrite, s.handlePost(ledger.KindDebit))
-	handle("POST", "/v1/wallets/{id}/freeze", ledger.ScopeWalletsWrite, s.handleSetStatus(true))
-	handle("POST", "/v1/wallets/{id}/unfreeze", ledger.ScopeWalletsWrite, s.handleSetStatus(false))
-	handle("POST", "/v1/transfers", ledger.ScopeWalletsWrite, s.handleTransfer)
+	handle("POST", "/v1/wallets", walletd.ScopeWalletsWrite, s.handleCreateWallet)
+	handle("GET", "/v1/wallets", walletd.ScopeWalletsRead, s.handleListWallets)
+	handle("GET", "/v1/wallets/{id}", walletd.ScopeWalletsRead, s.handleGetWallet)
+	handle("POST", "/v1/wallets/{id}/credit", walletd.ScopeWalletsWrite, s.handlePost(walletd.KindCredit))
+	handle("POST", "/v1/wallets/{id}/debit", walletd.ScopeWalletsWrite, s.handlePost(walletd.KindDebit))
+	handle("POST", "/v1/wallets/{id}/freeze", walletd.ScopeWalletsWrite, s.handleSetStatus(true))
+	handle("POST", "/v1/wallets/{id}/unfreeze", walletd.ScopeWalletsWrite, s.handleSetStatus(false))
+	handle("POST", "/v1/transfers", walletd.ScopeWalletsWrite, s.handleTransfer)
 }
 
 // walletJSON is a wallet as the API shows it.
@@ -45,13 +47,13 @@ type walletJSON struct {
 	AutoReload autoReloadJSON `json:"auto_reload"`
 }
 
-func (s *Server) walletJSON(w *ledger.Wallet) walletJSON {
+func (s *Server) walletJSON(w *walletd.Wallet) walletJSON {
 	sc, _ := s.Currencies.Scale(w.Currency)
 	return walletJSON{
 		ID: w.ID, UserID: w.UserID, Email: w.Email, Currency: w.Currency,
-		Balance:    ledger.FormatAmount(w.Balance, sc),
-		Held:       ledger.FormatAmount(w.Held, sc),
-		Available:  ledger.FormatAmount(w.Available(), sc),
+		Balance:    walletd.FormatAmount(w.Balance, sc),
+		Held:       walletd.FormatAmount(w.Held, sc),
+		Available:  walletd.FormatAmount(w.Available(), sc),
 		Status:     w.Status,
 		CreatedAt:  w.CreatedAt.UTC().Format(time.RFC3339Nano),
 		UpdatedAt:  w.UpdatedAt.UTC().Format(time.RFC3339Nano),
@@ -90,7 +92,7 @@ type entryJSON struct {
 	CreatedAt      string            `json:"created_at"`
 }
 
-func entryToJSON(e *ledger.Entry) entryJSON {
+func entryToJSON(e *walletd.Entry) entryJSON {
 	out := entryJSON{
 		TransactionID: e.ID, Seq: e.Seq, LedgerHash: e.Hash.String(), PrevHash: e.PrevHash.String(),
 		RequestHash: e.RequestHash, Email: e.Email, KeyID: e.KeyID, EventID: e.EventID, Kind: e.Kind, Type: e.Type, WalletID: e.WalletID,
@@ -126,18 +128,18 @@ func cutDot(s string) (string, string, bool) {
 
 // walletFromOpen renders the wallet an open entry created: the response
 // of POST /v1/wallets, identical on an idempotent replay.
-func walletFromOpen(e *ledger.Entry) walletJSON {
+func walletFromOpen(e *walletd.Entry) walletJSON {
 	ts := e.CreatedAt.UTC().Format(time.RFC3339Nano)
 	return walletJSON{
 		ID: e.WalletID, UserID: e.UserID, Email: e.Email, Currency: e.Currency,
 		Balance: e.BalanceAfter, Held: e.HeldAfter, Available: e.BalanceAfter,
-		Status: ledger.StatusActive, CreatedAt: ts, UpdatedAt: ts, LastSeq: e.Seq,
-		KYCStatus: ledger.KYCNone,
+		Status: walletd.StatusActive, CreatedAt: ts, UpdatedAt: ts, LastSeq: e.Seq,
+		KYCStatus: walletd.KYCNone,
 	}
 }
 
 // submit sends cmd to the writer and answers 201 with render(result).
-func (s *Server) submit(w http.ResponseWriter, r *http.Request, cmd ledger.Command, render func([]*ledger.Entry) any) {
+func (s *Server) submit(w http.ResponseWriter, r *http.Request, cmd walletd.Command, render func([]*walletd.Entry) any) {
 	res, err := s.Writer.Submit(r.Context(), r.Header.Get("Idempotency-Key"), cmd)
 	if err != nil {
 		s.Error(w, r, err)
@@ -155,7 +157,7 @@ func (s *Server) handleCreateWallet(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.submit(w, r, &req, func(es []*ledger.Entry) any { return walletFromOpen(es[0]) })
+	s.submit(w, r, &req, func(es []*walletd.Entry) any { return walletFromOpen(es[0]) })
 }
 
 func (s *Server) handleGetWallet(w http.ResponseWriter, r *http.Request) {
@@ -202,7 +204,7 @@ type postRequest struct {
 
 func (s *Server) handlePost(kind string) http.HandlerFunc {
 	defType := "manual_credit"
-	if kind == ledger.KindDebit {
+	if kind == walletd.KindDebit {
 		defType = "manual_debit"
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -216,7 +218,7 @@ func (s *Server) handlePost(kind string) http.HandlerFunc {
 		}
 		cmd := &ledger.Post{WalletID: mux.Vars(r)["id"], Kind: kind, Amount: req.Amount, Type: req.Type,
 			Reason: req.Reason, OrderID: req.OrderID, Metadata: req.Metadata}
-		s.submit(w, r, cmd, func(es []*ledger.Entry) any { return entryToJSON(es[0]) })
+		s.submit(w, r, cmd, func(es []*walletd.Entry) any { return entryToJSON(es[0]) })
 	}
 }
 
@@ -232,11 +234,11 @@ func (s *Server) handleSetStatus(frozen bool) http.HandlerFunc {
 			}
 		}
 		cmd := &ledger.SetStatus{WalletID: mux.Vars(r)["id"], Frozen: frozen, Reason: req.Reason}
-		s.submit(w, r, cmd, func(es []*ledger.Entry) any {
+		s.submit(w, r, cmd, func(es []*walletd.Entry) any {
 			out := entryToJSON(es[0])
-			status := ledger.StatusActive
+			status := walletd.StatusActive
 			if frozen {
-				status = ledger.StatusFrozen
+				status = walletd.StatusFrozen
 			}
 			return map[string]any{"wallet_id": out.WalletID, "status": status, "transaction_id": out.TransactionID,
 				"seq": out.Seq, "ledger_hash": out.LedgerHash, "balance_after": out.BalanceAfter, "entry": out}
@@ -266,7 +268,7 @@ func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	s.submit(w, r, &req, func(es []*ledger.Entry) any {
+	s.submit(w, r, &req, func(es []*walletd.Entry) any {
 		out, in := entryToJSON(es[0]), entryToJSON(es[1])
 		return transferJSON{
 			TransferID: out.TransferID, FromWalletID: out.WalletID, ToWalletID: in.WalletID,
@@ -300,7 +302,7 @@ func parseLimit(s string, def, max int) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > max {
-		return 0, ledger.Errorf(ledger.EInvalid, "limit must be an integer from 1 to %d.", max)
+		return 0, walletd.Errorf(walletd.EInvalid, "limit must be an integer from 1 to %d.", max)
 	}
 	return n, nil
 }
@@ -311,7 +313,7 @@ func parseSeq(name, s string) (uint64, error) {
 	}
 	n, err := strconv.ParseUint(s, 10, 63)
 	if err != nil {
-		return 0, ledger.Errorf(ledger.EInvalid, "%s must be a non-negative integer.", name)
+		return 0, walletd.Errorf(walletd.EInvalid, "%s must be a non-negative integer.", name)
 	}
 	return n, nil
 }

@@ -2,46 +2,15 @@ package http
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/gorilla/mux"
-	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/webhooks"
 )
-
-// WebhookService manages outbound webhook endpoints; *webhooks.Service
-// implements it.
-type WebhookService interface {
-	// CreateEndpoint saves an endpoint and queues its ping; it returns the
-	// secret, shown only here. Returns EInvalid.
-	CreateEndpoint(ctx context.Context, in webhooks.EndpointInput) (*webhooks.Endpoint, string, error)
-	// Endpoints lists every endpoint, oldest first.
-	Endpoints(ctx context.Context) ([]*webhooks.Endpoint, error)
-	// Endpoint returns one endpoint. Returns ENotFound.
-	Endpoint(ctx context.Context, id string) (*webhooks.Endpoint, error)
-	// UpdateEndpoint changes the fields set. Returns ENotFound, EInvalid, EConflict.
-	UpdateEndpoint(ctx context.Context, id string, up webhooks.EndpointUpdate) (*webhooks.Endpoint, error)
-	// DeleteEndpoint deletes an endpoint, its deliveries and its log. Returns ENotFound.
-	DeleteEndpoint(ctx context.Context, id string) error
-	// RotateSecret sets a new secret and returns it. Returns ENotFound, EInvalid.
-	RotateSecret(ctx context.Context, id string, opt webhooks.RotateOptions) (*webhooks.Endpoint, string, error)
-	// SendTest queues a test event. Returns ENotFound, EInvalid, EConflict.
-	SendTest(ctx context.Context, id, event string) (*webhooks.Delivery, error)
-	// Attempts returns the newest attempts of the log. Returns ENotFound.
-	Attempts(ctx context.Context, id string, limit int) ([]*webhooks.Attempt, error)
-	// Delivery returns one delivery with its payload. Returns ENotFound.
-	Delivery(ctx context.Context, endpointID, deliveryID string) (*webhooks.Delivery, error)
-	// RetryDelivery sends a delivery again now. Returns ENotFound, EConflict.
-	RetryDelivery(ctx context.Context, endpointID, deliveryID string) (*webhooks.Delivery, error)
-	// EnableEndpoint re-enables an endpoint, delivering or discarding what
-	// was held. Returns ENotFound.
-	EnableEndpoint(ctx context.Context, id string, deliverHeld bool) (*webhooks.Endpoint, int64, error)
-}
-
-var _ WebhookService = (*webhooks.Service)(nil)
 
 // webhookBase is the path of the endpoint collection.
 const webhookBase = "/v1/webhook-endpoints"
@@ -52,23 +21,23 @@ func (s *Server) registerWebhookRoutes(handle handleFunc) {
 	h := func(f http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			if s.Webhooks == nil {
-				s.Error(w, r, ledger.Errorf(ledger.EUnavailable, "Outbound webhooks are not enabled on this server."))
+				s.Error(w, r, walletd.Errorf(walletd.EUnavailable, "Outbound webhooks are not enabled on this server."))
 				return
 			}
 			f(w, r)
 		}
 	}
-	handle("POST", webhookBase, ledger.ScopeAdmin, h(s.handleCreateWebhookEndpoint))
-	handle("GET", webhookBase, ledger.ScopeAdmin, h(s.handleListWebhookEndpoints))
-	handle("GET", webhookBase+"/{id}", ledger.ScopeAdmin, h(s.handleGetWebhookEndpoint))
-	handle("PATCH", webhookBase+"/{id}", ledger.ScopeAdmin, h(s.handleUpdateWebhookEndpoint))
-	handle("DELETE", webhookBase+"/{id}", ledger.ScopeAdmin, h(s.handleDeleteWebhookEndpoint))
-	handle("POST", webhookBase+"/{id}/rotate-secret", ledger.ScopeAdmin, h(s.handleRotateWebhookSecret))
-	handle("POST", webhookBase+"/{id}/test", ledger.ScopeAdmin, h(s.handleTestWebhook))
-	handle("POST", webhookBase+"/{id}/enable", ledger.ScopeAdmin, h(s.handleEnableWebhookEndpoint))
-	handle("GET", webhookBase+"/{id}/deliveries", ledger.ScopeAdmin, h(s.handleWebhookAttempts))
-	handle("GET", webhookBase+"/{id}/deliveries/{delivery_id}", ledger.ScopeAdmin, h(s.handleGetWebhookDelivery))
-	handle("POST", webhookBase+"/{id}/deliveries/{delivery_id}/retry", ledger.ScopeAdmin, h(s.handleRetryWebhookDelivery))
+	handle("POST", webhookBase, walletd.ScopeAdmin, h(s.handleCreateWebhookEndpoint))
+	handle("GET", webhookBase, walletd.ScopeAdmin, h(s.handleListWebhookEndpoints))
+	handle("GET", webhookBase+"/{id}", walletd.ScopeAdmin, h(s.handleGetWebhookEndpoint))
+	handle("PATCH", webhookBase+"/{id}", walletd.ScopeAdmin, h(s.handleUpdateWebhookEndpoint))
+	handle("DELETE", webhookBase+"/{id}", walletd.ScopeAdmin, h(s.handleDeleteWebhookEndpoint))
+	handle("POST", webhookBase+"/{id}/rotate-secret", walletd.ScopeAdmin, h(s.handleRotateWebhookSecret))
+	handle("POST", webhookBase+"/{id}/test", walletd.ScopeAdmin, h(s.handleTestWebhook))
+	handle("POST", webhookBase+"/{id}/enable", walletd.ScopeAdmin, h(s.handleEnableWebhookEndpoint))
+	handle("GET", webhookBase+"/{id}/deliveries", walletd.ScopeAdmin, h(s.handleWebhookAttempts))
+	handle("GET", webhookBase+"/{id}/deliveries/{delivery_id}", walletd.ScopeAdmin, h(s.handleGetWebhookDelivery))
+	handle("POST", webhookBase+"/{id}/deliveries/{delivery_id}/retry", walletd.ScopeAdmin, h(s.handleRetryWebhookDelivery))
 }
 
 // webhookEndpointJSON is an endpoint as the API shows it. Secret is set
@@ -96,7 +65,7 @@ func timeJSON(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-func webhookEndpointToJSON(e *webhooks.Endpoint) webhookEndpointJSON {
+func webhookEndpointToJSON(e *walletd.WebhookEndpoint) webhookEndpointJSON {
 	evs := e.Events
 	if evs == nil {
 		evs = []string{}
@@ -141,7 +110,7 @@ type webhookDeliveryJSON struct {
 	UpdatedAt     string `json:"updated_at"`
 }
 
-func webhookDeliveryToJSON(d *webhooks.Delivery) webhookDeliveryJSON {
+func webhookDeliveryToJSON(d *walletd.WebhookDelivery) webhookDeliveryJSON {
 	out := webhookDeliveryJSON{
 		ID: d.ID, EndpointID: d.EndpointID, EventID: d.EventID, Event: d.Event, Kind: d.Kind, State: d.State,
 		Attempts: d.Attempts, LastStatus: d.LastStatus, LastError: d.LastError, ContentType: d.ContentType,
@@ -170,7 +139,7 @@ func (s *Server) handleCreateWebhookEndpoint(w http.ResponseWriter, r *http.Requ
 		s.Error(w, r, err)
 		return
 	}
-	ep, secret, err := s.Webhooks.CreateEndpoint(r.Context(), webhooks.EndpointInput(req))
+	ep, secret, err := s.Webhooks.CreateEndpoint(r.Context(), walletd.WebhookEndpointInput(req))
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -220,7 +189,7 @@ func (s *Server) handleUpdateWebhookEndpoint(w http.ResponseWriter, r *http.Requ
 		s.Error(w, r, err)
 		return
 	}
-	ep, err := s.Webhooks.UpdateEndpoint(r.Context(), mux.Vars(r)["id"], webhooks.EndpointUpdate(req))
+	ep, err := s.Webhooks.UpdateEndpoint(r.Context(), mux.Vars(r)["id"], walletd.WebhookEndpointUpdate(req))
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -254,11 +223,11 @@ func (s *Server) handleRotateWebhookSecret(w http.ResponseWriter, r *http.Reques
 		s.Error(w, r, err)
 		return
 	}
-	opt := webhooks.RotateOptions{Secret: req.Secret}
+	opt := walletd.WebhookRotateOptions{Secret: req.Secret}
 	if g := req.GracePeriodSeconds; g != nil {
 		switch {
 		case *g < 0 || *g > maxGrace:
-			s.Error(w, r, ledger.Errorf(ledger.EInvalid, "grace_period_seconds must be from 0 to %d.", maxGrace))
+			s.Error(w, r, walletd.Errorf(walletd.EInvalid, "grace_period_seconds must be from 0 to %d.", maxGrace))
 			return
 		case *g == 0:
 			opt.Grace = -1

@@ -17,12 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/walletd/walletd/events"
 	"github.com/walletd/walletd/events/bus"
 	whttp "github.com/walletd/walletd/http"
-	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/walletdtest"
 	"github.com/walletd/walletd/webhooks"
 )
@@ -53,7 +54,7 @@ func mustWebhookServer(tb testing.TB) (*testServer, *webhooks.Service, *lockedBu
 	logs := &lockedBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	l := walletdtest.MustOpenLedger(tb, nil)
-	k, token, err := ledger.NewAPIKey("admin", []string{ledger.ScopeAdmin}, time.Now())
+	k, token, err := walletd.NewAPIKey("admin", []string{walletd.ScopeAdmin}, time.Now())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -314,7 +315,7 @@ func TestWebhookEndpoints_NotConfigured(t *testing.T) {
 
 func TestWebhookEndpoints_Scope(t *testing.T) {
 	s, _, _ := mustWebhookServer(t)
-	k, token, _ := ledger.NewAPIKey("rw", []string{ledger.ScopeWalletsRead, ledger.ScopeWalletsWrite}, time.Now())
+	k, token, _ := walletd.NewAPIKey("rw", []string{walletd.ScopeWalletsRead, walletd.ScopeWalletsWrite}, time.Now())
 	if err := s.L.DB.CreateAPIKey(context.Background(), k); err != nil {
 		t.Fatal(err)
 	}

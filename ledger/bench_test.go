@@ -8,17 +8,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/walletd/walletd/ledger"
 )
 
 // benchEntry returns an entry with realistic field sizes: KSUID ids, a
 // reason, metadata, an idempotency key and a request hash.
-func benchEntry(seq uint64) *ledger.Entry {
-	return &ledger.Entry{
+func benchEntry(seq uint64) *walletd.Entry {
+	return &walletd.Entry{
 		Seq:            seq,
 		ID:             "txn_2frgqRkicvGpvM9Fsjz7T5P6j7i",
 		EventID:        "wph_2frgqMrvQCqJc0lw19ljh7L8KU2",
-		Kind:           ledger.KindCredit,
+		Kind:           walletd.KindCredit,
 		Type:           "topup",
 		WalletID:       "wal_2frgqMbtBJeWJxHZLRE980Atqp3",
 		UserID:         "user_1001",
@@ -55,7 +57,7 @@ func BenchmarkEntry_AppendCanonical(b *testing.B) {
 func BenchmarkHasher_Sum(b *testing.B) {
 	h := ledger.NewHasher([]byte("0123456789abcdef0123456789abcdef"))
 	e := benchEntry(1)
-	b.SetBytes(int64(len(e.Canonical()) + ledger.HashSize))
+	b.SetBytes(int64(len(e.Canonical()) + walletd.HashSize))
 	b.ReportAllocs()
 	for b.Loop() {
 		e.Hash = h.Sum(e)
@@ -73,7 +75,7 @@ func benchExport(b *testing.B, n int) ([]byte, ledger.VerifyOptions) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var prev ledger.Hash
+	var prev walletd.Hash
 	for i := 1; i <= n; i++ {
 		e := benchEntry(uint64(i))
 		e.ID = fmt.Sprintf("txn_%027d", i)

@@ -15,15 +15,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/walletd/walletd/ledger"
 )
 
-func testCheckpoint() *ledger.Checkpoint {
-	var h ledger.Hash
+func testCheckpoint() *walletd.Checkpoint {
+	var h walletd.Hash
 	for i := range h {
 		h[i] = byte(0xa0 + i)
 	}
-	return &ledger.Checkpoint{LedgerID: "ldg_abc", Seq: 1000, HeadHash: h,
+	return &walletd.Checkpoint{LedgerID: "ldg_abc", Seq: 1000, HeadHash: h,
 		CreatedAt: time.Date(2024, 5, 1, 14, 0, 0, 123456789, time.FixedZone("CEST", 2*3600))}
 }
 
@@ -55,17 +57,17 @@ func TestCheckpoint_Verify(t *testing.T) {
 			t.Fatal("the same instant in UTC does not verify")
 		}
 	})
-	for name, change := range map[string]func(c *ledger.Checkpoint){
-		"ErrLedgerID":   func(c *ledger.Checkpoint) { c.LedgerID = "ldg_abd" },
-		"ErrSeq":        func(c *ledger.Checkpoint) { c.Seq++ },
-		"ErrHeadHash":   func(c *ledger.Checkpoint) { c.HeadHash[31] ^= 1 },
-		"ErrCreatedAt":  func(c *ledger.Checkpoint) { c.CreatedAt = c.CreatedAt.Add(time.Microsecond) },
-		"ErrSignature":  func(c *ledger.Checkpoint) { c.Signature[63] ^= 1 },
-		"ErrShortSig":   func(c *ledger.Checkpoint) { c.Signature = c.Signature[:63] },
-		"ErrLongSig":    func(c *ledger.Checkpoint) { c.Signature = append(c.Signature, 0) },
-		"ErrNoSig":      func(c *ledger.Checkpoint) { c.Signature = nil },
-		"ErrOtherKey":   func(c *ledger.Checkpoint) { _, k, _ := ed25519.GenerateKey(rand.Reader); c.Sign(k) },
-		"ErrZeroSigned": func(c *ledger.Checkpoint) { c.Signature = make([]byte, 64) },
+	for name, change := range map[string]func(c *walletd.Checkpoint){
+		"ErrLedgerID":   func(c *walletd.Checkpoint) { c.LedgerID = "ldg_abd" },
+		"ErrSeq":        func(c *walletd.Checkpoint) { c.Seq++ },
+		"ErrHeadHash":   func(c *walletd.Checkpoint) { c.HeadHash[31] ^= 1 },
+		"ErrCreatedAt":  func(c *walletd.Checkpoint) { c.CreatedAt = c.CreatedAt.Add(time.Microsecond) },
+		"ErrSignature":  func(c *walletd.Checkpoint) { c.Signature[63] ^= 1 },
+		"ErrShortSig":   func(c *walletd.Checkpoint) { c.Signature = c.Signature[:63] },
+		"ErrLongSig":    func(c *walletd.Checkpoint) { c.Signature = append(c.Signature, 0) },
+		"ErrNoSig":      func(c *walletd.Checkpoint) { c.Signature = nil },
+		"ErrOtherKey":   func(c *walletd.Checkpoint) { _, k, _ := ed25519.GenerateKey(rand.Reader); c.Sign(k) },
+		"ErrZeroSigned": func(c *walletd.Checkpoint) { c.Signature = make([]byte, 64) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := *cp

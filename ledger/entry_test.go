@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/walletd/walletd/ledger"
 )
 
@@ -96,17 +98,17 @@ func (v *vectorFile) key(tb testing.TB) []byte {
 }
 
 // entry builds the ledger.Entry a vector describes, hashes excluded.
-func (ve *vectorEntry) entry(tb testing.TB) *ledger.Entry {
+func (ve *vectorEntry) entry(tb testing.TB) *walletd.Entry {
 	tb.Helper()
-	at, err := time.Parse(ledger.TimeFormat, ve.CreatedAt)
+	at, err := time.Parse(walletd.TimeFormat, ve.CreatedAt)
 	if err != nil {
 		tb.Fatalf("seq %d created_at: %v", ve.Seq, err)
 	}
-	prev, err := ledger.ParseHash(ve.PrevHash)
+	prev, err := walletd.ParseHash(ve.PrevHash)
 	if err != nil {
 		tb.Fatalf("seq %d prev_hash: %v", ve.Seq, err)
 	}
-	return &ledger.Entry{
+	return &walletd.Entry{
 		Seq: ve.Seq, ID: ve.ID, EventID: ve.EventID, Kind: ve.Kind, Type: ve.Type,
 		WalletID: ve.WalletID, UserID: ve.UserID, Email: ve.Email, Currency: ve.Currency,
 		Amount: ve.Amount, BalanceAfter: ve.BalanceAfter, HeldAfter: ve.HeldAfter,
@@ -120,13 +122,13 @@ func (ve *vectorEntry) entry(tb testing.TB) *ledger.Entry {
 // the canonical bytes of every entry, every hash, and the links between them.
 func TestEntry_Canonical_Vectors(t *testing.T) {
 	v := loadVectors(t)
-	if v.CanonicalVersion != ledger.CanonicalVersion {
-		t.Fatalf("vectors are for %q, the code encodes %q", v.CanonicalVersion, ledger.CanonicalVersion)
+	if v.CanonicalVersion != walletd.CanonicalVersion {
+		t.Fatalf("vectors are for %q, the code encodes %q", v.CanonicalVersion, walletd.CanonicalVersion)
 	}
 	key := v.key(t)
 	hasher := ledger.NewHasher(key) // one Hasher for all: its buffer reuse must not leak between entries
-	var prev ledger.Hash
-	var chain []*ledger.Entry
+	var prev walletd.Hash
+	var chain []*walletd.Entry
 	for i := range v.Entries {
 		ve := &v.Entries[i]
 		t.Run(fmt.Sprintf("Seq%d", ve.Seq), func(t *testing.T) {
@@ -143,7 +145,7 @@ func TestEntry_Canonical_Vectors(t *testing.T) {
 			if got := hex.EncodeToString(e.AppendCanonical([]byte("prefix"))); got != hex.EncodeToString([]byte("prefix"))+ve.CanonicalHex {
 				t.Fatalf("AppendCanonical does not append: %s", got)
 			}
-			want, err := ledger.ParseHash(ve.Hash)
+			want, err := walletd.ParseHash(ve.Hash)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,7 +158,7 @@ func TestEntry_Canonical_Vectors(t *testing.T) {
 			e.Hash = want
 			chain = append(chain, e)
 		})
-		h, _ := ledger.ParseHash(ve.Hash)
+		h, _ := walletd.ParseHash(ve.Hash)
 		prev = h
 	}
 
@@ -164,7 +166,7 @@ func TestEntry_Canonical_Vectors(t *testing.T) {
 		cp := v.checkpoint(t)
 		pub, _ := v.checkpointKeys(t)
 		kr := &ledger.Keyring{Active: v.KeyID, Keys: []ledger.Key{{ID: v.KeyID, Secret: key}}}
-		rep, err := ledger.Verify(context.Background(), &sliceIter{entries: chain}, []*ledger.Checkpoint{cp},
+		rep, err := ledger.Verify(context.Background(), &sliceIter{entries: chain}, []*walletd.Checkpoint{cp},
 			ledger.VerifyOptions{Keyring: kr, PublicKey: pub, LedgerID: cp.LedgerID})
 		if err != nil {
 			t.Fatal(err)
@@ -302,7 +304,7 @@ func decodeCanonical(b []byte) ([]string, error) {
 }
 
 func TestEntry_Canonical(t *testing.T) {
-	e := &ledger.Entry{Seq: 18446744073709551615, Kind: "credit", Amount: "1.00", KeyID: "k1",
+	e := &walletd.Entry{Seq: 18446744073709551615, Kind: "credit", Amount: "1.00", KeyID: "k1",
 		CreatedAt: time.Date(2024, 5, 1, 14, 0, 0, 123456789, time.FixedZone("CEST", 2*3600))}
 	fields, err := decodeCanonical(e.Canonical())
 	if err != nil {
@@ -348,24 +350,24 @@ func TestEntry_Canonical(t *testing.T) {
 }
 
 func TestParseHash(t *testing.T) {
-	var h ledger.Hash
+	var h walletd.Hash
 	for i := range h {
 		h[i] = byte(i * 7)
 	}
-	got, err := ledger.ParseHash(h.String())
+	got, err := walletd.ParseHash(h.String())
 	if err != nil || got != h {
 		t.Fatalf("ParseHash(%s) = %s, %v", h, got, err)
 	}
 	if len(h.String()) != 64 || strings.ToLower(h.String()) != h.String() {
 		t.Fatalf("Hash.String() = %q", h.String())
 	}
-	if got, err := ledger.ParseHash(strings.ToUpper(h.String())); err != nil || got != h {
+	if got, err := walletd.ParseHash(strings.ToUpper(h.String())); err != nil || got != h {
 		t.Fatalf("ParseHash(upper case) = %s, %v", got, err)
 	}
 	t.Run("ErrInvalid", func(t *testing.T) {
 		for _, s := range []string{"", "00", h.String()[:62], h.String() + "00", "zz" + h.String()[2:]} {
-			if _, err := ledger.ParseHash(s); ledger.ErrorCode(err) != ledger.EInvalid {
-				t.Errorf("ParseHash(%q) = %v, want %s", s, err, ledger.EInvalid)
+			if _, err := walletd.ParseHash(s); walletd.ErrorCode(err) != walletd.EInvalid {
+				t.Errorf("ParseHash(%q) = %v, want %s", s, err, walletd.EInvalid)
 			}
 		}
 	})
@@ -388,7 +390,7 @@ func FuzzCanonical(f *testing.F) {
 			texts[i] = pool[(i+int(shift))%len(pool)]
 		}
 		at := fuzzTime(micros)
-		var prev ledger.Hash
+		var prev walletd.Hash
 		copy(prev[:], a+b+c+d)
 		e1 := entryFromTexts(seq, at, prev, texts)
 
@@ -407,7 +409,7 @@ func FuzzCanonical(f *testing.F) {
 		if len(fields[20]) != 27 {
 			t.Fatalf("created_at %q is not 27 bytes", fields[20])
 		}
-		if back, err := time.Parse(ledger.TimeFormat, fields[20]); err != nil || !back.Equal(at) {
+		if back, err := time.Parse(walletd.TimeFormat, fields[20]); err != nil || !back.Equal(at) {
 			t.Fatalf("created_at %q parses to %v, %v; want %v", fields[20], back, err, at)
 		}
 
@@ -442,7 +444,7 @@ func FuzzCanonical(f *testing.F) {
 		if ledger.ComputeHash(key, entryFromTexts(seq, at.Add(time.Microsecond), prev, texts)) == h1 {
 			t.Fatal("changing created_at by 1µs leaves the hash unchanged")
 		}
-		for i := 0; i < ledger.HashSize; i += 7 {
+		for i := 0; i < walletd.HashSize; i += 7 {
 			p := prev
 			p[i] ^= 0x80
 			if ledger.ComputeHash(key, entryFromTexts(seq, at, p, texts)) == h1 {
@@ -480,8 +482,8 @@ func mutations(s string) []string {
 }
 
 // entryFromTexts fills the 19 text fields of an entry in canonical order.
-func entryFromTexts(seq uint64, at time.Time, prev ledger.Hash, t [19]string) *ledger.Entry {
-	return &ledger.Entry{
+func entryFromTexts(seq uint64, at time.Time, prev walletd.Hash, t [19]string) *walletd.Entry {
+	return &walletd.Entry{
 		Seq: seq, ID: t[0], EventID: t[1], Kind: t[2], Type: t[3], WalletID: t[4], UserID: t[5],
 		Email: t[6], Currency: t[7], Amount: t[8], BalanceAfter: t[9], HeldAfter: t[10],
 		Reason: t[11], OrderID: t[12], TransferID: t[13], Counterparty: t[14], Metadata: t[15],
@@ -490,19 +492,19 @@ func entryFromTexts(seq uint64, at time.Time, prev ledger.Hash, t [19]string) *l
 }
 
 func expectedFields(seq uint64, at time.Time, t [19]string) []string {
-	out := []string{ledger.CanonicalVersion, strconv.FormatUint(seq, 10)}
+	out := []string{walletd.CanonicalVersion, strconv.FormatUint(seq, 10)}
 	out = append(out, t[:18]...)
-	return append(out, at.UTC().Format(ledger.TimeFormat), t[18])
+	return append(out, at.UTC().Format(walletd.TimeFormat), t[18])
 }
 
 // sliceIter is an in-memory ledger.EntryIterator.
 type sliceIter struct {
-	entries []*ledger.Entry
+	entries []*walletd.Entry
 	i       int
 	err     error // returned once the entries run out
 }
 
-func (it *sliceIter) Next(e *ledger.Entry) (bool, error) {
+func (it *sliceIter) Next(e *walletd.Entry) (bool, error) {
 	if it.i >= len(it.entries) {
 		if it.err != nil {
 			return false, it.err
@@ -516,17 +518,17 @@ func (it *sliceIter) Next(e *ledger.Entry) (bool, error) {
 
 var errBoom = errors.New("boom")
 
-func (v *vectorFile) checkpoint(tb testing.TB) *ledger.Checkpoint {
+func (v *vectorFile) checkpoint(tb testing.TB) *walletd.Checkpoint {
 	tb.Helper()
-	head, err := ledger.ParseHash(v.Checkpoint.HeadHash)
+	head, err := walletd.ParseHash(v.Checkpoint.HeadHash)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	at, err := time.Parse(ledger.TimeFormat, v.Checkpoint.CreatedAt)
+	at, err := time.Parse(walletd.TimeFormat, v.Checkpoint.CreatedAt)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &ledger.Checkpoint{LedgerID: v.Checkpoint.LedgerID, Seq: v.Checkpoint.Seq, HeadHash: head,
+	return &walletd.Checkpoint{LedgerID: v.Checkpoint.LedgerID, Seq: v.Checkpoint.Seq, HeadHash: head,
 		CreatedAt: at, Signature: mustHex(tb, v.Checkpoint.SignatureHex)}
 }
 

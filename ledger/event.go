@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strconv"
 
+	"github.com/walletd/walletd"
+
 	"github.com/walletd/walletd/events"
 )
 
@@ -22,7 +24,7 @@ type Party struct {
 //   - open → wallet.created; freeze/unfreeze → wallet.frozen/unfrozen
 //   - credit → wallet.credited (+ wallet.transfer.received for transfer_in)
 //   - debit → wallet.debited (+ wallet.transfer.sent for transfer_out)
-func EntryEvents(e *Entry, owner, counterparty Party, siteURL string) []events.Record {
+func EntryEvents(e *walletd.Entry, owner, counterparty Party, siteURL string) []events.Record {
 	created := events.FormatTime(e.CreatedAt)
 	mk := func(i int, key string, data any) events.Record {
 		id := e.EventID
@@ -35,18 +37,18 @@ func EntryEvents(e *Entry, owner, counterparty Party, siteURL string) []events.R
 		}}
 	}
 	switch e.Kind {
-	case KindOpen, KindFreeze, KindUnfreeze:
-		key, status := events.WalletCreated, StatusActive
-		if e.Kind == KindFreeze {
-			key, status = events.WalletFrozen, StatusFrozen
-		} else if e.Kind == KindUnfreeze {
+	case walletd.KindOpen, walletd.KindFreeze, walletd.KindUnfreeze:
+		key, status := events.WalletCreated, walletd.StatusActive
+		if e.Kind == walletd.KindFreeze {
+			key, status = events.WalletFrozen, walletd.StatusFrozen
+		} else if e.Kind == walletd.KindUnfreeze {
 			key = events.WalletUnfrozen
 		}
 		return []events.Record{mk(0, key, events.WalletData{
 			WalletID: e.WalletID, UserID: e.UserID, UserEmail: owner.Email, Currency: e.Currency,
 			Status: status, Reason: e.Reason, TransactionID: e.ID, LedgerHash: e.Hash.String(), Seq: e.Seq,
 		})}
-	case KindConfig:
+	case walletd.KindConfig:
 		meta := metaOf(e)
 		id := meta["id"]
 		delete(meta, FlowKey)
@@ -63,36 +65,36 @@ func EntryEvents(e *Entry, owner, counterparty Party, siteURL string) []events.R
 	flow := meta[FlowKey]
 	fd := flowData(e, owner, meta)
 	switch e.Kind {
-	case KindHold:
+	case walletd.KindHold:
 		return []events.Record{mk(0, events.WithdrawalRequested, fd)}
-	case KindRelease:
+	case walletd.KindRelease:
 		fd.FailureReason = e.Reason
 		return []events.Record{mk(0, events.WithdrawalRejected, fd)}
-	case KindSettle:
+	case walletd.KindSettle:
 		return []events.Record{mk(0, events.WalletDebited, txnData(e, owner)), mk(1, events.WithdrawalApproved, fd)}
-	case KindNote:
+	case walletd.KindNote:
 		switch e.Type {
-		case TypeTopupPending:
+		case walletd.TypeTopupPending:
 			return []events.Record{mk(0, events.TopupPending, fd)}
-		case TypeTopupFailed:
+		case walletd.TypeTopupFailed:
 			fd.FailureReason = e.Reason
 			return []events.Record{mk(0, events.TopupFailed, fd)}
-		case TypeLimitBlocked:
+		case walletd.TypeLimitBlocked:
 			fd.AttemptedAmount = e.Amount
 			return []events.Record{mk(0, events.SpendingLimitBlocked, fd)}
-		case TypeKYCRequired:
+		case walletd.TypeKYCRequired:
 			fd.AttemptedAmount = e.Amount
 			return []events.Record{mk(0, events.KYCRequired, fd)}
-		case TypeReloadTriggered:
+		case walletd.TypeReloadTriggered:
 			fd.ReloadAmount = e.Amount
 			return []events.Record{mk(0, events.ReloadTriggered, fd)}
-		case TypeOrderCompleted:
+		case walletd.TypeOrderCompleted:
 			fd.OrderTotal = e.Amount
 			return []events.Record{mk(0, events.OrderCompleted, fd)}
-		case TypeOrderRefunded:
+		case walletd.TypeOrderRefunded:
 			fd.OrderTotal = e.Amount
 			return []events.Record{mk(0, events.OrderRefunded, fd)}
-		case TypeLimits, TypeKYC, TypeAutoReload:
+		case walletd.TypeLimits, walletd.TypeKYC, walletd.TypeAutoReload:
 			delete(meta, FlowKey)
 			if meta == nil {
 				meta = map[string]string{}
@@ -103,19 +105,19 @@ func EntryEvents(e *Entry, owner, counterparty Party, siteURL string) []events.R
 			})}
 		}
 		return nil
-	case KindCredit, KindDebit:
+	case walletd.KindCredit, walletd.KindDebit:
 	default:
 		return nil
 	}
 	key := events.WalletCredited
-	if e.Kind == KindDebit {
+	if e.Kind == walletd.KindDebit {
 		key = events.WalletDebited
 	}
 	out := []events.Record{mk(0, key, txnData(e, owner))}
 	if e.TransferID != "" {
 		t := events.TransferData{TransferID: e.TransferID, Amount: e.Amount, Currency: e.Currency, Note: e.Reason,
 			TransactionID: e.ID, LedgerHash: e.Hash.String(), Seq: e.Seq}
-		if e.Type == TypeTransferOut {
+		if e.Type == walletd.TypeTransferOut {
 			t.SenderID, t.SenderEmail, t.RecipientID, t.RecipientEmail = e.UserID, owner.Email, counterparty.UserID, counterparty.Email
 			out = append(out, mk(1, events.TransferSent, t))
 		} else {
@@ -124,17 +126,17 @@ func EntryEvents(e *Entry, owner, counterparty Party, siteURL string) []events.R
 		}
 		return out
 	}
-	if e.Kind == KindCredit {
+	if e.Kind == walletd.KindCredit {
 		switch flow {
-		case FlowTopup:
+		case walletd.FlowTopup:
 			out = append(out, mk(1, events.TopupCompleted, fd))
-		case FlowRedemption:
+		case walletd.FlowRedemption:
 			out = append(out, mk(1, events.RedemptionCodeRedeemed, fd))
-		case FlowCashback:
+		case walletd.FlowCashback:
 			out = append(out, mk(1, events.CashbackAwarded, fd))
-		case FlowMilestone:
+		case walletd.FlowMilestone:
 			out = append(out, mk(1, events.MilestoneAwarded, fd))
-		case FlowReferral:
+		case walletd.FlowReferral:
 			out = append(out, mk(1, events.ReferralRewarded, fd))
 		}
 	}
@@ -142,7 +144,7 @@ func EntryEvents(e *Entry, owner, counterparty Party, siteURL string) []events.R
 }
 
 // txnData is the seed's transaction data of an entry.
-func txnData(e *Entry, owner Party) events.TransactionData {
+func txnData(e *walletd.Entry, owner Party) events.TransactionData {
 	return events.TransactionData{
 		TransactionID: e.ID, UserID: e.UserID, UserEmail: owner.Email, Amount: e.Amount, Currency: e.Currency,
 		BalanceAfter: e.BalanceAfter, Type: e.Type, Reason: e.Reason, OrderID: e.OrderID,
@@ -153,7 +155,7 @@ func txnData(e *Entry, owner Party) events.TransactionData {
 // flowData is the data of a flow's event: the transaction fields, then
 // what the flow recorded in the entry's metadata. Only metadata of
 // entries walletd made (with FlowKey) is read.
-func flowData(e *Entry, owner Party, meta map[string]string) events.FlowData {
+func flowData(e *walletd.Entry, owner Party, meta map[string]string) events.FlowData {
 	if meta[FlowKey] == "" {
 		meta = nil
 	}
@@ -171,10 +173,10 @@ func flowData(e *Entry, owner Party, meta map[string]string) events.FlowData {
 
 // CheckpointEvent returns the ledger.checkpoint event of cp. Its id is
 // derived from the ledger id and seq, so it is the same on every publish.
-func CheckpointEvent(cp *Checkpoint, siteURL string) events.Record {
+func CheckpointEvent(cp *walletd.Checkpoint, siteURL string) events.Record {
 	b, _ := json.Marshal(events.CheckpointData{
 		LedgerID: cp.LedgerID, Seq: cp.Seq, HeadHash: cp.HeadHash.String(),
-		CreatedAt: cp.CreatedAt.UTC().Format(TimeFormat), Signature: base64.StdEncoding.EncodeToString(cp.Signature),
+		CreatedAt: cp.CreatedAt.UTC().Format(walletd.TimeFormat), Signature: base64.StdEncoding.EncodeToString(cp.Signature),
 	})
 	return events.Record{Seq: cp.Seq, Index: events.CheckpointIndex, Time: cp.CreatedAt, Envelope: events.Envelope{
 		ID:         events.IDFor(cp.CreatedAt, "checkpoint", cp.LedgerID, strconv.FormatUint(cp.Seq, 10)),

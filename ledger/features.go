@@ -7,157 +7,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shopspring/decimal"
-)
+	"github.com/walletd/walletd"
 
-// Entry kinds of the wallet features, besides open, credit, debit, freeze
-// and unfreeze.
-const (
-	KindHold    = "hold"    // held rises by amount (a withdrawal is requested)
-	KindRelease = "release" // held falls by amount (a withdrawal is rejected)
-	KindSettle  = "settle"  // balance and held both fall by amount (a withdrawal is approved)
-	KindNote    = "note"    // a step of a flow that moves no money; amount is informational
-	KindConfig  = "config"  // a rule, code, setting or referral; no wallet, no amounts
+	"github.com/shopspring/decimal"
 )
 
 // FlowKey is the metadata key naming the flow that made an entry. Callers'
 // metadata may not use keys that start with "walletd_", so an entry with
 // this key was made by walletd and nobody else.
 const FlowKey = "walletd_flow"
-
-// Entry types the flows write.
-const (
-	TypeTopup            = "topup"
-	TypeTopupPending     = "topup_pending"
-	TypeTopupFailed      = "topup_failed"
-	TypeWithdrawal       = "withdrawal"
-	TypeLimitBlocked     = "spending_limit_blocked"
-	TypeKYCRequired      = "kyc_required"
-	TypeReloadTriggered  = "reload_triggered"
-	TypeRedemption       = "redemption"
-	TypeCashback         = "cashback"
-	TypeCashbackReversal = "cashback_reversal"
-	TypeMilestone        = "milestone"
-	TypeReferral         = "referral"
-	TypeOrderCompleted   = "order_completed"
-	TypeOrderRefunded    = "order_refunded"
-	TypeLimits           = "limits"
-	TypeKYC              = "kyc"
-	TypeAutoReload       = "auto_reload"
-)
-
-// Flow names, the values of FlowKey.
-const (
-	FlowTopup            = "topup"
-	FlowWithdrawal       = "withdrawal"
-	FlowRedemption       = "redemption"
-	FlowCashback         = "cashback"
-	FlowCashbackReversal = "cashback_reversal"
-	FlowMilestone        = "milestone"
-	FlowReferral         = "referral"
-	FlowOrder            = "order"
-	FlowLimit            = "spending_limit"
-	FlowKYC              = "kyc"
-	FlowReload           = "auto_reload"
-	FlowSettings         = "settings"
-)
-
-// KYC statuses of a wallet.
-const (
-	KYCNone     = "none"
-	KYCPending  = "pending"
-	KYCVerified = "verified"
-)
-
-// Statuses of top-ups and withdrawals.
-const (
-	StatusPending   = "pending"
-	StatusCompleted = "completed"
-	StatusFailed    = "failed"
-	StatusApproved  = "approved"
-	StatusRejected  = "rejected"
-	StatusRefunded  = "refunded"
-)
-
-// Limits are a wallet's spending limits over debits, transfers out and
-// withdrawals. An empty string is no limit.
-type Limits struct {
-	PerTransaction string `json:"per_transaction,omitempty"`
-	Daily          string `json:"daily,omitempty"`
-	Monthly        string `json:"monthly,omitempty"`
-}
-
-// AutoReload tops a wallet up when a debit takes its balance below
-// Threshold. Amount "" is off.
-type AutoReload struct {
-	Threshold string `json:"threshold,omitempty"`
-	Amount    string `json:"amount,omitempty"`
-	Method    string `json:"method,omitempty"`
-}
-
-// WalletFeatures is the part of a wallet's state that the features add:
-// settings and the counters the writer checks them with. It is a value
-// type: copying a Wallet copies it.
-type WalletFeatures struct {
-	KYCStatus  string     `json:"kyc_status,omitempty"` // "" is KYCNone
-	Limits     Limits     `json:"limits"`
-	AutoReload AutoReload `json:"auto_reload"`
-	// Spent today and this month, in the limits' time zone.
-	DayKey     string `json:"day_key,omitempty"`
-	DaySpent   string `json:"day_spent,omitempty"`
-	MonthKey   string `json:"month_key,omitempty"`
-	MonthSpent string `json:"month_spent,omitempty"`
-	// Outgoing is everything ever sent out, for the cumulative KYC threshold.
-	Outgoing string `json:"outgoing,omitempty"`
-	// ReloadTopupID is the auto-reload top-up still pending, if any.
-	ReloadTopupID string `json:"reload_topup_id,omitempty"`
-}
-
-// KYC returns the wallet's KYC status, KYCNone when never set.
-func (f *WalletFeatures) KYC() string {
-	if f.KYCStatus == "" {
-		return KYCNone
-	}
-	return f.KYCStatus
-}
-
-// Topup is a top-up: pending until completed (a credit) or failed.
-type Topup struct {
-	ID            string    `json:"id"`
-	WalletID      string    `json:"wallet_id"`
-	UserID        string    `json:"user_id"`
-	Amount        string    `json:"amount"`
-	Currency      string    `json:"currency"`
-	Method        string    `json:"method"`
-	ExternalRef   string    `json:"external_ref"`
-	Origin        string    `json:"origin"` // "api" or "auto_reload"
-	Status        string    `json:"status"`
-	FailureReason string    `json:"failure_reason"`
-	TransactionID string    `json:"transaction_id"` // the credit, once completed
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
-}
-
-// Withdrawal is a withdrawal request: its amount is held until it is
-// approved (debited from the hold) or rejected (released).
-type Withdrawal struct {
-	ID            string    `json:"id"`
-	WalletID      string    `json:"wallet_id"`
-	UserID        string    `json:"user_id"`
-	Amount        string    `json:"amount"`
-	Currency      string    `json:"currency"`
-	Method        string    `json:"method"`
-	Destination   string    `json:"destination"`
-	Status        string    `json:"status"`
-	RejectReason  string    `json:"reject_reason"`
-	TransactionID string    `json:"transaction_id"` // the debit, once approved
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
-	// The limit periods the request counted in, so a rejection can give
-	// the amount back to them.
-	DayKey   string `json:"day_key,omitempty"`
-	MonthKey string `json:"month_key,omitempty"`
-}
 
 // ---------------------------------------------------------------------------
 // Shared rules
@@ -167,12 +25,12 @@ func checkMethod(s string, required bool) error {
 	if s == "" && !required {
 		return nil
 	}
-	if len(s) == 0 || len(s) > MaxTypeLen {
-		return Errorf(EInvalid, "method must be 1 to %d characters.", MaxTypeLen)
+	if len(s) == 0 || len(s) > walletd.MaxTypeLen {
+		return walletd.Errorf(walletd.EInvalid, "method must be 1 to %d characters.", walletd.MaxTypeLen)
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return Errorf(EInvalid, "method %q may hold only a-z, 0-9 and _.", s)
+			return walletd.Errorf(walletd.EInvalid, "method %q may hold only a-z, 0-9 and _.", s)
 		}
 	}
 	return nil
@@ -183,16 +41,16 @@ func parseOptionalAmount(field, s string, scale int32) (string, error) {
 	if s == "" {
 		return "", nil
 	}
-	d, err := ParseAmount(s, scale)
+	d, err := walletd.ParseAmount(s, scale)
 	if err != nil {
-		return "", Errorf(EInvalidAmount, "%s: %s", field, ErrorMessage(err))
+		return "", walletd.Errorf(walletd.EInvalidAmount, "%s: %s", field, walletd.ErrorMessage(err))
 	}
-	return FormatAmount(d, scale), nil
+	return walletd.FormatAmount(d, scale), nil
 }
 
 // record appends an entry of w (the batch's own copy) that leaves it as it
 // now is, and returns it.
-func (b *batch) record(r *request, w *Wallet, kind, typ string, amount decimal.Decimal, reason, orderID, meta string) *Entry {
+func (b *batch) record(r *request, w *walletd.Wallet, kind, typ string, amount decimal.Decimal, reason, orderID, meta string) *walletd.Entry {
 	w.UpdatedAt = b.now
 	e := b.entryFor(w, kind, typ, amount)
 	e.Reason, e.OrderID, e.Metadata = reason, orderID, meta
@@ -203,16 +61,16 @@ func (b *batch) record(r *request, w *Wallet, kind, typ string, amount decimal.D
 
 // config appends a config entry: a rule, code, setting or referral was
 // created or changed. settings are recorded as its metadata.
-func (b *batch) config(r *request, typ, currency string, settings map[string]string) *Entry {
+func (b *batch) config(r *request, typ, currency string, settings map[string]string) *walletd.Entry {
 	m := make(map[string]string, len(settings)+1)
 	for k, v := range settings {
 		if v != "" {
 			m[k] = v
 		}
 	}
-	m[FlowKey] = FlowSettings
+	m[FlowKey] = walletd.FlowSettings
 	meta, _ := json.Marshal(m)
-	e := &Entry{Kind: KindConfig, Type: typ, Currency: currency, Metadata: string(meta)}
+	e := &walletd.Entry{Kind: walletd.KindConfig, Type: typ, Currency: currency, Metadata: string(meta)}
 	b.append(r, e)
 	return e
 }
@@ -238,60 +96,60 @@ func spentIn(key, spent, current string) decimal.Decimal {
 // withdrawal): the wallet's status and funds, then its KYC, then its
 // spending limits. A KYC or limit refusal is recorded as an entry of w
 // and returned as a *refusal; nothing else about w changes.
-func (b *batch) outgoing(r *request, cur *Wallet, amount decimal.Decimal, op string) error {
+func (b *batch) outgoing(r *request, cur *walletd.Wallet, amount decimal.Decimal, op string) error {
 	scale := b.scale(cur.Currency)
 	what := "A " + op + " of"
 	if err := checkDebit(cur, amount, scale); err != nil {
 		return err
 	}
 	f := &cur.Features
-	if f.KYC() != KYCVerified {
-		if s, _ := b.obj(ObjKYCSettings, cur.Currency).(*KYCSettings); s != nil {
+	if f.KYC() != walletd.KYCVerified {
+		if s, _ := b.obj(walletd.ObjKYCSettings, cur.Currency).(*walletd.KYCSettings); s != nil {
 			after := dec(f.Outgoing).Add(amount)
 			var why, threshold string
 			if s.Threshold != "" && amount.GreaterThan(dec(s.Threshold)) {
 				threshold = s.Threshold
 				why = fmt.Sprintf("%s %s %s is above the KYC threshold of %s for a wallet whose KYC status is %s.",
-					what, FormatAmount(amount, scale), cur.Currency, s.Threshold, f.KYC())
+					what, walletd.FormatAmount(amount, scale), cur.Currency, s.Threshold, f.KYC())
 			} else if s.CumulativeThreshold != "" && after.GreaterThan(dec(s.CumulativeThreshold)) {
 				threshold = s.CumulativeThreshold
 				why = fmt.Sprintf("%s %s %s would take this wallet's outgoing total to %s, above the cumulative KYC threshold of %s; its KYC status is %s.",
-					what, FormatAmount(amount, scale), cur.Currency, FormatAmount(after, scale), s.CumulativeThreshold, f.KYC())
+					what, walletd.FormatAmount(amount, scale), cur.Currency, walletd.FormatAmount(after, scale), s.CumulativeThreshold, f.KYC())
 			}
 			if why != "" {
 				w := b.mutable(cur.ID)
-				b.record(r, w, KindNote, TypeKYCRequired, amount, why, "", sysMeta(FlowKYC,
+				b.record(r, w, walletd.KindNote, walletd.TypeKYCRequired, amount, why, "", sysMeta(walletd.FlowKYC,
 					"operation", op, "kyc_status", f.KYC(), "kyc_threshold", threshold))
-				return &refusal{Errorf(EKYCRequired, "%s", why)}
+				return &refusal{walletd.Errorf(walletd.EKYCRequired, "%s", why)}
 			}
 		}
 	}
 	day, month := b.periods()
 	checks := []struct{ kind, limit, spent string }{
 		{"per_transaction", f.Limits.PerTransaction, ""},
-		{"daily", f.Limits.Daily, FormatAmount(spentIn(f.DayKey, f.DaySpent, day), scale)},
-		{"monthly", f.Limits.Monthly, FormatAmount(spentIn(f.MonthKey, f.MonthSpent, month), scale)},
+		{"daily", f.Limits.Daily, walletd.FormatAmount(spentIn(f.DayKey, f.DaySpent, day), scale)},
+		{"monthly", f.Limits.Monthly, walletd.FormatAmount(spentIn(f.MonthKey, f.MonthSpent, month), scale)},
 	}
 	for _, c := range checks {
 		if c.limit == "" || !dec(c.spent).Add(amount).GreaterThan(dec(c.limit)) {
 			continue
 		}
-		why := fmt.Sprintf("%s %s %s would exceed the %s spending limit of %s", what, FormatAmount(amount, scale), cur.Currency, strings.ReplaceAll(c.kind, "_", "-"), c.limit)
+		why := fmt.Sprintf("%s %s %s would exceed the %s spending limit of %s", what, walletd.FormatAmount(amount, scale), cur.Currency, strings.ReplaceAll(c.kind, "_", "-"), c.limit)
 		if c.spent != "" {
 			why += fmt.Sprintf(" (%s already spent)", c.spent)
 		}
 		why += "."
 		w := b.mutable(cur.ID)
-		b.record(r, w, KindNote, TypeLimitBlocked, amount, why, "", sysMeta(FlowLimit,
+		b.record(r, w, walletd.KindNote, walletd.TypeLimitBlocked, amount, why, "", sysMeta(walletd.FlowLimit,
 			"operation", op, "limit_kind", c.kind, "limit", c.limit, "spent", c.spent))
-		return &refusal{Errorf(ESpendingLimit, "%s", why)}
+		return &refusal{walletd.Errorf(walletd.ESpendingLimit, "%s", why)}
 	}
 	return nil
 }
 
 // countOutgoing adds amount to w's spending counters (w is the batch's own
 // copy), and returns the day and month it counted in.
-func (b *batch) countOutgoing(w *Wallet, amount decimal.Decimal) (day, month string) {
+func (b *batch) countOutgoing(w *walletd.Wallet, amount decimal.Decimal) (day, month string) {
 	day, month = b.periods()
 	f := &w.Features
 	f.DaySpent = spentIn(f.DayKey, f.DaySpent, day).Add(amount).String()
@@ -303,7 +161,7 @@ func (b *batch) countOutgoing(w *Wallet, amount decimal.Decimal) (day, month str
 
 // uncountOutgoing gives amount back to the periods it counted in, if they
 // are still the current ones.
-func uncountOutgoing(w *Wallet, amount decimal.Decimal, day, month string) {
+func uncountOutgoing(w *walletd.Wallet, amount decimal.Decimal, day, month string) {
 	f := &w.Features
 	if f.DayKey == day && day != "" {
 		f.DaySpent = decimal.Max(decimal.Zero, dec(f.DaySpent).Sub(amount)).String()
@@ -317,7 +175,7 @@ func uncountOutgoing(w *Wallet, amount decimal.Decimal, day, month string) {
 // afterDebit fires w's auto-reload if a debit took its balance below the
 // threshold and no reload is pending: a reload_triggered entry and a
 // pending top-up, in the same batch as the debit.
-func (b *batch) afterDebit(r *request, w *Wallet) {
+func (b *batch) afterDebit(r *request, w *walletd.Wallet) {
 	ar := w.Features.AutoReload
 	if ar.Amount == "" || w.Features.ReloadTopupID != "" || !w.Balance.LessThan(dec(ar.Threshold)) {
 		return
@@ -326,15 +184,15 @@ func (b *batch) afterDebit(r *request, w *Wallet) {
 	if method == "" {
 		method = "auto_reload"
 	}
-	t := &Topup{
+	t := &walletd.Topup{
 		ID: b.w.cfg.NewID("top"), WalletID: w.ID, UserID: w.UserID, Amount: ar.Amount, Currency: w.Currency,
-		Method: method, Origin: "auto_reload", Status: StatusPending, CreatedAt: b.now, UpdatedAt: b.now,
+		Method: method, Origin: "auto_reload", Status: walletd.StatusPending, CreatedAt: b.now, UpdatedAt: b.now,
 	}
-	b.record(r, w, KindNote, TypeReloadTriggered, dec(ar.Amount),
+	b.record(r, w, walletd.KindNote, walletd.TypeReloadTriggered, dec(ar.Amount),
 		fmt.Sprintf("Balance fell below the auto-reload threshold of %s.", ar.Threshold), "",
-		sysMeta(FlowReload, "topup_id", t.ID, "threshold", ar.Threshold, "method", method))
+		sysMeta(walletd.FlowReload, "topup_id", t.ID, "threshold", ar.Threshold, "method", method))
 	w.Features.ReloadTopupID = t.ID
-	b.put(ObjTopup, t.ID, t)
+	b.put(walletd.ObjTopup, t.ID, t)
 }
 
 // ---------------------------------------------------------------------------
@@ -363,14 +221,14 @@ type SetAutoReload struct {
 	Remove    bool   `json:"remove"`
 }
 
-func (*SetLimits) op() string     { return "set_limits" }
-func (*SetKYC) op() string        { return "set_kyc" }
-func (*SetAutoReload) op() string { return "set_auto_reload" }
+func (*SetLimits) Op() string     { return "set_limits" }
+func (*SetKYC) Op() string        { return "set_kyc" }
+func (*SetAutoReload) Op() string { return "set_auto_reload" }
 
-func (b *batch) walletOr404(id string) (*Wallet, error) {
+func (b *batch) walletOr404(id string) (*walletd.Wallet, error) {
 	w := b.wallet(id)
 	if w == nil {
-		return nil, Errorf(ENotFound, "Wallet %q not found.", id)
+		return nil, walletd.Errorf(walletd.ENotFound, "Wallet %q not found.", id)
 	}
 	return w, nil
 }
@@ -381,7 +239,7 @@ func (c *SetLimits) apply(b *batch, r *request) error {
 		return err
 	}
 	s := b.scale(cur.Currency)
-	var l Limits
+	var l walletd.Limits
 	for _, f := range []struct {
 		name string
 		in   *string
@@ -396,7 +254,7 @@ func (c *SetLimits) apply(b *batch, r *request) error {
 	}
 	w := b.mutable(cur.ID)
 	w.Features.Limits = l
-	b.record(r, w, KindNote, TypeLimits, decimal.Zero, "", "", sysMeta(FlowLimit,
+	b.record(r, w, walletd.KindNote, walletd.TypeLimits, decimal.Zero, "", "", sysMeta(walletd.FlowLimit,
 		"per_transaction", l.PerTransaction, "daily", l.Daily, "monthly", l.Monthly))
 	return nil
 }
@@ -407,13 +265,13 @@ func (c *SetKYC) apply(b *batch, r *request) error {
 		return err
 	}
 	switch c.Status {
-	case KYCNone, KYCPending, KYCVerified:
+	case walletd.KYCNone, walletd.KYCPending, walletd.KYCVerified:
 	default:
-		return Errorf(EInvalid, "status must be none, pending or verified.")
+		return walletd.Errorf(walletd.EInvalid, "status must be none, pending or verified.")
 	}
 	w := b.mutable(cur.ID)
 	w.Features.KYCStatus = c.Status
-	b.record(r, w, KindNote, TypeKYC, decimal.Zero, "", "", sysMeta(FlowKYC, "kyc_status", c.Status))
+	b.record(r, w, walletd.KindNote, walletd.TypeKYC, decimal.Zero, "", "", sysMeta(walletd.FlowKYC, "kyc_status", c.Status))
 	return nil
 }
 
@@ -422,29 +280,29 @@ func (c *SetAutoReload) apply(b *batch, r *request) error {
 	if err != nil {
 		return err
 	}
-	var ar AutoReload
+	var ar walletd.AutoReload
 	if !c.Remove {
 		s := b.scale(cur.Currency)
 		if ar.Threshold, err = parseOptionalAmount("threshold", c.Threshold, s); err != nil {
 			return err
 		} else if ar.Threshold == "" {
-			return Errorf(EInvalidAmount, "threshold is required.")
+			return walletd.Errorf(walletd.EInvalidAmount, "threshold is required.")
 		}
 		if ar.Amount, err = parseOptionalAmount("amount", c.Amount, s); err != nil {
 			return err
 		} else if ar.Amount == "" {
-			return Errorf(EInvalidAmount, "amount is required.")
+			return walletd.Errorf(walletd.EInvalidAmount, "amount is required.")
 		}
 		if err := checkMethod(c.Method, false); err != nil {
 			return err
 		}
 		ar.Method = c.Method
 	} else if cur.Features.AutoReload.Amount == "" {
-		return Errorf(ENotFound, "Wallet %s has no auto-reload.", cur.ID)
+		return walletd.Errorf(walletd.ENotFound, "Wallet %s has no auto-reload.", cur.ID)
 	}
 	w := b.mutable(cur.ID)
 	w.Features.AutoReload = ar
-	b.record(r, w, KindNote, TypeAutoReload, decimal.Zero, "", "", sysMeta(FlowReload,
+	b.record(r, w, walletd.KindNote, walletd.TypeAutoReload, decimal.Zero, "", "", sysMeta(walletd.FlowReload,
 		"threshold", ar.Threshold, "amount", ar.Amount, "method", ar.Method, "removed", boolText(c.Remove)))
 	return nil
 }
@@ -478,15 +336,17 @@ type FailTopup struct {
 	Reason  string `json:"reason"`
 }
 
-func (*CreateTopup) op() string   { return "create_topup" }
-func (*CompleteTopup) op() string { return "complete_topup" }
-func (*FailTopup) op() string     { return "fail_topup" }
+func (*CreateTopup) Op() string   { return "create_topup" }
+func (*CompleteTopup) Op() string { return "complete_topup" }
+func (*FailTopup) Op() string     { return "fail_topup" }
 
-func (c *CreateTopup) objectRef(es []*Entry) (string, string) {
-	return ObjTopup, metaOf(es[0])["topup_id"]
+func (c *CreateTopup) objectRef(es []*walletd.Entry) (string, string) {
+	return walletd.ObjTopup, metaOf(es[0])["topup_id"]
 }
-func (c *CompleteTopup) objectRef([]*Entry) (string, string) { return ObjTopup, c.TopupID }
-func (c *FailTopup) objectRef([]*Entry) (string, string)     { return ObjTopup, c.TopupID }
+func (c *CompleteTopup) objectRef([]*walletd.Entry) (string, string) {
+	return walletd.ObjTopup, c.TopupID
+}
+func (c *FailTopup) objectRef([]*walletd.Entry) (string, string) { return walletd.ObjTopup, c.TopupID }
 
 func (c *CreateTopup) apply(b *batch, r *request) error {
 	cur, err := b.walletOr404(c.WalletID)
@@ -494,34 +354,34 @@ func (c *CreateTopup) apply(b *batch, r *request) error {
 		return err
 	}
 	s := b.scale(cur.Currency)
-	amount, err := ParseAmount(c.Amount, s)
+	amount, err := walletd.ParseAmount(c.Amount, s)
 	if err != nil {
 		return err
 	} else if err := checkMethod(c.Method, true); err != nil {
 		return err
-	} else if err := checkText("external_ref", c.ExternalRef, MaxOrderIDLen, false); err != nil {
+	} else if err := walletd.CheckText("external_ref", c.ExternalRef, walletd.MaxOrderIDLen, false); err != nil {
 		return err
 	}
-	t := &Topup{
-		ID: b.w.cfg.NewID("top"), WalletID: cur.ID, UserID: cur.UserID, Amount: FormatAmount(amount, s),
+	t := &walletd.Topup{
+		ID: b.w.cfg.NewID("top"), WalletID: cur.ID, UserID: cur.UserID, Amount: walletd.FormatAmount(amount, s),
 		Currency: cur.Currency, Method: c.Method, ExternalRef: c.ExternalRef, Origin: "api",
-		Status: StatusPending, CreatedAt: b.now, UpdatedAt: b.now,
+		Status: walletd.StatusPending, CreatedAt: b.now, UpdatedAt: b.now,
 	}
 	w := b.mutable(cur.ID)
-	b.record(r, w, KindNote, TypeTopupPending, amount, "", "", sysMeta(FlowTopup,
+	b.record(r, w, walletd.KindNote, walletd.TypeTopupPending, amount, "", "", sysMeta(walletd.FlowTopup,
 		"topup_id", t.ID, "method", t.Method, "external_ref", t.ExternalRef))
-	b.put(ObjTopup, t.ID, t)
+	b.put(walletd.ObjTopup, t.ID, t)
 	b.current = t
 	return nil
 }
 
 // pendingTopup returns a copy of top-up id, which must be pending.
-func (b *batch) pendingTopup(id string) (*Topup, error) {
-	t, _ := b.obj(ObjTopup, id).(*Topup)
+func (b *batch) pendingTopup(id string) (*walletd.Topup, error) {
+	t, _ := b.obj(walletd.ObjTopup, id).(*walletd.Topup)
 	if t == nil {
-		return nil, Errorf(ENotFound, "Top-up %q not found.", id)
-	} else if t.Status != StatusPending {
-		return nil, Errorf(EConflict, "Top-up %s is already %s.", id, t.Status)
+		return nil, walletd.Errorf(walletd.ENotFound, "Top-up %q not found.", id)
+	} else if t.Status != walletd.StatusPending {
+		return nil, walletd.Errorf(walletd.EConflict, "Top-up %s is already %s.", id, t.Status)
 	}
 	cp := *t
 	return &cp, nil
@@ -538,23 +398,23 @@ func (c *CompleteTopup) apply(b *batch, r *request) error {
 	}
 	amount := dec(t.Amount)
 	if cur.Balance.Add(amount).GreaterThanOrEqual(maxBalance) {
-		return Errorf(EInvalidAmount, "The top-up would take the balance above the maximum.")
+		return walletd.Errorf(walletd.EInvalidAmount, "The top-up would take the balance above the maximum.")
 	}
 	w := b.mutable(cur.ID)
 	w.Balance = w.Balance.Add(amount)
 	if w.Features.ReloadTopupID == t.ID {
 		w.Features.ReloadTopupID = ""
 	}
-	e := b.record(r, w, KindCredit, TypeTopup, amount, "Top-up "+t.ID, "", sysMeta(FlowTopup,
+	e := b.record(r, w, walletd.KindCredit, walletd.TypeTopup, amount, "Top-up "+t.ID, "", sysMeta(walletd.FlowTopup,
 		"topup_id", t.ID, "method", t.Method, "external_ref", t.ExternalRef))
-	t.Status, t.TransactionID, t.UpdatedAt = StatusCompleted, e.ID, b.now
-	b.put(ObjTopup, t.ID, t)
+	t.Status, t.TransactionID, t.UpdatedAt = walletd.StatusCompleted, e.ID, b.now
+	b.put(walletd.ObjTopup, t.ID, t)
 	b.current = t
 	return nil
 }
 
 func (c *FailTopup) apply(b *batch, r *request) error {
-	if err := checkText("reason", c.Reason, MaxReasonLen, false); err != nil {
+	if err := walletd.CheckText("reason", c.Reason, walletd.MaxReasonLen, false); err != nil {
 		return err
 	}
 	t, err := b.pendingTopup(c.TopupID)
@@ -569,10 +429,10 @@ func (c *FailTopup) apply(b *batch, r *request) error {
 	if w.Features.ReloadTopupID == t.ID {
 		w.Features.ReloadTopupID = ""
 	}
-	b.record(r, w, KindNote, TypeTopupFailed, dec(t.Amount), c.Reason, "", sysMeta(FlowTopup,
+	b.record(r, w, walletd.KindNote, walletd.TypeTopupFailed, dec(t.Amount), c.Reason, "", sysMeta(walletd.FlowTopup,
 		"topup_id", t.ID, "method", t.Method, "external_ref", t.ExternalRef))
-	t.Status, t.FailureReason, t.UpdatedAt = StatusFailed, c.Reason, b.now
-	b.put(ObjTopup, t.ID, t)
+	t.Status, t.FailureReason, t.UpdatedAt = walletd.StatusFailed, c.Reason, b.now
+	b.put(walletd.ObjTopup, t.ID, t)
 	b.current = t
 	return nil
 }
@@ -599,17 +459,19 @@ type RejectWithdrawal struct {
 	Reason       string `json:"reason"`
 }
 
-func (*RequestWithdrawal) op() string { return "request_withdrawal" }
-func (*ApproveWithdrawal) op() string { return "approve_withdrawal" }
-func (*RejectWithdrawal) op() string  { return "reject_withdrawal" }
+func (*RequestWithdrawal) Op() string { return "request_withdrawal" }
+func (*ApproveWithdrawal) Op() string { return "approve_withdrawal" }
+func (*RejectWithdrawal) Op() string  { return "reject_withdrawal" }
 
-func (c *RequestWithdrawal) objectRef(es []*Entry) (string, string) {
-	return ObjWithdrawal, metaOf(es[0])["withdrawal_id"]
+func (c *RequestWithdrawal) objectRef(es []*walletd.Entry) (string, string) {
+	return walletd.ObjWithdrawal, metaOf(es[0])["withdrawal_id"]
 }
-func (c *ApproveWithdrawal) objectRef([]*Entry) (string, string) {
-	return ObjWithdrawal, c.WithdrawalID
+func (c *ApproveWithdrawal) objectRef([]*walletd.Entry) (string, string) {
+	return walletd.ObjWithdrawal, c.WithdrawalID
 }
-func (c *RejectWithdrawal) objectRef([]*Entry) (string, string) { return ObjWithdrawal, c.WithdrawalID }
+func (c *RejectWithdrawal) objectRef([]*walletd.Entry) (string, string) {
+	return walletd.ObjWithdrawal, c.WithdrawalID
+}
 
 func (c *RequestWithdrawal) apply(b *batch, r *request) error {
 	cur, err := b.walletOr404(c.WalletID)
@@ -617,38 +479,38 @@ func (c *RequestWithdrawal) apply(b *batch, r *request) error {
 		return err
 	}
 	s := b.scale(cur.Currency)
-	amount, err := ParseAmount(c.Amount, s)
+	amount, err := walletd.ParseAmount(c.Amount, s)
 	if err != nil {
 		return err
 	} else if err := checkMethod(c.Method, true); err != nil {
 		return err
-	} else if err := checkText("destination", c.Destination, MaxReasonLen, false); err != nil {
+	} else if err := walletd.CheckText("destination", c.Destination, walletd.MaxReasonLen, false); err != nil {
 		return err
 	}
 	if err := b.outgoing(r, cur, amount, "withdrawal"); err != nil {
 		return err
 	}
-	d := &Withdrawal{
-		ID: b.w.cfg.NewID("wdr"), WalletID: cur.ID, UserID: cur.UserID, Amount: FormatAmount(amount, s),
-		Currency: cur.Currency, Method: c.Method, Destination: c.Destination, Status: StatusPending,
+	d := &walletd.Withdrawal{
+		ID: b.w.cfg.NewID("wdr"), WalletID: cur.ID, UserID: cur.UserID, Amount: walletd.FormatAmount(amount, s),
+		Currency: cur.Currency, Method: c.Method, Destination: c.Destination, Status: walletd.StatusPending,
 		CreatedAt: b.now, UpdatedAt: b.now,
 	}
 	w := b.mutable(cur.ID)
 	w.Held = w.Held.Add(amount)
 	d.DayKey, d.MonthKey = b.countOutgoing(w, amount)
-	b.record(r, w, KindHold, TypeWithdrawal, amount, "", "", sysMeta(FlowWithdrawal,
+	b.record(r, w, walletd.KindHold, walletd.TypeWithdrawal, amount, "", "", sysMeta(walletd.FlowWithdrawal,
 		"withdrawal_id", d.ID, "method", d.Method, "destination", d.Destination))
-	b.put(ObjWithdrawal, d.ID, d)
+	b.put(walletd.ObjWithdrawal, d.ID, d)
 	b.current = d
 	return nil
 }
 
-func (b *batch) pendingWithdrawal(id string) (*Withdrawal, *Wallet, error) {
-	d, _ := b.obj(ObjWithdrawal, id).(*Withdrawal)
+func (b *batch) pendingWithdrawal(id string) (*walletd.Withdrawal, *walletd.Wallet, error) {
+	d, _ := b.obj(walletd.ObjWithdrawal, id).(*walletd.Withdrawal)
 	if d == nil {
-		return nil, nil, Errorf(ENotFound, "Withdrawal %q not found.", id)
-	} else if d.Status != StatusPending {
-		return nil, nil, Errorf(EConflict, "Withdrawal %s is already %s.", id, d.Status)
+		return nil, nil, walletd.Errorf(walletd.ENotFound, "Withdrawal %q not found.", id)
+	} else if d.Status != walletd.StatusPending {
+		return nil, nil, walletd.Errorf(walletd.EConflict, "Withdrawal %s is already %s.", id, d.Status)
 	}
 	cur, err := b.walletOr404(d.WalletID)
 	if err != nil {
@@ -663,23 +525,23 @@ func (c *ApproveWithdrawal) apply(b *batch, r *request) error {
 	if err != nil {
 		return err
 	}
-	if cur.Status == StatusFrozen {
-		return Errorf(EWalletFrozen, "Wallet %s is frozen.", cur.ID)
+	if cur.Status == walletd.StatusFrozen {
+		return walletd.Errorf(walletd.EWalletFrozen, "Wallet %s is frozen.", cur.ID)
 	}
 	amount := dec(d.Amount)
 	w := b.mutable(cur.ID)
 	w.Balance, w.Held = w.Balance.Sub(amount), w.Held.Sub(amount)
-	e := b.record(r, w, KindSettle, TypeWithdrawal, amount, "Withdrawal "+d.ID, "", sysMeta(FlowWithdrawal,
+	e := b.record(r, w, walletd.KindSettle, walletd.TypeWithdrawal, amount, "Withdrawal "+d.ID, "", sysMeta(walletd.FlowWithdrawal,
 		"withdrawal_id", d.ID, "method", d.Method, "destination", d.Destination))
-	d.Status, d.TransactionID, d.UpdatedAt = StatusApproved, e.ID, b.now
-	b.put(ObjWithdrawal, d.ID, d)
+	d.Status, d.TransactionID, d.UpdatedAt = walletd.StatusApproved, e.ID, b.now
+	b.put(walletd.ObjWithdrawal, d.ID, d)
 	b.afterDebit(r, w)
 	b.current = d
 	return nil
 }
 
 func (c *RejectWithdrawal) apply(b *batch, r *request) error {
-	if err := checkText("reason", c.Reason, MaxReasonLen, false); err != nil {
+	if err := walletd.CheckText("reason", c.Reason, walletd.MaxReasonLen, false); err != nil {
 		return err
 	}
 	d, cur, err := b.pendingWithdrawal(c.WithdrawalID)
@@ -690,38 +552,16 @@ func (c *RejectWithdrawal) apply(b *batch, r *request) error {
 	w := b.mutable(cur.ID)
 	w.Held = w.Held.Sub(amount)
 	uncountOutgoing(w, amount, d.DayKey, d.MonthKey)
-	b.record(r, w, KindRelease, TypeWithdrawal, amount, c.Reason, "", sysMeta(FlowWithdrawal,
+	b.record(r, w, walletd.KindRelease, walletd.TypeWithdrawal, amount, c.Reason, "", sysMeta(walletd.FlowWithdrawal,
 		"withdrawal_id", d.ID, "method", d.Method, "destination", d.Destination))
-	d.Status, d.RejectReason, d.UpdatedAt = StatusRejected, c.Reason, b.now
-	b.put(ObjWithdrawal, d.ID, d)
+	d.Status, d.RejectReason, d.UpdatedAt = walletd.StatusRejected, c.Reason, b.now
+	b.put(walletd.ObjWithdrawal, d.ID, d)
 	b.current = d
 	return nil
 }
 
 // ---------------------------------------------------------------------------
 // Redemption codes
-
-// RedemptionCode is a code that credits a fixed amount when redeemed.
-type RedemptionCode struct {
-	ID             string     `json:"id"`
-	Code           string     `json:"code"`
-	Amount         string     `json:"amount"`
-	Currency       string     `json:"currency"`
-	MaxRedemptions int        `json:"max_redemptions"`
-	Redemptions    int        `json:"redemptions"`
-	PerUserOnce    bool       `json:"per_user_once"`
-	ExpiresAt      *time.Time `json:"expires_at"`
-	CreatedAt      time.Time  `json:"created_at"`
-}
-
-// Redemption records that a user redeemed a per-user-once code.
-type Redemption struct {
-	Code          string    `json:"code"`
-	UserID        string    `json:"user_id"`
-	WalletID      string    `json:"wallet_id"`
-	TransactionID string    `json:"transaction_id"`
-	CreatedAt     time.Time `json:"created_at"`
-}
 
 // CreateRedemptionCode creates a code; Code "" generates one.
 type CreateRedemptionCode struct {
@@ -739,25 +579,20 @@ type Redeem struct {
 	Code     string `json:"code"`
 }
 
-func (*CreateRedemptionCode) op() string { return "create_redemption_code" }
-func (*Redeem) op() string               { return "redeem" }
+func (*CreateRedemptionCode) Op() string { return "create_redemption_code" }
+func (*Redeem) Op() string               { return "redeem" }
 
-func (c *CreateRedemptionCode) objectRef(es []*Entry) (string, string) {
-	return ObjCode, metaOf(es[0])["id"]
-}
-
-// CodeIndex finds a redemption code's id by the code.
-type CodeIndex struct {
-	ID string `json:"id"`
+func (c *CreateRedemptionCode) objectRef(es []*walletd.Entry) (string, string) {
+	return walletd.ObjCode, metaOf(es[0])["id"]
 }
 
 // codeByText returns the redemption code whose text is code, or nil.
-func (b *batch) codeByText(code string) *RedemptionCode {
-	idx, _ := b.obj(ObjCodeIndex, code).(*CodeIndex)
+func (b *batch) codeByText(code string) *walletd.RedemptionCode {
+	idx, _ := b.obj(walletd.ObjCodeIndex, code).(*walletd.CodeIndex)
 	if idx == nil {
 		return nil
 	}
-	rc, _ := b.obj(ObjCode, idx.ID).(*RedemptionCode)
+	rc, _ := b.obj(walletd.ObjCode, idx.ID).(*walletd.RedemptionCode)
 	return rc
 }
 
@@ -770,11 +605,11 @@ func NormalizeCode(s string) string { return strings.ToUpper(strings.TrimSpace(s
 
 func checkCode(code string) error {
 	if len(code) < 4 || len(code) > MaxCodeLen {
-		return Errorf(EInvalid, "code must be 4 to %d characters.", MaxCodeLen)
+		return walletd.Errorf(walletd.EInvalid, "code must be 4 to %d characters.", MaxCodeLen)
 	}
 	for i := 0; i < len(code); i++ {
 		if c := code[i]; !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return Errorf(EInvalid, "code may hold only letters, digits, - and _.")
+			return walletd.Errorf(walletd.EInvalid, "code may hold only letters, digits, - and _.")
 		}
 	}
 	return nil
@@ -810,29 +645,29 @@ func (c *CreateRedemptionCode) apply(b *batch, r *request) error {
 	if err != nil {
 		return err
 	}
-	amount, err := ParseAmount(c.Amount, s)
+	amount, err := walletd.ParseAmount(c.Amount, s)
 	if err != nil {
 		return err
 	}
 	if c.MaxRedemptions < 1 || c.MaxRedemptions > 1_000_000_000 {
-		return Errorf(EInvalid, "max_redemptions must be between 1 and 1000000000.")
+		return walletd.Errorf(walletd.EInvalid, "max_redemptions must be between 1 and 1000000000.")
 	}
 	var expires *time.Time
 	if c.ExpiresAt != "" {
 		t, err := time.Parse(time.RFC3339, c.ExpiresAt)
 		if err != nil {
-			return Errorf(EInvalid, "expires_at must be an RFC 3339 time such as 2026-12-31T23:59:59Z.")
+			return walletd.Errorf(walletd.EInvalid, "expires_at must be an RFC 3339 time such as 2026-12-31T23:59:59Z.")
 		} else if !t.After(b.now) {
-			return Errorf(EInvalid, "expires_at is in the past.")
+			return walletd.Errorf(walletd.EInvalid, "expires_at is in the past.")
 		}
 		t = t.UTC()
 		expires = &t
 	}
-	if b.obj(ObjCodeIndex, code) != nil {
-		return Errorf(EConflict, "Redemption code %s already exists.", code)
+	if b.obj(walletd.ObjCodeIndex, code) != nil {
+		return walletd.Errorf(walletd.EConflict, "Redemption code %s already exists.", code)
 	}
-	rc := &RedemptionCode{
-		ID: b.w.cfg.NewID("rdc"), Code: code, Amount: FormatAmount(amount, s), Currency: c.Currency,
+	rc := &walletd.RedemptionCode{
+		ID: b.w.cfg.NewID("rdc"), Code: code, Amount: walletd.FormatAmount(amount, s), Currency: c.Currency,
 		MaxRedemptions: c.MaxRedemptions, PerUserOnce: c.PerUserOnce, ExpiresAt: expires, CreatedAt: b.now,
 	}
 	exp := ""
@@ -841,12 +676,12 @@ func (c *CreateRedemptionCode) apply(b *batch, r *request) error {
 	}
 	// The chain records the code's terms, not the code itself: whoever
 	// reads the ledger or the stream must not be able to redeem it.
-	b.config(r, ObjCode, c.Currency, map[string]string{
+	b.config(r, walletd.ObjCode, c.Currency, map[string]string{
 		"id": rc.ID, "code_hint": codeHint(code), "amount": rc.Amount,
 		"max_redemptions": fmt.Sprint(rc.MaxRedemptions), "per_user_once": boolText(rc.PerUserOnce), "expires_at": exp,
 	})
-	b.put(ObjCode, rc.ID, rc)
-	b.put(ObjCodeIndex, code, &CodeIndex{ID: rc.ID})
+	b.put(walletd.ObjCode, rc.ID, rc)
+	b.put(walletd.ObjCodeIndex, code, &walletd.CodeIndex{ID: rc.ID})
 	b.current = rc
 	return nil
 }
@@ -858,37 +693,37 @@ func (c *Redeem) apply(b *batch, r *request) error {
 	}
 	code := NormalizeCode(c.Code)
 	if code == "" {
-		return Errorf(EInvalid, "code is required.")
+		return walletd.Errorf(walletd.EInvalid, "code is required.")
 	}
 	rc := b.codeByText(code)
 	if rc == nil {
-		return Errorf(ENotFound, "Redemption code not found.")
+		return walletd.Errorf(walletd.ENotFound, "Redemption code not found.")
 	} else if rc.Currency != cur.Currency {
-		return Errorf(ECurrencyMismatch, "The code is for %s and wallet %s holds %s.", rc.Currency, cur.ID, cur.Currency)
+		return walletd.Errorf(walletd.ECurrencyMismatch, "The code is for %s and wallet %s holds %s.", rc.Currency, cur.ID, cur.Currency)
 	} else if rc.ExpiresAt != nil && !b.now.Before(*rc.ExpiresAt) {
-		return Errorf(ECodeExpired, "The code expired at %s.", rc.ExpiresAt.Format(time.RFC3339))
+		return walletd.Errorf(walletd.ECodeExpired, "The code expired at %s.", rc.ExpiresAt.Format(time.RFC3339))
 	} else if rc.Redemptions >= rc.MaxRedemptions {
-		return Errorf(ECodeExhausted, "The code has been redeemed the most times it may be.")
+		return walletd.Errorf(walletd.ECodeExhausted, "The code has been redeemed the most times it may be.")
 	}
 	userKey := code + "/" + cur.UserID
-	if rc.PerUserOnce && b.obj(ObjRedemption, userKey) != nil {
-		return Errorf(ECodeUsed, "User %q has already redeemed this code.", cur.UserID)
+	if rc.PerUserOnce && b.obj(walletd.ObjRedemption, userKey) != nil {
+		return walletd.Errorf(walletd.ECodeUsed, "User %q has already redeemed this code.", cur.UserID)
 	}
 	amount := dec(rc.Amount)
 	if cur.Balance.Add(amount).GreaterThanOrEqual(maxBalance) {
-		return Errorf(EInvalidAmount, "The credit would take the balance above the maximum.")
+		return walletd.Errorf(walletd.EInvalidAmount, "The credit would take the balance above the maximum.")
 	}
 	w := b.mutable(cur.ID)
 	w.Balance = w.Balance.Add(amount)
 	// As at creation, the chain names the code by id and hint only: a
 	// code with uses left must not be readable from the ledger or stream.
-	e := b.record(r, w, KindCredit, TypeRedemption, amount, "Redemption code "+rc.ID, "", sysMeta(FlowRedemption,
+	e := b.record(r, w, walletd.KindCredit, walletd.TypeRedemption, amount, "Redemption code "+rc.ID, "", sysMeta(walletd.FlowRedemption,
 		"code_id", rc.ID, "code_hint", codeHint(code)))
 	next := *rc
 	next.Redemptions++
-	b.put(ObjCode, rc.ID, &next)
+	b.put(walletd.ObjCode, rc.ID, &next)
 	if rc.PerUserOnce {
-		b.put(ObjRedemption, userKey, &Redemption{Code: code, UserID: cur.UserID, WalletID: cur.ID, TransactionID: e.ID, CreatedAt: b.now})
+		b.put(walletd.ObjRedemption, userKey, &walletd.Redemption{Code: code, UserID: cur.UserID, WalletID: cur.ID, TransactionID: e.ID, CreatedAt: b.now})
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/walletd/walletd"
 )
 
 // ExportFormat names the JSON Lines export format written by ExportWriter.
@@ -73,9 +75,9 @@ func NewExportWriter(w io.Writer, ledgerID string, exportedAt time.Time) (*Expor
 	b = append(b, `,"ledger_id":`...)
 	b = appendJSONString(b, ledgerID)
 	b = append(b, `,"exported_at":"`...)
-	b = exportedAt.UTC().AppendFormat(b, TimeFormat)
+	b = exportedAt.UTC().AppendFormat(b, walletd.TimeFormat)
 	b = append(b, `","canonical":`...)
-	b = appendJSONString(b, CanonicalVersion)
+	b = appendJSONString(b, walletd.CanonicalVersion)
 	b = append(b, "}\n"...)
 	ew.buf = b
 	if err := ew.write(b); err != nil {
@@ -88,7 +90,7 @@ func NewExportWriter(w io.Writer, ledgerID string, exportedAt time.Time) (*Expor
 // before any checkpoint. Text that is not valid UTF-8 cannot be carried by
 // JSON without changing it, so such an entry is refused rather than
 // silently altered.
-func (ew *ExportWriter) WriteEntry(e *Entry) error {
+func (ew *ExportWriter) WriteEntry(e *walletd.Entry) error {
 	if ew.err != nil {
 		return ew.err
 	} else if ew.closed {
@@ -123,7 +125,7 @@ func (ew *ExportWriter) WriteEntry(e *Entry) error {
 		return fmt.Errorf("export: entry %d: %w", e.Seq, err)
 	}
 	b = append(b, `,"created_at":"`...)
-	b = e.CreatedAt.UTC().AppendFormat(b, TimeFormat)
+	b = e.CreatedAt.UTC().AppendFormat(b, walletd.TimeFormat)
 	b = append(b, `","key_id":`...)
 	b = appendJSONString(b, e.KeyID)
 	b = append(b, `,"prev_hash":"`...)
@@ -142,7 +144,7 @@ func (ew *ExportWriter) WriteEntry(e *Entry) error {
 
 // WriteCheckpoint appends one checkpoint line; checkpoints follow the
 // entries.
-func (ew *ExportWriter) WriteCheckpoint(cp *Checkpoint) error {
+func (ew *ExportWriter) WriteCheckpoint(cp *walletd.Checkpoint) error {
 	if ew.err != nil {
 		return ew.err
 	} else if ew.closed {
@@ -157,7 +159,7 @@ func (ew *ExportWriter) WriteCheckpoint(cp *Checkpoint) error {
 	b = append(b, `,"head_hash":"`...)
 	b = appendHex(b, cp.HeadHash[:])
 	b = append(b, `","created_at":"`...)
-	b = cp.CreatedAt.UTC().AppendFormat(b, TimeFormat)
+	b = cp.CreatedAt.UTC().AppendFormat(b, walletd.TimeFormat)
 	b = append(b, `","signature":"`...)
 	b = base64.StdEncoding.AppendEncode(b, cp.Signature)
 	b = append(b, "\"}\n"...)
@@ -283,7 +285,7 @@ type ExportReader struct {
 	p           recordParser
 	lastSeq     uint64
 	entries     uint64
-	checkpoints []*Checkpoint
+	checkpoints []*walletd.Checkpoint
 	done        bool
 	err         error // sticky
 }
@@ -311,13 +313,13 @@ func (er *ExportReader) Header() ExportHeader { return er.header }
 
 // Checkpoints returns the checkpoints read after the entries; complete once
 // Next has returned false with no error.
-func (er *ExportReader) Checkpoints() []*Checkpoint { return er.checkpoints }
+func (er *ExportReader) Checkpoints() []*walletd.Checkpoint { return er.checkpoints }
 
 // Next fills e with the next entry line; false after the last one, once
 // the checkpoint lines and the end record have been read and found
 // consistent. A damaged entry line, or damage after the entries, gives an
 // *ExportLineError, whose BadSeq names the first seq in doubt.
-func (er *ExportReader) Next(e *Entry) (bool, error) {
+func (er *ExportReader) Next(e *walletd.Entry) (bool, error) {
 	if er.err != nil {
 		return false, er.err
 	} else if er.done {
@@ -413,7 +415,7 @@ func (er *ExportReader) fail(err error) error {
 // verifier's two passes and is lenient on purpose: damaged lines are left
 // for the ExportReader of the second pass to report with the seq they put
 // in doubt.
-func ReadExportCheckpoints(r io.Reader) (*ExportHeader, []*Checkpoint, error) {
+func ReadExportCheckpoints(r io.Reader) (*ExportHeader, []*walletd.Checkpoint, error) {
 	lr := newLineReader(r)
 	var p recordParser
 	line, err := lr.next()
@@ -426,7 +428,7 @@ func ReadExportCheckpoints(r io.Reader) (*ExportHeader, []*Checkpoint, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("export line 1: %w", err)
 	}
-	var cps []*Checkpoint
+	var cps []*walletd.Checkpoint
 	entryPrefix := []byte(`{"record":"entry",`)
 	for {
 		line, err := lr.next()
@@ -551,8 +553,8 @@ func parseHeader(p *recordParser, line []byte) (*ExportHeader, error) {
 	}
 	if h.Format != ExportFormat {
 		return nil, fmt.Errorf("header: format %q is not %q", h.Format, ExportFormat)
-	} else if h.Canonical != CanonicalVersion {
-		return nil, fmt.Errorf("header: canonical encoding %q is not %q, the one this walletd verifies", h.Canonical, CanonicalVersion)
+	} else if h.Canonical != walletd.CanonicalVersion {
+		return nil, fmt.Errorf("header: canonical encoding %q is not %q, the one this walletd verifies", h.Canonical, walletd.CanonicalVersion)
 	}
 	if h.ExportedAt, err = parseExportTime(at); err != nil {
 		return nil, fmt.Errorf("header: exported_at: %w", err)
@@ -564,11 +566,11 @@ func parseHeader(p *recordParser, line []byte) (*ExportHeader, error) {
 // (hashes cover the time re-rendered in that form, so nothing else may
 // pass for it).
 func parseExportTime(s string) (time.Time, error) {
-	t, err := time.Parse(TimeFormat, s)
+	t, err := time.Parse(walletd.TimeFormat, s)
 	if err != nil {
 		return t, err
-	} else if t.Format(TimeFormat) != s {
-		return t, fmt.Errorf("%q is not in the form %s", s, TimeFormat)
+	} else if t.Format(walletd.TimeFormat) != s {
+		return t, fmt.Errorf("%q is not in the form %s", s, walletd.TimeFormat)
 	}
 	return t, nil
 }
@@ -870,7 +872,7 @@ const entryFieldCount = 23
 
 // entry fills e from a parsed entry line. It is the hot path of verifying
 // an export, so it switches on keys instead of building maps.
-func (p *recordParser) entry(e *Entry) error {
+func (p *recordParser) entry(e *walletd.Entry) error {
 	var seen [entryFieldCount]bool
 	var createdAt, prevHash, hash string
 	for _, v := range p.vals {
@@ -968,8 +970,8 @@ var entryFieldNames = [entryFieldCount]string{"seq", "id", "event_id", "kind", "
 	"created_at", "key_id", "prev_hash", "hash"}
 
 // checkpoint returns the checkpoint of a parsed checkpoint line.
-func (p *recordParser) checkpoint() (*Checkpoint, error) {
-	cp := &Checkpoint{}
+func (p *recordParser) checkpoint() (*walletd.Checkpoint, error) {
+	cp := &walletd.Checkpoint{}
 	var head, at, sig string
 	if err := p.fields(map[string]*string{"ledger_id": &cp.LedgerID, "head_hash": &head, "created_at": &at, "signature": &sig},
 		map[string]*uint64{"seq": &cp.Seq}); err != nil {
@@ -998,11 +1000,11 @@ func (p *recordParser) end() (entries, checkpoints uint64, err error) {
 
 // parseLowerHex parses a 64-character lower-case hex hash. Upper case is
 // refused so that one hash has one spelling.
-func parseLowerHex(h *Hash, s string) error {
-	if len(s) != 2*HashSize {
-		return fmt.Errorf("%d characters, want %d", len(s), 2*HashSize)
+func parseLowerHex(h *walletd.Hash, s string) error {
+	if len(s) != 2*walletd.HashSize {
+		return fmt.Errorf("%d characters, want %d", len(s), 2*walletd.HashSize)
 	}
-	for i := 0; i < HashSize; i++ {
+	for i := 0; i < walletd.HashSize; i++ {
 		hi, ok1 := lowerHexVal(s[2*i])
 		lo, ok2 := lowerHexVal(s[2*i+1])
 		if !ok1 || !ok2 {

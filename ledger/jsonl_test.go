@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/walletdtest"
 )
@@ -20,8 +22,8 @@ import (
 // text, and its export.
 type exportFixture struct {
 	l       *walletdtest.Ledger
-	entries []*ledger.Entry // as read back from the database
-	cps     []*ledger.Checkpoint
+	entries []*walletd.Entry // as read back from the database
+	cps     []*walletd.Checkpoint
 	file    []byte // the export
 }
 
@@ -36,12 +38,12 @@ func buildExportFixture(tb testing.TB) *exportFixture {
 	y := l.MustWallet(tb, "yuki", "JPY")
 	cmds := []struct {
 		key string
-		cmd ledger.Command
+		cmd walletd.Command
 	}{
-		{"idem-1", &ledger.Post{WalletID: a, Kind: ledger.KindCredit, Amount: "100.00", Type: "topup",
+		{"idem-1", &ledger.Post{WalletID: a, Kind: walletd.KindCredit, Amount: "100.00", Type: "topup",
 			Reason:  "Grüße, ünïcödé \u2028 and a \"quote\", a \\ backslash and a\ttab",
 			OrderID: "order-1", Metadata: map[string]string{"channel": "web", "note": "<b>&</b>\nline two \x01"}}},
-		{"", &ledger.Post{WalletID: y, Kind: ledger.KindCredit, Amount: "5000", Type: "cashback"}},
+		{"", &ledger.Post{WalletID: y, Kind: walletd.KindCredit, Amount: "5000", Type: "cashback"}},
 		{"idem-2", &ledger.Transfer{FromWalletID: a, ToWalletID: b, Amount: "12.34", Note: "rent 🏠"}},
 		{"", &ledger.SetStatus{WalletID: b, Frozen: true, Reason: "review"}},
 		{"", &ledger.SetStatus{WalletID: b, Frozen: false}},
@@ -72,7 +74,7 @@ func buildExportFixture(tb testing.TB) *exportFixture {
 		tb.Fatal(err)
 	}
 	for {
-		e := new(ledger.Entry)
+		e := new(walletd.Entry)
 		ok, err := it.Next(e)
 		if err != nil {
 			tb.Fatal(err)
@@ -142,11 +144,11 @@ func TestExport_RoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if h := er.Header(); h.Format != ledger.ExportFormat || h.LedgerID != f.l.DB.LedgerID() || h.Canonical != ledger.CanonicalVersion {
+		if h := er.Header(); h.Format != ledger.ExportFormat || h.LedgerID != f.l.DB.LedgerID() || h.Canonical != walletd.CanonicalVersion {
 			t.Fatalf("header %+v", h)
 		}
 		for i := 0; ; i++ {
-			var e ledger.Entry
+			var e walletd.Entry
 			ok, err := er.Next(&e)
 			if err != nil {
 				t.Fatal(err)
@@ -267,8 +269,8 @@ func TestExport_Damage(t *testing.T) {
 			`"hash":"`+strings.ToUpper(f.entries[2].Hash.String()), 1)), 3},
 		{"ErrSeqLeadingZero", replaceLine(lineOfSeq(3), strings.Replace(entryLine(3), `"seq":3,`, `"seq":03,`, 1)), 3},
 		{"ErrSeqString", replaceLine(lineOfSeq(3), strings.Replace(entryLine(3), `"seq":3,`, `"seq":"3",`, 1)), 3},
-		{"ErrTimeNotCanonical", replaceLine(lineOfSeq(3), strings.Replace(entryLine(3), `"created_at":"`+f.entries[2].CreatedAt.Format(ledger.TimeFormat),
-			`"created_at":"`+strings.Replace(f.entries[2].CreatedAt.Format(ledger.TimeFormat), ".", ",", 1), 1)), 3},
+		{"ErrTimeNotCanonical", replaceLine(lineOfSeq(3), strings.Replace(entryLine(3), `"created_at":"`+f.entries[2].CreatedAt.Format(walletd.TimeFormat),
+			`"created_at":"`+strings.Replace(f.entries[2].CreatedAt.Format(walletd.TimeFormat), ".", ",", 1), 1)), 3},
 		{"ErrBadSignature", replaceLine(int(n)+1, strings.Replace(cpLine(0), `"signature":"`, `"signature":"AAAA`, 1)), f.cps[0].Seq},
 		{"ErrCheckpointNotBase64", replaceLine(int(n)+1, strings.Replace(cpLine(0), `"signature":"`, `"signature":"*`, 1)), n + 1},
 		{"ErrCheckpointRemoved", join(lines[:int(n)+1], lines[int(n)+2:]), n + 1},
@@ -318,22 +320,22 @@ func TestExportWriter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := ew.WriteEntry(&ledger.Entry{Seq: 1, Reason: "bad \xff byte"}); err == nil || !strings.Contains(err.Error(), "reason") {
+		if err := ew.WriteEntry(&walletd.Entry{Seq: 1, Reason: "bad \xff byte"}); err == nil || !strings.Contains(err.Error(), "reason") {
 			t.Fatalf("want an error naming reason, got %v", err)
 		}
 	})
 	t.Run("ErrOrder", func(t *testing.T) {
 		ew, _ := ledger.NewExportWriter(io.Discard, "ldg_x", time.Now())
-		if err := ew.WriteEntry(&ledger.Entry{Seq: 2}); err != nil {
+		if err := ew.WriteEntry(&walletd.Entry{Seq: 2}); err != nil {
 			t.Fatal(err)
 		}
-		if err := ew.WriteEntry(&ledger.Entry{Seq: 2}); err == nil {
+		if err := ew.WriteEntry(&walletd.Entry{Seq: 2}); err == nil {
 			t.Fatal("entry 2 twice: want an error")
 		}
-		if err := ew.WriteCheckpoint(&ledger.Checkpoint{Seq: 2}); err != nil {
+		if err := ew.WriteCheckpoint(&walletd.Checkpoint{Seq: 2}); err != nil {
 			t.Fatal(err)
 		}
-		if err := ew.WriteEntry(&ledger.Entry{Seq: 3}); err == nil {
+		if err := ew.WriteEntry(&walletd.Entry{Seq: 3}); err == nil {
 			t.Fatal("entry after a checkpoint: want an error")
 		}
 	})
@@ -372,7 +374,7 @@ func FuzzExportReader(f *testing.F) {
 			t.Fatalf("the first pass accepted the header, the second did not: %v", err)
 		}
 		for i := 0; i < 1<<16; i++ {
-			var e ledger.Entry
+			var e walletd.Entry
 			ok, err := er.Next(&e)
 			if err != nil {
 				var bad interface{ BadSeq() uint64 }
@@ -399,7 +401,7 @@ func FuzzExportReader(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var e2 ledger.Entry
+			var e2 walletd.Entry
 			if ok, err := er2.Next(&e2); !ok || err != nil {
 				t.Fatalf("rewritten entry unreadable: %v %v\n%s", ok, err, buf.Bytes())
 			} else if !reflect.DeepEqual(e, e2) {

@@ -57,9 +57,3 @@ func (f *keyFilter) mayContain(key string) bool {
 	}
 	return true
 }
-
-// KeyLister is a Store that can list every idempotency key it holds, so
-// the writer can build its key filter at start-up.
-type KeyLister interface {
-	IdempotencyKeys(yield func(key string)) error
-}

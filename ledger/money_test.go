@@ -4,8 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/walletd/walletd"
+
 	"github.com/shopspring/decimal"
-	"github.com/walletd/walletd/ledger"
 )
 
 func TestParseAmount(t *testing.T) {
@@ -35,7 +36,7 @@ func TestParseAmount(t *testing.T) {
 	}
 	for _, tc := range ok {
 		t.Run("OK/"+tc.in, func(t *testing.T) {
-			d, err := ledger.ParseAmount(tc.in, tc.scale)
+			d, err := walletd.ParseAmount(tc.in, tc.scale)
 			if err != nil {
 				t.Fatalf("ParseAmount(%q, %d) = %v", tc.in, tc.scale, err)
 			}
@@ -108,12 +109,12 @@ func TestParseAmount(t *testing.T) {
 	}
 	for _, tc := range bad {
 		t.Run("ErrInvalidAmount/"+tc.name, func(t *testing.T) {
-			d, err := ledger.ParseAmount(tc.in, tc.scale)
+			d, err := walletd.ParseAmount(tc.in, tc.scale)
 			if err == nil {
 				t.Fatalf("ParseAmount(%q, %d) = %s, want an error", tc.in, tc.scale, d)
 			}
-			if code := ledger.ErrorCode(err); code != ledger.EInvalidAmount {
-				t.Fatalf("ParseAmount(%q, %d): code %q (%v), want %q", tc.in, tc.scale, code, err, ledger.EInvalidAmount)
+			if code := walletd.ErrorCode(err); code != walletd.EInvalidAmount {
+				t.Fatalf("ParseAmount(%q, %d): code %q (%v), want %q", tc.in, tc.scale, code, err, walletd.EInvalidAmount)
 			}
 			if !d.Equal(decimal.Zero) {
 				t.Fatalf("ParseAmount(%q, %d) returned %s with its error", tc.in, tc.scale, d)
@@ -135,14 +136,14 @@ func TestFormatAmount(t *testing.T) {
 		{"1.25", 3, "1.250"},
 		{"999999999999999.99", 2, "999999999999999.99"},
 	} {
-		if got := ledger.FormatAmount(decimal.RequireFromString(tc.in), tc.scale); got != tc.want {
+		if got := walletd.FormatAmount(decimal.RequireFromString(tc.in), tc.scale); got != tc.want {
 			t.Errorf("FormatAmount(%s, %d) = %q, want %q", tc.in, tc.scale, got, tc.want)
 		}
 	}
 }
 
 func TestCurrencies_Scale(t *testing.T) {
-	c := ledger.DefaultCurrencies()
+	c := walletd.DefaultCurrencies()
 	for code, want := range map[string]int32{"USD": 2, "EUR": 2, "JPY": 0, "KWD": 3, "BHD": 3, "CLP": 0} {
 		if got, err := c.Scale(code); err != nil || got != want {
 			t.Errorf("Scale(%s) = %d, %v; want %d", code, got, err, want)
@@ -150,8 +151,8 @@ func TestCurrencies_Scale(t *testing.T) {
 	}
 	t.Run("ErrInvalidCurrency", func(t *testing.T) {
 		for _, code := range []string{"", "XXX", "usd", "US", "USDX", "XBT"} {
-			if _, err := c.Scale(code); ledger.ErrorCode(err) != ledger.EInvalidCurrency {
-				t.Errorf("Scale(%q): %v, want %s", code, err, ledger.EInvalidCurrency)
+			if _, err := c.Scale(code); walletd.ErrorCode(err) != walletd.EInvalidCurrency {
+				t.Errorf("Scale(%q): %v, want %s", code, err, walletd.EInvalidCurrency)
 			}
 		}
 	})
@@ -167,18 +168,18 @@ func TestCurrencies_Scale(t *testing.T) {
 		}
 	})
 	t.Run("DefaultsAreCopies", func(t *testing.T) {
-		a := ledger.DefaultCurrencies()
+		a := walletd.DefaultCurrencies()
 		if err := a.Set("USD", 5); err != nil {
 			t.Fatal(err)
 		}
-		if s, _ := ledger.DefaultCurrencies().Scale("USD"); s != 2 {
+		if s, _ := walletd.DefaultCurrencies().Scale("USD"); s != 2 {
 			t.Fatalf("changing one Currencies changed the defaults: USD scale %d", s)
 		}
 	})
 }
 
 func TestCurrencies_Set(t *testing.T) {
-	c := ledger.DefaultCurrencies()
+	c := walletd.DefaultCurrencies()
 	if err := c.Set("XBT", 8); err != nil {
 		t.Fatal(err)
 	}
@@ -196,8 +197,8 @@ func TestCurrencies_Set(t *testing.T) {
 			code  string
 			scale int32
 		}{{"xbt", 2}, {"XB", 2}, {"XBTC", 2}, {"X1T", 2}, {"", 2}, {"XBT", -1}, {"XBT", 9}} {
-			if err := c.Set(tc.code, tc.scale); ledger.ErrorCode(err) != ledger.EInvalidCurrency {
-				t.Errorf("Set(%q, %d) = %v, want %s", tc.code, tc.scale, err, ledger.EInvalidCurrency)
+			if err := c.Set(tc.code, tc.scale); walletd.ErrorCode(err) != walletd.EInvalidCurrency {
+				t.Errorf("Set(%q, %d) = %v, want %s", tc.code, tc.scale, err, walletd.EInvalidCurrency)
 			}
 		}
 	})
@@ -217,7 +218,7 @@ func TestCurrencies_ParseSpec(t *testing.T) {
 		{"EmptyParts", ",,XBT:4,,", map[string]int32{"XBT": 4}},
 	} {
 		t.Run("OK/"+tc.name, func(t *testing.T) {
-			c := ledger.DefaultCurrencies()
+			c := walletd.DefaultCurrencies()
 			if err := c.ParseSpec(tc.spec); err != nil {
 				t.Fatalf("ParseSpec(%q) = %v", tc.spec, err)
 			}
@@ -243,7 +244,7 @@ func TestCurrencies_ParseSpec(t *testing.T) {
 		{"Overflow", "XBT:99999999999999999999"},
 	} {
 		t.Run("Err/"+tc.name, func(t *testing.T) {
-			c := ledger.DefaultCurrencies()
+			c := walletd.DefaultCurrencies()
 			if err := c.ParseSpec(tc.spec); err == nil {
 				t.Fatalf("ParseSpec(%q) = nil, want an error", tc.spec)
 			}
@@ -263,7 +264,7 @@ func TestCurrencies_ParseSpec(t *testing.T) {
 		{"TwoNumbers", "XBT:2 3"},
 	} {
 		t.Run("Err/"+tc.name, func(t *testing.T) {
-			c := ledger.DefaultCurrencies()
+			c := walletd.DefaultCurrencies()
 			if err := c.ParseSpec(tc.spec); err == nil {
 				t.Fatalf("ParseSpec(%q) = nil, want an error", tc.spec)
 			}
@@ -286,10 +287,10 @@ func FuzzParseAmount(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string, sc uint8) {
 		scale := int32(sc % 9)
-		d, err := ledger.ParseAmount(s, scale)
+		d, err := walletd.ParseAmount(s, scale)
 		if err != nil {
-			if code := ledger.ErrorCode(err); code != ledger.EInvalidAmount {
-				t.Fatalf("ParseAmount(%q, %d): code %q (%v), want %q", s, scale, code, err, ledger.EInvalidAmount)
+			if code := walletd.ErrorCode(err); code != walletd.EInvalidAmount {
+				t.Fatalf("ParseAmount(%q, %d): code %q (%v), want %q", s, scale, code, err, walletd.EInvalidAmount)
 			}
 			return
 		}
@@ -299,7 +300,7 @@ func FuzzParseAmount(f *testing.F) {
 		if -d.Exponent() > scale && !d.Equal(d.Truncate(scale)) {
 			t.Fatalf("ParseAmount(%q, %d) = %s has more than %d decimals", s, scale, d, scale)
 		}
-		if d.GreaterThanOrEqual(decimal.New(1, ledger.MaxAmountDigits)) {
+		if d.GreaterThanOrEqual(decimal.New(1, walletd.MaxAmountDigits)) {
 			t.Fatalf("ParseAmount(%q, %d) = %s, above the maximum", s, scale, d)
 		}
 		for i := 0; i < len(s); i++ {
@@ -307,22 +308,22 @@ func FuzzParseAmount(f *testing.F) {
 				t.Fatalf("ParseAmount accepted %q, which holds %q", s, c)
 			}
 		}
-		out := ledger.FormatAmount(d, scale)
+		out := walletd.FormatAmount(d, scale)
 		intPart, frac, hasDot := strings.Cut(out, ".")
 		if scale == 0 && hasDot || scale > 0 && int32(len(frac)) != scale {
 			t.Fatalf("FormatAmount(%s, %d) = %q: want exactly %d decimals", d, scale, out, scale)
 		}
-		if len(intPart) > ledger.MaxAmountDigits {
+		if len(intPart) > walletd.MaxAmountDigits {
 			t.Fatalf("FormatAmount(%s, %d) = %q: too many integer digits", d, scale, out)
 		}
-		d2, err := ledger.ParseAmount(out, scale)
+		d2, err := walletd.ParseAmount(out, scale)
 		if err != nil {
 			t.Fatalf("ParseAmount(FormatAmount(%s, %d) = %q): %v", d, scale, out, err)
 		}
 		if !d2.Equal(d) {
 			t.Fatalf("round trip of %q at scale %d: %s → %q → %s", s, scale, d, out, d2)
 		}
-		if again := ledger.FormatAmount(d2, scale); again != out {
+		if again := walletd.FormatAmount(d2, scale); again != out {
 			t.Fatalf("FormatAmount is not stable: %q then %q", out, again)
 		}
 	})

@@ -7,65 +7,10 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/walletd/walletd"
+
 	"github.com/shopspring/decimal"
 )
-
-// Object kinds: the state the writer keeps besides wallets. Each is stored
-// as JSON in ledger.db and restored at start-up; none is replayed.
-const (
-	ObjTopup            = "topup"
-	ObjWithdrawal       = "withdrawal"
-	ObjCode             = "redemption_code"       // keyed by id
-	ObjCodeIndex        = "redemption_code_index" // keyed by the code
-	ObjRedemption       = "redemption"            // one user's redemption of a per-user-once code
-	ObjCashbackRule     = "cashback_rule"
-	ObjMilestone        = "milestone"
-	ObjMilestoneAward   = "milestone_award" // one user's award of a milestone
-	ObjReferral         = "referral"        // keyed by the referee's user id
-	ObjKYCSettings      = "kyc_settings"    // keyed by currency
-	ObjReferralSettings = "referral_settings"
-	ObjOrder            = "order"
-	ObjUserStats        = "user_stats" // keyed by user id and currency
-)
-
-// DecodeObject decodes stored object data of kind into its type.
-func DecodeObject(kind string, data []byte) (any, error) {
-	var v any
-	switch kind {
-	case ObjTopup:
-		v = new(Topup)
-	case ObjWithdrawal:
-		v = new(Withdrawal)
-	case ObjCode:
-		v = new(RedemptionCode)
-	case ObjCodeIndex:
-		v = new(CodeIndex)
-	case ObjRedemption:
-		v = new(Redemption)
-	case ObjCashbackRule:
-		v = new(CashbackRule)
-	case ObjMilestone:
-		v = new(Milestone)
-	case ObjMilestoneAward:
-		v = new(MilestoneAward)
-	case ObjReferral:
-		v = new(Referral)
-	case ObjKYCSettings:
-		v = new(KYCSettings)
-	case ObjReferralSettings:
-		v = new(ReferralSettings)
-	case ObjOrder:
-		v = new(Order)
-	case ObjUserStats:
-		v = new(UserStats)
-	default:
-		return nil, fmt.Errorf("unknown object kind %q", kind)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return nil, err
-	}
-	return v, nil
-}
 
 type objKey struct{ kind, id string }
 
@@ -131,22 +76,22 @@ func (b *batch) ids(kind string) []string {
 // refusal is an error a command answers with after it recorded the refusal
 // in the ledger (wallet.spending_limit.blocked, wallet.kyc.required): the
 // batch keeps the refusal's entry and the caller gets err.
-type refusal struct{ err *Error }
+type refusal struct{ err *walletd.Error }
 
 func (r *refusal) Error() string { return r.err.Error() }
 
 // Refusal entry types, and the error code each answers with.
 var refusalCodes = map[string]string{
-	TypeLimitBlocked: ESpendingLimit,
-	TypeKYCRequired:  EKYCRequired,
+	walletd.TypeLimitBlocked: walletd.ESpendingLimit,
+	walletd.TypeKYCRequired:  walletd.EKYCRequired,
 }
 
 // refusalOf returns the error a request's committed entries recorded, if
 // they record a refusal.
-func refusalOf(entries []*Entry) error {
-	if len(entries) == 1 && entries[0].Kind == KindNote {
+func refusalOf(entries []*walletd.Entry) error {
+	if len(entries) == 1 && entries[0].Kind == walletd.KindNote {
 		if code, ok := refusalCodes[entries[0].Type]; ok {
-			return Errorf(code, "%s", entries[0].Reason)
+			return walletd.Errorf(code, "%s", entries[0].Reason)
 		}
 	}
 	return nil
@@ -155,16 +100,16 @@ func refusalOf(entries []*Entry) error {
 // objectRefer is a command whose Result carries an object, and that can
 // name it from the command's committed entries when a request is replayed.
 type objectRefer interface {
-	objectRef(entries []*Entry) (kind, id string)
+	objectRef(entries []*walletd.Entry) (kind, id string)
 }
 
 // replayed builds the Result of a replayed request: its original entries,
 // the error it was refused with, and the current state of its object.
-func (w *Writer) replayed(ctx context.Context, cmd Command, entries []*Entry) (*Result, error) {
+func (w *Writer) replayed(ctx context.Context, cmd command, entries []*walletd.Entry) (*walletd.Result, error) {
 	if err := refusalOf(entries); err != nil {
 		return nil, err
 	}
-	res := &Result{Entries: entries, Replayed: true}
+	res := &walletd.Result{Entries: entries, Replayed: true}
 	ref, ok := cmd.(objectRefer)
 	if !ok {
 		return res, nil
@@ -175,20 +120,20 @@ func (w *Writer) replayed(ctx context.Context, cmd Command, entries []*Entry) (*
 	}
 	data, err := w.cfg.Store.LoadObject(ctx, kind, id)
 	if err != nil {
-		var le *Error
-		if errors.As(err, &le) && le.Code == ENotFound {
+		var le *walletd.Error
+		if errors.As(err, &le) && le.Code == walletd.ENotFound {
 			return res, nil
 		}
 		return nil, fmt.Errorf("writer: load %s %s: %w", kind, id, err)
 	}
-	if res.Object, err = DecodeObject(kind, data); err != nil {
+	if res.Object, err = walletd.DecodeObject(kind, data); err != nil {
 		return nil, fmt.Errorf("writer: decode %s %s: %w", kind, id, err)
 	}
 	return res, nil
 }
 
 // metaOf returns the metadata of an entry as a map (nil if none or bad).
-func metaOf(e *Entry) map[string]string {
+func metaOf(e *walletd.Entry) map[string]string {
 	if e.Metadata == "" {
 		return nil
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/walletd/walletd"
+
 	"github.com/shopspring/decimal"
 )
 
@@ -14,7 +16,7 @@ import (
 // returns false at the end. An error with a BadSeq() uint64 method names an
 // entry that could not be read (a tampered row); Verify reports that seq.
 type EntryIterator interface {
-	Next(e *Entry) (bool, error)
+	Next(e *walletd.Entry) (bool, error)
 }
 
 // VerifyOptions says what Verify checks against.
@@ -48,12 +50,12 @@ type VerifyReport struct {
 // entry that makes money appear without verify naming it.
 //
 // It stops at the first problem: FirstBadSeq names the seq.
-func Verify(ctx context.Context, it EntryIterator, checkpoints []*Checkpoint, opt VerifyOptions) (*VerifyReport, error) {
+func Verify(ctx context.Context, it EntryIterator, checkpoints []*walletd.Checkpoint, opt VerifyOptions) (*VerifyReport, error) {
 	rep := &VerifyReport{Checkpoints: len(checkpoints)}
 	if opt.Keyring == nil {
 		return nil, fmt.Errorf("verify: no keyring")
 	}
-	cps := append([]*Checkpoint(nil), checkpoints...)
+	cps := append([]*walletd.Checkpoint(nil), checkpoints...)
 	sort.Slice(cps, func(i, j int) bool { return cps[i].Seq < cps[j].Seq })
 	for _, cp := range cps {
 		if opt.PublicKey == nil {
@@ -67,8 +69,8 @@ func Verify(ctx context.Context, it EntryIterator, checkpoints []*Checkpoint, op
 
 	hashers := make(map[string]*Hasher)
 	books := make(walletBooks)
-	var prev Hash
-	var e Entry
+	var prev walletd.Hash
+	var e walletd.Entry
 	next := 0
 	for {
 		ok, err := it.Next(&e)
@@ -147,8 +149,8 @@ type book struct {
 
 // apply checks e against its wallet's book and moves the book on. It
 // returns a problem, or "".
-func (w walletBooks) apply(e *Entry) string {
-	if e.Kind == KindConfig {
+func (w walletBooks) apply(e *walletd.Entry) string {
+	if e.Kind == walletd.KindConfig {
 		if e.WalletID != "" || e.UserID != "" || e.Amount != "" || e.BalanceAfter != "" || e.HeldAfter != "" {
 			return "a config entry must name no wallet and carry no amounts"
 		}
@@ -161,7 +163,7 @@ func (w walletBooks) apply(e *Entry) string {
 		return "amount, balance_after or held_after is not a fixed-scale decimal"
 	}
 	b := w[e.WalletID]
-	if e.Kind == KindOpen {
+	if e.Kind == walletd.KindOpen {
 		if b != nil {
 			return fmt.Sprintf("wallet %s opened a second time", e.WalletID)
 		} else if !amt.isZero() || !bal.isZero() || !held.isZero() {
@@ -179,19 +181,19 @@ func (w walletBooks) apply(e *Entry) string {
 	}
 	wantBal, wantHeld := b.balance, b.held
 	switch e.Kind {
-	case KindCredit:
+	case walletd.KindCredit:
 		wantBal = wantBal.add(amt)
-	case KindDebit:
+	case walletd.KindDebit:
 		wantBal = wantBal.sub(amt)
-	case KindHold:
+	case walletd.KindHold:
 		wantHeld = wantHeld.add(amt)
-	case KindRelease:
+	case walletd.KindRelease:
 		wantHeld = wantHeld.sub(amt)
-	case KindSettle:
+	case walletd.KindSettle:
 		wantBal, wantHeld = wantBal.sub(amt), wantHeld.sub(amt)
-	case KindNote:
+	case walletd.KindNote:
 		// moves nothing; its amount is what the step concerned
-	case KindFreeze, KindUnfreeze:
+	case walletd.KindFreeze, walletd.KindUnfreeze:
 		if !amt.isZero() {
 			return "a freeze or unfreeze entry must have a zero amount"
 		}
@@ -199,7 +201,7 @@ func (w walletBooks) apply(e *Entry) string {
 		return fmt.Sprintf("unknown entry kind %q", e.Kind)
 	}
 	switch e.Kind {
-	case KindCredit, KindDebit, KindHold, KindRelease, KindSettle:
+	case walletd.KindCredit, walletd.KindDebit, walletd.KindHold, walletd.KindRelease, walletd.KindSettle:
 		if amt.isZero() {
 			return fmt.Sprintf("a %s of zero", e.Kind)
 		}
@@ -235,7 +237,7 @@ func parseAmountText(s string) (amount, bool) {
 		s = s[1:]
 	}
 	intPart, frac, hasDot := cutDotString(s)
-	if intPart == "" || hasDot && frac == "" || !allDigits(intPart) || !allDigits(frac) {
+	if intPart == "" || hasDot && frac == "" || !isDigits(intPart) || !isDigits(frac) {
 		return a, false
 	}
 	a.scale = len(frac)
@@ -309,4 +311,14 @@ func (a amount) equal(b amount) bool {
 		return a.minor == b.minor
 	}
 	return a.dec().Equal(b.dec())
+}
+
+// isDigits reports whether s is made of ASCII digits only ("" is).
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/walletd/walletd/ledger"
 )
 
@@ -18,7 +20,7 @@ type testChain struct {
 	keyring *ledger.Keyring
 	pub     ed25519.PublicKey
 	priv    ed25519.PrivateKey
-	entries []*ledger.Entry
+	entries []*walletd.Entry
 }
 
 const testLedgerID = "ldg_test"
@@ -36,7 +38,7 @@ func newTestChain(tb testing.TB, n int, switchAt int) *testChain {
 		tb.Fatal(err)
 	}
 	c := &testChain{keyring: kr, pub: pub, priv: priv}
-	var prev ledger.Hash
+	var prev walletd.Hash
 	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	for i := 1; i <= n; i++ {
 		keyID := "k1"
@@ -44,14 +46,14 @@ func newTestChain(tb testing.TB, n int, switchAt int) *testChain {
 			keyID = "k2"
 		}
 		// Entry 1 opens the wallet; each later one credits 1.00.
-		e := &ledger.Entry{
+		e := &walletd.Entry{
 			Seq: uint64(i), ID: fmt.Sprintf("txn_%d", i), EventID: fmt.Sprintf("wph_%d", i),
-			Kind: ledger.KindCredit, Type: "topup", WalletID: "wal_1", UserID: "u1", Currency: "USD",
+			Kind: walletd.KindCredit, Type: "topup", WalletID: "wal_1", UserID: "u1", Currency: "USD",
 			Amount: "1.00", BalanceAfter: fmt.Sprintf("%d.00", i-1), HeldAfter: "0.00",
 			CreatedAt: at.Add(time.Duration(i) * time.Second), KeyID: keyID, PrevHash: prev,
 		}
 		if i == 1 {
-			e.Kind, e.Type, e.Amount = ledger.KindOpen, "open", "0.00"
+			e.Kind, e.Type, e.Amount = walletd.KindOpen, "open", "0.00"
 		}
 		e.Hash = ledger.ComputeHash(kr.Key(keyID), e)
 		prev = e.Hash
@@ -60,8 +62,8 @@ func newTestChain(tb testing.TB, n int, switchAt int) *testChain {
 	return c
 }
 
-func (c *testChain) checkpoint(seq uint64) *ledger.Checkpoint {
-	cp := &ledger.Checkpoint{LedgerID: testLedgerID, Seq: seq, CreatedAt: time.Date(2024, 5, 2, 0, 0, 0, 0, time.UTC)}
+func (c *testChain) checkpoint(seq uint64) *walletd.Checkpoint {
+	cp := &walletd.Checkpoint{LedgerID: testLedgerID, Seq: seq, CreatedAt: time.Date(2024, 5, 2, 0, 0, 0, 0, time.UTC)}
 	if seq > 0 && int(seq) <= len(c.entries) {
 		cp.HeadHash = c.entries[seq-1].Hash
 	}
@@ -69,7 +71,7 @@ func (c *testChain) checkpoint(seq uint64) *ledger.Checkpoint {
 	return cp
 }
 
-func (c *testChain) verify(tb testing.TB, entries []*ledger.Entry, cps []*ledger.Checkpoint) *ledger.VerifyReport {
+func (c *testChain) verify(tb testing.TB, entries []*walletd.Entry, cps []*walletd.Checkpoint) *ledger.VerifyReport {
 	tb.Helper()
 	rep, err := ledger.Verify(context.Background(), &sliceIter{entries: entries}, cps,
 		ledger.VerifyOptions{Keyring: c.keyring, PublicKey: c.pub, LedgerID: testLedgerID})
@@ -80,8 +82,8 @@ func (c *testChain) verify(tb testing.TB, entries []*ledger.Entry, cps []*ledger
 }
 
 // copyEntries returns deep-enough copies so a test can tamper freely.
-func copyEntries(es []*ledger.Entry) []*ledger.Entry {
-	out := make([]*ledger.Entry, len(es))
+func copyEntries(es []*walletd.Entry) []*walletd.Entry {
+	out := make([]*walletd.Entry, len(es))
 	for i, e := range es {
 		cp := *e
 		out[i] = &cp
@@ -100,7 +102,7 @@ func TestVerify(t *testing.T) {
 	c := newTestChain(t, 10, 6)
 
 	t.Run("OK", func(t *testing.T) {
-		rep := c.verify(t, c.entries, []*ledger.Checkpoint{c.checkpoint(10), c.checkpoint(5)}) // unsorted on purpose
+		rep := c.verify(t, c.entries, []*walletd.Checkpoint{c.checkpoint(10), c.checkpoint(5)}) // unsorted on purpose
 		if !rep.OK || rep.Entries != 10 || rep.HeadSeq != 10 || rep.HeadHash != c.entries[9].Hash.String() ||
 			rep.Checkpoints != 2 || rep.FirstBadSeq != 0 || rep.Problem != "" {
 			t.Fatalf("report %+v", rep)
@@ -176,21 +178,21 @@ func TestVerify(t *testing.T) {
 	t.Run("ErrCheckpointSignature", func(t *testing.T) {
 		cp := c.checkpoint(5)
 		cp.Signature[0] ^= 1
-		wantBad(t, c.verify(t, c.entries, []*ledger.Checkpoint{c.checkpoint(3), cp}), 5)
+		wantBad(t, c.verify(t, c.entries, []*walletd.Checkpoint{c.checkpoint(3), cp}), 5)
 	})
 	t.Run("ErrCheckpointShortSignature", func(t *testing.T) {
 		cp := c.checkpoint(5)
 		cp.Signature = cp.Signature[:10]
-		wantBad(t, c.verify(t, c.entries, []*ledger.Checkpoint{cp}), 5)
+		wantBad(t, c.verify(t, c.entries, []*walletd.Checkpoint{cp}), 5)
 	})
 	t.Run("ErrCheckpointOtherKey", func(t *testing.T) {
 		_, other, _ := ed25519.GenerateKey(rand.Reader)
 		cp := c.checkpoint(4)
 		cp.Sign(other)
-		wantBad(t, c.verify(t, c.entries, []*ledger.Checkpoint{cp}), 4)
+		wantBad(t, c.verify(t, c.entries, []*walletd.Checkpoint{cp}), 4)
 	})
 	t.Run("ErrNoPublicKey", func(t *testing.T) {
-		rep, err := ledger.Verify(context.Background(), &sliceIter{entries: c.entries}, []*ledger.Checkpoint{c.checkpoint(4)},
+		rep, err := ledger.Verify(context.Background(), &sliceIter{entries: c.entries}, []*walletd.Checkpoint{c.checkpoint(4)},
 			ledger.VerifyOptions{Keyring: c.keyring})
 		if err != nil {
 			t.Fatal(err)
@@ -207,13 +209,13 @@ func TestVerify(t *testing.T) {
 		cp := c.checkpoint(6)
 		cp.LedgerID = "ldg_other"
 		cp.Sign(c.priv) // validly signed, but for another ledger
-		wantBad(t, c.verify(t, c.entries, []*ledger.Checkpoint{cp}), 6)
+		wantBad(t, c.verify(t, c.entries, []*walletd.Checkpoint{cp}), 6)
 	})
 	t.Run("AnyLedgerIDWhenUnset", func(t *testing.T) {
 		cp := c.checkpoint(6)
 		cp.LedgerID = "ldg_other"
 		cp.Sign(c.priv)
-		rep, err := ledger.Verify(context.Background(), &sliceIter{entries: c.entries}, []*ledger.Checkpoint{cp},
+		rep, err := ledger.Verify(context.Background(), &sliceIter{entries: c.entries}, []*walletd.Checkpoint{cp},
 			ledger.VerifyOptions{Keyring: c.keyring, PublicKey: c.pub})
 		if err != nil || !rep.OK {
 			t.Fatalf("report %+v, %v", rep, err)
@@ -223,10 +225,10 @@ func TestVerify(t *testing.T) {
 		cp := c.checkpoint(6)
 		cp.HeadHash = c.entries[4].Hash // signed, but not the hash at seq 6
 		cp.Sign(c.priv)
-		wantBad(t, c.verify(t, c.entries, []*ledger.Checkpoint{cp}), 6)
+		wantBad(t, c.verify(t, c.entries, []*walletd.Checkpoint{cp}), 6)
 	})
 	t.Run("ErrTruncatedBelowCheckpoint", func(t *testing.T) {
-		cps := []*ledger.Checkpoint{c.checkpoint(5), c.checkpoint(10)}
+		cps := []*walletd.Checkpoint{c.checkpoint(5), c.checkpoint(10)}
 		rep := c.verify(t, c.entries[:7], cps)
 		wantBad(t, rep, 8)
 		if rep.FirstBadSeq <= 7 {
@@ -248,20 +250,20 @@ func TestVerify(t *testing.T) {
 		if rep := c.verify(t, es, nil); !rep.OK {
 			t.Fatalf("the re-hashed chain should pass without checkpoints: %+v", rep)
 		}
-		wantBad(t, c.verify(t, es, []*ledger.Checkpoint{c.checkpoint(9)}), 9)
+		wantBad(t, c.verify(t, es, []*walletd.Checkpoint{c.checkpoint(9)}), 9)
 	})
 	// With the key an insider can re-hash anything, but not make the books
 	// balance: money that appears is named even with no checkpoint.
-	for name, edit := range map[string]func(e *ledger.Entry){
-		"Amount":       func(e *ledger.Entry) { e.Amount = "1000.00" },
-		"BalanceAfter": func(e *ledger.Entry) { e.BalanceAfter = "1000.00" },
-		"HeldAfter":    func(e *ledger.Entry) { e.HeldAfter = "1.00" },
-		"Kind":         func(e *ledger.Entry) { e.Kind = ledger.KindDebit },
-		"Currency":     func(e *ledger.Entry) { e.Currency = "EUR" },
-		"Scale":        func(e *ledger.Entry) { e.Amount, e.BalanceAfter, e.HeldAfter = "1.000", "7.000", "0.000" },
-		"ZeroCredit":   func(e *ledger.Entry) { e.Amount, e.BalanceAfter = "0.00", "6.00" },
-		"UnknownKind":  func(e *ledger.Entry) { e.Kind = "mint" },
-		"SecondOpen":   func(e *ledger.Entry) { e.Kind, e.Amount, e.BalanceAfter = ledger.KindOpen, "0.00", "0.00" },
+	for name, edit := range map[string]func(e *walletd.Entry){
+		"Amount":       func(e *walletd.Entry) { e.Amount = "1000.00" },
+		"BalanceAfter": func(e *walletd.Entry) { e.BalanceAfter = "1000.00" },
+		"HeldAfter":    func(e *walletd.Entry) { e.HeldAfter = "1.00" },
+		"Kind":         func(e *walletd.Entry) { e.Kind = walletd.KindDebit },
+		"Currency":     func(e *walletd.Entry) { e.Currency = "EUR" },
+		"Scale":        func(e *walletd.Entry) { e.Amount, e.BalanceAfter, e.HeldAfter = "1.000", "7.000", "0.000" },
+		"ZeroCredit":   func(e *walletd.Entry) { e.Amount, e.BalanceAfter = "0.00", "6.00" },
+		"UnknownKind":  func(e *walletd.Entry) { e.Kind = "mint" },
+		"SecondOpen":   func(e *walletd.Entry) { e.Kind, e.Amount, e.BalanceAfter = walletd.KindOpen, "0.00", "0.00" },
 	} {
 		t.Run("ErrBooksRewrittenWithKey/"+name, func(t *testing.T) {
 			es := copyEntries(c.entries)
@@ -274,7 +276,7 @@ func TestVerify(t *testing.T) {
 		})
 	}
 	t.Run("ErrCheckpointSeqZero", func(t *testing.T) {
-		wantBad(t, c.verify(t, c.entries, []*ledger.Checkpoint{c.checkpoint(0)}), 0)
+		wantBad(t, c.verify(t, c.entries, []*walletd.Checkpoint{c.checkpoint(0)}), 0)
 	})
 	t.Run("ErrUnreadableEntry", func(t *testing.T) {
 		it := &sliceIter{entries: c.entries[:3], err: badSeqError(4)}
@@ -305,7 +307,7 @@ func TestVerify_Large(t *testing.T) {
 	}
 	// More than 65536 entries, so the context is consulted on the way.
 	c := newTestChain(t, 70000, 0)
-	rep := c.verify(t, c.entries, []*ledger.Checkpoint{c.checkpoint(65536), c.checkpoint(70000)})
+	rep := c.verify(t, c.entries, []*walletd.Checkpoint{c.checkpoint(65536), c.checkpoint(70000)})
 	if !rep.OK || rep.HeadSeq != 70000 {
 		t.Fatalf("report %+v", rep)
 	}

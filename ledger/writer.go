@@ -11,15 +11,16 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/segmentio/ksuid"
+	"github.com/walletd/walletd"
+
 	"github.com/shopspring/decimal"
 )
 
 // WriterConfig configures a Writer.
 type WriterConfig struct {
-	Store      Store
+	Store      walletd.LedgerStore
 	Keyring    *Keyring
-	Currencies *Currencies
+	Currencies *walletd.Currencies
 	// CheckpointKey signs checkpoints; nil disables them.
 	CheckpointKey ed25519.PrivateKey
 	// CheckpointEvery writes a checkpoint once this many entries have been
@@ -39,7 +40,7 @@ type WriterConfig struct {
 	// connection. Submit then checks keys in the caller's goroutine, in
 	// parallel, and the writer reads the database for a key only when the
 	// request waited longer than its memory of recent keys covers.
-	Lookup func(ctx context.Context, key string) ([]*Entry, error)
+	Lookup func(ctx context.Context, key string) ([]*walletd.Entry, error)
 	// OnCommit, if set, is called after every commit attempt with the
 	// number of commands, of entries, the commit duration and its error.
 	OnCommit func(commands, entries int, d time.Duration, err error)
@@ -52,15 +53,7 @@ type WriterConfig struct {
 	Logger          *slog.Logger
 }
 
-// Result is the outcome of a command: the entries it appended, in seq
-// order. A replayed request gets the entries of the original one.
-type Result struct {
-	Entries  []*Entry
-	Replayed bool
-	// Object is the object the command created or changed (a *Topup, a
-	// *Withdrawal, an *Order …), or nil for commands that have none.
-	Object any
-}
+var _ walletd.Submitter = (*Writer)(nil)
 
 // Writer is the single writer of the ledger. It owns the in-memory state
 // (balances, statuses, chain head) and applies every command in a batch
@@ -79,11 +72,11 @@ type Writer struct {
 
 	// State below is owned by the run goroutine.
 	ledgerID string
-	wallets  map[string]*Wallet
+	wallets  map[string]*walletd.Wallet
 	byUser   map[string]string // userKey(user, currency) → wallet id
 	headSeq  uint64
-	headHash Hash
-	lastCP   *Checkpoint
+	headHash walletd.Hash
+	lastCP   *walletd.Checkpoint
 	keyID    string
 	hasher   *Hasher
 	// objects holds every object of the state besides wallets, by kind and
@@ -107,7 +100,7 @@ const recentGens = 256
 
 type request struct {
 	ctx context.Context
-	cmd Command
+	cmd command
 	key string // Idempotency-Key, "" if none
 	fp  string // fingerprint, set when key != ""
 	gen uint64 // w.gen before the caller's own key lookup
@@ -117,7 +110,7 @@ type request struct {
 }
 
 type reply struct {
-	res *Result
+	res *walletd.Result
 	err error
 }
 
@@ -134,10 +127,10 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.NewID == nil {
-		cfg.NewID = NewID
+		cfg.NewID = walletd.NewID
 	}
 	if cfg.Currencies == nil {
-		cfg.Currencies = DefaultCurrencies()
+		cfg.Currencies = walletd.DefaultCurrencies()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -158,7 +151,7 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		reqs:    make(chan *request, cfg.QueueSize),
 		closing: make(chan struct{}),
 		stopped: make(chan struct{}),
-		wallets: make(map[string]*Wallet),
+		wallets: make(map[string]*walletd.Wallet),
 		byUser:  make(map[string]string),
 		recent:  make(map[string]string),
 		objects: make(map[string]map[string]any),
@@ -191,9 +184,9 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		w.wallets[wal.ID] = wal
 		w.byUser[userKey(wal.UserID, wal.Currency)] = wal.ID
 	}
-	if kl, ok := cfg.Store.(KeyLister); ok && cfg.Lookup != nil {
+	if cfg.Lookup != nil {
 		var keys []string
-		if err := kl.IdempotencyKeys(func(k string) { keys = append(keys, k) }); err != nil {
+		if err := cfg.Store.IdempotencyKeys(func(k string) { keys = append(keys, k) }); err != nil {
 			return nil, fmt.Errorf("writer: list idempotency keys: %w", err)
 		}
 		w.filter = newKeyFilter(len(keys))
@@ -202,7 +195,7 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		}
 	}
 	for _, o := range st.Objects {
-		v, err := DecodeObject(o.Kind, o.Data)
+		v, err := walletd.DecodeObject(o.Kind, o.Data)
 		if err != nil {
 			return nil, fmt.Errorf("writer: object %s %s: %w", o.Kind, o.ID, err)
 		}
@@ -226,7 +219,7 @@ func (w *Writer) Close() error {
 
 // Head returns the seq and hash of the last committed entry. It is safe to
 // call only from tests after the writer is closed, or before Open.
-func (w *Writer) Head() (uint64, Hash) { return w.headSeq, w.headHash }
+func (w *Writer) Head() (uint64, walletd.Hash) { return w.headSeq, w.headHash }
 
 // LedgerID returns the id of the ledger this writer appends to.
 func (w *Writer) LedgerID() string { return w.ledgerID }
@@ -242,7 +235,11 @@ func (w *Writer) LedgerID() string { return w.ledgerID }
 // ctx bounds only the wait for a place in the queue. Once queued, Submit
 // waits for the commit whatever ctx says, so that its answer is always the
 // truth: a caller is never told "cancelled" about a command that committed.
-func (w *Writer) Submit(ctx context.Context, key string, cmd Command) (*Result, error) {
+func (w *Writer) Submit(ctx context.Context, key string, c walletd.Command) (*walletd.Result, error) {
+	cmd, ok := c.(command)
+	if !ok {
+		return nil, walletd.Errorf(walletd.EInvalid, "%T is not a command of the ledger.", c)
+	}
 	if err := CheckIdempotencyKey(key); err != nil {
 		return nil, err
 	}
@@ -344,18 +341,18 @@ func (w *Writer) drain(reqs []*request) []*request {
 type batch struct {
 	w        *Writer
 	now      time.Time
-	wallets  map[string]*Wallet // copies of the wallets this batch changed
-	order    []string           // wallet ids in first-change order
-	objects  map[objKey]any     // objects this batch created or changed
-	objOrder []objKey           // their keys in first-change order
-	objSeq   map[objKey]uint64  // the seq of the entry that last changed each
-	undo     []func()           // how to take back the current command's changes
-	day      string             // the batch's day and month in the limits' zone, once asked
+	wallets  map[string]*walletd.Wallet // copies of the wallets this batch changed
+	order    []string                   // wallet ids in first-change order
+	objects  map[objKey]any             // objects this batch created or changed
+	objOrder []objKey                   // their keys in first-change order
+	objSeq   map[objKey]uint64          // the seq of the entry that last changed each
+	undo     []func()                   // how to take back the current command's changes
+	day      string                     // the batch's day and month in the limits' zone, once asked
 	month    string
 	byUser   map[string]string
 	seq      uint64
-	head     Hash
-	entries  []*Entry
+	head     walletd.Hash
+	entries  []*walletd.Entry
 	keys     map[string]*request // idempotency keys claimed in this batch
 	results  map[*request]*outcome
 	current  any  // the object the current command reports in its Result
@@ -367,7 +364,7 @@ func (w *Writer) process(reqs []*request) {
 	b := &batch{
 		w:       w,
 		now:     w.cfg.Now().UTC().Truncate(time.Microsecond),
-		wallets: make(map[string]*Wallet),
+		wallets: make(map[string]*walletd.Wallet),
 		objects: make(map[objKey]any),
 		objSeq:  make(map[objKey]uint64),
 		byUser:  make(map[string]string),
@@ -386,7 +383,7 @@ func (w *Writer) process(reqs []*request) {
 		}
 	}
 
-	var cp *Checkpoint
+	var cp *walletd.Checkpoint
 	if w.cfg.CheckpointKey != nil && b.seq > 0 {
 		last := uint64(0)
 		if w.lastCP != nil {
@@ -397,13 +394,13 @@ func (w *Writer) process(reqs []*request) {
 			due = true
 		}
 		if due {
-			cp = &Checkpoint{LedgerID: w.ledgerID, Seq: b.seq, HeadHash: b.head, CreatedAt: b.now}
+			cp = &walletd.Checkpoint{LedgerID: w.ledgerID, Seq: b.seq, HeadHash: b.head, CreatedAt: b.now}
 			cp.Sign(w.cfg.CheckpointKey)
 		}
 	}
 
 	if len(b.entries) > 0 || cp != nil {
-		dbb := &Batch{Entries: b.entries, Checkpoint: cp}
+		dbb := &walletd.LedgerBatch{Entries: b.entries, Checkpoint: cp}
 		for _, id := range b.order {
 			dbb.Wallets = append(dbb.Wallets, b.wallets[id])
 		}
@@ -412,7 +409,7 @@ func (w *Writer) process(reqs []*request) {
 			if err != nil {
 				panic(fmt.Sprintf("writer: encode %s %s: %v", k.kind, k.id, err))
 			}
-			dbb.Objects = append(dbb.Objects, &StoredObject{Kind: k.kind, ID: k.id, Data: data, Seq: b.objSeq[k]})
+			dbb.Objects = append(dbb.Objects, &walletd.StoredObject{Kind: k.kind, ID: k.id, Data: data, Seq: b.objSeq[k]})
 		}
 		start := time.Now()
 		err := w.cfg.Store.Commit(context.WithoutCancel(context.Background()), dbb)
@@ -463,7 +460,7 @@ func (b *batch) answer(reqs []*request, errs map[*request]error) {
 				continue
 			}
 			o := b.results[orig]
-			r.reply <- reply{res: &Result{Entries: o.Entries, Replayed: true, Object: o.Object}}
+			r.reply <- reply{res: &walletd.Result{Entries: o.Entries, Replayed: true, Object: o.Object}}
 			continue
 		}
 		res := b.results[r]
@@ -494,7 +491,7 @@ func (b *batch) applyRequest(r *request) error {
 		if seen && fp != r.fp {
 			return idempotencyConflict(r.key)
 		}
-		var entries []*Entry
+		var entries []*walletd.Entry
 		stale := r.looked && b.w.gen.Load()-r.gen >= recentGens && (b.w.filter == nil || b.w.filter.mayContain(r.key))
 		if seen || !r.looked || stale {
 			var err error
@@ -509,7 +506,7 @@ func (b *batch) applyRequest(r *request) error {
 			if err := refusalOf(entries); err != nil {
 				return err
 			}
-			b.results[r] = &outcome{Result: Result{Entries: entries, Replayed: true}}
+			b.results[r] = &outcome{Result: walletd.Result{Entries: entries, Replayed: true}}
 			return nil
 		}
 	}
@@ -534,7 +531,7 @@ func (b *batch) applyRequest(r *request) error {
 		}
 		b.keys[r.key] = r
 	}
-	out := &outcome{Result: Result{Entries: b.entries[mark:len(b.entries):len(b.entries)], Object: b.current, Replayed: b.repeat}}
+	out := &outcome{Result: walletd.Result{Entries: b.entries[mark:len(b.entries):len(b.entries)], Object: b.current, Replayed: b.repeat}}
 	if ref != nil {
 		out.err = ref.err
 	}
@@ -545,7 +542,7 @@ func (b *batch) applyRequest(r *request) error {
 // outcome is what a command in a batch came to: its result, or the
 // refusal it recorded in the ledger.
 type outcome struct {
-	Result
+	walletd.Result
 	err error
 }
 
@@ -570,7 +567,7 @@ func (w *Writer) remember(keys map[string]*request) {
 }
 
 func idempotencyConflict(key string) error {
-	return Errorf(EIdempotencyConflict, "Idempotency-Key %q was already used with a different request.", key)
+	return walletd.Errorf(walletd.EIdempotencyConflict, "Idempotency-Key %q was already used with a different request.", key)
 }
 
 // batchSnap lets a command that fails undo what it appended. Commands check
@@ -578,7 +575,7 @@ func idempotencyConflict(key string) error {
 // have moved when one fails.
 type batchSnap struct {
 	seq  uint64
-	head Hash
+	head walletd.Hash
 }
 
 func (b *batch) snapshot() batchSnap { return batchSnap{seq: b.seq, head: b.head} }
@@ -589,7 +586,7 @@ func (b *batch) restore(s batchSnap, mark int) {
 }
 
 // wallet returns the batch's copy of wallet id for reading, or nil.
-func (b *batch) wallet(id string) *Wallet {
+func (b *batch) wallet(id string) *walletd.Wallet {
 	if w, ok := b.wallets[id]; ok {
 		return w
 	}
@@ -598,7 +595,7 @@ func (b *batch) wallet(id string) *Wallet {
 
 // mutable returns the batch's own copy of wallet id, copying it on first
 // use, and records how to take back what the current command does to it.
-func (b *batch) mutable(id string) *Wallet {
+func (b *batch) mutable(id string) *walletd.Wallet {
 	if w, ok := b.wallets[id]; ok {
 		prev := *w
 		b.undo = append(b.undo, func() { *w = prev })
@@ -616,7 +613,7 @@ func (b *batch) mutable(id string) *Wallet {
 }
 
 // append chains e after the batch head and adds it to the batch.
-func (b *batch) append(r *request, e *Entry) {
+func (b *batch) append(r *request, e *walletd.Entry) {
 	b.seq++
 	e.Seq = b.seq
 	e.ID = b.w.cfg.NewID("txn")
@@ -637,22 +634,22 @@ func (b *batch) scale(currency string) int32 {
 }
 
 // entryFor returns an entry for wallet w with its state after the change.
-func (b *batch) entryFor(w *Wallet, kind, typ string, amount decimal.Decimal) *Entry {
+func (b *batch) entryFor(w *walletd.Wallet, kind, typ string, amount decimal.Decimal) *walletd.Entry {
 	s := b.scale(w.Currency)
-	return &Entry{
+	return &walletd.Entry{
 		Kind:         kind,
 		Type:         typ,
 		WalletID:     w.ID,
 		UserID:       w.UserID,
 		Currency:     w.Currency,
-		Amount:       FormatAmount(amount, s),
-		BalanceAfter: FormatAmount(w.Balance, s),
-		HeldAfter:    FormatAmount(w.Held, s),
+		Amount:       walletd.FormatAmount(amount, s),
+		BalanceAfter: walletd.FormatAmount(w.Balance, s),
+		HeldAfter:    walletd.FormatAmount(w.Held, s),
 	}
 }
 
 func (c *CreateWallet) apply(b *batch, r *request) error {
-	if err := checkText("user_id", c.UserID, MaxUserIDLen, true); err != nil {
+	if err := walletd.CheckText("user_id", c.UserID, walletd.MaxUserIDLen, true); err != nil {
 		return err
 	} else if err := checkEmail(c.Email); err != nil {
 		return err
@@ -665,14 +662,14 @@ func (c *CreateWallet) apply(b *batch, r *request) error {
 		if !ok {
 			id = b.w.byUser[uk]
 		}
-		return Errorf(EWalletExists, "User %q already has a %s wallet (%s).", c.UserID, c.Currency, id)
+		return walletd.Errorf(walletd.EWalletExists, "User %q already has a %s wallet (%s).", c.UserID, c.Currency, id)
 	}
-	w := &Wallet{
+	w := &walletd.Wallet{
 		ID:        b.w.cfg.NewID("wal"),
 		UserID:    c.UserID,
 		Email:     c.Email,
 		Currency:  c.Currency,
-		Status:    StatusActive,
+		Status:    walletd.StatusActive,
 		CreatedAt: b.now,
 		UpdatedAt: b.now,
 	}
@@ -684,7 +681,7 @@ func (c *CreateWallet) apply(b *batch, r *request) error {
 		b.order = b.order[:len(b.order)-1]
 		delete(b.byUser, uk)
 	})
-	e := b.entryFor(w, KindOpen, "open", decimal.Zero)
+	e := b.entryFor(w, walletd.KindOpen, "open", decimal.Zero)
 	e.Email = c.Email
 	b.append(r, e)
 	w.LastSeq = e.Seq
@@ -694,17 +691,17 @@ func (c *CreateWallet) apply(b *batch, r *request) error {
 func (c *Post) apply(b *batch, r *request) error {
 	cur := b.wallet(c.WalletID)
 	if cur == nil {
-		return Errorf(ENotFound, "Wallet %q not found.", c.WalletID)
+		return walletd.Errorf(walletd.ENotFound, "Wallet %q not found.", c.WalletID)
 	}
-	amount, err := ParseAmount(c.Amount, b.scale(cur.Currency))
+	amount, err := walletd.ParseAmount(c.Amount, b.scale(cur.Currency))
 	if err != nil {
 		return err
 	}
 	if err := checkType(c.Type); err != nil {
 		return err
-	} else if err := checkText("reason", c.Reason, MaxReasonLen, false); err != nil {
+	} else if err := walletd.CheckText("reason", c.Reason, walletd.MaxReasonLen, false); err != nil {
 		return err
-	} else if err := checkText("order_id", c.OrderID, MaxOrderIDLen, false); err != nil {
+	} else if err := walletd.CheckText("order_id", c.OrderID, walletd.MaxOrderIDLen, false); err != nil {
 		return err
 	}
 	meta, err := CanonicalMetadata(c.Metadata)
@@ -712,19 +709,19 @@ func (c *Post) apply(b *batch, r *request) error {
 		return err
 	}
 	switch c.Kind {
-	case KindCredit:
+	case walletd.KindCredit:
 		if cur.Balance.Add(amount).GreaterThanOrEqual(maxBalance) {
-			return Errorf(EInvalidAmount, "The credit would take the balance above the maximum.")
+			return walletd.Errorf(walletd.EInvalidAmount, "The credit would take the balance above the maximum.")
 		}
-	case KindDebit:
+	case walletd.KindDebit:
 		if err := b.outgoing(r, cur, amount, "debit"); err != nil {
 			return err
 		}
 	default:
-		return Errorf(EInvalid, "kind must be credit or debit.")
+		return walletd.Errorf(walletd.EInvalid, "kind must be credit or debit.")
 	}
 	w := b.mutable(c.WalletID)
-	if c.Kind == KindCredit {
+	if c.Kind == walletd.KindCredit {
 		w.Balance = w.Balance.Add(amount)
 	} else {
 		w.Balance = w.Balance.Sub(amount)
@@ -735,19 +732,19 @@ func (c *Post) apply(b *batch, r *request) error {
 	e.Reason, e.OrderID, e.Metadata = c.Reason, c.OrderID, meta
 	b.append(r, e)
 	w.LastSeq = e.Seq
-	if c.Kind == KindDebit {
+	if c.Kind == walletd.KindDebit {
 		b.afterDebit(r, w)
 	}
 	return nil
 }
 
 // checkDebit enforces the rules every outgoing amount obeys.
-func checkDebit(w *Wallet, amount decimal.Decimal, scale int32) error {
-	if w.Status == StatusFrozen {
-		return Errorf(EWalletFrozen, "Wallet %s is frozen.", w.ID)
+func checkDebit(w *walletd.Wallet, amount decimal.Decimal, scale int32) error {
+	if w.Status == walletd.StatusFrozen {
+		return walletd.Errorf(walletd.EWalletFrozen, "Wallet %s is frozen.", w.ID)
 	}
 	if w.Available().LessThan(amount) {
-		return Errorf(EInsufficientFunds, "Wallet %s has %s %s available.", w.ID, w.Available().StringFixed(scale), w.Currency)
+		return walletd.Errorf(walletd.EInsufficientFunds, "Wallet %s has %s %s available.", w.ID, w.Available().StringFixed(scale), w.Currency)
 	}
 	return nil
 }
@@ -755,19 +752,19 @@ func checkDebit(w *Wallet, amount decimal.Decimal, scale int32) error {
 func (c *Transfer) apply(b *batch, r *request) error {
 	from, to := b.wallet(c.FromWalletID), b.wallet(c.ToWalletID)
 	if from == nil {
-		return Errorf(ENotFound, "Wallet %q not found.", c.FromWalletID)
+		return walletd.Errorf(walletd.ENotFound, "Wallet %q not found.", c.FromWalletID)
 	} else if to == nil {
-		return Errorf(ENotFound, "Wallet %q not found.", c.ToWalletID)
+		return walletd.Errorf(walletd.ENotFound, "Wallet %q not found.", c.ToWalletID)
 	} else if from.ID == to.ID {
-		return Errorf(EInvalid, "A transfer needs two different wallets.")
+		return walletd.Errorf(walletd.EInvalid, "A transfer needs two different wallets.")
 	} else if from.Currency != to.Currency {
-		return Errorf(ECurrencyMismatch, "Wallet %s holds %s and wallet %s holds %s.", from.ID, from.Currency, to.ID, to.Currency)
+		return walletd.Errorf(walletd.ECurrencyMismatch, "Wallet %s holds %s and wallet %s holds %s.", from.ID, from.Currency, to.ID, to.Currency)
 	}
-	amount, err := ParseAmount(c.Amount, b.scale(from.Currency))
+	amount, err := walletd.ParseAmount(c.Amount, b.scale(from.Currency))
 	if err != nil {
 		return err
 	}
-	if err := checkText("note", c.Note, MaxReasonLen, false); err != nil {
+	if err := walletd.CheckText("note", c.Note, walletd.MaxReasonLen, false); err != nil {
 		return err
 	}
 	meta, err := CanonicalMetadata(c.Metadata)
@@ -775,7 +772,7 @@ func (c *Transfer) apply(b *batch, r *request) error {
 		return err
 	}
 	if to.Balance.Add(amount).GreaterThanOrEqual(maxBalance) {
-		return Errorf(EInvalidAmount, "The transfer would take the recipient's balance above the maximum.")
+		return walletd.Errorf(walletd.EInvalidAmount, "The transfer would take the recipient's balance above the maximum.")
 	}
 	if err := b.outgoing(r, from, amount, "transfer"); err != nil {
 		return err
@@ -786,7 +783,7 @@ func (c *Transfer) apply(b *batch, r *request) error {
 	fw.Balance = fw.Balance.Sub(amount)
 	b.countOutgoing(fw, amount)
 	fw.UpdatedAt = b.now
-	out := b.entryFor(fw, KindDebit, TypeTransferOut, amount)
+	out := b.entryFor(fw, walletd.KindDebit, walletd.TypeTransferOut, amount)
 	out.Reason, out.TransferID, out.Counterparty, out.Metadata = c.Note, transferID, to.ID, meta
 	b.append(r, out)
 	fw.LastSeq = out.Seq
@@ -794,7 +791,7 @@ func (c *Transfer) apply(b *batch, r *request) error {
 	tw := b.mutable(to.ID)
 	tw.Balance = tw.Balance.Add(amount)
 	tw.UpdatedAt = b.now
-	in := b.entryFor(tw, KindCredit, TypeTransferIn, amount)
+	in := b.entryFor(tw, walletd.KindCredit, walletd.TypeTransferIn, amount)
 	in.Reason, in.TransferID, in.Counterparty, in.Metadata = c.Note, transferID, from.ID, meta
 	b.append(r, in)
 	tw.LastSeq = in.Seq
@@ -805,17 +802,17 @@ func (c *Transfer) apply(b *batch, r *request) error {
 func (c *SetStatus) apply(b *batch, r *request) error {
 	cur := b.wallet(c.WalletID)
 	if cur == nil {
-		return Errorf(ENotFound, "Wallet %q not found.", c.WalletID)
+		return walletd.Errorf(walletd.ENotFound, "Wallet %q not found.", c.WalletID)
 	}
-	if err := checkText("reason", c.Reason, MaxReasonLen, false); err != nil {
+	if err := walletd.CheckText("reason", c.Reason, walletd.MaxReasonLen, false); err != nil {
 		return err
 	}
-	kind, status := KindUnfreeze, StatusActive
+	kind, status := walletd.KindUnfreeze, walletd.StatusActive
 	if c.Frozen {
-		kind, status = KindFreeze, StatusFrozen
+		kind, status = walletd.KindFreeze, walletd.StatusFrozen
 	}
 	if cur.Status == status {
-		return Errorf(EConflict, "Wallet %s is already %s.", cur.ID, status)
+		return walletd.Errorf(walletd.EConflict, "Wallet %s is already %s.", cur.ID, status)
 	}
 	w := b.mutable(c.WalletID)
 	w.Status = status
@@ -828,6 +825,3 @@ func (c *SetStatus) apply(b *batch, r *request) error {
 }
 
 func userKey(userID, currency string) string { return userID + "\x00" + currency }
-
-// NewID returns prefix + "_" + a new KSUID: sortable by time and unique.
-func NewID(prefix string) string { return prefix + "_" + ksuid.New().String() }

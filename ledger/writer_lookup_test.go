@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/walletd/walletd"
+
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/walletdtest"
 )
@@ -17,7 +19,7 @@ func TestWriter_LookupRace(t *testing.T) {
 	var l *walletdtest.Ledger
 	stale := map[string]bool{}
 	l = walletdtest.MustOpenLedger(t, func(c *ledger.WriterConfig) {
-		c.Lookup = func(ctx context.Context, key string) ([]*ledger.Entry, error) {
+		c.Lookup = func(ctx context.Context, key string) ([]*walletd.Entry, error) {
 			if stale[key] {
 				return nil, nil // as if read just before the other request committed
 			}
@@ -25,7 +27,7 @@ func TestWriter_LookupRace(t *testing.T) {
 		}
 	})
 	w := l.MustWallet(t, "u1", "USD")
-	credit := &ledger.Post{WalletID: w, Kind: ledger.KindCredit, Amount: "5.00", Type: "topup"}
+	credit := &ledger.Post{WalletID: w, Kind: walletd.KindCredit, Amount: "5.00", Type: "topup"}
 	first, err := l.Writer.Submit(context.Background(), "k", credit)
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +43,7 @@ func TestWriter_LookupRace(t *testing.T) {
 	t.Run("ErrOtherRequest", func(t *testing.T) {
 		other := *credit
 		other.Amount = "6.00"
-		if _, err := l.Writer.Submit(context.Background(), "k", &other); ledger.ErrorCode(err) != ledger.EIdempotencyConflict {
+		if _, err := l.Writer.Submit(context.Background(), "k", &other); walletd.ErrorCode(err) != walletd.EIdempotencyConflict {
 			t.Fatalf("got %v", err)
 		}
 	})
@@ -57,14 +59,14 @@ func TestWriter_KeyFilter(t *testing.T) {
 	var l *walletdtest.Ledger
 	var lookups atomic.Int64
 	l = walletdtest.MustOpenLedger(t, func(c *ledger.WriterConfig) {
-		c.Lookup = func(ctx context.Context, key string) ([]*ledger.Entry, error) {
+		c.Lookup = func(ctx context.Context, key string) ([]*walletd.Entry, error) {
 			lookups.Add(1)
 			return l.DB.LookupIdempotencyKey(ctx, key)
 		}
 	})
 	w := l.MustWallet(t, "u1", "USD")
 	credit := func(i int) *ledger.Post {
-		return &ledger.Post{WalletID: w, Kind: ledger.KindCredit, Amount: fmt.Sprintf("%d.00", i+1), Type: "topup"}
+		return &ledger.Post{WalletID: w, Kind: walletd.KindCredit, Amount: fmt.Sprintf("%d.00", i+1), Type: "topup"}
 	}
 	for i := 0; i < 200; i++ {
 		if _, err := l.Writer.Submit(context.Background(), fmt.Sprintf("new-%d", i), credit(i)); err != nil {
@@ -84,7 +86,7 @@ func TestWriter_KeyFilter(t *testing.T) {
 				t.Fatalf("reopen=%v: key new-%d: %+v, %v", reopen, i, res, err)
 			}
 			_, err = l.Writer.Submit(context.Background(), fmt.Sprintf("new-%d", i), credit(i+1))
-			if ledger.ErrorCode(err) != ledger.EIdempotencyConflict {
+			if walletd.ErrorCode(err) != walletd.EIdempotencyConflict {
 				t.Fatalf("reopen=%v: key new-%d with another body: %v", reopen, i, err)
 			}
 		}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/shopspring/decimal"
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/ledger/sqlite"
@@ -26,14 +28,14 @@ type failingStore struct {
 	fail atomic.Bool
 }
 
-var _ ledger.Store = (*failingStore)(nil)
+var _ walletd.LedgerStore = (*failingStore)(nil)
 
 var errDiskFull = errors.New("failingStore: disk full")
 
 // quietLogger keeps the expected "commit failed" errors out of test output.
 var quietLogger = slog.New(slog.DiscardHandler)
 
-func (s *failingStore) Commit(ctx context.Context, b *ledger.Batch) error {
+func (s *failingStore) Commit(ctx context.Context, b *walletd.LedgerBatch) error {
 	if s.fail.Load() {
 		return errDiskFull
 	}
@@ -48,7 +50,7 @@ type gatedStore struct {
 	entered chan struct{}
 }
 
-var _ ledger.Store = (*gatedStore)(nil)
+var _ walletd.LedgerStore = (*gatedStore)(nil)
 
 func (s *gatedStore) arm() (gate, entered chan struct{}) {
 	s.mu.Lock()
@@ -57,7 +59,7 @@ func (s *gatedStore) arm() (gate, entered chan struct{}) {
 	return s.gate, s.entered
 }
 
-func (s *gatedStore) Commit(ctx context.Context, b *ledger.Batch) error {
+func (s *gatedStore) Commit(ctx context.Context, b *walletd.LedgerBatch) error {
 	s.mu.Lock()
 	gate, entered := s.gate, s.entered
 	s.gate, s.entered = nil, nil
@@ -69,11 +71,11 @@ func (s *gatedStore) Commit(ctx context.Context, b *ledger.Batch) error {
 	return s.DB.Commit(ctx, b)
 }
 
-func submit(l *walletdtest.Ledger, key string, cmd ledger.Command) (*ledger.Result, error) {
+func submit(l *walletdtest.Ledger, key string, cmd walletd.Command) (*walletd.Result, error) {
 	return l.Writer.Submit(context.Background(), key, cmd)
 }
 
-func mustSubmit(tb testing.TB, l *walletdtest.Ledger, key string, cmd ledger.Command) *ledger.Result {
+func mustSubmit(tb testing.TB, l *walletdtest.Ledger, key string, cmd walletd.Command) *walletd.Result {
 	tb.Helper()
 	res, err := submit(l, key, cmd)
 	if err != nil {
@@ -84,17 +86,17 @@ func mustSubmit(tb testing.TB, l *walletdtest.Ledger, key string, cmd ledger.Com
 
 func wantCode(tb testing.TB, err error, code string) {
 	tb.Helper()
-	if got := ledger.ErrorCode(err); got != code {
+	if got := walletd.ErrorCode(err); got != code {
 		tb.Fatalf("error %v: code %q, want %q", err, got, code)
 	}
 }
 
 func credit(walletID, amount string) *ledger.Post {
-	return &ledger.Post{WalletID: walletID, Kind: ledger.KindCredit, Amount: amount, Type: "topup"}
+	return &ledger.Post{WalletID: walletID, Kind: walletd.KindCredit, Amount: amount, Type: "topup"}
 }
 
 func debit(walletID, amount string) *ledger.Post {
-	return &ledger.Post{WalletID: walletID, Kind: ledger.KindDebit, Amount: amount, Type: "order_payment"}
+	return &ledger.Post{WalletID: walletID, Kind: walletd.KindDebit, Amount: amount, Type: "order_payment"}
 }
 
 func transfer(from, to, amount string) *ledger.Transfer {
@@ -131,7 +133,7 @@ func headSeq(tb testing.TB, l *walletdtest.Ledger) uint64 {
 	return seq
 }
 
-func allEntries(tb testing.TB, l *walletdtest.Ledger) []*ledger.Entry {
+func allEntries(tb testing.TB, l *walletdtest.Ledger) []*walletd.Entry {
 	tb.Helper()
 	es, err := l.DB.Entries(context.Background(), 0, 1<<30)
 	if err != nil {
@@ -140,7 +142,7 @@ func allEntries(tb testing.TB, l *walletdtest.Ledger) []*ledger.Entry {
 	return es
 }
 
-func getWallet(tb testing.TB, l *walletdtest.Ledger, id string) *ledger.Wallet {
+func getWallet(tb testing.TB, l *walletdtest.Ledger, id string) *walletd.Wallet {
 	tb.Helper()
 	w, err := l.DB.Wallet(context.Background(), id)
 	if err != nil {
@@ -204,10 +206,10 @@ func TestWriter_Submit(t *testing.T) {
 			t.Fatalf("result %+v", res)
 		}
 		e := res.Entries[0]
-		if e.Seq != 1 || e.Kind != ledger.KindOpen || e.Type != "open" || e.UserID != "alice" || e.Email != "alice@example.com" ||
+		if e.Seq != 1 || e.Kind != walletd.KindOpen || e.Type != "open" || e.UserID != "alice" || e.Email != "alice@example.com" ||
 			e.Currency != "USD" || e.Amount != "0.00" || e.BalanceAfter != "0.00" || e.HeldAfter != "0.00" ||
 			!strings.HasPrefix(e.WalletID, "wal_") || !strings.HasPrefix(e.ID, "txn_") || !strings.HasPrefix(e.EventID, "wph_") ||
-			e.KeyID != "k1" || e.PrevHash != (ledger.Hash{}) || e.IdempotencyKey != "" || e.RequestHash != "" {
+			e.KeyID != "k1" || e.PrevHash != (walletd.Hash{}) || e.IdempotencyKey != "" || e.RequestHash != "" {
 			t.Fatalf("open entry %+v", e)
 		}
 		if e.Hash != ledger.ComputeHash(l.Keyring.Key("k1"), e) {
@@ -217,7 +219,7 @@ func TestWriter_Submit(t *testing.T) {
 			t.Fatalf("created_at %v", e.CreatedAt)
 		}
 		w := getWallet(t, l, e.WalletID)
-		if w.UserID != "alice" || w.Email != "alice@example.com" || w.Currency != "USD" || w.Status != ledger.StatusActive ||
+		if w.UserID != "alice" || w.Email != "alice@example.com" || w.Currency != "USD" || w.Status != walletd.StatusActive ||
 			!w.Balance.IsZero() || !w.Held.IsZero() || w.LastSeq != 1 {
 			t.Fatalf("wallet %+v", w)
 		}
@@ -238,7 +240,7 @@ func TestWriter_Submit(t *testing.T) {
 		l.MustWallet(t, "alice", "USD")
 		before := snapshot(t, l)
 		_, err := submit(l, "", &ledger.CreateWallet{UserID: "alice", Email: "other@example.com", Currency: "USD"})
-		wantCode(t, err, ledger.EWalletExists)
+		wantCode(t, err, walletd.EWalletExists)
 		wantUnchanged(t, l, before)
 
 		// Racing creations of one wallet: exactly one wins, whatever the batching.
@@ -255,7 +257,7 @@ func TestWriter_Submit(t *testing.T) {
 			if err := <-errs; err == nil {
 				won++
 			} else {
-				wantCode(t, err, ledger.EWalletExists)
+				wantCode(t, err, walletd.EWalletExists)
 			}
 		}
 		if won != 1 || headSeq(t, l) != 2 {
@@ -267,7 +269,7 @@ func TestWriter_Submit(t *testing.T) {
 		for _, email := range []string{"", "   ", "alice", "@example.com", "alice@", "al ice@example.com", "alice@exa\tmple.com",
 			"<alice@example.com>", "alice@exa\nmple.com", strings.Repeat("a", 250) + "@b.com", "alice\xff@example.com"} {
 			_, err := submit(l, "", &ledger.CreateWallet{UserID: "alice", Email: email, Currency: "USD"})
-			wantCode(t, err, ledger.EInvalid)
+			wantCode(t, err, walletd.EInvalid)
 		}
 		if headSeq(t, l) != 0 {
 			t.Fatal("a refused wallet was written")
@@ -277,7 +279,7 @@ func TestWriter_Submit(t *testing.T) {
 		l := walletdtest.MustOpenLedger(t, nil)
 		for _, cur := range []string{"", "XXX", "usd", "US", "USDX", "€"} {
 			_, err := submit(l, "", &ledger.CreateWallet{UserID: "alice", Email: "alice@example.com", Currency: cur})
-			wantCode(t, err, ledger.EInvalidCurrency)
+			wantCode(t, err, walletd.EInvalidCurrency)
 		}
 		if headSeq(t, l) != 0 {
 			t.Fatal("a refused wallet was written")
@@ -285,9 +287,9 @@ func TestWriter_Submit(t *testing.T) {
 	})
 	t.Run("ErrUserRequired", func(t *testing.T) {
 		l := walletdtest.MustOpenLedger(t, nil)
-		for _, user := range []string{"", "   ", "\t", strings.Repeat("u", ledger.MaxUserIDLen+1), "a\x00b", "a\x7fb", "a\xffb"} {
+		for _, user := range []string{"", "   ", "\t", strings.Repeat("u", walletd.MaxUserIDLen+1), "a\x00b", "a\x7fb", "a\xffb"} {
 			_, err := submit(l, "", &ledger.CreateWallet{UserID: user, Email: "alice@example.com", Currency: "USD"})
-			wantCode(t, err, ledger.EInvalid)
+			wantCode(t, err, walletd.EInvalid)
 		}
 		if headSeq(t, l) != 0 {
 			t.Fatal("a refused wallet was written")
@@ -298,10 +300,10 @@ func TestWriter_Submit(t *testing.T) {
 		l := walletdtest.MustOpenLedger(t, nil)
 		w := l.MustWallet(t, "alice", "USD")
 		open := allEntries(t, l)[0]
-		res := mustSubmit(t, l, "", &ledger.Post{WalletID: w, Kind: ledger.KindCredit, Amount: "25", Type: "topup",
+		res := mustSubmit(t, l, "", &ledger.Post{WalletID: w, Kind: walletd.KindCredit, Amount: "25", Type: "topup",
 			Reason: "Card top-up", OrderID: "wc_1001", Metadata: map[string]string{"source": "stripe", "channel": "web"}})
 		e := res.Entries[0]
-		if len(res.Entries) != 1 || e.Seq != 2 || e.Kind != ledger.KindCredit || e.Type != "topup" || e.WalletID != w ||
+		if len(res.Entries) != 1 || e.Seq != 2 || e.Kind != walletd.KindCredit || e.Type != "topup" || e.WalletID != w ||
 			e.Amount != "25.00" || e.BalanceAfter != "25.00" || e.HeldAfter != "0.00" || e.Reason != "Card top-up" ||
 			e.OrderID != "wc_1001" || e.Metadata != `{"channel":"web","source":"stripe"}` || e.Email != "" ||
 			e.TransferID != "" || e.Counterparty != "" || e.PrevHash != open.Hash {
@@ -331,7 +333,7 @@ func TestWriter_Submit(t *testing.T) {
 		w := l.MustWallet(t, "alice", "USD")
 		c := l.MustCredit(t, w, "10.00")
 		e := mustSubmit(t, l, "", debit(w, "3.50")).Entries[0]
-		if e.Kind != ledger.KindDebit || e.Type != "order_payment" || e.Amount != "3.50" || e.BalanceAfter != "6.50" || e.Seq != 3 || e.PrevHash != c.Hash {
+		if e.Kind != walletd.KindDebit || e.Type != "order_payment" || e.Amount != "3.50" || e.BalanceAfter != "6.50" || e.Seq != 3 || e.PrevHash != c.Hash {
 			t.Fatalf("debit entry %+v", e)
 		}
 		e = mustSubmit(t, l, "", debit(w, "6.50")).Entries[0]
@@ -348,11 +350,11 @@ func TestWriter_Submit(t *testing.T) {
 		l.MustCredit(t, w, "10.00")
 		before := snapshot(t, l)
 		_, err := submit(l, "", debit(w, "10.01"))
-		wantCode(t, err, ledger.EInsufficientFunds)
+		wantCode(t, err, walletd.EInsufficientFunds)
 		_, err = submit(l, "", debit(empty, "0.01"))
-		wantCode(t, err, ledger.EInsufficientFunds)
+		wantCode(t, err, walletd.EInsufficientFunds)
 		_, err = submit(l, "", transfer(w, empty, "10.01"))
-		wantCode(t, err, ledger.EInsufficientFunds)
+		wantCode(t, err, walletd.EInsufficientFunds)
 		wantUnchanged(t, l, before)
 		// The whole balance may go.
 		mustSubmit(t, l, "", debit(w, "10.00"))
@@ -365,19 +367,19 @@ func TestWriter_Submit(t *testing.T) {
 		l.MustCredit(t, w, "10.00")
 		l.MustCredit(t, other, "10.00")
 		f := mustSubmit(t, l, "", &ledger.SetStatus{WalletID: w, Frozen: true, Reason: "chargeback review"}).Entries[0]
-		if f.Kind != ledger.KindFreeze || f.Type != ledger.KindFreeze || f.Amount != "0.00" || f.BalanceAfter != "10.00" || f.Reason != "chargeback review" {
+		if f.Kind != walletd.KindFreeze || f.Type != walletd.KindFreeze || f.Amount != "0.00" || f.BalanceAfter != "10.00" || f.Reason != "chargeback review" {
 			t.Fatalf("freeze entry %+v", f)
 		}
-		if st := getWallet(t, l, w).Status; st != ledger.StatusFrozen {
+		if st := getWallet(t, l, w).Status; st != walletd.StatusFrozen {
 			t.Fatalf("status %s", st)
 		}
 		before := snapshot(t, l)
 		_, err := submit(l, "", debit(w, "1.00"))
-		wantCode(t, err, ledger.EWalletFrozen)
+		wantCode(t, err, walletd.EWalletFrozen)
 		_, err = submit(l, "", transfer(w, other, "1.00"))
-		wantCode(t, err, ledger.EWalletFrozen)
+		wantCode(t, err, walletd.EWalletFrozen)
 		_, err = submit(l, "", &ledger.SetStatus{WalletID: w, Frozen: true})
-		wantCode(t, err, ledger.EConflict)
+		wantCode(t, err, walletd.EConflict)
 		wantUnchanged(t, l, before)
 
 		// Money may still come in.
@@ -389,14 +391,14 @@ func TestWriter_Submit(t *testing.T) {
 		}
 
 		u := mustSubmit(t, l, "", &ledger.SetStatus{WalletID: w, Frozen: false}).Entries[0]
-		if u.Kind != ledger.KindUnfreeze || u.Type != ledger.KindUnfreeze || u.Amount != "0.00" {
+		if u.Kind != walletd.KindUnfreeze || u.Type != walletd.KindUnfreeze || u.Amount != "0.00" {
 			t.Fatalf("unfreeze entry %+v", u)
 		}
-		if st := getWallet(t, l, w).Status; st != ledger.StatusActive {
+		if st := getWallet(t, l, w).Status; st != walletd.StatusActive {
 			t.Fatalf("status %s", st)
 		}
 		_, err = submit(l, "", &ledger.SetStatus{WalletID: w, Frozen: false})
-		wantCode(t, err, ledger.EConflict)
+		wantCode(t, err, walletd.EConflict)
 		mustSubmit(t, l, "", debit(w, "16.00"))
 		wantBalance(t, l, w, "0")
 		wantVerified(t, l)
@@ -406,7 +408,7 @@ func TestWriter_Submit(t *testing.T) {
 		w := l.MustWallet(t, "alice", "USD")
 		l.MustCredit(t, w, "10.00")
 		before := snapshot(t, l)
-		for _, cmd := range []ledger.Command{
+		for _, cmd := range []walletd.Command{
 			credit("wal_nope", "1.00"),
 			debit("wal_nope", "1.00"),
 			&ledger.SetStatus{WalletID: "wal_nope", Frozen: true},
@@ -415,7 +417,7 @@ func TestWriter_Submit(t *testing.T) {
 			transfer("wal_nope", "wal_nope", "1.00"),
 		} {
 			_, err := submit(l, "", cmd)
-			wantCode(t, err, ledger.ENotFound)
+			wantCode(t, err, walletd.ENotFound)
 		}
 		wantUnchanged(t, l, before)
 	})
@@ -423,9 +425,9 @@ func TestWriter_Submit(t *testing.T) {
 		l := walletdtest.MustOpenLedger(t, nil)
 		w := l.MustWallet(t, "alice", "USD")
 		before := snapshot(t, l)
-		for _, kind := range []string{"", ledger.KindOpen, ledger.KindFreeze, "CREDIT", "refund"} {
+		for _, kind := range []string{"", walletd.KindOpen, walletd.KindFreeze, "CREDIT", "refund"} {
 			_, err := submit(l, "", &ledger.Post{WalletID: w, Kind: kind, Amount: "1.00", Type: "topup"})
-			wantCode(t, err, ledger.EInvalid)
+			wantCode(t, err, walletd.EInvalid)
 		}
 		wantUnchanged(t, l, before)
 	})
@@ -438,20 +440,20 @@ func TestWriter_Submit(t *testing.T) {
 		l.MustCredit(t, yen, "100")
 		before := snapshot(t, l)
 		for _, amount := range []string{"1e400", "-0", "0.001", "NaN", "Inf", "-1", "0", "0.00", "", " 1", "01", "1,00", "1234567890123456"} {
-			for name, cmd := range map[string]ledger.Command{
+			for name, cmd := range map[string]walletd.Command{
 				"credit":   credit(a, amount),
 				"debit":    debit(a, amount),
 				"transfer": transfer(a, b, amount),
 			} {
 				_, err := submit(l, "", cmd)
-				if ledger.ErrorCode(err) != ledger.EInvalidAmount {
-					t.Errorf("%s of %q: %v, want %s", name, amount, err, ledger.EInvalidAmount)
+				if walletd.ErrorCode(err) != walletd.EInvalidAmount {
+					t.Errorf("%s of %q: %v, want %s", name, amount, err, walletd.EInvalidAmount)
 				}
 			}
 		}
 		for _, amount := range []string{"1.0", "0.5"} {
 			_, err := submit(l, "", credit(yen, amount))
-			wantCode(t, err, ledger.EInvalidAmount)
+			wantCode(t, err, walletd.EInvalidAmount)
 		}
 		wantUnchanged(t, l, before)
 	})
@@ -463,9 +465,9 @@ func TestWriter_Submit(t *testing.T) {
 		l.MustCredit(t, b, "1.00")
 		before := snapshot(t, l)
 		_, err := submit(l, "", credit(a, "0.01"))
-		wantCode(t, err, ledger.EInvalidAmount)
+		wantCode(t, err, walletd.EInvalidAmount)
 		_, err = submit(l, "", transfer(b, a, "0.01"))
-		wantCode(t, err, ledger.EInvalidAmount)
+		wantCode(t, err, walletd.EInvalidAmount)
 		wantUnchanged(t, l, before)
 	})
 	t.Run("ErrType", func(t *testing.T) {
@@ -473,17 +475,17 @@ func TestWriter_Submit(t *testing.T) {
 		w := l.MustWallet(t, "alice", "USD")
 		l.MustCredit(t, w, "10.00")
 		before := snapshot(t, l)
-		for _, typ := range []string{ledger.TypeTransferIn, ledger.TypeTransferOut, "", "Top-Up", "top up", "top-up", "topup\n",
-			strings.Repeat("a", ledger.MaxTypeLen+1), "café"} {
-			for _, kind := range []string{ledger.KindCredit, ledger.KindDebit} {
+		for _, typ := range []string{walletd.TypeTransferIn, walletd.TypeTransferOut, "", "Top-Up", "top up", "top-up", "topup\n",
+			strings.Repeat("a", walletd.MaxTypeLen+1), "café"} {
+			for _, kind := range []string{walletd.KindCredit, walletd.KindDebit} {
 				_, err := submit(l, "", &ledger.Post{WalletID: w, Kind: kind, Amount: "1.00", Type: typ})
-				if ledger.ErrorCode(err) != ledger.EInvalid {
-					t.Errorf("%s with type %q: %v, want %s", kind, typ, err, ledger.EInvalid)
+				if walletd.ErrorCode(err) != walletd.EInvalid {
+					t.Errorf("%s with type %q: %v, want %s", kind, typ, err, walletd.EInvalid)
 				}
 			}
 		}
 		wantUnchanged(t, l, before)
-		if e := mustSubmit(t, l, "", &ledger.Post{WalletID: w, Kind: ledger.KindCredit, Amount: "1.00", Type: strings.Repeat("a", ledger.MaxTypeLen)}).Entries[0]; len(e.Type) != ledger.MaxTypeLen {
+		if e := mustSubmit(t, l, "", &ledger.Post{WalletID: w, Kind: walletd.KindCredit, Amount: "1.00", Type: strings.Repeat("a", walletd.MaxTypeLen)}).Entries[0]; len(e.Type) != walletd.MaxTypeLen {
 			t.Fatalf("type %q", e.Type)
 		}
 	})
@@ -493,21 +495,21 @@ func TestWriter_Submit(t *testing.T) {
 		b := l.MustWallet(t, "bob", "USD")
 		l.MustCredit(t, a, "10.00")
 		before := snapshot(t, l)
-		long := strings.Repeat("r", ledger.MaxReasonLen+1)
-		for _, cmd := range []ledger.Command{
-			&ledger.Post{WalletID: a, Kind: ledger.KindCredit, Amount: "1.00", Type: "topup", Reason: long},
-			&ledger.Post{WalletID: a, Kind: ledger.KindCredit, Amount: "1.00", Type: "topup", Reason: "bell\x07"},
-			&ledger.Post{WalletID: a, Kind: ledger.KindCredit, Amount: "1.00", Type: "topup", Reason: "bad \xff utf-8"},
-			&ledger.Post{WalletID: a, Kind: ledger.KindCredit, Amount: "1.00", Type: "topup", OrderID: strings.Repeat("o", ledger.MaxOrderIDLen+1)},
-			&ledger.Post{WalletID: a, Kind: ledger.KindCredit, Amount: "1.00", Type: "topup", OrderID: "o\r\n1"},
+		long := strings.Repeat("r", walletd.MaxReasonLen+1)
+		for _, cmd := range []walletd.Command{
+			&ledger.Post{WalletID: a, Kind: walletd.KindCredit, Amount: "1.00", Type: "topup", Reason: long},
+			&ledger.Post{WalletID: a, Kind: walletd.KindCredit, Amount: "1.00", Type: "topup", Reason: "bell\x07"},
+			&ledger.Post{WalletID: a, Kind: walletd.KindCredit, Amount: "1.00", Type: "topup", Reason: "bad \xff utf-8"},
+			&ledger.Post{WalletID: a, Kind: walletd.KindCredit, Amount: "1.00", Type: "topup", OrderID: strings.Repeat("o", walletd.MaxOrderIDLen+1)},
+			&ledger.Post{WalletID: a, Kind: walletd.KindCredit, Amount: "1.00", Type: "topup", OrderID: "o\r\n1"},
 			&ledger.Transfer{FromWalletID: a, ToWalletID: b, Amount: "1.00", Note: long},
 			&ledger.SetStatus{WalletID: a, Frozen: true, Reason: long},
 		} {
 			_, err := submit(l, "", cmd)
-			wantCode(t, err, ledger.EInvalid)
+			wantCode(t, err, walletd.EInvalid)
 		}
 		wantUnchanged(t, l, before)
-		e := mustSubmit(t, l, "", &ledger.Post{WalletID: a, Kind: ledger.KindCredit, Amount: "1.00", Type: "topup",
+		e := mustSubmit(t, l, "", &ledger.Post{WalletID: a, Kind: walletd.KindCredit, Amount: "1.00", Type: "topup",
 			Reason: "tab\tand ünïcode ☕ " + strings.Repeat("r", 100)}).Entries[0]
 		if !strings.HasPrefix(e.Reason, "tab\tand ünïcode ☕") {
 			t.Fatalf("reason %q", e.Reason)
@@ -521,25 +523,25 @@ func TestWriter_Submit(t *testing.T) {
 		l.MustCredit(t, a, "10.00")
 		before := snapshot(t, l)
 		tooMany := map[string]string{}
-		for i := 0; i <= ledger.MaxMetadataKeys; i++ {
+		for i := 0; i <= walletd.MaxMetadataKeys; i++ {
 			tooMany[fmt.Sprintf("k%02d", i)] = "v"
 		}
 		for name, m := range map[string]map[string]string{
 			"TooManyKeys": tooMany,
 			"EmptyKey":    {"": "v"},
-			"LongKey":     {strings.Repeat("k", ledger.MaxMetadataKeyLen+1): "v"},
-			"LongValue":   {"k": strings.Repeat("v", ledger.MaxMetadataValLen+1)},
+			"LongKey":     {strings.Repeat("k", walletd.MaxMetadataKeyLen+1): "v"},
+			"LongValue":   {"k": strings.Repeat("v", walletd.MaxMetadataValLen+1)},
 			"BadUTF8Key":  {"k\xff": "v"},
 			"BadUTF8Val":  {"k": "v\xff"},
 		} {
-			for op, cmd := range map[string]ledger.Command{
-				"credit":   &ledger.Post{WalletID: a, Kind: ledger.KindCredit, Amount: "1.00", Type: "topup", Metadata: m},
-				"debit":    &ledger.Post{WalletID: a, Kind: ledger.KindDebit, Amount: "1.00", Type: "fee", Metadata: m},
+			for op, cmd := range map[string]walletd.Command{
+				"credit":   &ledger.Post{WalletID: a, Kind: walletd.KindCredit, Amount: "1.00", Type: "topup", Metadata: m},
+				"debit":    &ledger.Post{WalletID: a, Kind: walletd.KindDebit, Amount: "1.00", Type: "fee", Metadata: m},
 				"transfer": &ledger.Transfer{FromWalletID: a, ToWalletID: b, Amount: "1.00", Metadata: m},
 			} {
 				_, err := submit(l, "", cmd)
-				if ledger.ErrorCode(err) != ledger.EInvalid {
-					t.Errorf("%s with metadata %s: %v, want %s", op, name, err, ledger.EInvalid)
+				if walletd.ErrorCode(err) != walletd.EInvalid {
+					t.Errorf("%s with metadata %s: %v, want %s", op, name, err, walletd.EInvalid)
 				}
 			}
 		}
@@ -547,22 +549,22 @@ func TestWriter_Submit(t *testing.T) {
 
 		// The limits themselves are allowed.
 		full := map[string]string{}
-		for i := 0; i < ledger.MaxMetadataKeys; i++ {
-			full[fmt.Sprintf("%0*d", ledger.MaxMetadataKeyLen, i)] = strings.Repeat("v", ledger.MaxMetadataValLen)
+		for i := 0; i < walletd.MaxMetadataKeys; i++ {
+			full[fmt.Sprintf("%0*d", walletd.MaxMetadataKeyLen, i)] = strings.Repeat("v", walletd.MaxMetadataValLen)
 		}
-		e := mustSubmit(t, l, "", &ledger.Post{WalletID: a, Kind: ledger.KindCredit, Amount: "1.00", Type: "topup", Metadata: full}).Entries[0]
+		e := mustSubmit(t, l, "", &ledger.Post{WalletID: a, Kind: walletd.KindCredit, Amount: "1.00", Type: "topup", Metadata: full}).Entries[0]
 		if want, _ := ledger.CanonicalMetadata(full); e.Metadata != want || want == "" {
 			t.Fatal("the stored metadata is not the canonical JSON")
 		}
 		// JSON specials survive as canonical JSON.
-		e = mustSubmit(t, l, "", &ledger.Post{WalletID: a, Kind: ledger.KindCredit, Amount: "1.00", Type: "topup",
+		e = mustSubmit(t, l, "", &ledger.Post{WalletID: a, Kind: walletd.KindCredit, Amount: "1.00", Type: "topup",
 			Metadata: map[string]string{"z": "<a&b>", "a": "\"quoted\"\n"}}).Entries[0]
 		if e.Metadata != `{"a":"\"quoted\"\n","z":"\u003ca\u0026b\u003e"}` {
 			t.Fatalf("metadata %s", e.Metadata)
 		}
 		// No metadata is the empty string, not "{}" or "null".
 		for _, m := range []map[string]string{nil, {}} {
-			if e := mustSubmit(t, l, "", &ledger.Post{WalletID: a, Kind: ledger.KindCredit, Amount: "1.00", Type: "topup", Metadata: m}).Entries[0]; e.Metadata != "" {
+			if e := mustSubmit(t, l, "", &ledger.Post{WalletID: a, Kind: walletd.KindCredit, Amount: "1.00", Type: "topup", Metadata: m}).Entries[0]; e.Metadata != "" {
 				t.Fatalf("metadata %q", e.Metadata)
 			}
 		}
@@ -580,11 +582,11 @@ func TestWriter_Submit(t *testing.T) {
 			t.Fatalf("result %+v", res)
 		}
 		out, in := res.Entries[0], res.Entries[1]
-		if out.Seq != c.Seq+1 || out.Kind != ledger.KindDebit || out.Type != ledger.TypeTransferOut || out.WalletID != a ||
+		if out.Seq != c.Seq+1 || out.Kind != walletd.KindDebit || out.Type != walletd.TypeTransferOut || out.WalletID != a ||
 			out.Counterparty != b || out.Amount != "30.00" || out.BalanceAfter != "70.00" || out.PrevHash != c.Hash {
 			t.Fatalf("out leg %+v", out)
 		}
-		if in.Seq != out.Seq+1 || in.Kind != ledger.KindCredit || in.Type != ledger.TypeTransferIn || in.WalletID != b ||
+		if in.Seq != out.Seq+1 || in.Kind != walletd.KindCredit || in.Type != walletd.TypeTransferIn || in.WalletID != b ||
 			in.Counterparty != a || in.Amount != "30.00" || in.BalanceAfter != "30.00" || in.PrevHash != out.Hash || in.UserID != "bob" {
 			t.Fatalf("in leg %+v", in)
 		}
@@ -612,9 +614,9 @@ func TestWriter_Submit(t *testing.T) {
 		l.MustCredit(t, e, "10.00")
 		before := snapshot(t, l)
 		_, err := submit(l, "", transfer(a, e, "1.00"))
-		wantCode(t, err, ledger.ECurrencyMismatch)
+		wantCode(t, err, walletd.ECurrencyMismatch)
 		_, err = submit(l, "", transfer(e, a, "1.00"))
-		wantCode(t, err, ledger.ECurrencyMismatch)
+		wantCode(t, err, walletd.ECurrencyMismatch)
 		wantUnchanged(t, l, before)
 	})
 	t.Run("ErrSameWallet", func(t *testing.T) {
@@ -623,7 +625,7 @@ func TestWriter_Submit(t *testing.T) {
 		l.MustCredit(t, a, "10.00")
 		before := snapshot(t, l)
 		_, err := submit(l, "", transfer(a, a, "1.00"))
-		wantCode(t, err, ledger.EInvalid)
+		wantCode(t, err, walletd.EInvalid)
 		wantUnchanged(t, l, before)
 	})
 	t.Run("ErrContextCanceled", func(t *testing.T) {
@@ -645,14 +647,14 @@ func TestWriter_Idempotency(t *testing.T) {
 	t.Run("Replayed", func(t *testing.T) {
 		l := walletdtest.MustOpenLedger(t, nil)
 		a := l.MustWallet(t, "alice", "USD")
-		cmd := &ledger.Post{WalletID: a, Kind: ledger.KindCredit, Amount: "10.00", Type: "topup", Metadata: map[string]string{"x": "1"}}
+		cmd := &ledger.Post{WalletID: a, Kind: walletd.KindCredit, Amount: "10.00", Type: "topup", Metadata: map[string]string{"x": "1"}}
 		first := mustSubmit(t, l, "key-1", cmd)
 		if first.Replayed || first.Entries[0].IdempotencyKey != "key-1" || first.Entries[0].RequestHash != ledger.Fingerprint(cmd) {
 			t.Fatalf("first %+v", first.Entries[0])
 		}
 		before := snapshot(t, l)
 		// An equal command, built anew (map order is irrelevant).
-		again := mustSubmit(t, l, "key-1", &ledger.Post{WalletID: a, Kind: ledger.KindCredit, Amount: "10.00", Type: "topup", Metadata: map[string]string{"x": "1"}})
+		again := mustSubmit(t, l, "key-1", &ledger.Post{WalletID: a, Kind: walletd.KindCredit, Amount: "10.00", Type: "topup", Metadata: map[string]string{"x": "1"}})
 		if !again.Replayed {
 			t.Fatal("the repeat was not marked Replayed")
 		}
@@ -680,17 +682,17 @@ func TestWriter_Idempotency(t *testing.T) {
 		b := l.MustWallet(t, "bob", "USD")
 		mustSubmit(t, l, "key-1", credit(a, "10.00"))
 		before := snapshot(t, l)
-		for _, cmd := range []ledger.Command{
+		for _, cmd := range []walletd.Command{
 			credit(a, "11.00"),
 			credit(b, "10.00"),
 			debit(a, "10.00"),
-			&ledger.Post{WalletID: a, Kind: ledger.KindCredit, Amount: "10.00", Type: "topup", Reason: "other"},
+			&ledger.Post{WalletID: a, Kind: walletd.KindCredit, Amount: "10.00", Type: "topup", Reason: "other"},
 			transfer(a, b, "10.00"),
 			&ledger.SetStatus{WalletID: a, Frozen: true},
 			&ledger.CreateWallet{UserID: "carol", Email: "carol@example.com", Currency: "USD"},
 		} {
 			_, err := submit(l, "key-1", cmd)
-			wantCode(t, err, ledger.EIdempotencyConflict)
+			wantCode(t, err, walletd.EIdempotencyConflict)
 		}
 		wantUnchanged(t, l, before)
 	})
@@ -698,7 +700,7 @@ func TestWriter_Idempotency(t *testing.T) {
 		l := walletdtest.MustOpenLedger(t, nil)
 		a := l.MustWallet(t, "alice", "USD")
 		const n = 50
-		results := make(chan *ledger.Result, n)
+		results := make(chan *walletd.Result, n)
 		errs := make(chan error, n)
 		var start sync.WaitGroup
 		start.Add(1)
@@ -712,7 +714,7 @@ func TestWriter_Idempotency(t *testing.T) {
 		}
 		start.Done()
 		var fresh int
-		var first *ledger.Result
+		var first *walletd.Result
 		for i := 0; i < n; i++ {
 			res, err := <-results, <-errs
 			if err != nil {
@@ -740,7 +742,7 @@ func TestWriter_Idempotency(t *testing.T) {
 		const n = 40
 		type outcome struct {
 			amount string
-			res    *ledger.Result
+			res    *walletd.Result
 			err    error
 		}
 		out := make(chan outcome, n)
@@ -769,8 +771,8 @@ func TestWriter_Idempotency(t *testing.T) {
 		for _, o := range outcomes {
 			if o.amount == winner && o.err != nil {
 				t.Fatalf("a repeat of the winning command failed: %v", o.err)
-			} else if o.amount != winner && ledger.ErrorCode(o.err) != ledger.EIdempotencyConflict {
-				t.Fatalf("a different command with the same key: %v, want %s", o.err, ledger.EIdempotencyConflict)
+			} else if o.amount != winner && walletd.ErrorCode(o.err) != walletd.EIdempotencyConflict {
+				t.Fatalf("a different command with the same key: %v, want %s", o.err, walletd.EIdempotencyConflict)
 			}
 		}
 		if headSeq(t, l) != 2 {
@@ -792,7 +794,7 @@ func TestWriter_Idempotency(t *testing.T) {
 		}
 		sameEntries(t, first.Entries, again.Entries)
 		_, err := submit(l, "tr-1", transfer(a, b, "5.00"))
-		wantCode(t, err, ledger.EIdempotencyConflict)
+		wantCode(t, err, walletd.EIdempotencyConflict)
 		wantUnchanged(t, l, before)
 	})
 	t.Run("RetryAfterRefusal", func(t *testing.T) {
@@ -801,7 +803,7 @@ func TestWriter_Idempotency(t *testing.T) {
 		l := walletdtest.MustOpenLedger(t, nil)
 		a := l.MustWallet(t, "alice", "USD")
 		_, err := submit(l, "pay-1", debit(a, "5.00"))
-		wantCode(t, err, ledger.EInsufficientFunds)
+		wantCode(t, err, walletd.EInsufficientFunds)
 		l.MustCredit(t, a, "10.00")
 		res := mustSubmit(t, l, "pay-1", debit(a, "5.00"))
 		if res.Replayed || res.Entries[0].BalanceAfter != "5.00" {
@@ -825,16 +827,16 @@ func TestWriter_Idempotency(t *testing.T) {
 		l := walletdtest.MustOpenLedger(t, nil)
 		a := l.MustWallet(t, "alice", "USD")
 		before := snapshot(t, l)
-		for _, key := range []string{"has space", strings.Repeat("k", ledger.MaxIdempotencyLen+1), "ü", "tab\t", "nl\n", "\x7f"} {
+		for _, key := range []string{"has space", strings.Repeat("k", walletd.MaxIdempotencyLen+1), "ü", "tab\t", "nl\n", "\x7f"} {
 			_, err := submit(l, key, credit(a, "1.00"))
-			wantCode(t, err, ledger.EInvalid)
+			wantCode(t, err, walletd.EInvalid)
 		}
 		wantUnchanged(t, l, before)
-		mustSubmit(t, l, strings.Repeat("k", ledger.MaxIdempotencyLen), credit(a, "1.00"))
+		mustSubmit(t, l, strings.Repeat("k", walletd.MaxIdempotencyLen), credit(a, "1.00"))
 	})
 }
 
-func sameEntries(tb testing.TB, want, got []*ledger.Entry) {
+func sameEntries(tb testing.TB, want, got []*walletd.Entry) {
 	tb.Helper()
 	if len(want) != len(got) {
 		tb.Fatalf("%d entries, want %d", len(got), len(want))
@@ -869,13 +871,13 @@ func TestWriter_CommitFailure(t *testing.T) {
 		if err == nil || !errors.Is(err, errDiskFull) {
 			t.Fatalf("Submit during a failing commit: %v", err)
 		}
-		wantCode(t, err, ledger.EInternal)
-		if msg := ledger.ErrorMessage(err); strings.Contains(msg, "disk") {
+		wantCode(t, err, walletd.EInternal)
+		if msg := walletd.ErrorMessage(err); strings.Contains(msg, "disk") {
 			t.Fatalf("the internal error leaks: %q", msg)
 		}
 		// Several commands, possibly in one batch, all fail.
 		var wg sync.WaitGroup
-		for _, cmd := range []ledger.Command{
+		for _, cmd := range []walletd.Command{
 			&ledger.CreateWallet{UserID: "carol", Email: "carol@example.com", Currency: "USD"},
 			transfer(a, b, "3.00"),
 			&ledger.SetStatus{WalletID: a, Frozen: true},
@@ -897,7 +899,7 @@ func TestWriter_CommitFailure(t *testing.T) {
 			t.Fatalf("the entry after the failure %+v; want seq 4 chained on seq 3 with balance 17.00", e3)
 		}
 		wantBalance(t, l, a, "17")
-		if w := getWallet(t, l, a); w.Status != ledger.StatusActive || w.LastSeq != 4 {
+		if w := getWallet(t, l, a); w.Status != walletd.StatusActive || w.LastSeq != 4 {
 			t.Fatalf("wallet %+v", w)
 		}
 		wantBalance(t, l, b, "0")
@@ -962,7 +964,7 @@ func TestWriter_CommitFailure(t *testing.T) {
 	})
 }
 
-func checkpointSeqs(cps []*ledger.Checkpoint) []uint64 {
+func checkpointSeqs(cps []*walletd.Checkpoint) []uint64 {
 	var out []uint64
 	for _, cp := range cps {
 		out = append(out, cp.Seq)
@@ -995,11 +997,11 @@ func TestWriter_Reopen(t *testing.T) {
 	}
 	// Statuses and the one-wallet-per-user rule come back too.
 	_, err := submit(l, "", debit(b, "1.00"))
-	wantCode(t, err, ledger.EWalletFrozen)
+	wantCode(t, err, walletd.EWalletFrozen)
 	_, err = submit(l, "", &ledger.CreateWallet{UserID: "alice", Email: "alice@example.com", Currency: "USD"})
-	wantCode(t, err, ledger.EWalletExists)
+	wantCode(t, err, walletd.EWalletExists)
 	_, err = submit(l, "", debit(a, "75.51"))
-	wantCode(t, err, ledger.EInsufficientFunds)
+	wantCode(t, err, walletd.EInsufficientFunds)
 	wantVerified(t, l)
 
 	t.Run("EmptyLedger", func(t *testing.T) {
@@ -1061,7 +1063,7 @@ func TestNewWriter(t *testing.T) {
 
 func TestWriter_Checkpoints(t *testing.T) {
 	ctx := context.Background()
-	checkpoints := func(tb testing.TB, l *walletdtest.Ledger) []*ledger.Checkpoint {
+	checkpoints := func(tb testing.TB, l *walletdtest.Ledger) []*walletd.Checkpoint {
 		tb.Helper()
 		cps, err := l.DB.Checkpoints(ctx, 0, 0)
 		if err != nil {
@@ -1069,7 +1071,7 @@ func TestWriter_Checkpoints(t *testing.T) {
 		}
 		return cps
 	}
-	checkSigned := func(tb testing.TB, l *walletdtest.Ledger, cps []*ledger.Checkpoint) {
+	checkSigned := func(tb testing.TB, l *walletdtest.Ledger, cps []*walletd.Checkpoint) {
 		tb.Helper()
 		es := allEntries(tb, l)
 		for _, cp := range cps {
@@ -1211,7 +1213,7 @@ func TestWriter_Close(t *testing.T) {
 			switch err := <-results; {
 			case err == nil:
 				done++
-			case ledger.ErrorCode(err) == ledger.EUnavailable:
+			case walletd.ErrorCode(err) == walletd.EUnavailable:
 			default:
 				t.Fatalf("a command racing Close: %v", err)
 			}
@@ -1224,7 +1226,7 @@ func TestWriter_Close(t *testing.T) {
 		}
 
 		_, err := w.Submit(context.Background(), "", credit(a, "1.00"))
-		wantCode(t, err, ledger.EUnavailable)
+		wantCode(t, err, walletd.EUnavailable)
 		if !errors.Is(err, ledger.ErrClosed) {
 			t.Fatalf("Submit after Close: %v, want ErrClosed", err)
 		}
@@ -1240,9 +1242,9 @@ func TestWriter_Close(t *testing.T) {
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
-		for _, cmd := range []ledger.Command{credit(a, "1.00"), &ledger.CreateWallet{UserID: "bob", Email: "bob@example.com", Currency: "USD"}} {
+		for _, cmd := range []walletd.Command{credit(a, "1.00"), &ledger.CreateWallet{UserID: "bob", Email: "bob@example.com", Currency: "USD"}} {
 			_, err := w.Submit(context.Background(), "key", cmd)
-			wantCode(t, err, ledger.EUnavailable)
+			wantCode(t, err, walletd.EUnavailable)
 		}
 		if headSeq(t, l) != 1 {
 			t.Fatal("a command was written after Close")
@@ -1281,14 +1283,14 @@ func TestWriter_Concurrent(t *testing.T) {
 				to := (from + 1 + rng.IntN(nWallets-1)) % nWallets
 				amount := decimal.New(int64(1+rng.IntN(30000)), -2).StringFixed(2) // 0.01 … 300.00
 				res, err := w.Submit(ctx, "", transfer(ids[from], ids[to], amount))
-				switch ledger.ErrorCode(err) {
+				switch walletd.ErrorCode(err) {
 				case "":
 					if len(res.Entries) != 2 {
 						errs <- fmt.Errorf("transfer returned %d entries", len(res.Entries))
 						return
 					}
 					ok.Add(1)
-				case ledger.EInsufficientFunds:
+				case walletd.EInsufficientFunds:
 					refused.Add(1)
 				default:
 					errs <- err
@@ -1329,14 +1331,14 @@ func TestWriter_Concurrent(t *testing.T) {
 		t.Fatalf("%d entries, want %d", len(es), 2*nWallets+2*ok.Load())
 	}
 	running := map[string]decimal.Decimal{}
-	last := map[string]*ledger.Entry{}
-	legs := map[string][]*ledger.Entry{}
+	last := map[string]*walletd.Entry{}
+	legs := map[string][]*walletd.Entry{}
 	for _, e := range es {
 		amt := decimal.RequireFromString(e.Amount)
 		switch e.Kind {
-		case ledger.KindCredit:
+		case walletd.KindCredit:
 			running[e.WalletID] = running[e.WalletID].Add(amt)
-		case ledger.KindDebit:
+		case walletd.KindDebit:
 			running[e.WalletID] = running[e.WalletID].Sub(amt)
 		}
 		if !running[e.WalletID].Equal(decimal.RequireFromString(e.BalanceAfter)) {
@@ -1360,7 +1362,7 @@ func TestWriter_Concurrent(t *testing.T) {
 		t.Fatalf("%d transfer ids, want %d", len(legs), ok.Load())
 	}
 	for id, ls := range legs {
-		if len(ls) != 2 || ls[1].Seq != ls[0].Seq+1 || ls[0].Type != ledger.TypeTransferOut || ls[1].Type != ledger.TypeTransferIn ||
+		if len(ls) != 2 || ls[1].Seq != ls[0].Seq+1 || ls[0].Type != walletd.TypeTransferOut || ls[1].Type != walletd.TypeTransferIn ||
 			ls[0].Amount != ls[1].Amount || ls[0].Counterparty != ls[1].WalletID || ls[1].Counterparty != ls[0].WalletID {
 			t.Fatalf("transfer %s legs %+v", id, ls)
 		}

@@ -11,9 +11,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/shopspring/decimal"
 	"github.com/walletd/walletd/events"
-	"github.com/walletd/walletd/ledger"
 )
 
 // Transaction kinds, as the read models and the API name them.
@@ -317,7 +318,7 @@ func (b *batch) transaction(ctx context.Context, doc *eventDoc, created string) 
 
 	row := b.balances[d.WalletID]
 	if row == nil {
-		row = &balanceRow{walletID: d.WalletID, status: ledger.StatusActive, createdAt: created}
+		row = &balanceRow{walletID: d.WalletID, status: walletd.StatusActive, createdAt: created}
 		b.balances[d.WalletID] = row
 	}
 	fill(&row.userID, d.UserID)
@@ -342,7 +343,7 @@ func (b *batch) walletEvent(doc *eventDoc, created string) {
 	d := &doc.Data
 	row := b.balances[d.WalletID]
 	if row == nil {
-		row = &balanceRow{walletID: d.WalletID, balance: b.db.zero(d.Currency), status: ledger.StatusActive, createdAt: created}
+		row = &balanceRow{walletID: d.WalletID, balance: b.db.zero(d.Currency), status: walletd.StatusActive, createdAt: created}
 		b.balances[d.WalletID] = row
 	}
 	fill(&row.userID, d.UserID)
@@ -350,9 +351,9 @@ func (b *batch) walletEvent(doc *eventDoc, created string) {
 	fill(&row.currency, d.Currency)
 	switch doc.Event {
 	case events.WalletFrozen:
-		row.status = ledger.StatusFrozen
+		row.status = walletd.StatusFrozen
 	case events.WalletUnfrozen:
-		row.status = ledger.StatusActive
+		row.status = walletd.StatusActive
 	}
 	row.lastSeq, row.updatedAt = d.Seq, created
 }
@@ -497,7 +498,7 @@ func (db *DB) scale(currency string) int32 {
 	return s
 }
 
-var defaultCurrencies = ledger.DefaultCurrencies()
+var defaultCurrencies = walletd.DefaultCurrencies()
 
 // zero returns a zero amount of currency at its scale ("0.00" for USD).
 func (db *DB) zero(currency string) string {

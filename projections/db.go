@@ -21,8 +21,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	_ "github.com/mattn/go-sqlite3" // the database/sql driver
-	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/migrations"
 )
 
@@ -34,7 +35,7 @@ type DB struct {
 	// Currencies gives the scale of amounts the projections compute rather
 	// than copy from an event (a zero opening balance, an empty total). Set
 	// it before use; nil means ledger.DefaultCurrencies().
-	Currencies *ledger.Currencies
+	Currencies *walletd.Currencies
 
 	write *sql.DB
 	read  *sql.DB

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/walletd/walletd/events/bus"
@@ -204,21 +206,21 @@ func (e *env) workload(tb testing.TB, rng *rand.Rand, wallets []string, n int, s
 		if strings.Trim(amount, "0.") == "" {
 			amount = "1"
 		}
-		var cmd ledger.Command
+		var cmd walletd.Command
 		switch op := rng.IntN(20); {
 		case op < 8:
-			cmd = &ledger.Post{WalletID: w, Kind: ledger.KindCredit, Amount: amount, Type: types[rng.IntN(2)], Reason: "r" + fmt.Sprint(i)}
+			cmd = &ledger.Post{WalletID: w, Kind: walletd.KindCredit, Amount: amount, Type: types[rng.IntN(2)], Reason: "r" + fmt.Sprint(i)}
 		case op < 14:
-			cmd = &ledger.Post{WalletID: w, Kind: ledger.KindDebit, Amount: amount, Type: types[2+rng.IntN(2)], OrderID: fmt.Sprint(1000 + i)}
+			cmd = &ledger.Post{WalletID: w, Kind: walletd.KindDebit, Amount: amount, Type: types[2+rng.IntN(2)], OrderID: fmt.Sprint(1000 + i)}
 		case op < 19:
 			to := wallets[rng.IntN(len(wallets))]
 			cmd = &ledger.Transfer{FromWalletID: w, ToWalletID: to, Amount: amount, Note: "split"}
 		default:
-			cmd = &ledger.SetStatus{WalletID: w, Frozen: wal.Status == ledger.StatusActive, Reason: "review"}
+			cmd = &ledger.SetStatus{WalletID: w, Frozen: wal.Status == walletd.StatusActive, Reason: "review"}
 		}
 		if _, err := e.l.Writer.Submit(ctx, "", cmd); err != nil {
-			switch ledger.ErrorCode(err) {
-			case ledger.EInsufficientFunds, ledger.EWalletFrozen, ledger.ECurrencyMismatch, ledger.EInvalid, ledger.EConflict:
+			switch walletd.ErrorCode(err) {
+			case walletd.EInsufficientFunds, walletd.EWalletFrozen, walletd.ECurrencyMismatch, walletd.EInvalid, walletd.EConflict:
 			default:
 				tb.Fatalf("%T: %v", cmd, err)
 			}
@@ -281,7 +283,7 @@ func dump(tb testing.TB, db *DB) string {
 }
 
 // ledgerEntries returns every entry of the ledger.
-func (e *env) ledgerEntries(tb testing.TB) []*ledger.Entry {
+func (e *env) ledgerEntries(tb testing.TB) []*walletd.Entry {
 	tb.Helper()
 	es, err := e.l.DB.Entries(context.Background(), 0, 1<<30)
 	if err != nil {
@@ -296,9 +298,9 @@ func (e *env) ledgerEntries(tb testing.TB) []*ledger.Entry {
 func (e *env) checkAgainstLedger(tb testing.TB, db *DB, wallets []string) {
 	tb.Helper()
 	ctx := context.Background()
-	byWallet := map[string][]*ledger.Entry{}
+	byWallet := map[string][]*walletd.Entry{}
 	for _, en := range e.ledgerEntries(tb) {
-		if en.Kind == ledger.KindCredit || en.Kind == ledger.KindDebit {
+		if en.Kind == walletd.KindCredit || en.Kind == walletd.KindDebit {
 			byWallet[en.WalletID] = append(byWallet[en.WalletID], en)
 		}
 	}
@@ -307,19 +309,19 @@ func (e *env) checkAgainstLedger(tb testing.TB, db *DB, wallets []string) {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		scale, _ := ledger.DefaultCurrencies().Scale(w.Currency)
+		scale, _ := walletd.DefaultCurrencies().Scale(w.Currency)
 		b, err := db.Balance(ctx, id)
 		if err != nil {
 			tb.Fatalf("wallet %s: %v", id, err)
 		}
-		if want := ledger.FormatAmount(w.Balance, scale); b.Balance != want || b.Status != w.Status || b.LastSeq != w.LastSeq ||
+		if want := walletd.FormatAmount(w.Balance, scale); b.Balance != want || b.Status != w.Status || b.LastSeq != w.LastSeq ||
 			b.Currency != w.Currency || b.UserID != w.UserID || b.UserEmail != w.Email {
 			tb.Fatalf("wallet %s: projected %+v, ledger balance %s status %s last_seq %d", id, b, want, w.Status, w.LastSeq)
 		}
-		var got []Transaction
-		var cursor *Cursor
+		var got []walletd.Transaction
+		var cursor *walletd.Cursor
 		for {
-			page, err := db.Transactions(ctx, TransactionQuery{WalletID: id, Cursor: cursor, Limit: 7})
+			page, err := db.Transactions(ctx, walletd.TransactionQuery{WalletID: id, Cursor: cursor, Limit: 7})
 			if err != nil {
 				tb.Fatal(err)
 			}
@@ -327,7 +329,7 @@ func (e *env) checkAgainstLedger(tb testing.TB, db *DB, wallets []string) {
 			if page.Next == nil {
 				break
 			}
-			if cursor, err = ParseCursor(page.Next.String()); err != nil {
+			if cursor, err = walletd.ParseCursor(page.Next.String()); err != nil {
 				tb.Fatal(err)
 			}
 		}

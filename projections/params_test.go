@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd"
 )
 
 func TestParseTime(t *testing.T) {
@@ -28,7 +28,7 @@ func TestParseTime(t *testing.T) {
 		" 2026-11-24", "2026-11-24 ", "0000-01-01", "0001-01-01T00:30:00+01:00", "9999-12-31T23:00:00-02:00",
 		"2026-11-24T25:00:00Z", "+2026-11-24", "1764000000", "2026-11-24T18:46:55.1234567890123456789012345Z",
 	} {
-		if _, err := ParseTime("from", in); ledger.ErrorCode(err) != ledger.EInvalid {
+		if _, err := ParseTime("from", in); walletd.ErrorCode(err) != walletd.EInvalid {
 			t.Errorf("ParseTime(%q): %v, want invalid_request", in, err)
 		}
 	}
@@ -39,20 +39,20 @@ func TestParseDate(t *testing.T) {
 		t.Fatalf("%v %v", d, err)
 	}
 	for _, in := range []string{"", "2026-11-24T00:00:00Z", "2026-11-31", "26-11-24", "0000-01-01"} {
-		if _, err := ParseDate("date", in); ledger.ErrorCode(err) != ledger.EInvalid {
+		if _, err := ParseDate("date", in); walletd.ErrorCode(err) != walletd.EInvalid {
 			t.Errorf("ParseDate(%q): %v", in, err)
 		}
 	}
 }
 
 func TestCursor(t *testing.T) {
-	for _, c := range []Cursor{
-		{time.Date(2026, 11, 24, 18, 46, 55, 0, time.UTC), 1},
-		{time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), math.MaxInt64},
-		{time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), 10},
-		{time.Unix(0, 0).UTC(), 7},
+	for _, c := range []walletd.Cursor{
+		{CreatedAt: time.Date(2026, 11, 24, 18, 46, 55, 0, time.UTC), Seq: 1},
+		{CreatedAt: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), Seq: math.MaxInt64},
+		{CreatedAt: time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), Seq: 10},
+		{CreatedAt: time.Unix(0, 0).UTC(), Seq: 7},
 	} {
-		got, err := ParseCursor(c.String())
+		got, err := walletd.ParseCursor(c.String())
 		if err != nil || *got != c {
 			t.Errorf("round trip of %+v: %+v, %v", c, got, err)
 		}
@@ -64,7 +64,7 @@ func TestCursor(t *testing.T) {
 		enc("1764000000:1:2"), enc(" 1764000000:1"), enc("1764000000:1 "), enc("999999999999:1"),
 		enc("-99999999999:1"), enc("1764000000:1") + "=", enc("1764000000:1") + "\n", "not base64!",
 	} {
-		if _, err := ParseCursor(in); ledger.ErrorCode(err) != ledger.EInvalid {
+		if _, err := walletd.ParseCursor(in); walletd.ErrorCode(err) != walletd.EInvalid {
 			t.Errorf("ParseCursor(%q): %v, want invalid_request", in, err)
 		}
 	}
@@ -78,7 +78,7 @@ func FuzzParseTimeParam(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		got, err := ParseTime("from", s)
 		if err != nil {
-			if ledger.ErrorCode(err) != ledger.EInvalid {
+			if walletd.ErrorCode(err) != walletd.EInvalid {
 				t.Fatalf("%q: error %v is not invalid_request", s, err)
 			}
 			return
@@ -97,26 +97,32 @@ func FuzzParseTimeParam(f *testing.F) {
 }
 
 func FuzzCursor(f *testing.F) {
-	for _, c := range []Cursor{{time.Date(2026, 11, 24, 18, 46, 55, 0, time.UTC), 1}, {time.Unix(0, 0), math.MaxInt64}} {
+	for _, c := range []walletd.Cursor{{CreatedAt: time.Date(2026, 11, 24, 18, 46, 55, 0, time.UTC), Seq: 1}, {CreatedAt: time.Unix(0, 0), Seq: math.MaxInt64}} {
 		f.Add(c.String(), c.CreatedAt.Unix(), c.Seq)
 	}
 	for _, s := range []string{"", "====", "MTc2NDAwMDAwMDow", "MTc2NDAwMDAwMDox\n"} {
 		f.Add(s, int64(1764000000), uint64(42))
 	}
 	f.Fuzz(func(t *testing.T, s string, unix int64, seq uint64) {
-		if c, err := ParseCursor(s); err == nil {
+		if c, err := walletd.ParseCursor(s); err == nil {
 			if c.Seq == 0 || c.Seq > math.MaxInt64 || c.String() != s || c.CreatedAt.Location() != time.UTC {
 				t.Fatalf("%q: accepted as %+v", s, c)
 			}
-		} else if ledger.ErrorCode(err) != ledger.EInvalid {
+		} else if walletd.ErrorCode(err) != walletd.EInvalid {
 			t.Fatalf("%q: error %v is not invalid_request", s, err)
 		}
 		if seq == 0 || seq > math.MaxInt64 || unix < minUnix || unix > maxUnix {
 			return
 		}
-		c := Cursor{time.Unix(unix, 0).UTC(), seq}
-		if got, err := ParseCursor(c.String()); err != nil || *got != c {
+		c := walletd.Cursor{CreatedAt: time.Unix(unix, 0).UTC(), Seq: seq}
+		if got, err := walletd.ParseCursor(c.String()); err != nil || *got != c {
 			t.Fatalf("%+v: round trip gives %+v, %v", c, got, err)
 		}
 	})
 }
+
+// The bounds of the cursor's time, as walletd.ParseCursor accepts them.
+var (
+	minUnix = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	maxUnix = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix()
+)

@@ -8,100 +8,27 @@ import (
 	"strings"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/shopspring/decimal"
 	"github.com/walletd/walletd/events"
-	"github.com/walletd/walletd/ledger"
 )
 
-// Balance is one wallet as the balances read model has it.
-type Balance struct {
-	WalletID  string
-	UserID    string
-	UserEmail string
-	Currency  string
-	Balance   string // fixed-scale decimal
-	Status    string // active or frozen
-	LastSeq   uint64 // ledger seq of the last event that changed the wallet
-	CreatedAt time.Time
-	UpdatedAt time.Time
-}
-
-// Transaction is one credit or debit of a wallet.
-type Transaction struct {
-	TransactionID string
-	Seq           uint64 // ledger seq
-	WalletID      string
-	UserID        string
-	Kind          string // KindCredit or KindDebit
-	Type          string
-	Amount        string // fixed-scale decimal, positive
-	Currency      string
-	BalanceAfter  string
-	Reason        string
-	OrderID       string
-	LedgerHash    string
-	CreatedAt     time.Time // UTC, to the second
-}
-
-// TransactionQuery selects a page of a wallet's transactions.
-type TransactionQuery struct {
-	WalletID string
-	Type     string    // exact type; "" for every type
-	From     time.Time // created at or after; zero for no bound
-	To       time.Time // created before; zero for no bound
-	Cursor   *Cursor   // only transactions after the cursor; nil starts at the newest
-	Limit    int       // page size (default 50)
-}
-
-// TransactionPage is one page, newest first: by creation time, then seq.
-type TransactionPage struct {
-	Items []Transaction
-	// Next is the cursor of the next page; nil when this page is the last.
-	Next *Cursor
-}
-
-// Statement is a wallet's account over a period [From, To): the balance
-// before it, every transaction in it (oldest first) and the balance after.
-type Statement struct {
-	WalletID       string
-	Currency       string
-	From, To       time.Time
-	OpeningBalance string // balance after the last transaction before From
-	ClosingBalance string // balance after the last transaction before To
-	TotalCredits   string
-	TotalDebits    string
-	Credits        int // number of credits in the period
-	Debits         int // number of debits in the period
-	Entries        []Transaction
-}
-
-// DailyTotal is the count and sum of one kind and type of transaction in
-// one currency on one UTC day.
-type DailyTotal struct {
-	Date     string // YYYY-MM-DD
-	Currency string
-	Type     string
-	Kind     string // KindCredit or KindDebit
-	Count    int64
-	Total    string // exact sum, fixed scale
-}
-
-// MaxStatementEntries bounds the transactions of one statement.
-const MaxStatementEntries = 100000
+var _ walletd.ProjectionReader = (*DB)(nil)
 
 const txnColumns = `transaction_id, seq, wallet_id, user_id, kind, type, amount, currency, balance_after,
 	reason, order_id, ledger_hash, created_at`
 
 // Balance returns the balances row of walletID.
 // Returns ENotFound if the read models do not know the wallet (yet).
-func (db *DB) Balance(ctx context.Context, walletID string) (*Balance, error) {
-	var b Balance
+func (db *DB) Balance(ctx context.Context, walletID string) (*walletd.Balance, error) {
+	var b walletd.Balance
 	var created, updated string
 	err := db.read.QueryRowContext(ctx, `SELECT wallet_id, user_id, user_email, currency, balance, status, last_seq,
 		created_at, updated_at FROM balances WHERE wallet_id = ?`, walletID).Scan(&b.WalletID, &b.UserID, &b.UserEmail,
 		&b.Currency, &b.Balance, &b.Status, &b.LastSeq, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ledger.Errorf(ledger.ENotFound, "Wallet %q not found.", walletID)
+		return nil, walletd.Errorf(walletd.ENotFound, "Wallet %q not found.", walletID)
 	} else if err != nil {
 		return nil, fmt.Errorf("projections: balance: %w", err)
 	}
@@ -113,7 +40,7 @@ func (db *DB) Balance(ctx context.Context, walletID string) (*Balance, error) {
 // Transactions returns a page of a wallet's transactions, newest first (by
 // creation time, then seq: the ledger's order while its clock does not go
 // back). A wallet the read models do not know has no transactions.
-func (db *DB) Transactions(ctx context.Context, q TransactionQuery) (*TransactionPage, error) {
+func (db *DB) Transactions(ctx context.Context, q walletd.TransactionQuery) (*walletd.TransactionPage, error) {
 	if q.Limit <= 0 {
 		q.Limit = 50
 	}
@@ -142,10 +69,10 @@ func (db *DB) Transactions(ctx context.Context, q TransactionQuery) (*Transactio
 	if err != nil {
 		return nil, err
 	}
-	page := &TransactionPage{Items: items}
+	page := &walletd.TransactionPage{Items: items}
 	if len(items) > q.Limit {
 		page.Items = items[:q.Limit]
-		page.Next = CursorAfter(&page.Items[q.Limit-1])
+		page.Next = walletd.CursorAfter(&page.Items[q.Limit-1])
 	}
 	return page, nil
 }
@@ -153,9 +80,9 @@ func (db *DB) Transactions(ctx context.Context, q TransactionQuery) (*Transactio
 // Statement returns the statement of walletID (whose currency is currency)
 // for [from, to). Returns EInvalid if to is not after from or the period
 // holds more than MaxStatementEntries transactions.
-func (db *DB) Statement(ctx context.Context, walletID, currency string, from, to time.Time) (*Statement, error) {
+func (db *DB) Statement(ctx context.Context, walletID, currency string, from, to time.Time) (*walletd.Statement, error) {
 	if !to.After(from) {
-		return nil, ledger.Errorf(ledger.EInvalid, "to must be after from.")
+		return nil, walletd.Errorf(walletd.EInvalid, "to must be after from.")
 	}
 	lo, hi := timeBound(from), timeBound(to)
 	opening, err := db.balanceBefore(ctx, walletID, lo)
@@ -164,14 +91,14 @@ func (db *DB) Statement(ctx context.Context, walletID, currency string, from, to
 	}
 	entries, err := db.queryTransactions(ctx, `SELECT `+txnColumns+` FROM transactions
 		WHERE wallet_id = ? AND created_at >= ? AND created_at < ? ORDER BY created_at, seq LIMIT ?`,
-		walletID, lo, hi, MaxStatementEntries+1)
+		walletID, lo, hi, walletd.MaxStatementEntries+1)
 	if err != nil {
 		return nil, err
 	}
-	if len(entries) > MaxStatementEntries {
-		return nil, ledger.Errorf(ledger.EInvalid, "The period holds more than %d transactions: ask for a shorter one.", MaxStatementEntries)
+	if len(entries) > walletd.MaxStatementEntries {
+		return nil, walletd.Errorf(walletd.EInvalid, "The period holds more than %d transactions: ask for a shorter one.", walletd.MaxStatementEntries)
 	}
-	st := &Statement{WalletID: walletID, Currency: currency, From: from.UTC(), To: to.UTC(), Entries: entries}
+	st := &walletd.Statement{WalletID: walletID, Currency: currency, From: from.UTC(), To: to.UTC(), Entries: entries}
 	scale := db.scale(currency)
 	var credits, debits decimal.Decimal
 	closing := opening
@@ -228,7 +155,7 @@ func formatOr(s string, scale int32) string {
 
 // DailyTotals returns the totals of the UTC day of date, of one currency
 // or ("" ) of all, ordered by currency, kind and type.
-func (db *DB) DailyTotals(ctx context.Context, date time.Time, currency string) ([]DailyTotal, error) {
+func (db *DB) DailyTotals(ctx context.Context, date time.Time, currency string) ([]walletd.DailyTotal, error) {
 	q := `SELECT date, currency, type, kind, count, total FROM daily_totals WHERE date = ?`
 	args := []any{date.UTC().Format(time.DateOnly)}
 	if currency != "" {
@@ -240,9 +167,9 @@ func (db *DB) DailyTotals(ctx context.Context, date time.Time, currency string) 
 		return nil, fmt.Errorf("projections: daily totals: %w", err)
 	}
 	defer rows.Close()
-	out := []DailyTotal{}
+	out := []walletd.DailyTotal{}
 	for rows.Next() {
-		var d DailyTotal
+		var d walletd.DailyTotal
 		if err := rows.Scan(&d.Date, &d.Currency, &d.Type, &d.Kind, &d.Count, &d.Total); err != nil {
 			return nil, fmt.Errorf("projections: daily totals: %w", err)
 		}
@@ -251,15 +178,15 @@ func (db *DB) DailyTotals(ctx context.Context, date time.Time, currency string) 
 	return out, rows.Err()
 }
 
-func (db *DB) queryTransactions(ctx context.Context, query string, args ...any) ([]Transaction, error) {
+func (db *DB) queryTransactions(ctx context.Context, query string, args ...any) ([]walletd.Transaction, error) {
 	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("projections: transactions: %w", err)
 	}
 	defer rows.Close()
-	out := []Transaction{}
+	out := []walletd.Transaction{}
 	for rows.Next() {
-		var t Transaction
+		var t walletd.Transaction
 		var created string
 		if err := rows.Scan(&t.TransactionID, &t.Seq, &t.WalletID, &t.UserID, &t.Kind, &t.Type, &t.Amount, &t.Currency,
 			&t.BalanceAfter, &t.Reason, &t.OrderID, &t.LedgerHash, &created); err != nil {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/shopspring/decimal"
 	"github.com/walletd/walletd/ledger"
 )
@@ -25,7 +27,7 @@ func addAmounts(tb testing.TB, a, b string) string {
 }
 
 // at submits cmd with the ledger clock at t.
-func (e *env) at(tb testing.TB, t time.Time, cmd ledger.Command) *ledger.Entry {
+func (e *env) at(tb testing.TB, t time.Time, cmd walletd.Command) *walletd.Entry {
 	tb.Helper()
 	e.clock.Set(t)
 	r, err := e.l.Writer.Submit(context.Background(), "", cmd)
@@ -44,11 +46,11 @@ func day(s string) time.Time {
 }
 
 func credit(w, amount, typ string) *ledger.Post {
-	return &ledger.Post{WalletID: w, Kind: ledger.KindCredit, Amount: amount, Type: typ, Reason: "in"}
+	return &ledger.Post{WalletID: w, Kind: walletd.KindCredit, Amount: amount, Type: typ, Reason: "in"}
 }
 
 func debit(w, amount, typ string) *ledger.Post {
-	return &ledger.Post{WalletID: w, Kind: ledger.KindDebit, Amount: amount, Type: typ, Reason: "out", OrderID: "1204"}
+	return &ledger.Post{WalletID: w, Kind: walletd.KindDebit, Amount: amount, Type: typ, Reason: "out", OrderID: "1204"}
 }
 
 // statementEnv is a USD and a JPY wallet with transactions on both sides
@@ -123,7 +125,7 @@ func TestDB_Statement(t *testing.T) {
 	}
 	t.Run("ErrInvalidPeriod", func(t *testing.T) {
 		_, err := db.Statement(ctx, usd, "USD", day("2026-12-01T00:00:00Z"), day("2026-12-01T00:00:00Z"))
-		if ledger.ErrorCode(err) != ledger.EInvalid {
+		if walletd.ErrorCode(err) != walletd.EInvalid {
 			t.Fatalf("from = to: %v", err)
 		}
 	})
@@ -132,7 +134,7 @@ func TestDB_Statement(t *testing.T) {
 func TestDB_DailyTotals(t *testing.T) {
 	_, db, _, _ := statementEnv(t)
 	ctx := context.Background()
-	render := func(ts []DailyTotal) string {
+	render := func(ts []walletd.DailyTotal) string {
 		s := ""
 		for _, d := range ts {
 			s += fmt.Sprintf("%s %s %s %s %d %s;", d.Date, d.Currency, d.Kind, d.Type, d.Count, d.Total)
@@ -164,17 +166,17 @@ func TestDB_DailyTotals(t *testing.T) {
 		e.workload(t, newRand(21), wallets, 300, 2*time.Hour)
 		e.waitApplied(t, db)
 		type key struct{ date, currency, kind, typ string }
-		want := map[key]*DailyTotal{}
+		want := map[key]*walletd.DailyTotal{}
 		var dates []string
 		dated := map[string]bool{}
 		for _, en := range e.ledgerEntries(t) {
-			if en.Kind != ledger.KindCredit && en.Kind != ledger.KindDebit {
+			if en.Kind != walletd.KindCredit && en.Kind != walletd.KindDebit {
 				continue
 			}
 			k := key{en.CreatedAt.UTC().Format(time.DateOnly), en.Currency, en.Kind, en.Type}
 			d := want[k]
 			if d == nil {
-				d = &DailyTotal{Date: k.date, Currency: k.currency, Kind: k.kind, Type: k.typ, Total: "0"}
+				d = &walletd.DailyTotal{Date: k.date, Currency: k.currency, Kind: k.kind, Type: k.typ, Total: "0"}
 				want[k] = d
 			}
 			if !dated[k.date] {
@@ -207,7 +209,7 @@ func TestDB_DailyTotals(t *testing.T) {
 func TestDB_Transactions(t *testing.T) {
 	e, db, usd, _ := statementEnv(t)
 	ctx := context.Background()
-	seqs := func(p *TransactionPage) string {
+	seqs := func(p *walletd.TransactionPage) string {
 		s := ""
 		for _, it := range p.Items {
 			s += fmt.Sprintf("%s/%s ", it.Type, it.Amount)
@@ -216,16 +218,16 @@ func TestDB_Transactions(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		q    TransactionQuery
+		q    walletd.TransactionQuery
 		want string
 	}{
-		{"All", TransactionQuery{}, "topup/1.00 fee/0.25 cashback/0.75 cashback/5.25 order_payment/30.00 topup/100.00 "},
-		{"Type", TransactionQuery{Type: "cashback"}, "cashback/0.75 cashback/5.25 "},
-		{"From", TransactionQuery{From: day("2026-12-15T12:00:00Z")}, "topup/1.00 fee/0.25 cashback/0.75 cashback/5.25 "},
-		{"To", TransactionQuery{To: day("2026-12-01T00:00:00Z")}, "topup/100.00 "},
-		{"FromTo", TransactionQuery{From: day("2026-12-01T00:00:00Z"), To: day("2026-12-15T18:30:00Z")}, "cashback/5.25 order_payment/30.00 "},
-		{"TypeAndPeriod", TransactionQuery{Type: "topup", From: day("2026-12-01T00:00:00Z")}, "topup/1.00 "},
-		{"UnknownType", TransactionQuery{Type: "nope"}, ""},
+		{"All", walletd.TransactionQuery{}, "topup/1.00 fee/0.25 cashback/0.75 cashback/5.25 order_payment/30.00 topup/100.00 "},
+		{"Type", walletd.TransactionQuery{Type: "cashback"}, "cashback/0.75 cashback/5.25 "},
+		{"From", walletd.TransactionQuery{From: day("2026-12-15T12:00:00Z")}, "topup/1.00 fee/0.25 cashback/0.75 cashback/5.25 "},
+		{"To", walletd.TransactionQuery{To: day("2026-12-01T00:00:00Z")}, "topup/100.00 "},
+		{"FromTo", walletd.TransactionQuery{From: day("2026-12-01T00:00:00Z"), To: day("2026-12-15T18:30:00Z")}, "cashback/5.25 order_payment/30.00 "},
+		{"TypeAndPeriod", walletd.TransactionQuery{Type: "topup", From: day("2026-12-01T00:00:00Z")}, "topup/1.00 "},
+		{"UnknownType", walletd.TransactionQuery{Type: "nope"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.q.WalletID = usd
@@ -239,7 +241,7 @@ func TestDB_Transactions(t *testing.T) {
 		})
 	}
 	t.Run("Pages", func(t *testing.T) {
-		q := TransactionQuery{WalletID: usd, Limit: 2}
+		q := walletd.TransactionQuery{WalletID: usd, Limit: 2}
 		p1, _ := db.Transactions(ctx, q)
 		if seqs(p1) != "topup/1.00 fee/0.25 " || p1.Next == nil || p1.Next.Seq != p1.Items[1].Seq {
 			t.Fatalf("page 1: %q next %v", seqs(p1), p1.Next)
@@ -263,7 +265,7 @@ func TestDB_Transactions(t *testing.T) {
 		}
 		e.waitApplied(t, db)
 		var got string
-		q := TransactionQuery{WalletID: jpy, Limit: 2}
+		q := walletd.TransactionQuery{WalletID: jpy, Limit: 2}
 		for {
 			p, err := db.Transactions(ctx, q)
 			if err != nil {
@@ -280,11 +282,11 @@ func TestDB_Transactions(t *testing.T) {
 		}
 	})
 	t.Run("UnknownWallet", func(t *testing.T) {
-		p, err := db.Transactions(ctx, TransactionQuery{WalletID: "wal_nope"})
+		p, err := db.Transactions(ctx, walletd.TransactionQuery{WalletID: "wal_nope"})
 		if err != nil || len(p.Items) != 0 {
 			t.Fatalf("%+v %v", p, err)
 		}
-		if _, err := db.Balance(ctx, "wal_nope"); ledger.ErrorCode(err) != ledger.ENotFound {
+		if _, err := db.Balance(ctx, "wal_nope"); walletd.ErrorCode(err) != walletd.ENotFound {
 			t.Fatalf("Balance: %v", err)
 		}
 	})

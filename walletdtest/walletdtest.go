@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/ledger/sqlite"
 )
@@ -43,7 +45,7 @@ func MustOpenLedger(tb testing.TB, modify func(*ledger.WriterConfig)) *Ledger {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	l := &Ledger{Dir: dir, DB: db, Keyring: kr, Priv: priv, Pub: pub}
 	l.Config = ledger.WriterConfig{Store: db, Keyring: kr, CheckpointKey: priv, CheckpointEvery: 100,
-		Lookup: func(ctx context.Context, key string) ([]*ledger.Entry, error) {
+		Lookup: func(ctx context.Context, key string) ([]*walletd.Entry, error) {
 			return l.DB.LookupIdempotencyKey(ctx, key)
 		}}
 	if modify != nil {
@@ -96,9 +98,9 @@ func (l *Ledger) MustWallet(tb testing.TB, user, currency string) string {
 }
 
 // MustCredit credits a wallet.
-func (l *Ledger) MustCredit(tb testing.TB, walletID, amount string) *ledger.Entry {
+func (l *Ledger) MustCredit(tb testing.TB, walletID, amount string) *walletd.Entry {
 	tb.Helper()
-	r, err := l.Writer.Submit(context.Background(), "", &ledger.Post{WalletID: walletID, Kind: ledger.KindCredit, Amount: amount, Type: "topup"})
+	r, err := l.Writer.Submit(context.Background(), "", &ledger.Post{WalletID: walletID, Kind: walletd.KindCredit, Amount: amount, Type: "topup"})
 	if err != nil {
 		tb.Fatal(err)
 	}

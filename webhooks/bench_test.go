@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/walletd/walletd/events"
@@ -49,7 +51,7 @@ func BenchmarkWebhooks_Throughput(b *testing.B) {
 	n := mustNATS(b)
 	e := mustService(b, func(s *webhooks.Service) { s.Logger = quiet })
 	rc := newCountingReceiver(b, nil)
-	e.create(b, webhooks.EndpointInput{URL: rc.URL, Events: []string{events.WalletCredited}})
+	e.create(b, walletd.WebhookEndpointInput{URL: rc.URL, Events: []string{events.WalletCredited}})
 	walletdtest.CheckFor(b, 5*time.Second, time.Millisecond, func() error {
 		if rc.n.Load() < 1 {
 			return fmt.Errorf("no ping")
@@ -145,7 +147,7 @@ func benchCommitToDelivery(b *testing.B, rate int) {
 		}
 		mu.Unlock()
 	})
-	e.create(b, webhooks.EndpointInput{URL: rc.URL, Events: []string{events.WalletCredited}})
+	e.create(b, walletd.WebhookEndpointInput{URL: rc.URL, Events: []string{events.WalletCredited}})
 	startDispatcher(b, e.Svc, n)
 	wallets := make([]string, 32)
 	for i := range wallets {
@@ -175,7 +177,7 @@ func benchCommitToDelivery(b *testing.B, rate int) {
 		go func(wallet string) {
 			defer wg.Done()
 			for range work {
-				res, err := l.Writer.Submit(context.Background(), "", &ledger.Post{WalletID: wallet, Kind: ledger.KindCredit, Amount: "1.00", Type: "topup"})
+				res, err := l.Writer.Submit(context.Background(), "", &ledger.Post{WalletID: wallet, Kind: walletd.KindCredit, Amount: "1.00", Type: "topup"})
 				if err != nil {
 					b.Error(err)
 					return

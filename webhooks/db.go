@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/mattn/go-sqlite3"
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/migrations"
@@ -171,7 +173,7 @@ func fromMS(v int64) time.Time {
 func formatError(err error) error {
 	var se sqlite3.Error
 	if errors.As(err, &se) && se.Code == sqlite3.ErrConstraint {
-		return ledger.Errorf(ledger.EConflict, "The change conflicts with existing data.")
+		return walletd.Errorf(walletd.EConflict, "The change conflicts with existing data.")
 	}
 	return err
 }

@@ -6,29 +6,30 @@ import (
 	"strings"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/walletd/walletd/events"
-	"github.com/walletd/walletd/ledger"
 )
 
 // SendTest queues a synthetic event with "test": true and a fresh id to an
 // active endpoint: one attempt, no retries. Returns ENotFound, EInvalid,
 // EConflict (the endpoint is not active).
-func (s *Service) SendTest(ctx context.Context, id, event string) (*Delivery, error) {
+func (s *Service) SendTest(ctx context.Context, id, event string) (*walletd.WebhookDelivery, error) {
 	if event == "" {
 		event = events.WalletCredited
 	}
 	if event != events.Ping && !IsKnownEvent(event) {
-		return nil, ledger.Errorf(ledger.EInvalid, "Unknown event %q; known events: %s.", event, strings.Join(KnownEvents, ", "))
+		return nil, walletd.Errorf(walletd.EInvalid, "Unknown event %q; known events: %s.", event, strings.Join(KnownEvents, ", "))
 	}
 	r := s.record(id)
 	if r == nil {
-		return nil, ledger.Errorf(ledger.ENotFound, "Webhook endpoint %q not found.", id)
+		return nil, walletd.Errorf(walletd.ENotFound, "Webhook endpoint %q not found.", id)
 	}
 	if r.Status != StatusActive {
-		return nil, ledger.Errorf(ledger.EConflict, "Endpoint %s is %s: test events go to active endpoints only.", id, r.Status)
+		return nil, walletd.Errorf(walletd.EConflict, "Endpoint %s is %s: test events go to active endpoints only.", id, r.Status)
 	}
 	now := s.Now().UTC().Truncate(time.Millisecond)
-	d := newDelivery{id: ledger.NewID("whd"), endpointID: id, eventID: events.NewID(), event: event,
+	d := newDelivery{id: walletd.NewID("whd"), endpointID: id, eventID: events.NewID(), event: event,
 		kind: KindTest, once: true, eventTime: now, contentType: "application/json"}
 	data := syntheticData(event, now)
 	if r.Format == FormatWooCommerce {
@@ -45,7 +46,7 @@ func (s *Service) SendTest(ctx context.Context, id, event string) (*Delivery, er
 		return nil, err
 	}
 	if got[id] == 0 {
-		return nil, ledger.Errorf(ledger.EConflict, "Endpoint %s changed status; the test event was not queued.", id)
+		return nil, walletd.Errorf(walletd.EConflict, "Endpoint %s changed status; the test event was not queued.", id)
 	}
 	s.wake(id)
 	return s.DB.delivery(ctx, s.DB.write, id, d.id)
@@ -53,9 +54,9 @@ func (s *Service) SendTest(ctx context.Context, id, event string) (*Delivery, er
 
 // Attempts returns the last limit (at most LogSize) attempts of an
 // endpoint, newest first. Returns ENotFound.
-func (s *Service) Attempts(ctx context.Context, id string, limit int) ([]*Attempt, error) {
+func (s *Service) Attempts(ctx context.Context, id string, limit int) ([]*walletd.WebhookAttempt, error) {
 	if s.record(id) == nil {
-		return nil, ledger.Errorf(ledger.ENotFound, "Webhook endpoint %q not found.", id)
+		return nil, walletd.Errorf(walletd.ENotFound, "Webhook endpoint %q not found.", id)
 	}
 	if limit <= 0 || limit > LogSize {
 		limit = LogSize
@@ -65,13 +66,13 @@ func (s *Service) Attempts(ctx context.Context, id string, limit int) ([]*Attemp
 
 // Delivery returns a delivery of an endpoint, with the exact payload.
 // Returns ENotFound.
-func (s *Service) Delivery(ctx context.Context, endpointID, deliveryID string) (*Delivery, error) {
+func (s *Service) Delivery(ctx context.Context, endpointID, deliveryID string) (*walletd.WebhookDelivery, error) {
 	return s.DB.delivery(ctx, s.DB.read, endpointID, deliveryID)
 }
 
 // Deliveries lists an endpoint's deliveries in a state ("" for all),
 // oldest first. It is meant for tests and tools: the list is not bounded.
-func (s *Service) Deliveries(ctx context.Context, endpointID, state string) ([]*Delivery, error) {
+func (s *Service) Deliveries(ctx context.Context, endpointID, state string) ([]*walletd.WebhookDelivery, error) {
 	return s.DB.deliveriesOf(ctx, endpointID, state)
 }
 
@@ -79,7 +80,7 @@ func (s *Service) Deliveries(ctx context.Context, endpointID, state string) ([]*
 // event id. A pending delivery is simply brought forward; a finished one
 // gets one more attempt, without further retries. Returns ENotFound,
 // EConflict (the endpoint is not active).
-func (s *Service) RetryDelivery(ctx context.Context, endpointID, deliveryID string) (*Delivery, error) {
+func (s *Service) RetryDelivery(ctx context.Context, endpointID, deliveryID string) (*walletd.WebhookDelivery, error) {
 	err := s.DB.tx(ctx, func(tx *sql.Tx) error {
 		r, err := s.DB.loadEndpoint(ctx, tx, endpointID)
 		if err != nil {
@@ -90,7 +91,7 @@ func (s *Service) RetryDelivery(ctx context.Context, endpointID, deliveryID stri
 			return err
 		}
 		if r.Status != StatusActive {
-			return ledger.Errorf(ledger.EConflict, "Endpoint %s is %s: enable it before retrying its deliveries.", endpointID, r.Status)
+			return walletd.Errorf(walletd.EConflict, "Endpoint %s is %s: enable it before retrying its deliveries.", endpointID, r.Status)
 		}
 		now := ms(s.Now())
 		switch d.State {
@@ -100,7 +101,7 @@ func (s *Service) RetryDelivery(ctx context.Context, endpointID, deliveryID stri
 			_, err = tx.ExecContext(ctx, `UPDATE deliveries SET state = 'pending', once = 1, next_attempt_at = ?, updated_at = ?
 				WHERE id = ?`, now, now, d.ID)
 		default:
-			return ledger.Errorf(ledger.EConflict, "Delivery %s is %s.", d.ID, d.State)
+			return walletd.Errorf(walletd.EConflict, "Delivery %s is %s.", d.ID, d.State)
 		}
 		return err
 	})
@@ -117,7 +118,7 @@ func (s *Service) RetryDelivery(ctx context.Context, endpointID, deliveryID stri
 // still be retried by hand). It returns how many held deliveries were
 // queued or discarded. Enabling an active endpoint changes nothing.
 // Returns ENotFound.
-func (s *Service) EnableEndpoint(ctx context.Context, id string, deliverHeld bool) (*Endpoint, int64, error) {
+func (s *Service) EnableEndpoint(ctx context.Context, id string, deliverHeld bool) (*walletd.WebhookEndpoint, int64, error) {
 	var out *endpointRecord
 	var n int64
 	err := s.DB.tx(ctx, func(tx *sql.Tx) error {

@@ -8,10 +8,11 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/walletd/walletd/events"
 	"github.com/walletd/walletd/events/bus"
-	"github.com/walletd/walletd/ledger"
 )
 
 // DefaultConsumer is the dispatcher's durable consumer name.
@@ -333,10 +334,10 @@ func (s *Service) recordEvents(ctx context.Context, stream string, lastSeq uint6
 	for i := range evs {
 		ev := &evs[i]
 		for _, r := range s.eps {
-			if r.Status == StatusDisabled || !r.Matches(ev.key) || ev.time.Before(r.CreatedAt) {
+			if r.Status == StatusDisabled || !endpointMatches(&r.WebhookEndpoint, ev.key) || ev.time.Before(r.CreatedAt) {
 				continue
 			}
-			ds = append(ds, newDelivery{id: ledger.NewID("whd"), endpointID: r.ID, eventID: ev.id, event: ev.key,
+			ds = append(ds, newDelivery{id: walletd.NewID("whd"), endpointID: r.ID, eventID: ev.id, event: ev.key,
 				payload: payloadFor(r.Format, ev.data), contentType: "application/json", kind: KindEvent,
 				eventTime: ev.time, streamSeq: ev.seq})
 		}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/walletd/walletd/events"
 	"github.com/walletd/walletd/events/bus"
 	"github.com/walletd/walletd/ledger"
@@ -37,7 +39,7 @@ func TestDispatcher_LiveDelivery(t *testing.T) {
 	startRelay(t, n, l)
 	e := mustService(t)
 	rc := newReceiver(t)
-	ep, secret := e.create(t, webhooks.EndpointInput{Name: "ERP", URL: rc.URL + "/webhooks/walletpro"})
+	ep, secret := e.create(t, walletd.WebhookEndpointInput{Name: "ERP", URL: rc.URL + "/webhooks/walletpro"})
 	rc.waitFor(t, "ping", 1)
 	startDispatcher(t, e.Svc, n)
 
@@ -125,10 +127,10 @@ func TestDispatcher_Filters(t *testing.T) {
 	n := mustNATS(t)
 	e := mustService(t)
 	all, credited, checkpoints, disabled := newReceiver(t), newReceiver(t), newReceiver(t), newReceiver(t)
-	epAll, _ := e.create(t, webhooks.EndpointInput{URL: all.URL})
-	e.create(t, webhooks.EndpointInput{URL: credited.URL, Events: []string{events.WalletCredited, events.WalletCredited}})
-	e.create(t, webhooks.EndpointInput{URL: checkpoints.URL, Events: []string{events.LedgerCheckpoint}})
-	e.create(t, webhooks.EndpointInput{URL: disabled.URL, Status: webhooks.StatusDisabled})
+	epAll, _ := e.create(t, walletd.WebhookEndpointInput{URL: all.URL})
+	e.create(t, walletd.WebhookEndpointInput{URL: credited.URL, Events: []string{events.WalletCredited, events.WalletCredited}})
+	e.create(t, walletd.WebhookEndpointInput{URL: checkpoints.URL, Events: []string{events.LedgerCheckpoint}})
+	e.create(t, walletd.WebhookEndpointInput{URL: disabled.URL, Status: webhooks.StatusDisabled})
 	startDispatcher(t, e.Svc, n)
 	keys := []string{events.WalletCredited, events.WalletDebited, events.LedgerCheckpoint, events.TransferSent, events.WalletCredited, events.KYCRequired}
 	for _, k := range keys {
@@ -165,7 +167,7 @@ func TestDispatcher_Filters(t *testing.T) {
 	}
 	// Events before an endpoint existed are not sent to it.
 	late := newReceiver(t)
-	e.create(t, webhooks.EndpointInput{URL: late.URL})
+	e.create(t, walletd.WebhookEndpointInput{URL: late.URL})
 	late.waitFor(t, "ping", 1)
 	waitIdle(t, e)
 	if got := len(late.requests()); got != 1 {
@@ -212,7 +214,7 @@ func TestDispatcher_RetryScheduleAndSuspension(t *testing.T) {
 		}
 		return 200
 	})
-	ep, secret := e.create(t, webhooks.EndpointInput{URL: rc.URL, Events: []string{events.WalletCredited}})
+	ep, secret := e.create(t, walletd.WebhookEndpointInput{URL: rc.URL, Events: []string{events.WalletCredited}})
 	startDispatcher(t, e.Svc, n)
 	idA, _ := n.publish(t, events.WalletCredited, `{"n":"A"}`)
 	// B starts once A has failed three times, so A runs out of retries first.
@@ -252,10 +254,10 @@ func TestDispatcher_RetryScheduleAndSuspension(t *testing.T) {
 			t.Errorf("retry %d came %v after attempt %d, schedule says %v", i+1, gap, i+1, d)
 		}
 	}
-	var logA []*webhooks.Attempt
+	var logA []*walletd.WebhookAttempt
 	for _, a := range e.attempts(t, ep.ID) {
 		if a.EventID == idA {
-			logA = append([]*webhooks.Attempt{a}, logA...)
+			logA = append([]*walletd.WebhookAttempt{a}, logA...)
 		}
 	}
 	if len(logA) != 6 {
@@ -271,7 +273,7 @@ func TestDispatcher_RetryScheduleAndSuspension(t *testing.T) {
 		}
 	}
 	// A failed; B, mid-schedule, is held; later events are held, not sent.
-	stateOf := func(id string) *webhooks.Delivery {
+	stateOf := func(id string) *walletd.WebhookDelivery {
 		for _, d := range e.deliveries(t, ep.ID, "") {
 			if d.EventID == id {
 				return d
@@ -299,11 +301,11 @@ func TestDispatcher_RetryScheduleAndSuspension(t *testing.T) {
 	if got := len(rc.requests()); got != sent {
 		t.Fatalf("a suspended endpoint was sent %d more requests", got-sent)
 	}
-	if _, err := e.Svc.SendTest(context.Background(), ep.ID, events.WalletCredited); ledger.ErrorCode(err) != ledger.EConflict {
+	if _, err := e.Svc.SendTest(context.Background(), ep.ID, events.WalletCredited); walletd.ErrorCode(err) != walletd.EConflict {
 		t.Fatalf("test to a suspended endpoint: %v", err)
 	}
 	st := webhooks.StatusActive
-	if _, err := e.Svc.UpdateEndpoint(context.Background(), ep.ID, webhooks.EndpointUpdate{Status: &st}); ledger.ErrorCode(err) != ledger.EConflict {
+	if _, err := e.Svc.UpdateEndpoint(context.Background(), ep.ID, walletd.WebhookEndpointUpdate{Status: &st}); walletd.ErrorCode(err) != walletd.EConflict {
 		t.Fatalf("PATCH status=active on a suspended endpoint: %v", err)
 	}
 
@@ -349,7 +351,7 @@ func TestDispatcher_EnableWithoutHeld(t *testing.T) {
 		}
 		return 204
 	})
-	ep, _ := e.create(t, webhooks.EndpointInput{URL: rc.URL, Events: []string{events.WalletDebited}})
+	ep, _ := e.create(t, walletd.WebhookEndpointInput{URL: rc.URL, Events: []string{events.WalletDebited}})
 	startDispatcher(t, e.Svc, n)
 	n.publish(t, events.WalletDebited, `{}`)
 	walletdtest.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
@@ -397,7 +399,7 @@ func TestDispatcher_CrashDuringDispatch(t *testing.T) {
 	n := mustNATS(t)
 	e := mustService(t)
 	rc := newReceiver(t)
-	ep, _ := e.create(t, webhooks.EndpointInput{URL: rc.URL})
+	ep, _ := e.create(t, walletd.WebhookEndpointInput{URL: rc.URL})
 	rc.waitFor(t, "ping", 1)
 	want := map[string]bool{}
 	for i := 0; i < 200; i++ {
@@ -481,8 +483,8 @@ func TestService_SlowEndpointDoesNotDelayOthers(t *testing.T) {
 	slow.hold = hold
 	slow.mu.Unlock()
 	defer close(hold)
-	epSlow, _ := e.create(t, webhooks.EndpointInput{URL: slow.URL, Events: []string{events.WalletCredited}})
-	e.create(t, webhooks.EndpointInput{URL: fast.URL, Events: []string{events.WalletCredited}})
+	epSlow, _ := e.create(t, walletd.WebhookEndpointInput{URL: slow.URL, Events: []string{events.WalletCredited}})
+	e.create(t, walletd.WebhookEndpointInput{URL: fast.URL, Events: []string{events.WalletCredited}})
 	startDispatcher(t, e.Svc, n)
 	start := time.Now()
 	for i := 0; i < 40; i++ {
@@ -509,7 +511,7 @@ func TestService_ReceiverSignals(t *testing.T) {
 			}
 			return http.StatusGone
 		})
-		ep, _ := e.create(t, webhooks.EndpointInput{URL: rc.URL})
+		ep, _ := e.create(t, walletd.WebhookEndpointInput{URL: rc.URL})
 		rc.waitFor(t, "ping", 1)
 		e.Svc.SendTest(context.Background(), ep.ID, events.WalletCredited)
 		walletdtest.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
@@ -536,7 +538,7 @@ func TestService_ReceiverSignals(t *testing.T) {
 		rc.mu.Lock()
 		rc.retryAfter = "1"
 		rc.mu.Unlock()
-		ep, _ := e.create(t, webhooks.EndpointInput{URL: rc.URL})
+		ep, _ := e.create(t, walletd.WebhookEndpointInput{URL: rc.URL})
 		rc.waitFor(t, "ping", 1)
 		startDispatcher(t, e.Svc, n)
 		n.publish(t, events.WalletCredited, `{}`)
@@ -556,7 +558,7 @@ func TestService_ReceiverSignals(t *testing.T) {
 		e := mustService(t)
 		rc := newReceiver(t)
 		rc.setRespond(func(int, *http.Request) int { return http.StatusFound })
-		ep, _ := e.create(t, webhooks.EndpointInput{URL: rc.URL + "/hook"})
+		ep, _ := e.create(t, walletd.WebhookEndpointInput{URL: rc.URL + "/hook"})
 		walletdtest.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
 			as := e.attempts(t, ep.ID)
 			if len(as) != 1 || as[0].HTTPStatus != 302 {
@@ -579,7 +581,7 @@ func TestService_ReceiverSignals(t *testing.T) {
 			}
 			return 200
 		})
-		ep, _ := e.create(t, webhooks.EndpointInput{URL: rc.URL})
+		ep, _ := e.create(t, walletd.WebhookEndpointInput{URL: rc.URL})
 		rc.waitFor(t, "ping", 1)
 		_, stop := startDispatcher(t, e.Svc, n)
 		id, _ := n.publish(t, events.WalletCredited, `{}`)

@@ -9,8 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/walletd/walletd/events"
-	"github.com/walletd/walletd/ledger"
 )
 
 // normalizeEvents validates an event filter: known keys, no duplicates.
@@ -19,7 +20,7 @@ func normalizeEvents(in []string) ([]string, error) {
 	for _, e := range in {
 		e = strings.TrimSpace(e)
 		if !IsKnownEvent(e) {
-			return nil, ledger.Errorf(ledger.EInvalid, "Unknown event %q; known events: %s.", e, strings.Join(KnownEvents, ", "))
+			return nil, walletd.Errorf(walletd.EInvalid, "Unknown event %q; known events: %s.", e, strings.Join(KnownEvents, ", "))
 		}
 		if !slices.Contains(out, e) {
 			out = append(out, e)
@@ -30,11 +31,11 @@ func normalizeEvents(in []string) ([]string, error) {
 
 func checkName(name string) error {
 	if len(name) > 100 {
-		return ledger.Errorf(ledger.EInvalid, "name is longer than 100 bytes.")
+		return walletd.Errorf(walletd.EInvalid, "name is longer than 100 bytes.")
 	}
 	for _, r := range name {
 		if r < 0x20 || r == 0x7f {
-			return ledger.Errorf(ledger.EInvalid, "name contains control characters.")
+			return walletd.Errorf(walletd.EInvalid, "name contains control characters.")
 		}
 	}
 	return nil
@@ -42,14 +43,14 @@ func checkName(name string) error {
 
 func checkFormat(f string) error {
 	if !slices.Contains(Formats, f) {
-		return ledger.Errorf(ledger.EInvalid, "format must be one of %s.", strings.Join(Formats, ", "))
+		return walletd.Errorf(walletd.EInvalid, "format must be one of %s.", strings.Join(Formats, ", "))
 	}
 	return nil
 }
 
 func checkAPIVersion(v string) error {
 	if v != events.APIVersion {
-		return ledger.Errorf(ledger.EInvalid, "api_version must be %q.", events.APIVersion)
+		return walletd.Errorf(walletd.EInvalid, "api_version must be %q.", events.APIVersion)
 	}
 	return nil
 }
@@ -57,7 +58,7 @@ func checkAPIVersion(v string) error {
 // CreateEndpoint saves a new endpoint and, if it is active, queues a ping
 // to it. It returns the endpoint and its secret, which is not shown again.
 // Returns EInvalid.
-func (s *Service) CreateEndpoint(ctx context.Context, in EndpointInput) (*Endpoint, string, error) {
+func (s *Service) CreateEndpoint(ctx context.Context, in walletd.WebhookEndpointInput) (*walletd.WebhookEndpoint, string, error) {
 	u, err := s.guard.ValidateURL(in.URL)
 	if err != nil {
 		return nil, "", err
@@ -82,7 +83,7 @@ func (s *Service) CreateEndpoint(ctx context.Context, in EndpointInput) (*Endpoi
 		return nil, "", err
 	}
 	if in.Status != StatusActive && in.Status != StatusDisabled {
-		return nil, "", ledger.Errorf(ledger.EInvalid, "status must be active or disabled.")
+		return nil, "", walletd.Errorf(walletd.EInvalid, "status must be active or disabled.")
 	}
 	if err := checkAPIVersion(in.APIVersion); err != nil {
 		return nil, "", err
@@ -97,8 +98,8 @@ func (s *Service) CreateEndpoint(ctx context.Context, in EndpointInput) (*Endpoi
 		return nil, "", err
 	}
 	now := s.Now().UTC().Truncate(time.Millisecond)
-	r := &endpointRecord{Endpoint: Endpoint{
-		ID: ledger.NewID("whe"), Name: in.Name, URL: u.String(), Events: evs, Status: in.Status,
+	r := &endpointRecord{WebhookEndpoint: walletd.WebhookEndpoint{
+		ID: walletd.NewID("whe"), Name: in.Name, URL: u.String(), Events: evs, Status: in.Status,
 		APIVersion: in.APIVersion, Format: in.Format, CreatedAt: now, UpdatedAt: now,
 	}, keys: signingKeys{current: secret}}
 	err = s.DB.tx(ctx, func(tx *sql.Tx) error {
@@ -122,7 +123,7 @@ func (s *Service) CreateEndpoint(ctx context.Context, in EndpointInput) (*Endpoi
 // ping is the delivery sent when an endpoint is created: event "ping" in
 // the envelope, or WooCommerce's form-encoded webhook_id for that format.
 func (s *Service) ping(r *endpointRecord, now time.Time) newDelivery {
-	d := newDelivery{id: ledger.NewID("whd"), endpointID: r.ID, eventID: events.NewID(), event: events.Ping,
+	d := newDelivery{id: walletd.NewID("whd"), endpointID: r.ID, eventID: events.NewID(), event: events.Ping,
 		kind: KindPing, once: true, eventTime: now, contentType: "application/json"}
 	if r.Format == FormatWooCommerce {
 		d.payload, d.contentType = []byte("webhook_id="+url.QueryEscape(r.ID)), "application/x-www-form-urlencoded"
@@ -141,14 +142,14 @@ func (s *Service) envelope(id, key string, now time.Time, data json.RawMessage, 
 }
 
 // Endpoints lists every endpoint, oldest first.
-func (s *Service) Endpoints(ctx context.Context) ([]*Endpoint, error) {
+func (s *Service) Endpoints(ctx context.Context) ([]*walletd.WebhookEndpoint, error) {
 	s.mu.RLock()
-	out := make([]*Endpoint, 0, len(s.eps))
+	out := make([]*walletd.WebhookEndpoint, 0, len(s.eps))
 	for _, r := range s.eps {
 		out = append(out, r.public())
 	}
 	s.mu.RUnlock()
-	slices.SortFunc(out, func(a, b *Endpoint) int {
+	slices.SortFunc(out, func(a, b *walletd.WebhookEndpoint) int {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
 			return c
 		}
@@ -158,10 +159,10 @@ func (s *Service) Endpoints(ctx context.Context) ([]*Endpoint, error) {
 }
 
 // Endpoint returns endpoint id. Returns ENotFound.
-func (s *Service) Endpoint(ctx context.Context, id string) (*Endpoint, error) {
+func (s *Service) Endpoint(ctx context.Context, id string) (*walletd.WebhookEndpoint, error) {
 	r := s.record(id)
 	if r == nil {
-		return nil, ledger.Errorf(ledger.ENotFound, "Webhook endpoint %q not found.", id)
+		return nil, walletd.Errorf(walletd.ENotFound, "Webhook endpoint %q not found.", id)
 	}
 	return r.public(), nil
 }
@@ -171,7 +172,7 @@ func (s *Service) Endpoint(ctx context.Context, id string) (*Endpoint, error) {
 // which says what becomes of its held deliveries, and disabling it
 // discards them (they become failed). Returns ENotFound, EInvalid,
 // EConflict.
-func (s *Service) UpdateEndpoint(ctx context.Context, id string, up EndpointUpdate) (*Endpoint, error) {
+func (s *Service) UpdateEndpoint(ctx context.Context, id string, up walletd.WebhookEndpointUpdate) (*walletd.WebhookEndpoint, error) {
 	var out *endpointRecord
 	err := s.DB.tx(ctx, func(tx *sql.Tx) error {
 		r, err := s.DB.loadEndpoint(ctx, tx, id)
@@ -217,15 +218,15 @@ func (s *Service) UpdateEndpoint(ctx context.Context, id string, up EndpointUpda
 			r.SecretRotatedAt = now
 		} else if up.Format != nil && r.keys.err == nil {
 			if err := validateSecret(r.Format, r.keys.current); err != nil {
-				return ledger.Errorf(ledger.EInvalid, "The current secret does not suit the %s format: give a new secret with the change (%s)", r.Format, ledger.ErrorMessage(err))
+				return walletd.Errorf(walletd.EInvalid, "The current secret does not suit the %s format: give a new secret with the change (%s)", r.Format, walletd.ErrorMessage(err))
 			}
 		}
 		if up.Status != nil && *up.Status != r.Status {
 			switch st := *up.Status; {
 			case st != StatusActive && st != StatusDisabled:
-				return ledger.Errorf(ledger.EInvalid, "status must be active or disabled.")
+				return walletd.Errorf(walletd.EInvalid, "status must be active or disabled.")
 			case st == StatusActive && r.Status == StatusSuspended:
-				return ledger.Errorf(ledger.EConflict, "Endpoint %s is suspended: enable it with POST /v1/webhook-endpoints/%s/enable, which says what to do with its held deliveries.", id, id)
+				return walletd.Errorf(walletd.EConflict, "Endpoint %s is suspended: enable it with POST /v1/webhook-endpoints/%s/enable, which says what to do with its held deliveries.", id, id)
 			case st == StatusDisabled && r.Status == StatusSuspended:
 				if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'failed', updated_at = ?,
 					last_error = 'held while suspended; discarded when the endpoint was disabled'
@@ -254,7 +255,7 @@ func (s *Service) DeleteEndpoint(ctx context.Context, id string) error {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return ledger.Errorf(ledger.ENotFound, "Webhook endpoint %q not found.", id)
+		return walletd.Errorf(walletd.ENotFound, "Webhook endpoint %q not found.", id)
 	}
 	s.refresh(ctx, id)
 	s.Logger.Info("webhooks: endpoint deleted", attrEndpointID, id)
@@ -264,7 +265,7 @@ func (s *Service) DeleteEndpoint(ctx context.Context, id string) error {
 // RotateSecret gives endpoint id a new secret, which signs from now on, and
 // returns it (it is not shown again). The standard format also signs with
 // the previous secret for opt.Grace. Returns ENotFound, EInvalid.
-func (s *Service) RotateSecret(ctx context.Context, id string, opt RotateOptions) (*Endpoint, string, error) {
+func (s *Service) RotateSecret(ctx context.Context, id string, opt walletd.WebhookRotateOptions) (*walletd.WebhookEndpoint, string, error) {
 	var out *endpointRecord
 	secret := opt.Secret
 	grace := opt.Grace

@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/walletd/walletd/events"
@@ -312,7 +314,7 @@ func (e *svcEnv) restart(tb testing.TB) {
 }
 
 // create makes an endpoint to url and returns it with its secret.
-func (e *svcEnv) create(tb testing.TB, in webhooks.EndpointInput) (*webhooks.Endpoint, string) {
+func (e *svcEnv) create(tb testing.TB, in walletd.WebhookEndpointInput) (*walletd.WebhookEndpoint, string) {
 	tb.Helper()
 	ep, secret, err := e.Svc.CreateEndpoint(context.Background(), in)
 	if err != nil {
@@ -339,7 +341,7 @@ func startDispatcher(tb testing.TB, svc *webhooks.Service, n *natsEnv, mods ...f
 }
 
 // deliveries returns an endpoint's deliveries in state ("" for all).
-func (e *svcEnv) deliveries(tb testing.TB, id, state string) []*webhooks.Delivery {
+func (e *svcEnv) deliveries(tb testing.TB, id, state string) []*walletd.WebhookDelivery {
 	tb.Helper()
 	ds, err := e.Svc.Deliveries(context.Background(), id, state)
 	if err != nil {
@@ -348,7 +350,7 @@ func (e *svcEnv) deliveries(tb testing.TB, id, state string) []*webhooks.Deliver
 	return ds
 }
 
-func (e *svcEnv) attempts(tb testing.TB, id string) []*webhooks.Attempt {
+func (e *svcEnv) attempts(tb testing.TB, id string) []*walletd.WebhookAttempt {
 	tb.Helper()
 	as, err := e.Svc.Attempts(context.Background(), id, 0)
 	if err != nil {
@@ -357,7 +359,7 @@ func (e *svcEnv) attempts(tb testing.TB, id string) []*webhooks.Attempt {
 	return as
 }
 
-func (e *svcEnv) endpoint(tb testing.TB, id string) *webhooks.Endpoint {
+func (e *svcEnv) endpoint(tb testing.TB, id string) *walletd.WebhookEndpoint {
 	tb.Helper()
 	ep, err := e.Svc.Endpoint(context.Background(), id)
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd"
 )
 
 // MaxURLLength bounds an endpoint URL.
@@ -185,32 +185,32 @@ func (g *Guard) control(plain bool) func(network, address string, c syscall.RawC
 // accepts. Returns EInvalid.
 func (g *Guard) ValidateURL(raw string) (*url.URL, error) {
 	if raw == "" {
-		return nil, ledger.Errorf(ledger.EInvalid, "url is required.")
+		return nil, walletd.Errorf(walletd.EInvalid, "url is required.")
 	}
 	if len(raw) > MaxURLLength {
-		return nil, ledger.Errorf(ledger.EInvalid, "url is longer than %d bytes.", MaxURLLength)
+		return nil, walletd.Errorf(walletd.EInvalid, "url is longer than %d bytes.", MaxURLLength)
 	}
 	for i := 0; i < len(raw); i++ {
 		if c := raw[i]; c <= 0x20 || c >= 0x7f {
-			return nil, ledger.Errorf(ledger.EInvalid, "url must be printable ASCII without spaces.")
+			return nil, walletd.Errorf(walletd.EInvalid, "url must be printable ASCII without spaces.")
 		}
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, ledger.Errorf(ledger.EInvalid, "url is not a valid URL.")
+		return nil, walletd.Errorf(walletd.EInvalid, "url is not a valid URL.")
 	}
 	if u.Opaque != "" || u.Host == "" || u.Hostname() == "" {
-		return nil, ledger.Errorf(ledger.EInvalid, "url must be absolute: https://host/path.")
+		return nil, walletd.Errorf(walletd.EInvalid, "url must be absolute: https://host/path.")
 	}
 	if u.User != nil {
-		return nil, ledger.Errorf(ledger.EInvalid, "url must not carry credentials: the signature authenticates walletd.")
+		return nil, walletd.Errorf(walletd.EInvalid, "url must not carry credentials: the signature authenticates walletd.")
 	}
 	if u.Fragment != "" || strings.Contains(raw, "#") {
-		return nil, ledger.Errorf(ledger.EInvalid, "url must not have a fragment.")
+		return nil, walletd.Errorf(walletd.EInvalid, "url must not have a fragment.")
 	}
 	if p := u.Port(); p != "" {
 		if n, err := parsePort(p); err != nil || n == 0 {
-			return nil, ledger.Errorf(ledger.EInvalid, "url has an invalid port.")
+			return nil, walletd.Errorf(walletd.EInvalid, "url has an invalid port.")
 		}
 	}
 	addr, ipErr := netip.ParseAddr(strings.Trim(u.Hostname(), "[]"))
@@ -218,14 +218,14 @@ func (g *Guard) ValidateURL(raw string) (*url.URL, error) {
 	case "https":
 	case "http":
 		if len(g.Allow) == 0 || (ipErr == nil && !g.Allowed(addr)) {
-			return nil, ledger.Errorf(ledger.EInvalid, "url must use https.")
+			return nil, walletd.Errorf(walletd.EInvalid, "url must use https.")
 		}
 	default:
-		return nil, ledger.Errorf(ledger.EInvalid, "url must use https.")
+		return nil, walletd.Errorf(walletd.EInvalid, "url must use https.")
 	}
 	if ipErr == nil {
 		if err := g.Check(addr); err != nil {
-			return nil, ledger.Errorf(ledger.EInvalid, "url points at %s, which walletd does not deliver to.", addr)
+			return nil, walletd.Errorf(walletd.EInvalid, "url points at %s, which walletd does not deliver to.", addr)
 		}
 	}
 	return u, nil

@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd"
+
 	"github.com/walletd/walletd/webhooks"
 )
 
@@ -142,8 +143,8 @@ func TestValidateURL(t *testing.T) {
 		if (err == nil) != ok {
 			t.Errorf("%q: %v, want ok=%v", raw, err, ok)
 		}
-		if err != nil && ledger.ErrorCode(err) != ledger.EInvalid {
-			t.Errorf("%q: code %s", raw, ledger.ErrorCode(err))
+		if err != nil && walletd.ErrorCode(err) != walletd.EInvalid {
+			t.Errorf("%q: code %s", raw, walletd.ErrorCode(err))
 		}
 	}
 }
@@ -204,7 +205,7 @@ func FuzzValidateURL(f *testing.F) {
 		for _, g := range []*webhooks.Guard{strict, dev} {
 			u, err := g.ValidateURL(raw)
 			if err != nil {
-				if ledger.ErrorCode(err) != ledger.EInvalid {
+				if walletd.ErrorCode(err) != walletd.EInvalid {
 					t.Fatalf("%q: %v", raw, err)
 				}
 				continue

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd"
 )
 
 // Log attribute keys.
@@ -21,6 +21,8 @@ const (
 	attrError      = "error"
 	attrStreamSeq  = "stream_seq"
 )
+
+var _ walletd.WebhookService = (*Service)(nil)
 
 // Service manages webhook endpoints and sends their deliveries. Set the
 // fields, then Open; Close stops it.
@@ -165,7 +167,7 @@ func (s *Service) refresh(ctx context.Context, id string) {
 	// must follow the database.
 	r, err := s.DB.loadEndpoint(context.WithoutCancel(ctx), s.DB.write, id)
 	s.mu.Lock()
-	if ledger.ErrorCode(err) == ledger.ENotFound {
+	if walletd.ErrorCode(err) == walletd.ENotFound {
 		delete(s.eps, id)
 		if l := s.lanes[id]; l != nil {
 			l.stop()
@@ -176,7 +178,7 @@ func (s *Service) refresh(ctx context.Context, id string) {
 	}
 	l := s.lanes[id]
 	s.mu.Unlock()
-	if err != nil && ledger.ErrorCode(err) != ledger.ENotFound {
+	if err != nil && walletd.ErrorCode(err) != walletd.ENotFound {
 		s.Logger.Error("webhooks: reload endpoint", attrEndpointID, id, attrError, err)
 	}
 	if l != nil {

@@ -18,8 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/walletd/walletd/events"
-	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/walletdtest"
 	"github.com/walletd/walletd/webhooks"
 )
@@ -31,7 +32,7 @@ func TestService_CreateEndpoint(t *testing.T) {
 	t.Run("PingOnCreation", func(t *testing.T) {
 		e := mustService(t)
 		rc := newReceiver(t)
-		ep, secret := e.create(t, webhooks.EndpointInput{Name: "ERP sync", URL: rc.URL + "/hook"})
+		ep, secret := e.create(t, walletd.WebhookEndpointInput{Name: "ERP sync", URL: rc.URL + "/hook"})
 		if ep.Status != webhooks.StatusActive || ep.Format != webhooks.FormatWalletPro || ep.APIVersion != "v1" || len(ep.Events) != 0 {
 			t.Fatalf("defaults: %+v", ep)
 		}
@@ -60,7 +61,7 @@ func TestService_CreateEndpoint(t *testing.T) {
 	t.Run("DisabledGetsNoPing", func(t *testing.T) {
 		e := mustService(t)
 		rc := newReceiver(t)
-		ep, _ := e.create(t, webhooks.EndpointInput{URL: rc.URL, Status: webhooks.StatusDisabled})
+		ep, _ := e.create(t, walletd.WebhookEndpointInput{URL: rc.URL, Status: webhooks.StatusDisabled})
 		if ds := e.deliveries(t, ep.ID, ""); len(ds) != 0 {
 			t.Fatalf("a disabled endpoint queued %d deliveries", len(ds))
 		}
@@ -68,7 +69,7 @@ func TestService_CreateEndpoint(t *testing.T) {
 	t.Run("OwnSecret", func(t *testing.T) {
 		e := mustService(t)
 		rc := newReceiver(t)
-		_, secret := e.create(t, webhooks.EndpointInput{URL: rc.URL, Secret: "my-own-secret-value-1234"})
+		_, secret := e.create(t, walletd.WebhookEndpointInput{URL: rc.URL, Secret: "my-own-secret-value-1234"})
 		if secret != "my-own-secret-value-1234" {
 			t.Fatalf("secret %q", secret)
 		}
@@ -78,7 +79,7 @@ func TestService_CreateEndpoint(t *testing.T) {
 	})
 	t.Run("Invalid", func(t *testing.T) {
 		e := mustService(t)
-		for name, in := range map[string]webhooks.EndpointInput{
+		for name, in := range map[string]walletd.WebhookEndpointInput{
 			"NoURL":           {},
 			"UnknownEvent":    {URL: "https://example.com/h", Events: []string{"wallet.nope"}},
 			"BadStatus":       {URL: "https://example.com/h", Status: "suspended"},
@@ -94,8 +95,8 @@ func TestService_CreateEndpoint(t *testing.T) {
 		} {
 			t.Run(name, func(t *testing.T) {
 				_, _, err := e.Svc.CreateEndpoint(context.Background(), in)
-				if ledger.ErrorCode(err) != ledger.EInvalid {
-					t.Fatalf("err %v, want %s", err, ledger.EInvalid)
+				if walletd.ErrorCode(err) != walletd.EInvalid {
+					t.Fatalf("err %v, want %s", err, walletd.EInvalid)
 				}
 			})
 		}
@@ -106,25 +107,25 @@ func TestService_HTTPSOnly(t *testing.T) {
 	t.Parallel()
 	strict := mustService(t, func(s *webhooks.Service) { s.Allow = nil })
 	for _, u := range []string{"http://example.com/hook", "http://127.0.0.1:8080/hook", "ftp://example.com/x", "//example.com/x", "example.com/x"} {
-		if _, _, err := strict.Svc.CreateEndpoint(context.Background(), webhooks.EndpointInput{URL: u}); ledger.ErrorCode(err) != ledger.EInvalid {
+		if _, _, err := strict.Svc.CreateEndpoint(context.Background(), walletd.WebhookEndpointInput{URL: u}); walletd.ErrorCode(err) != walletd.EInvalid {
 			t.Errorf("%s: err %v, want invalid_request", u, err)
 		}
 	}
-	if _, _, err := strict.Svc.CreateEndpoint(context.Background(), webhooks.EndpointInput{URL: "https://example.com/hook"}); err != nil {
+	if _, _, err := strict.Svc.CreateEndpoint(context.Background(), walletd.WebhookEndpointInput{URL: "https://example.com/hook"}); err != nil {
 		t.Fatalf("https: %v", err)
 	}
 	// With an allowlist, plain http is accepted for allowed addresses only.
 	dev := mustService(t)
-	if _, _, err := dev.Svc.CreateEndpoint(context.Background(), webhooks.EndpointInput{URL: "http://127.0.0.1:9/hook", Status: "disabled"}); err != nil {
+	if _, _, err := dev.Svc.CreateEndpoint(context.Background(), walletd.WebhookEndpointInput{URL: "http://127.0.0.1:9/hook", Status: "disabled"}); err != nil {
 		t.Fatalf("http to an allowed address: %v", err)
 	}
-	if _, _, err := dev.Svc.CreateEndpoint(context.Background(), webhooks.EndpointInput{URL: "http://10.1.2.3/hook"}); ledger.ErrorCode(err) != ledger.EInvalid {
+	if _, _, err := dev.Svc.CreateEndpoint(context.Background(), walletd.WebhookEndpointInput{URL: "http://10.1.2.3/hook"}); walletd.ErrorCode(err) != walletd.EInvalid {
 		t.Fatalf("http to 10.1.2.3 with 127/8 allowed: %v", err)
 	}
 	// Updates are held to the same rule.
-	ep, _ := strict.create(t, webhooks.EndpointInput{URL: "https://example.com/a", Status: "disabled"})
+	ep, _ := strict.create(t, walletd.WebhookEndpointInput{URL: "https://example.com/a", Status: "disabled"})
 	u := "http://example.com/b"
-	if _, err := strict.Svc.UpdateEndpoint(context.Background(), ep.ID, webhooks.EndpointUpdate{URL: &u}); ledger.ErrorCode(err) != ledger.EInvalid {
+	if _, err := strict.Svc.UpdateEndpoint(context.Background(), ep.ID, walletd.WebhookEndpointUpdate{URL: &u}); walletd.ErrorCode(err) != walletd.EInvalid {
 		t.Fatalf("update to http: %v", err)
 	}
 }
@@ -137,7 +138,7 @@ func TestService_AddressGuardAtConnect(t *testing.T) {
 	rc := newTLSReceiver(t)
 	port := rc.Listener.Addr().(interface{ String() string }).String()
 	port = port[strings.LastIndex(port, ":")+1:]
-	ep, _ := e.create(t, webhooks.EndpointInput{URL: "https://localhost:" + port + "/hook"})
+	ep, _ := e.create(t, walletd.WebhookEndpointInput{URL: "https://localhost:" + port + "/hook"})
 	walletdtest.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
 		as := e.attempts(t, ep.ID)
 		if len(as) != 1 {
@@ -159,7 +160,7 @@ func TestService_TLS(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AddCert(rc.Certificate())
 	e := mustService(t, func(s *webhooks.Service) { s.TLSConfig = &tls.Config{RootCAs: pool} })
-	ep, secret := e.create(t, webhooks.EndpointInput{URL: rc.URL + "/hook"})
+	ep, secret := e.create(t, walletd.WebhookEndpointInput{URL: rc.URL + "/hook"})
 	if !strings.HasPrefix(ep.URL, "https://") {
 		t.Fatal(ep.URL)
 	}
@@ -170,7 +171,7 @@ func TestService_TLS(t *testing.T) {
 	// Without trusting the certificate the attempt fails: invalid and
 	// self-signed certificates are refused.
 	e2 := mustService(t)
-	ep2, _ := e2.create(t, webhooks.EndpointInput{URL: rc.URL + "/other"})
+	ep2, _ := e2.create(t, walletd.WebhookEndpointInput{URL: rc.URL + "/other"})
 	walletdtest.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
 		as := e2.attempts(t, ep2.ID)
 		if len(as) != 1 || as[0].HTTPStatus != 0 || !strings.Contains(as[0].Error, "certificate") {
@@ -184,7 +185,7 @@ func TestService_SendTest(t *testing.T) {
 	t.Parallel()
 	e := mustService(t)
 	rc := newReceiver(t)
-	ep, secret := e.create(t, webhooks.EndpointInput{URL: rc.URL})
+	ep, secret := e.create(t, walletd.WebhookEndpointInput{URL: rc.URL})
 	rc.waitFor(t, "ping", 1)
 	for _, key := range webhooks.KnownEvents {
 		d, err := e.Svc.SendTest(context.Background(), ep.ID, key)
@@ -217,28 +218,28 @@ func TestService_SendTest(t *testing.T) {
 	}
 
 	t.Run("UnknownEvent", func(t *testing.T) {
-		if _, err := e.Svc.SendTest(context.Background(), ep.ID, "wallet.nope"); ledger.ErrorCode(err) != ledger.EInvalid {
+		if _, err := e.Svc.SendTest(context.Background(), ep.ID, "wallet.nope"); walletd.ErrorCode(err) != walletd.EInvalid {
 			t.Fatal(err)
 		}
 	})
 	t.Run("NotFound", func(t *testing.T) {
-		if _, err := e.Svc.SendTest(context.Background(), "whe_nope", "wallet.credited"); ledger.ErrorCode(err) != ledger.ENotFound {
+		if _, err := e.Svc.SendTest(context.Background(), "whe_nope", "wallet.credited"); walletd.ErrorCode(err) != walletd.ENotFound {
 			t.Fatal(err)
 		}
 	})
 	t.Run("DisabledEndpoint", func(t *testing.T) {
 		st := webhooks.StatusDisabled
-		if _, err := e.Svc.UpdateEndpoint(context.Background(), ep.ID, webhooks.EndpointUpdate{Status: &st}); err != nil {
+		if _, err := e.Svc.UpdateEndpoint(context.Background(), ep.ID, walletd.WebhookEndpointUpdate{Status: &st}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.Svc.SendTest(context.Background(), ep.ID, "wallet.credited"); ledger.ErrorCode(err) != ledger.EConflict {
+		if _, err := e.Svc.SendTest(context.Background(), ep.ID, "wallet.credited"); walletd.ErrorCode(err) != walletd.EConflict {
 			t.Fatal(err)
 		}
 	})
 	t.Run("FailedTestIsNotRetried", func(t *testing.T) {
 		rc2 := newReceiver(t)
 		rc2.setRespond(func(n int, r *http.Request) int { return 500 })
-		ep2, _ := e.create(t, webhooks.EndpointInput{URL: rc2.URL})
+		ep2, _ := e.create(t, walletd.WebhookEndpointInput{URL: rc2.URL})
 		d, err := e.Svc.SendTest(context.Background(), ep2.ID, "wallet.debited")
 		if err != nil {
 			t.Fatal(err)
@@ -265,9 +266,9 @@ func TestService_RotateSecret(t *testing.T) {
 	t.Run("WalletProSignsWithTheNewKeyAtOnce", func(t *testing.T) {
 		e := mustService(t)
 		rc := newReceiver(t)
-		ep, old := e.create(t, webhooks.EndpointInput{URL: rc.URL})
+		ep, old := e.create(t, walletd.WebhookEndpointInput{URL: rc.URL})
 		rc.waitFor(t, "ping", 1)
-		_, secret, err := e.Svc.RotateSecret(context.Background(), ep.ID, webhooks.RotateOptions{})
+		_, secret, err := e.Svc.RotateSecret(context.Background(), ep.ID, walletd.WebhookRotateOptions{})
 		if err != nil || secret == old || !strings.HasPrefix(secret, "whsec_") {
 			t.Fatalf("rotate: %q %v", secret, err)
 		}
@@ -285,12 +286,12 @@ func TestService_RotateSecret(t *testing.T) {
 	t.Run("StandardSignsWithBothDuringGrace", func(t *testing.T) {
 		e := mustService(t)
 		rc := newReceiver(t)
-		ep, old := e.create(t, webhooks.EndpointInput{URL: rc.URL, Format: webhooks.FormatStandard})
+		ep, old := e.create(t, walletd.WebhookEndpointInput{URL: rc.URL, Format: webhooks.FormatStandard})
 		ping := rc.waitFor(t, "", 1)[0]
 		if sigs := verifyStandard(t, ping, old); len(sigs) != 1 {
 			t.Fatalf("ping: %d signatures verify", len(sigs))
 		}
-		_, secret, err := e.Svc.RotateSecret(context.Background(), ep.ID, webhooks.RotateOptions{Grace: 300 * time.Millisecond})
+		_, secret, err := e.Svc.RotateSecret(context.Background(), ep.ID, walletd.WebhookRotateOptions{Grace: 300 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -338,7 +339,7 @@ func TestService_WooCommerceFormat(t *testing.T) {
 	t.Parallel()
 	e := mustService(t)
 	rc := newReceiver(t)
-	ep, secret := e.create(t, webhooks.EndpointInput{URL: rc.URL, Format: webhooks.FormatWooCommerce})
+	ep, secret := e.create(t, walletd.WebhookEndpointInput{URL: rc.URL, Format: webhooks.FormatWooCommerce})
 	ping := rc.waitFor(t, "", 1)[0]
 	if string(ping.Body) != "webhook_id="+ep.ID || ping.Header.Get("Content-Type") != "application/x-www-form-urlencoded" ||
 		ping.Header.Get("X-WC-Webhook-Signature") != "" {
@@ -373,12 +374,12 @@ func TestService_ManualRetry(t *testing.T) {
 	n := mustNATS(t)
 	e := mustService(t)
 	rc := newReceiver(t)
-	ep, secret := e.create(t, webhooks.EndpointInput{URL: rc.URL, Events: []string{events.WalletCredited}})
+	ep, secret := e.create(t, walletd.WebhookEndpointInput{URL: rc.URL, Events: []string{events.WalletCredited}})
 	rc.waitFor(t, "ping", 1)
 	startDispatcher(t, e.Svc, n)
 	id, body := n.publish(t, events.WalletCredited, `{"amount":"25.00"}`)
 	first := rc.waitFor(t, events.WalletCredited, 1)[0]
-	var d *webhooks.Delivery
+	var d *walletd.WebhookDelivery
 	walletdtest.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
 		for _, x := range e.deliveries(t, ep.ID, webhooks.StateSucceeded) {
 			if x.EventID == id {
@@ -403,7 +404,7 @@ func TestService_ManualRetry(t *testing.T) {
 		return nil
 	})
 	t.Run("NotFound", func(t *testing.T) {
-		if _, err := e.Svc.RetryDelivery(context.Background(), ep.ID, "whd_nope"); ledger.ErrorCode(err) != ledger.ENotFound {
+		if _, err := e.Svc.RetryDelivery(context.Background(), ep.ID, "whd_nope"); walletd.ErrorCode(err) != walletd.ENotFound {
 			t.Fatal(err)
 		}
 	})
@@ -419,8 +420,8 @@ func TestService_LogKeepsTheLast100(t *testing.T) {
 	t.Parallel()
 	e := mustService(t)
 	rc := newReceiver(t)
-	ep, _ := e.create(t, webhooks.EndpointInput{URL: rc.URL})
-	var last *webhooks.Delivery
+	ep, _ := e.create(t, walletd.WebhookEndpointInput{URL: rc.URL})
+	var last *walletd.WebhookDelivery
 	for i := 0; i < 130; i++ {
 		d, err := e.Svc.SendTest(context.Background(), ep.ID, events.WalletCredited)
 		if err != nil {
@@ -473,10 +474,10 @@ func TestService_LogKeepsTheLast100(t *testing.T) {
 		if n != 0 {
 			t.Fatalf("%d log and delivery rows left", n)
 		}
-		if _, err := e.Svc.Endpoint(context.Background(), ep.ID); ledger.ErrorCode(err) != ledger.ENotFound {
+		if _, err := e.Svc.Endpoint(context.Background(), ep.ID); walletd.ErrorCode(err) != walletd.ENotFound {
 			t.Fatal(err)
 		}
-		if err := e.Svc.DeleteEndpoint(context.Background(), ep.ID); ledger.ErrorCode(err) != ledger.ENotFound {
+		if err := e.Svc.DeleteEndpoint(context.Background(), ep.ID); walletd.ErrorCode(err) != walletd.ENotFound {
 			t.Fatal(err)
 		}
 	})
@@ -486,7 +487,7 @@ func TestService_SecretsAtRest(t *testing.T) {
 	t.Parallel()
 	e := mustService(t)
 	rc := newReceiver(t)
-	ep, secret := e.create(t, webhooks.EndpointInput{URL: rc.URL})
+	ep, secret := e.create(t, walletd.WebhookEndpointInput{URL: rc.URL})
 	rc.waitFor(t, "ping", 1)
 	e.restart(t) // checkpoints the WAL into the file
 	b, err := os.ReadFile(filepath.Join(e.dir, "webhooks.db"))
@@ -513,7 +514,7 @@ func TestService_SecretsAtRest(t *testing.T) {
 	e.key = make([]byte, 32)
 	e.restart(t)
 	name := "renamed"
-	if _, err := e.Svc.UpdateEndpoint(context.Background(), ep.ID, webhooks.EndpointUpdate{Name: &name}); err != nil {
+	if _, err := e.Svc.UpdateEndpoint(context.Background(), ep.ID, walletd.WebhookEndpointUpdate{Name: &name}); err != nil {
 		t.Fatal(err)
 	}
 	e.key = good
@@ -532,7 +533,7 @@ func TestService_SecretsAtRest(t *testing.T) {
 		}
 		return nil
 	})
-	if _, s2, err := e.Svc.RotateSecret(context.Background(), ep.ID, webhooks.RotateOptions{}); err != nil {
+	if _, s2, err := e.Svc.RotateSecret(context.Background(), ep.ID, walletd.WebhookRotateOptions{}); err != nil {
 		t.Fatal(err)
 	} else {
 		e.Svc.SendTest(context.Background(), ep.ID, events.TopupCompleted)

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd"
 )
 
 // Header names.
@@ -54,16 +54,16 @@ func NewSecret() string {
 // validateSecret checks a caller's own secret for format. Returns EInvalid.
 func validateSecret(format, s string) error {
 	if len(s) < 16 || len(s) > 256 {
-		return ledger.Errorf(ledger.EInvalid, "secret must be 16 to 256 characters.")
+		return walletd.Errorf(walletd.EInvalid, "secret must be 16 to 256 characters.")
 	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c <= 0x20 || c >= 0x7f {
-			return ledger.Errorf(ledger.EInvalid, "secret must be printable ASCII without spaces.")
+			return walletd.Errorf(walletd.EInvalid, "secret must be printable ASCII without spaces.")
 		}
 	}
 	if format == FormatStandard {
 		if _, err := standardKey(s); err != nil {
-			return ledger.Errorf(ledger.EInvalid, "The standard format needs a secret of the form whsec_<base64 of 24 to 64 bytes>.")
+			return walletd.Errorf(walletd.EInvalid, "The standard format needs a secret of the form whsec_<base64 of 24 to 64 bytes>.")
 		}
 	}
 	return nil
@@ -76,7 +76,7 @@ func standardKey(secret string) ([]byte, error) {
 		return nil, err
 	}
 	if len(b) < 24 || len(b) > 64 {
-		return nil, ledger.Errorf(ledger.EInvalid, "key length %d", len(b))
+		return nil, walletd.Errorf(walletd.EInvalid, "key length %d", len(b))
 	}
 	return b, nil
 }

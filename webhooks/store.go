@@ -10,12 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd"
 )
 
 // endpointRecord is an endpoint with the secrets it signs with.
 type endpointRecord struct {
-	Endpoint
+	walletd.WebhookEndpoint
 	keys signingKeys
 	// The stored (sealed) secrets, kept as they are when they cannot be
 	// opened, so that saving the endpoint does not lose them.
@@ -23,8 +23,8 @@ type endpointRecord struct {
 }
 
 // public returns a copy of the endpoint without its secrets.
-func (r *endpointRecord) public() *Endpoint {
-	e := r.Endpoint
+func (r *endpointRecord) public() *walletd.WebhookEndpoint {
+	e := r.WebhookEndpoint
 	e.Events = append([]string(nil), r.Events...)
 	return &e
 }
@@ -104,7 +104,7 @@ func (db *DB) loadEndpoints(ctx context.Context) ([]*endpointRecord, error) {
 func (db *DB) loadEndpoint(ctx context.Context, q querier, id string) (*endpointRecord, error) {
 	r, err := db.scanEndpoint(q.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ledger.Errorf(ledger.ENotFound, "Webhook endpoint %q not found.", id)
+		return nil, walletd.Errorf(walletd.ENotFound, "Webhook endpoint %q not found.", id)
 	} else if err != nil {
 		return nil, fmt.Errorf("webhooks: endpoint %s: %w", id, err)
 	}
@@ -298,8 +298,8 @@ func (db *DB) due(ctx context.Context, endpointID string, now time.Time, limit i
 const deliveryColumns = `id, endpoint_id, event_id, event, kind, state, once, attempts, next_attempt_at,
 	last_status, last_error, payload, content_type, event_time, created_at, updated_at`
 
-func scanDelivery(row scanner) (*Delivery, error) {
-	var d Delivery
+func scanDelivery(row scanner) (*walletd.WebhookDelivery, error) {
+	var d walletd.WebhookDelivery
 	var once int
 	var next, et, created, updated int64
 	if err := row.Scan(&d.ID, &d.EndpointID, &d.EventID, &d.Event, &d.Kind, &d.State, &once, &d.Attempts, &next,
@@ -311,10 +311,10 @@ func scanDelivery(row scanner) (*Delivery, error) {
 	return &d, nil
 }
 
-func (db *DB) delivery(ctx context.Context, q querier, endpointID, id string) (*Delivery, error) {
+func (db *DB) delivery(ctx context.Context, q querier, endpointID, id string) (*walletd.WebhookDelivery, error) {
 	d, err := scanDelivery(q.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = ? AND endpoint_id = ?`, id, endpointID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ledger.Errorf(ledger.ENotFound, "Delivery %q of endpoint %q not found.", id, endpointID)
+		return nil, walletd.Errorf(walletd.ENotFound, "Delivery %q of endpoint %q not found.", id, endpointID)
 	} else if err != nil {
 		return nil, fmt.Errorf("webhooks: delivery %s: %w", id, err)
 	}
@@ -323,14 +323,14 @@ func (db *DB) delivery(ctx context.Context, q querier, endpointID, id string) (*
 
 // deliveriesOf lists an endpoint's deliveries in one state, oldest first
 // (tests and tools).
-func (db *DB) deliveriesOf(ctx context.Context, endpointID, state string) ([]*Delivery, error) {
+func (db *DB) deliveriesOf(ctx context.Context, endpointID, state string) ([]*walletd.WebhookDelivery, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries
 		WHERE endpoint_id = ? AND (state = ? OR ? = '') ORDER BY rowid`, endpointID, state, state)
 	if err != nil {
 		return nil, fmt.Errorf("webhooks: deliveries: %w", err)
 	}
 	defer rows.Close()
-	var out []*Delivery
+	var out []*walletd.WebhookDelivery
 	for rows.Next() {
 		d, err := scanDelivery(rows)
 		if err != nil {
@@ -345,16 +345,16 @@ const attemptColumns = `id, endpoint_id, delivery_id, event_id, event, attempt, 
 	result, error, kind, manual`
 
 // attempts returns an endpoint's log, newest first.
-func (db *DB) attempts(ctx context.Context, endpointID string, limit int) ([]*Attempt, error) {
+func (db *DB) attempts(ctx context.Context, endpointID string, limit int) ([]*walletd.WebhookAttempt, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+attemptColumns+` FROM attempts
 		WHERE endpoint_id = ? ORDER BY id DESC LIMIT ?`, endpointID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("webhooks: attempts: %w", err)
 	}
 	defer rows.Close()
-	out := []*Attempt{}
+	out := []*walletd.WebhookAttempt{}
 	for rows.Next() {
-		var a Attempt
+		var a walletd.WebhookAttempt
 		var at int64
 		var manual int
 		if err := rows.Scan(&a.ID, &a.EndpointID, &a.DeliveryID, &a.EventID, &a.Event, &a.Attempt, &at,

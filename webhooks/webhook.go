@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/walletd/walletd"
 	"github.com/walletd/walletd/events"
 )
 
@@ -89,108 +90,6 @@ const LogSize = 100
 // first attempt.
 var DefaultSchedule = []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, time.Hour, 4 * time.Hour}
 
-// Endpoint is a receiver as the admin API shows it. It never carries the
-// secret: the secret is returned once, by CreateEndpoint and RotateSecret.
-type Endpoint struct {
-	ID              string
-	Name            string
-	URL             string
-	Events          []string // empty: every event but ledger.checkpoint
-	Status          string
-	StatusReason    string // why it is suspended or disabled
-	APIVersion      string
-	Format          string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	SecretRotatedAt time.Time // zero: never rotated
-	// PreviousSecretUntil is when the secret before the last rotation stops
-	// signing (standard format only); zero when there is none.
-	PreviousSecretUntil time.Time
-}
-
-// Matches reports whether the endpoint's filter selects event key: an
-// empty filter selects every event except ledger.checkpoint and
-// config.updated (for auditors and operators), which must be listed to be
-// received.
-func (e *Endpoint) Matches(key string) bool {
-	if len(e.Events) == 0 {
-		return key != events.LedgerCheckpoint && key != events.ConfigUpdated
-	}
-	return slices.Contains(e.Events, key)
-}
-
-// EndpointInput creates an endpoint. Empty fields take their defaults:
-// status active, api_version v1, format walletpro, a generated secret and,
-// for the name, the URL's host.
-type EndpointInput struct {
-	Name       string
-	URL        string
-	Events     []string
-	Status     string
-	APIVersion string
-	Format     string
-	Secret     string
-}
-
-// EndpointUpdate changes the fields that are not nil.
-type EndpointUpdate struct {
-	Name       *string
-	URL        *string
-	Events     *[]string
-	Status     *string // active or disabled
-	APIVersion *string
-	Format     *string
-	Secret     *string // replaces the secret at once, with no grace period
-}
-
-// RotateOptions tunes a secret rotation.
-type RotateOptions struct {
-	// Secret is the new secret; empty: generate one.
-	Secret string
-	// Grace is how long the standard format also signs with the previous
-	// secret (default Config.RotationGrace; negative: not at all). The
-	// walletpro and woocommerce formats carry exactly one signature and use
-	// the new secret at once.
-	Grace time.Duration
-}
-
-// Delivery is one event to send to one endpoint.
-type Delivery struct {
-	ID            string
-	EndpointID    string
-	EventID       string // the envelope id: the same on every attempt and manual retry
-	Event         string // event key
-	Kind          string // event, test or ping
-	State         string
-	Once          bool // one attempt, no retries (tests, pings, manual retries of finished deliveries)
-	Attempts      int
-	NextAttemptAt time.Time // meaningful while pending
-	LastStatus    int       // HTTP status of the last attempt; 0 when none or no response
-	LastError     string
-	Payload       []byte // the request body, byte for byte
-	ContentType   string
-	EventTime     time.Time // when the event entered the stream (created, for tests and pings)
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-}
-
-// Attempt is one row of the delivery log.
-type Attempt struct {
-	ID         int64
-	EndpointID string
-	DeliveryID string
-	EventID    string
-	Event      string
-	Attempt    int // 1 for the first attempt of a delivery, 2 for its first retry …
-	At         time.Time
-	HTTPStatus int // 0: no response (see Error)
-	ResponseMS int64
-	Result     string
-	Error      string
-	Kind       string
-	Manual     bool // a manual retry
-}
-
 // KnownEvents lists the event keys an endpoint may subscribe to and send
 // as a test: the 16 WalletPro keys, walletd's own, and the WooCommerce
 // order topics.
@@ -223,4 +122,15 @@ func IsKnownEvent(key string) bool { return slices.Contains(KnownEvents, key) }
 func topic(key string) (resource, event string) {
 	resource, event, _ = strings.Cut(key, ".")
 	return resource, event
+}
+
+// endpointMatches reports whether the endpoint's filter selects event key: an
+// empty filter selects every event except ledger.checkpoint and
+// config.updated (for auditors and operators), which must be listed to be
+// received.
+func endpointMatches(e *walletd.WebhookEndpoint, key string) bool {
+	if len(e.Events) == 0 {
+		return key != events.LedgerCheckpoint && key != events.ConfigUpdated
+	}
+	return slices.Contains(e.Events, key)
 }

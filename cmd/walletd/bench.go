@@ -23,8 +23,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/shopspring/decimal"
-	"github.com/walletd/walletd/ledger"
 )
 
 const benchUsage = `Usage:
@@ -279,9 +280,9 @@ func bench(ctx context.Context, c *benchConfig, progress io.Writer) (*benchRepor
 	} else if c.Duration <= 0 {
 		return nil, errors.New("bench: --duration must be positive")
 	}
-	scale, err := ledger.DefaultCurrencies().Scale(c.Currency)
+	scale, err := walletd.DefaultCurrencies().Scale(c.Currency)
 	if err != nil {
-		return nil, fmt.Errorf("bench: --currency: %s", ledger.ErrorMessage(err))
+		return nil, fmt.Errorf("bench: --currency: %s", walletd.ErrorMessage(err))
 	}
 	start, err := decimal.NewFromString(c.StartBalance)
 	if err != nil || !start.IsPositive() {
@@ -292,7 +293,7 @@ func bench(ctx context.Context, c *benchConfig, progress io.Writer) (*benchRepor
 		if !d.IsPositive() {
 			d = decimal.New(1, -scale) // one minor unit
 		}
-		return ledger.FormatAmount(d, scale)
+		return walletd.FormatAmount(d, scale)
 	}
 
 	var runID [6]byte
@@ -327,7 +328,7 @@ func bench(ctx context.Context, c *benchConfig, progress io.Writer) (*benchRepor
 	fmt.Fprintf(progress, "bench: creating and funding %d %s wallets at %s …\n", c.Wallets, c.Currency, c.URL)
 	setupStart := time.Now()
 	wallets := make([]string, c.Wallets)
-	startAmount := ledger.FormatAmount(start, scale)
+	startAmount := walletd.FormatAmount(start, scale)
 	errs := make(chan error, c.Wallets)
 	sem := make(chan struct{}, c.Concurrency)
 	var wg sync.WaitGroup

@@ -9,7 +9,7 @@ import (
 	"time"
 	_ "time/tzdata" // --limits-timezone works on hosts without a zoneinfo database
 
-	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd"
 )
 
 // paths are the files walletd keeps in its data directory.
@@ -85,7 +85,7 @@ func featureFlags(fs *flag.FlagSet, c *featureConfig) {
 
 // resolve checks the feature flags, the default currency against
 // currencies, and returns the limits' time zone.
-func (c *featureConfig) resolve(currencies *ledger.Currencies) (*time.Location, error) {
+func (c *featureConfig) resolve(currencies *walletd.Currencies) (*time.Location, error) {
 	if c.LimitsTimezone == "" {
 		return nil, fmt.Errorf("--limits-timezone is empty: give an IANA time zone such as UTC or Europe/Berlin")
 	}
@@ -94,7 +94,7 @@ func (c *featureConfig) resolve(currencies *ledger.Currencies) (*time.Location, 
 		return nil, fmt.Errorf("--limits-timezone %q is not an IANA time zone (such as UTC or Europe/Berlin): %w", c.LimitsTimezone, err)
 	}
 	if _, err := currencies.Scale(c.DefaultCurrency); err != nil {
-		return nil, fmt.Errorf("--default-currency %q: %s", c.DefaultCurrency, ledger.ErrorMessage(err))
+		return nil, fmt.Errorf("--default-currency %q: %s", c.DefaultCurrency, walletd.ErrorMessage(err))
 	}
 	return loc, nil
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/walletd/walletd/ledger"
 )
 
@@ -76,7 +78,7 @@ func runExport(ctx context.Context, args []string) error {
 		return err
 	}
 	defer it.Close()
-	var e ledger.Entry
+	var e walletd.Entry
 	var first, last uint64
 	for {
 		ok, err := it.Next(&e)

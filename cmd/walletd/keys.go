@@ -9,6 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/ledger/sqlite"
 )
@@ -72,9 +74,9 @@ func openExisting(ctx context.Context, p paths) (*sqlite.DB, error) {
 }
 
 func keysCreate(ctx context.Context, p paths, name string, scopes []string) error {
-	k, token, err := ledger.NewAPIKey(name, scopes, time.Now())
+	k, token, err := walletd.NewAPIKey(name, scopes, time.Now())
 	if err != nil {
-		return fmt.Errorf("%s", ledger.ErrorMessage(err))
+		return fmt.Errorf("%s", walletd.ErrorMessage(err))
 	}
 	db, err := openExisting(ctx, p)
 	if err != nil {

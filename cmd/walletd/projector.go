@@ -11,11 +11,12 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/walletd/walletd/events/bus"
 	whttp "github.com/walletd/walletd/http"
-	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/projections"
 )
 
@@ -124,7 +125,7 @@ func runProjections(ctx context.Context, args []string) error {
 }
 
 func openProjections(ctx context.Context, dataDir, currencySpec string) (*projections.DB, error) {
-	currencies := ledger.DefaultCurrencies()
+	currencies := walletd.DefaultCurrencies()
 	if err := currencies.ParseSpec(currencySpec); err != nil {
 		return nil, fmt.Errorf("--currencies: %w", err)
 	}

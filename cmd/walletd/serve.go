@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/walletd/walletd/events/bus"
@@ -170,7 +172,7 @@ func newLogger(level, format string) (*slog.Logger, error) {
 // accepting, finish requests), the writer (commit the batch in flight),
 // the database.
 func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
-	currencies := ledger.DefaultCurrencies()
+	currencies := walletd.DefaultCurrencies()
 	if err := currencies.ParseSpec(cfg.Currencies); err != nil {
 		return fmt.Errorf("--currencies: %w", err)
 	}
@@ -431,7 +433,7 @@ func ensureAdminKey(ctx context.Context, db *sqlite.DB, p paths, logger *slog.Lo
 	} else if len(keys) > 0 {
 		return nil
 	}
-	k, token, err := ledger.NewAPIKey("admin (first start)", []string{ledger.ScopeAdmin}, time.Now())
+	k, token, err := walletd.NewAPIKey("admin (first start)", []string{walletd.ScopeAdmin}, time.Now())
 	if err != nil {
 		return err
 	}

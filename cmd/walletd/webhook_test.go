@@ -19,13 +19,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/walletd/walletd/events"
 	"github.com/walletd/walletd/events/bus"
 	whttp "github.com/walletd/walletd/http"
-	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/walletdtest"
 	"github.com/walletd/walletd/webhooks"
 )
@@ -57,7 +58,7 @@ func mustCLIEnv(t *testing.T) *cliEnv {
 	t.Cleanup(e.rcv.Close)
 
 	l := walletdtest.MustOpenLedger(t, nil)
-	k, token, err := ledger.NewAPIKey("admin", []string{ledger.ScopeAdmin}, time.Now())
+	k, token, err := walletd.NewAPIKey("admin", []string{walletd.ScopeAdmin}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
-	whttp "github.com/walletd/walletd/http"
+	"github.com/walletd/walletd"
 	"github.com/walletd/walletd/webhooks"
 )
 
@@ -55,7 +55,7 @@ func webhookFlags(fs *flag.FlagSet, c *webhookConfig) {
 // cancelled and sent again at the next start), then the database. stop may
 // be called more than once.
 func startWebhooks(ctx context.Context, c *webhookConfig, dataDir string, js jetstream.JetStream, stream, prefix string,
-	reg *prometheus.Registry, logger *slog.Logger) (whttp.WebhookService, func(), error) {
+	reg *prometheus.Registry, logger *slog.Logger) (walletd.WebhookService, func(), error) {
 	if !c.Enabled {
 		logger.Info("outbound webhooks are off (--webhooks=false)")
 		return nil, func() {}, nil

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/walletd/walletd/events/bus"
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/ledger/sqlite"
@@ -62,7 +64,7 @@ func BenchmarkRelay_Lag(b *testing.B) {
 				wg.Add(1)
 				go func(i int) {
 					defer wg.Done()
-					l.Writer.Submit(context.Background(), "", &ledger.Post{WalletID: wallets[i%len(wallets)], Kind: ledger.KindCredit, Amount: "1.00", Type: "topup"})
+					l.Writer.Submit(context.Background(), "", &ledger.Post{WalletID: wallets[i%len(wallets)], Kind: walletd.KindCredit, Amount: "1.00", Type: "topup"})
 				}(sent)
 			}
 		}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/walletd/walletd/events"
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/walletdtest"
@@ -32,7 +34,7 @@ func TestCatalogue(t *testing.T) {
 	startRelay(t, e, l)
 
 	ctx := context.Background()
-	must := func(cmd ledger.Command) *ledger.Result {
+	must := func(cmd walletd.Command) *walletd.Result {
 		t.Helper()
 		res, err := l.Writer.Submit(ctx, "", cmd)
 		if err != nil {
@@ -40,37 +42,37 @@ func TestCatalogue(t *testing.T) {
 		}
 		return res
 	}
-	refused := func(cmd ledger.Command, code string) {
+	refused := func(cmd walletd.Command, code string) {
 		t.Helper()
-		if _, err := l.Writer.Submit(ctx, "", cmd); ledger.ErrorCode(err) != code {
+		if _, err := l.Writer.Submit(ctx, "", cmd); walletd.ErrorCode(err) != code {
 			t.Fatalf("%T: %v, want %s", cmd, err, code)
 		}
 	}
 	alice := l.MustWallet(t, "alice", "USD")
 	bob := l.MustWallet(t, "bob", "USD")
 
-	top := must(&ledger.CreateTopup{WalletID: alice, Amount: "200.00", Method: "card", ExternalRef: "pi_123"}).Object.(*ledger.Topup)
+	top := must(&ledger.CreateTopup{WalletID: alice, Amount: "200.00", Method: "card", ExternalRef: "pi_123"}).Object.(*walletd.Topup)
 	must(&ledger.CompleteTopup{TopupID: top.ID}) // credited + topup.completed
-	failed := must(&ledger.CreateTopup{WalletID: alice, Amount: "5.00", Method: "card"}).Object.(*ledger.Topup)
+	failed := must(&ledger.CreateTopup{WalletID: alice, Amount: "5.00", Method: "card"}).Object.(*walletd.Topup)
 	must(&ledger.FailTopup{TopupID: failed.ID, Reason: "card declined"})                         // topup.failed
 	must(&ledger.Transfer{FromWalletID: alice, ToWalletID: bob, Amount: "10.00", Note: "lunch"}) // transfer.sent/received
-	wd := must(&ledger.RequestWithdrawal{WalletID: alice, Amount: "20.00", Method: "bank"}).Object.(*ledger.Withdrawal)
+	wd := must(&ledger.RequestWithdrawal{WalletID: alice, Amount: "20.00", Method: "bank"}).Object.(*walletd.Withdrawal)
 	must(&ledger.ApproveWithdrawal{WithdrawalID: wd.ID}) // withdrawal.requested, debited + withdrawal.approved
-	wd2 := must(&ledger.RequestWithdrawal{WalletID: alice, Amount: "5.00", Method: "bank"}).Object.(*ledger.Withdrawal)
+	wd2 := must(&ledger.RequestWithdrawal{WalletID: alice, Amount: "5.00", Method: "bank"}).Object.(*walletd.Withdrawal)
 	must(&ledger.RejectWithdrawal{WithdrawalID: wd2.ID, Reason: "name mismatch"})
-	code := must(&ledger.CreateRedemptionCode{Code: "GIFT-2026", Amount: "15.00", Currency: "USD", MaxRedemptions: 5}).Object.(*ledger.RedemptionCode)
+	code := must(&ledger.CreateRedemptionCode{Code: "GIFT-2026", Amount: "15.00", Currency: "USD", MaxRedemptions: 5}).Object.(*walletd.RedemptionCode)
 	must(&ledger.Redeem{WalletID: bob, Code: code.Code})
 	must(&ledger.CreateCashbackRule{Percent: "5"})
-	must(&ledger.CreateMilestone{Name: "First order", Metric: ledger.MetricOrderCount, Threshold: "1", Reward: "2.00"})
+	must(&ledger.CreateMilestone{Name: "First order", Metric: walletd.MetricOrderCount, Threshold: "1", Reward: "2.00"})
 	must(&ledger.SetReferralSettings{ReferrerReward: "3.00", RefereeReward: "1.00"})
 	must(&ledger.CreateReferral{ReferrerUserID: "alice", RefereeUserID: "bob"})
 	must(&ledger.CompleteOrder{OrderID: "1204", UserID: "bob", Total: "40.00", Currency: "USD"})
 	must(&ledger.SetLimits{WalletID: bob, PerTransaction: strp("5.00")})
-	refused(&ledger.Post{WalletID: bob, Kind: ledger.KindDebit, Amount: "6.00", Type: "order_payment"}, ledger.ESpendingLimit)
+	refused(&ledger.Post{WalletID: bob, Kind: walletd.KindDebit, Amount: "6.00", Type: "order_payment"}, walletd.ESpendingLimit)
 	must(&ledger.SetKYCSettings{Threshold: "50.00"})
-	refused(&ledger.Post{WalletID: alice, Kind: ledger.KindDebit, Amount: "60.00", Type: "order_payment"}, ledger.EKYCRequired)
+	refused(&ledger.Post{WalletID: alice, Kind: walletd.KindDebit, Amount: "60.00", Type: "order_payment"}, walletd.EKYCRequired)
 	must(&ledger.SetAutoReload{WalletID: alice, Threshold: "160.00", Amount: "50.00", Method: "card"})
-	must(&ledger.Post{WalletID: alice, Kind: ledger.KindDebit, Amount: "20.00", Type: "order_payment"}) // debited + reload.triggered
+	must(&ledger.Post{WalletID: alice, Kind: walletd.KindDebit, Amount: "20.00", Type: "order_payment"}) // debited + reload.triggered
 
 	seen := map[string]events.Envelope{}
 	deadline := time.Now().Add(10 * time.Second)

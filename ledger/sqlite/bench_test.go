@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/walletd/walletd/ledger"
 )
 
@@ -51,20 +53,20 @@ func buildBenchLedger(tb testing.TB, dir string, n int) *benchLedger {
 	// One commit per 1000 entries, each with the checkpoint of its last.
 	const batchSize = 1000
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	var prev ledger.Hash
+	var prev walletd.Hash
 	for base := 0; base < n; base += batchSize {
-		b := &ledger.Batch{}
+		b := &walletd.LedgerBatch{}
 		for i := base; i < n && i < base+batchSize; i++ {
 			seq := uint64(i + 1)
 			// 1000 wallets: the first entry of each opens it, the k-th
 			// later one credits 1.00 and leaves the balance at k.
 			w, k := (seq-1)%1000, (seq-1)/1000
 			wallet := "wal_" + pad27(w)
-			e := &ledger.Entry{
+			e := &walletd.Entry{
 				Seq:            seq,
 				ID:             "txn_" + pad27(seq),
 				EventID:        "wph_" + pad27(seq),
-				Kind:           ledger.KindCredit,
+				Kind:           walletd.KindCredit,
 				Type:           "topup",
 				WalletID:       wallet,
 				UserID:         "user-" + strconv.FormatUint(w, 10),
@@ -82,13 +84,13 @@ func buildBenchLedger(tb testing.TB, dir string, n int) *benchLedger {
 				PrevHash:       prev,
 			}
 			if k == 0 {
-				e.Kind, e.Type, e.Amount = ledger.KindOpen, "open", "0.00"
+				e.Kind, e.Type, e.Amount = walletd.KindOpen, "open", "0.00"
 			}
 			e.Hash = h.Sum(e)
 			prev = e.Hash
 			b.Entries = append(b.Entries, e)
 			if seq%batchSize == 0 {
-				b.Checkpoint = &ledger.Checkpoint{LedgerID: db.LedgerID(), Seq: seq, HeadHash: e.Hash, CreatedAt: e.CreatedAt}
+				b.Checkpoint = &walletd.Checkpoint{LedgerID: db.LedgerID(), Seq: seq, HeadHash: e.Hash, CreatedAt: e.CreatedAt}
 				b.Checkpoint.Sign(priv)
 			}
 		}
@@ -180,7 +182,7 @@ func BenchmarkIterateEntries(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		var e ledger.Entry
+		var e walletd.Entry
 		count := 0
 		for {
 			ok, err := it.Next(&e)
@@ -271,8 +273,8 @@ func benchmarkWriter(b *testing.B, maxBatch int, debits bool) {
 			b.Fatal(err)
 		}
 		for _, id := range wallets {
-			for _, cmd := range []ledger.Command{
-				&ledger.Post{WalletID: id, Kind: ledger.KindCredit, Amount: "900000000", Type: "topup"},
+			for _, cmd := range []walletd.Command{
+				&ledger.Post{WalletID: id, Kind: walletd.KindCredit, Amount: "900000000", Type: "topup"},
 				&ledger.SetLimits{WalletID: id, PerTransaction: str("500"), Daily: str("900000000")},
 			} {
 				if _, err := w.Submit(ctx, "", cmd); err != nil {
@@ -289,9 +291,9 @@ func benchmarkWriter(b *testing.B, maxBatch int, debits bool) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		i := next.Add(1)
-		cmd := &ledger.Post{WalletID: wallets[i%nWallets], Kind: ledger.KindCredit, Amount: "1.00", Type: "topup", Reason: "bench"}
+		cmd := &ledger.Post{WalletID: wallets[i%nWallets], Kind: walletd.KindCredit, Amount: "1.00", Type: "topup", Reason: "bench"}
 		if debits {
-			cmd.Kind, cmd.Type = ledger.KindDebit, "order_payment"
+			cmd.Kind, cmd.Type = walletd.KindDebit, "order_payment"
 		}
 		for pb.Next() {
 			if _, err := w.Submit(ctx, "", cmd); err != nil {
@@ -314,16 +316,16 @@ func benchmarkWriter(b *testing.B, maxBatch int, debits bool) {
 
 // plainEntries reads every row with one ordered query and the plain
 // scanner, stopping at the first unreadable row.
-func plainEntries(t *testing.T, db *DB) ([]ledger.Entry, error) {
+func plainEntries(t *testing.T, db *DB) ([]walletd.Entry, error) {
 	t.Helper()
 	rows, err := db.ReadDB().Query(`SELECT ` + entryColumns + ` FROM entries ORDER BY seq`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	var out []ledger.Entry
+	var out []walletd.Entry
 	for rows.Next() {
-		var e ledger.Entry
+		var e walletd.Entry
 		if err := scanEntry(rows, &e); err != nil {
 			return out, err
 		}
@@ -333,16 +335,16 @@ func plainEntries(t *testing.T, db *DB) ([]ledger.Entry, error) {
 }
 
 // iterEntries reads every entry through IterateEntries.
-func iterEntries(t *testing.T, db *DB) ([]ledger.Entry, error) {
+func iterEntries(t *testing.T, db *DB) ([]walletd.Entry, error) {
 	t.Helper()
 	it, err := db.IterateEntries(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer it.Close()
-	var out []ledger.Entry
+	var out []walletd.Entry
 	for {
-		var e ledger.Entry
+		var e walletd.Entry
 		ok, err := it.Next(&e)
 		if err != nil || !ok {
 			return out, err
@@ -475,7 +477,7 @@ func TestEntryIterator_Next(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var e ledger.Entry
+		var e walletd.Entry
 		for i := 0; i < 10; i++ {
 			if ok, err := it.Next(&e); !ok || err != nil {
 				t.Fatalf("next: %v %v", ok, err)
@@ -501,7 +503,7 @@ func TestEntryIterator_Next(t *testing.T) {
 		}
 		defer it.Close()
 		cancel()
-		var e ledger.Entry
+		var e walletd.Entry
 		for {
 			ok, err := it.Next(&e)
 			if err != nil {
@@ -539,12 +541,12 @@ func FuzzParseEntryTime(f *testing.F) {
 // themselves.
 func checkParseEntryTime(t *testing.T, s string) {
 	t.Helper()
-	want, wantErr := time.Parse(ledger.TimeFormat, s)
-	if got, ok := fastEntryTime(s); ok && (wantErr != nil || got != want || got.Format(ledger.TimeFormat) != s) {
+	want, wantErr := time.Parse(walletd.TimeFormat, s)
+	if got, ok := fastEntryTime(s); ok && (wantErr != nil || got != want || got.Format(walletd.TimeFormat) != s) {
 		t.Fatalf("fastEntryTime(%q) = %v; time.Parse = %v, %v", s, got, want, wantErr)
 	}
 	got, err := parseEntryTime(s)
-	canonical := wantErr == nil && want.Format(ledger.TimeFormat) == s
+	canonical := wantErr == nil && want.Format(walletd.TimeFormat) == s
 	if (err == nil) != canonical || (err == nil && got != want) {
 		t.Fatalf("parseEntryTime(%q) = %v, %v; time.Parse = %v, %v", s, got, err, want, wantErr)
 	}

@@ -10,8 +10,9 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/walletd/walletd"
+
 	"github.com/mattn/go-sqlite3"
-	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/migrations"
 )
 
@@ -84,7 +85,7 @@ func Migrate(ctx context.Context, path string) (*migrations.Result, error) {
 func (db *DB) ensureLedgerID(ctx context.Context) error {
 	err := db.write.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'ledger_id'`).Scan(&db.ledgerID)
 	if errors.Is(err, sql.ErrNoRows) {
-		db.ledgerID = ledger.NewID("ldg")
+		db.ledgerID = walletd.NewID("ldg")
 		_, err = db.write.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('ledger_id', ?)`, db.ledgerID)
 	}
 	if err != nil {
@@ -153,7 +154,7 @@ func placeholders(n int) string {
 func FormatError(err error) error {
 	var se sqlite3.Error
 	if errors.As(err, &se) && se.Code == sqlite3.ErrConstraint {
-		return ledger.Errorf(ledger.EConflict, "The record already exists.")
+		return walletd.Errorf(walletd.EConflict, "The record already exists.")
 	}
 	return err
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/walletd/walletd/events"
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/ledger/sqlite"
@@ -51,9 +53,9 @@ func TestOutbox_After(t *testing.T) {
 	t.Run("CheckpointNotBeforeItsEntries", func(t *testing.T) {
 		// A checkpoint whose entries the read did not see (it committed
 		// between the two reads) must wait for them.
-		cp := &ledger.Checkpoint{LedgerID: l.DB.LedgerID(), Seq: 99, CreatedAt: time.Now()}
+		cp := &walletd.Checkpoint{LedgerID: l.DB.LedgerID(), Seq: 99, CreatedAt: time.Now()}
 		cp.Sign(l.Priv)
-		if err := l.DB.Commit(context.Background(), &ledger.Batch{Checkpoint: cp}); err != nil {
+		if err := l.DB.Commit(context.Background(), &walletd.LedgerBatch{Checkpoint: cp}); err != nil {
 			t.Fatal(err)
 		}
 		rest, err := o.After(context.Background(), 5, events.CheckpointIndex, 1000)

@@ -11,27 +11,29 @@ import (
 	"sync"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/walletd/walletd/ledger"
 )
 
 var (
-	_ ledger.APIKeyService = (*DB)(nil)
-	_ ledger.EntryIterator = (*EntryIterator)(nil)
+	_ walletd.APIKeyService = (*DB)(nil)
+	_ ledger.EntryIterator  = (*EntryIterator)(nil)
 )
 
 // Wallet returns the committed state of wallet id.
 // Returns ENotFound if there is no such wallet.
-func (db *DB) Wallet(ctx context.Context, id string) (*ledger.Wallet, error) {
+func (db *DB) Wallet(ctx context.Context, id string) (*walletd.Wallet, error) {
 	w, err := scanWallet(db.read.QueryRowContext(ctx, `SELECT `+walletColumns+` FROM wallets WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ledger.Errorf(ledger.ENotFound, "Wallet %q not found.", id)
+		return nil, walletd.Errorf(walletd.ENotFound, "Wallet %q not found.", id)
 	}
 	return w, err
 }
 
 // Wallets lists wallets ordered by id, after the cursor id, optionally of
 // one user only. It returns up to limit wallets.
-func (db *DB) Wallets(ctx context.Context, userID, after string, limit int) ([]*ledger.Wallet, error) {
+func (db *DB) Wallets(ctx context.Context, userID, after string, limit int) ([]*walletd.Wallet, error) {
 	q := `SELECT ` + walletColumns + ` FROM wallets WHERE id > ?`
 	args := []any{after}
 	if userID != "" {
@@ -45,7 +47,7 @@ func (db *DB) Wallets(ctx context.Context, userID, after string, limit int) ([]*
 		return nil, fmt.Errorf("sqlite: list wallets: %w", err)
 	}
 	defer rows.Close()
-	var out []*ledger.Wallet
+	var out []*walletd.Wallet
 	for rows.Next() {
 		w, err := scanWallet(rows)
 		if err != nil {
@@ -57,13 +59,13 @@ func (db *DB) Wallets(ctx context.Context, userID, after string, limit int) ([]*
 }
 
 // Entries returns up to limit entries with seq > afterSeq, in seq order.
-func (db *DB) Entries(ctx context.Context, afterSeq uint64, limit int) ([]*ledger.Entry, error) {
+func (db *DB) Entries(ctx context.Context, afterSeq uint64, limit int) ([]*walletd.Entry, error) {
 	return db.queryEntries(ctx, db.read, `SELECT `+entryColumns+` FROM entries WHERE seq > ? ORDER BY seq LIMIT ?`, afterSeq, limit)
 }
 
 // Checkpoints returns up to limit checkpoints with seq > afterSeq; limit 0
 // returns them all.
-func (db *DB) Checkpoints(ctx context.Context, afterSeq uint64, limit int) ([]*ledger.Checkpoint, error) {
+func (db *DB) Checkpoints(ctx context.Context, afterSeq uint64, limit int) ([]*walletd.Checkpoint, error) {
 	if limit <= 0 {
 		limit = -1
 	}
@@ -73,25 +75,25 @@ func (db *DB) Checkpoints(ctx context.Context, afterSeq uint64, limit int) ([]*l
 
 func (db *DB) queryCheckpoints(ctx context.Context, q interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, query string, args ...any) ([]*ledger.Checkpoint, error) {
+}, query string, args ...any) ([]*walletd.Checkpoint, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: query checkpoints: %w", err)
 	}
 	defer rows.Close()
-	var out []*ledger.Checkpoint
+	var out []*walletd.Checkpoint
 	for rows.Next() {
-		var cp ledger.Checkpoint
+		var cp walletd.Checkpoint
 		var head []byte
 		var created string
 		if err := rows.Scan(&cp.Seq, &cp.LedgerID, &head, &created, &cp.Signature); err != nil {
 			return nil, fmt.Errorf("sqlite: scan checkpoint: %w", err)
 		}
-		if len(head) != ledger.HashSize {
+		if len(head) != walletd.HashSize {
 			return nil, fmt.Errorf("sqlite: checkpoint %d: head hash is %d bytes", cp.Seq, len(head))
 		}
 		copy(cp.HeadHash[:], head)
-		if cp.CreatedAt, err = time.Parse(ledger.TimeFormat, created); err != nil {
+		if cp.CreatedAt, err = time.Parse(walletd.TimeFormat, created); err != nil {
 			return nil, fmt.Errorf("sqlite: checkpoint %d: created_at: %w", cp.Seq, err)
 		}
 		out = append(out, &cp)
@@ -125,7 +127,7 @@ type EntryIterator struct {
 
 // entryBatch is one chunk's entries; err, if set, follows them.
 type entryBatch struct {
-	entries []ledger.Entry
+	entries []walletd.Entry
 	err     error
 }
 
@@ -262,7 +264,7 @@ func (it *EntryIterator) read(ctx context.Context, jobs <-chan chunkJob) {
 		case b = <-it.free:
 			b.entries, b.err = b.entries[:0], nil
 		default:
-			b = &entryBatch{entries: make([]ledger.Entry, 0, iterChunk)}
+			b = &entryBatch{entries: make([]walletd.Entry, 0, iterChunk)}
 		}
 		b.err = it.readChunk(ctx, &sc, j, b)
 		j.res <- b // never blocks: one result per channel of capacity 1
@@ -285,7 +287,7 @@ func (it *EntryIterator) readChunk(ctx context.Context, sc *entryScanner, j chun
 			default:
 			}
 		}
-		b.entries = append(b.entries, ledger.Entry{})
+		b.entries = append(b.entries, walletd.Entry{})
 		if err := sc.scan(rows, &b.entries[len(b.entries)-1]); err != nil {
 			b.entries = b.entries[:len(b.entries)-1]
 			return err
@@ -299,7 +301,7 @@ func (it *EntryIterator) readChunk(ctx context.Context, sc *entryScanner, j chun
 
 // Next fills e with the next entry; false at the end. An entry row that
 // cannot be read gives a *BadEntryError naming its seq.
-func (it *EntryIterator) Next(e *ledger.Entry) (bool, error) {
+func (it *EntryIterator) Next(e *walletd.Entry) (bool, error) {
 	for it.cur == nil || it.pos == len(it.cur.entries) {
 		if it.cur != nil {
 			if it.cur.err != nil {
@@ -355,9 +357,9 @@ func (it *EntryIterator) Close() error {
 }
 
 // CreateAPIKey stores k.
-func (db *DB) CreateAPIKey(ctx context.Context, k *ledger.APIKey) error {
+func (db *DB) CreateAPIKey(ctx context.Context, k *walletd.APIKey) error {
 	_, err := db.write.ExecContext(ctx, `INSERT INTO api_keys (id, name, scopes, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
-		k.ID, k.Name, strings.Join(k.Scopes, " "), k.SecretHash, k.CreatedAt.UTC().Format(ledger.TimeFormat))
+		k.ID, k.Name, strings.Join(k.Scopes, " "), k.SecretHash, k.CreatedAt.UTC().Format(walletd.TimeFormat))
 	if err != nil {
 		return FormatError(fmt.Errorf("sqlite: create api key: %w", err))
 	}
@@ -365,52 +367,52 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *ledger.APIKey) error {
 }
 
 // APIKey returns key id. Returns ENotFound.
-func (db *DB) APIKey(ctx context.Context, id string) (*ledger.APIKey, error) {
+func (db *DB) APIKey(ctx context.Context, id string) (*walletd.APIKey, error) {
 	keys, err := db.apiKeys(ctx, `WHERE id = ?`, id)
 	if err != nil {
 		return nil, err
 	} else if len(keys) == 0 {
-		return nil, ledger.Errorf(ledger.ENotFound, "API key %q not found.", id)
+		return nil, walletd.Errorf(walletd.ENotFound, "API key %q not found.", id)
 	}
 	return keys[0], nil
 }
 
 // APIKeys lists every key, newest first.
-func (db *DB) APIKeys(ctx context.Context) ([]*ledger.APIKey, error) {
+func (db *DB) APIKeys(ctx context.Context) ([]*walletd.APIKey, error) {
 	return db.apiKeys(ctx, `ORDER BY id DESC`)
 }
 
 // RevokeAPIKey marks key id revoked. Returns ENotFound.
 func (db *DB) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
 	res, err := db.write.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`,
-		at.UTC().Format(ledger.TimeFormat), id)
+		at.UTC().Format(walletd.TimeFormat), id)
 	if err != nil {
 		return fmt.Errorf("sqlite: revoke api key: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return ledger.Errorf(ledger.ENotFound, "Active API key %q not found.", id)
+		return walletd.Errorf(walletd.ENotFound, "Active API key %q not found.", id)
 	}
 	return nil
 }
 
-func (db *DB) apiKeys(ctx context.Context, where string, args ...any) ([]*ledger.APIKey, error) {
+func (db *DB) apiKeys(ctx context.Context, where string, args ...any) ([]*walletd.APIKey, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT id, name, scopes, secret_hash, created_at, revoked_at FROM api_keys `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: api keys: %w", err)
 	}
 	defer rows.Close()
-	var out []*ledger.APIKey
+	var out []*walletd.APIKey
 	for rows.Next() {
-		var k ledger.APIKey
+		var k walletd.APIKey
 		var scopes, created string
 		var revoked sql.NullString
 		if err := rows.Scan(&k.ID, &k.Name, &scopes, &k.SecretHash, &created, &revoked); err != nil {
 			return nil, fmt.Errorf("sqlite: scan api key: %w", err)
 		}
 		k.Scopes = strings.Fields(scopes)
-		k.CreatedAt, _ = time.Parse(ledger.TimeFormat, created)
+		k.CreatedAt, _ = time.Parse(walletd.TimeFormat, created)
 		if revoked.Valid {
-			t, _ := time.Parse(ledger.TimeFormat, revoked.String)
+			t, _ := time.Parse(walletd.TimeFormat, revoked.String)
 			k.RevokedAt = &t
 		}
 		out = append(out, &k)

@@ -5,8 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 
+	"github.com/walletd/walletd"
+
 	"github.com/shopspring/decimal"
-	"github.com/walletd/walletd/ledger"
 )
 
 // CheckWalletState compares every wallet row with the entry that last
@@ -49,7 +50,7 @@ func decimalEqual(a, b string) bool {
 // LookupIdempotencyKey is EntriesByIdempotencyKey on the read pool, for
 // callers that check a key before they queue a command (see
 // ledger.WriterConfig.Lookup), so the writer's serial loop need not read.
-func (db *DB) LookupIdempotencyKey(ctx context.Context, key string) ([]*ledger.Entry, error) {
+func (db *DB) LookupIdempotencyKey(ctx context.Context, key string) ([]*walletd.Entry, error) {
 	rows, err := db.byIdemRead.QueryContext(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: idempotency lookup: %w", err)
@@ -58,7 +59,7 @@ func (db *DB) LookupIdempotencyKey(ctx context.Context, key string) ([]*ledger.E
 }
 
 // IdempotencyKeys calls yield with every idempotency key the ledger holds,
-// once each, for the writer's key filter (ledger.KeyLister). It reads the
+// once each, for the writer's key filter (walletd.LedgerStore). It reads the
 // partial index on the key alone.
 func (db *DB) IdempotencyKeys(yield func(key string)) error {
 	rows, err := db.write.Query(`SELECT DISTINCT idempotency_key FROM entries WHERE idempotency_key <> ''`)

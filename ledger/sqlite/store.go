@@ -9,11 +9,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/shopspring/decimal"
-	"github.com/walletd/walletd/ledger"
 )
 
-var _ ledger.Store = (*DB)(nil)
+var (
+	_ walletd.LedgerStore  = (*DB)(nil)
+	_ walletd.LedgerReader = (*DB)(nil)
+)
 
 const entryColumns = `seq, id, event_id, kind, type, wallet_id, user_id, email, currency, amount,
 	balance_after, held_after, reason, order_id, transfer_id, counterparty, metadata,
@@ -24,7 +28,7 @@ const walletColumns = `id, user_id, email, currency, balance, held, status, crea
 // Commit writes a batch in one transaction: entries, then each changed
 // wallet once, then the checkpoint. With synchronous=FULL the commit is one
 // fsync of the WAL.
-func (db *DB) Commit(ctx context.Context, b *ledger.Batch) (err error) {
+func (db *DB) Commit(ctx context.Context, b *walletd.LedgerBatch) (err error) {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
@@ -39,7 +43,7 @@ func (db *DB) Commit(ctx context.Context, b *ledger.Batch) (err error) {
 		if _, err = ins.ExecContext(ctx, e.Seq, e.ID, e.EventID, e.Kind, e.Type, e.WalletID, e.UserID,
 			e.Email, e.Currency, e.Amount, e.BalanceAfter, e.HeldAfter, e.Reason, e.OrderID,
 			e.TransferID, e.Counterparty, e.Metadata, e.IdempotencyKey, e.RequestHash,
-			e.CreatedAt.UTC().Format(ledger.TimeFormat), e.KeyID, e.PrevHash[:], e.Hash[:]); err != nil {
+			e.CreatedAt.UTC().Format(walletd.TimeFormat), e.KeyID, e.PrevHash[:], e.Hash[:]); err != nil {
 			return fmt.Errorf("sqlite: insert entry %d: %w", e.Seq, err)
 		}
 	}
@@ -50,8 +54,8 @@ func (db *DB) Commit(ctx context.Context, b *ledger.Batch) (err error) {
 			return fmt.Errorf("sqlite: wallet %s features: %w", w.ID, ferr)
 		}
 		if _, err = ups.ExecContext(ctx, w.ID, w.UserID, w.Email, w.Currency, w.Balance.String(),
-			w.Held.String(), w.Status, w.CreatedAt.UTC().Format(ledger.TimeFormat),
-			w.UpdatedAt.UTC().Format(ledger.TimeFormat), w.LastSeq, features); err != nil {
+			w.Held.String(), w.Status, w.CreatedAt.UTC().Format(walletd.TimeFormat),
+			w.UpdatedAt.UTC().Format(walletd.TimeFormat), w.LastSeq, features); err != nil {
 			return fmt.Errorf("sqlite: upsert wallet %s: %w", w.ID, err)
 		}
 	}
@@ -66,7 +70,7 @@ func (db *DB) Commit(ctx context.Context, b *ledger.Batch) (err error) {
 	if cp := b.Checkpoint; cp != nil {
 		if _, err = tx.ExecContext(ctx, `INSERT INTO checkpoints (seq, ledger_id, head_hash, created_at, signature)
 			VALUES (?, ?, ?, ?, ?)`, cp.Seq, cp.LedgerID, cp.HeadHash[:],
-			cp.CreatedAt.UTC().Format(ledger.TimeFormat), cp.Signature); err != nil {
+			cp.CreatedAt.UTC().Format(walletd.TimeFormat), cp.Signature); err != nil {
 			return fmt.Errorf("sqlite: insert checkpoint %d: %w", cp.Seq, err)
 		}
 	}
@@ -77,8 +81,8 @@ func (db *DB) Commit(ctx context.Context, b *ledger.Batch) (err error) {
 }
 
 // LoadState reads every wallet row, the head entry and the last checkpoint.
-func (db *DB) LoadState(ctx context.Context) (*ledger.State, error) {
-	st := &ledger.State{LedgerID: db.ledgerID}
+func (db *DB) LoadState(ctx context.Context) (*walletd.LedgerState, error) {
+	st := &walletd.LedgerState{LedgerID: db.ledgerID}
 	rows, err := db.write.QueryContext(ctx, `SELECT `+walletColumns+` FROM wallets`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: load wallets: %w", err)
@@ -115,7 +119,7 @@ func (db *DB) LoadState(ctx context.Context) (*ledger.State, error) {
 }
 
 // EntriesByIdempotencyKey returns the committed entries made with key.
-func (db *DB) EntriesByIdempotencyKey(ctx context.Context, key string) ([]*ledger.Entry, error) {
+func (db *DB) EntriesByIdempotencyKey(ctx context.Context, key string) ([]*walletd.Entry, error) {
 	rows, err := db.byIdem.QueryContext(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: idempotency lookup: %w", err)
@@ -125,8 +129,8 @@ func (db *DB) EntriesByIdempotencyKey(ctx context.Context, key string) ([]*ledge
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanWallet(s scanner) (*ledger.Wallet, error) {
-	var w ledger.Wallet
+func scanWallet(s scanner) (*walletd.Wallet, error) {
+	var w walletd.Wallet
 	var bal, held, created, updated, features string
 	if err := s.Scan(&w.ID, &w.UserID, &w.Email, &w.Currency, &bal, &held, &w.Status, &created, &updated, &w.LastSeq, &features); err != nil {
 		return nil, fmt.Errorf("sqlite: scan wallet: %w", err)
@@ -141,10 +145,10 @@ func scanWallet(s scanner) (*ledger.Wallet, error) {
 	if w.Held, err = decimal.NewFromString(held); err != nil {
 		return nil, fmt.Errorf("sqlite: wallet %s held %q: %w", w.ID, held, err)
 	}
-	if w.CreatedAt, err = time.Parse(ledger.TimeFormat, created); err != nil {
+	if w.CreatedAt, err = time.Parse(walletd.TimeFormat, created); err != nil {
 		return nil, fmt.Errorf("sqlite: wallet %s created_at: %w", w.ID, err)
 	}
-	if w.UpdatedAt, err = time.Parse(ledger.TimeFormat, updated); err != nil {
+	if w.UpdatedAt, err = time.Parse(walletd.TimeFormat, updated); err != nil {
 		return nil, fmt.Errorf("sqlite: wallet %s updated_at: %w", w.ID, err)
 	}
 	return &w, nil
@@ -162,12 +166,12 @@ func (e *BadEntryError) Error() string { return fmt.Sprintf("entry %d: %v", e.Se
 // BadSeq implements the interface Verify uses to name the seq.
 func (e *BadEntryError) BadSeq() uint64 { return e.Seq }
 
-func collectEntries(rows *sql.Rows) ([]*ledger.Entry, error) {
+func collectEntries(rows *sql.Rows) ([]*walletd.Entry, error) {
 	defer rows.Close()
-	var out []*ledger.Entry
+	var out []*walletd.Entry
 	var sc entryScanner
 	for rows.Next() {
-		e := new(ledger.Entry)
+		e := new(walletd.Entry)
 		if err := sc.scan(rows, e); err != nil {
 			return nil, err
 		}
@@ -178,7 +182,7 @@ func collectEntries(rows *sql.Rows) ([]*ledger.Entry, error) {
 
 func (db *DB) queryEntries(ctx context.Context, q interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, query string, args ...any) ([]*ledger.Entry, error) {
+}, query string, args ...any) ([]*walletd.Entry, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: query entries: %w", err)
@@ -188,7 +192,7 @@ func (db *DB) queryEntries(ctx context.Context, q interface {
 
 // scanEntry reads one entries row into e. A row that does not hold a valid
 // entry gives a *BadEntryError naming its seq.
-func scanEntry(rows *sql.Rows, e *ledger.Entry) error {
+func scanEntry(rows *sql.Rows, e *walletd.Entry) error {
 	var sc entryScanner
 	return sc.scan(rows, e)
 }
@@ -206,11 +210,11 @@ type entryScanner struct {
 	prevHash sql.RawBytes
 	hash     sql.RawBytes
 	created  string
-	e        *ledger.Entry // the entry dest points into
+	e        *walletd.Entry // the entry dest points into
 }
 
 // bind points dest at the fields of e.
-func (sc *entryScanner) bind(e *ledger.Entry) {
+func (sc *entryScanner) bind(e *walletd.Entry) {
 	sc.e = e
 	sc.dest = append(sc.dest[:0], &sc.seq,
 		&e.ID, &e.EventID, &e.Kind, &e.Type, &e.WalletID, &e.UserID, &e.Email,
@@ -222,7 +226,7 @@ func (sc *entryScanner) bind(e *ledger.Entry) {
 // scan reads the current row of rows (selected with entryColumns) into e.
 // A NULL or otherwise unreadable column gives a *BadEntryError naming the
 // row's seq.
-func (sc *entryScanner) scan(rows *sql.Rows, e *ledger.Entry) error {
+func (sc *entryScanner) scan(rows *sql.Rows, e *walletd.Entry) error {
 	if sc.e != e || len(sc.dest) == 0 {
 		sc.bind(e)
 	}
@@ -239,7 +243,7 @@ func (sc *entryScanner) scan(rows *sql.Rows, e *ledger.Entry) error {
 		return &BadEntryError{Seq: e.Seq, Err: fmt.Errorf("created_at: %w", err)}
 	}
 	e.CreatedAt = t
-	if len(sc.prevHash) != ledger.HashSize || len(sc.hash) != ledger.HashSize {
+	if len(sc.prevHash) != walletd.HashSize || len(sc.hash) != walletd.HashSize {
 		return &BadEntryError{Seq: e.Seq, Err: errors.New("prev_hash or hash is not 32 bytes")}
 	}
 	copy(e.PrevHash[:], sc.prevHash)
@@ -256,11 +260,11 @@ func parseEntryTime(s string) (time.Time, error) {
 	if t, ok := fastEntryTime(s); ok {
 		return t, nil
 	}
-	t, err := time.Parse(ledger.TimeFormat, s)
+	t, err := time.Parse(walletd.TimeFormat, s)
 	if err != nil {
 		return t, err
-	} else if t.Format(ledger.TimeFormat) != s {
-		return t, fmt.Errorf("%q is not in the canonical form %s", s, ledger.TimeFormat)
+	} else if t.Format(walletd.TimeFormat) != s {
+		return t, fmt.Errorf("%q is not in the canonical form %s", s, walletd.TimeFormat)
 	}
 	return t, nil
 }
@@ -307,23 +311,23 @@ func daysIn(m time.Month, year int) int {
 
 // encodeFeatures returns a wallet's features as stored: "{}" for a wallet
 // that uses none, so that plain wallets cost no more to write.
-func encodeFeatures(f *ledger.WalletFeatures) (string, error) {
-	if *f == (ledger.WalletFeatures{}) {
+func encodeFeatures(f *walletd.WalletFeatures) (string, error) {
+	if *f == (walletd.WalletFeatures{}) {
 		return "{}", nil
 	}
 	b, err := json.Marshal(f)
 	return string(b), err
 }
 
-func (db *DB) loadObjects(ctx context.Context) ([]*ledger.StoredObject, error) {
+func (db *DB) loadObjects(ctx context.Context) ([]*walletd.StoredObject, error) {
 	rows, err := db.write.QueryContext(ctx, `SELECT kind, id, data, seq FROM objects`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: load objects: %w", err)
 	}
 	defer rows.Close()
-	var out []*ledger.StoredObject
+	var out []*walletd.StoredObject
 	for rows.Next() {
-		var o ledger.StoredObject
+		var o walletd.StoredObject
 		var data string
 		if err := rows.Scan(&o.Kind, &o.ID, &data, &o.Seq); err != nil {
 			return nil, fmt.Errorf("sqlite: scan object: %w", err)
@@ -339,7 +343,7 @@ func (db *DB) LoadObject(ctx context.Context, kind, id string) ([]byte, error) {
 	var data string
 	err := db.read.QueryRowContext(ctx, `SELECT data FROM objects WHERE kind = ? AND id = ?`, kind, id).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ledger.Errorf(ledger.ENotFound, "No %s %q.", strings.ReplaceAll(kind, "_", " "), id)
+		return nil, walletd.Errorf(walletd.ENotFound, "No %s %q.", strings.ReplaceAll(kind, "_", " "), id)
 	} else if err != nil {
 		return nil, fmt.Errorf("sqlite: load %s %s: %w", kind, id, err)
 	}
@@ -360,7 +364,7 @@ func (db *DB) Objects(ctx context.Context, kind, after string, limit int) ([]any
 		if err := rows.Scan(&id, &data); err != nil {
 			return nil, fmt.Errorf("sqlite: scan %s: %w", kind, err)
 		}
-		v, err := ledger.DecodeObject(kind, []byte(data))
+		v, err := walletd.DecodeObject(kind, []byte(data))
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: %s %s: %w", kind, id, err)
 		}
@@ -375,5 +379,5 @@ func (db *DB) Object(ctx context.Context, kind, id string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ledger.DecodeObject(kind, data)
+	return walletd.DecodeObject(kind, data)
 }

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/shopspring/decimal"
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/ledger/sqlite"
@@ -35,14 +37,14 @@ var testKey = []byte("store-test-key-0123456789abcdef!")
 
 // makeEntries returns entries after..after+n chained on prev, as the
 // writer would make them.
-func makeEntries(after uint64, prev ledger.Hash, n int, walletID, idemKey string) []*ledger.Entry {
-	var out []*ledger.Entry
+func makeEntries(after uint64, prev walletd.Hash, n int, walletID, idemKey string) []*walletd.Entry {
+	var out []*walletd.Entry
 	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	for i := 1; i <= n; i++ {
 		seq := after + uint64(i)
-		e := &ledger.Entry{
+		e := &walletd.Entry{
 			Seq: seq, ID: fmt.Sprintf("txn_%03d", seq), EventID: fmt.Sprintf("wph_%03d", seq),
-			Kind: ledger.KindCredit, Type: "topup", WalletID: walletID, UserID: "alice", Currency: "USD",
+			Kind: walletd.KindCredit, Type: "topup", WalletID: walletID, UserID: "alice", Currency: "USD",
 			Amount: "1.00", BalanceAfter: fmt.Sprintf("%d.00", seq), HeldAfter: "0.00",
 			Reason: "r ☕", OrderID: "o1", Metadata: `{"a":"b"}`, IdempotencyKey: idemKey,
 			CreatedAt: at.Add(time.Duration(seq) * 1500 * time.Microsecond), KeyID: "k1", PrevHash: prev,
@@ -57,14 +59,14 @@ func makeEntries(after uint64, prev ledger.Hash, n int, walletID, idemKey string
 	return out
 }
 
-func testWallet(id, user string, balance string, lastSeq uint64) *ledger.Wallet {
+func testWallet(id, user string, balance string, lastSeq uint64) *walletd.Wallet {
 	at := time.Date(2024, 5, 1, 12, 0, 0, 123456000, time.UTC)
-	return &ledger.Wallet{ID: id, UserID: user, Email: user + "@example.com", Currency: "USD",
-		Balance: decimal.RequireFromString(balance), Held: decimal.Zero, Status: ledger.StatusActive,
+	return &walletd.Wallet{ID: id, UserID: user, Email: user + "@example.com", Currency: "USD",
+		Balance: decimal.RequireFromString(balance), Held: decimal.Zero, Status: walletd.StatusActive,
 		CreatedAt: at, UpdatedAt: at.Add(time.Second), LastSeq: lastSeq}
 }
 
-func sameEntry(tb testing.TB, got, want *ledger.Entry) {
+func sameEntry(tb testing.TB, got, want *walletd.Entry) {
 	tb.Helper()
 	g, w := *got, *want
 	if !g.CreatedAt.Equal(w.CreatedAt) {
@@ -76,7 +78,7 @@ func sameEntry(tb testing.TB, got, want *ledger.Entry) {
 	}
 }
 
-func sameWallet(tb testing.TB, got, want *ledger.Wallet) {
+func sameWallet(tb testing.TB, got, want *walletd.Wallet) {
 	tb.Helper()
 	if got.ID != want.ID || got.UserID != want.UserID || got.Email != want.Email || got.Currency != want.Currency ||
 		!got.Balance.Equal(want.Balance) || !got.Held.Equal(want.Held) || got.Status != want.Status ||
@@ -168,18 +170,18 @@ func TestDB_Commit(t *testing.T) {
 	})
 	t.Run("RoundTrip", func(t *testing.T) {
 		db := MustOpenDB(t)
-		es := makeEntries(0, ledger.Hash{}, 3, "wal_a", "idem-1")
+		es := makeEntries(0, walletd.Hash{}, 3, "wal_a", "idem-1")
 		w := testWallet("wal_a", "alice", "3", 3)
-		cp := &ledger.Checkpoint{LedgerID: db.LedgerID(), Seq: 3, HeadHash: es[2].Hash, CreatedAt: es[2].CreatedAt}
+		cp := &walletd.Checkpoint{LedgerID: db.LedgerID(), Seq: 3, HeadHash: es[2].Hash, CreatedAt: es[2].CreatedAt}
 		cp.Sign(priv)
-		if err := db.Commit(ctx, &ledger.Batch{Entries: es, Wallets: []*ledger.Wallet{w}, Checkpoint: cp}); err != nil {
+		if err := db.Commit(ctx, &walletd.LedgerBatch{Entries: es, Wallets: []*walletd.Wallet{w}, Checkpoint: cp}); err != nil {
 			t.Fatal(err)
 		}
 		// A second batch moves the wallet on.
 		more := makeEntries(3, es[2].Hash, 2, "wal_a", "")
 		w2 := testWallet("wal_a", "alice", "5", 5)
-		w2.Status = ledger.StatusFrozen
-		if err := db.Commit(ctx, &ledger.Batch{Entries: more, Wallets: []*ledger.Wallet{w2}}); err != nil {
+		w2.Status = walletd.StatusFrozen
+		if err := db.Commit(ctx, &walletd.LedgerBatch{Entries: more, Wallets: []*walletd.Wallet{w2}}); err != nil {
 			t.Fatal(err)
 		}
 		all := append(es, more...)
@@ -222,14 +224,14 @@ func TestDB_Commit(t *testing.T) {
 	})
 	t.Run("ErrDuplicateSeq", func(t *testing.T) {
 		db := MustOpenDB(t)
-		es := makeEntries(0, ledger.Hash{}, 2, "wal_a", "")
-		if err := db.Commit(ctx, &ledger.Batch{Entries: es, Wallets: []*ledger.Wallet{testWallet("wal_a", "alice", "2", 2)}}); err != nil {
+		es := makeEntries(0, walletd.Hash{}, 2, "wal_a", "")
+		if err := db.Commit(ctx, &walletd.LedgerBatch{Entries: es, Wallets: []*walletd.Wallet{testWallet("wal_a", "alice", "2", 2)}}); err != nil {
 			t.Fatal(err)
 		}
 		next := makeEntries(2, es[1].Hash, 1, "wal_a", "")[0]
 		dup := makeEntries(1, es[0].Hash, 1, "wal_a", "")[0]
 		dup.ID, dup.EventID = "txn_other", "wph_other"
-		err := db.Commit(ctx, &ledger.Batch{Entries: []*ledger.Entry{next, dup}, Wallets: []*ledger.Wallet{testWallet("wal_a", "alice", "9", 3)}})
+		err := db.Commit(ctx, &walletd.LedgerBatch{Entries: []*walletd.Entry{next, dup}, Wallets: []*walletd.Wallet{testWallet("wal_a", "alice", "9", 3)}})
 		if err == nil {
 			t.Fatal("a duplicate seq was committed")
 		}
@@ -241,20 +243,20 @@ func TestDB_Commit(t *testing.T) {
 			t.Fatalf("wallet after a failed commit %+v", w)
 		}
 		// The store is usable afterwards.
-		if err := db.Commit(ctx, &ledger.Batch{Entries: []*ledger.Entry{next}}); err != nil {
+		if err := db.Commit(ctx, &walletd.LedgerBatch{Entries: []*walletd.Entry{next}}); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("ErrDuplicateCheckpoint", func(t *testing.T) {
 		db := MustOpenDB(t)
-		es := makeEntries(0, ledger.Hash{}, 2, "wal_a", "")
-		cp := &ledger.Checkpoint{LedgerID: db.LedgerID(), Seq: 2, HeadHash: es[1].Hash, CreatedAt: es[1].CreatedAt}
+		es := makeEntries(0, walletd.Hash{}, 2, "wal_a", "")
+		cp := &walletd.Checkpoint{LedgerID: db.LedgerID(), Seq: 2, HeadHash: es[1].Hash, CreatedAt: es[1].CreatedAt}
 		cp.Sign(priv)
-		if err := db.Commit(ctx, &ledger.Batch{Entries: es, Checkpoint: cp}); err != nil {
+		if err := db.Commit(ctx, &walletd.LedgerBatch{Entries: es, Checkpoint: cp}); err != nil {
 			t.Fatal(err)
 		}
 		more := makeEntries(2, es[1].Hash, 1, "wal_a", "")
-		if err := db.Commit(ctx, &ledger.Batch{Entries: more, Checkpoint: cp}); err == nil {
+		if err := db.Commit(ctx, &walletd.LedgerBatch{Entries: more, Checkpoint: cp}); err == nil {
 			t.Fatal("a second checkpoint at one seq was committed")
 		}
 		if got, _ := db.Entries(ctx, 0, 100); len(got) != 2 {
@@ -263,10 +265,10 @@ func TestDB_Commit(t *testing.T) {
 	})
 	t.Run("ErrDuplicateUserCurrency", func(t *testing.T) {
 		db := MustOpenDB(t)
-		if err := db.Commit(ctx, &ledger.Batch{Wallets: []*ledger.Wallet{testWallet("wal_a", "alice", "0", 0)}}); err != nil {
+		if err := db.Commit(ctx, &walletd.LedgerBatch{Wallets: []*walletd.Wallet{testWallet("wal_a", "alice", "0", 0)}}); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.Commit(ctx, &ledger.Batch{Wallets: []*ledger.Wallet{testWallet("wal_b", "alice", "0", 0)}}); err == nil {
+		if err := db.Commit(ctx, &walletd.LedgerBatch{Wallets: []*walletd.Wallet{testWallet("wal_b", "alice", "0", 0)}}); err == nil {
 			t.Fatal("a second USD wallet of alice was stored")
 		}
 	})
@@ -275,13 +277,13 @@ func TestDB_Commit(t *testing.T) {
 func TestDB_EntriesByIdempotencyKey(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
-	a := makeEntries(0, ledger.Hash{}, 2, "wal_a", "key-a")
+	a := makeEntries(0, walletd.Hash{}, 2, "wal_a", "key-a")
 	b := makeEntries(2, a[1].Hash, 1, "wal_a", "key-b")
 	c := makeEntries(3, b[0].Hash, 2, "wal_a", "")
-	if err := db.Commit(ctx, &ledger.Batch{Entries: append(append(a, b...), c...)}); err != nil {
+	if err := db.Commit(ctx, &walletd.LedgerBatch{Entries: append(append(a, b...), c...)}); err != nil {
 		t.Fatal(err)
 	}
-	for key, want := range map[string][]*ledger.Entry{"key-a": a, "key-b": b, "": nil, "key-c": nil, "KEY-A": nil} {
+	for key, want := range map[string][]*walletd.Entry{"key-a": a, "key-b": b, "": nil, "key-c": nil, "KEY-A": nil} {
 		got, err := db.EntriesByIdempotencyKey(ctx, key)
 		if err != nil {
 			t.Fatal(err)
@@ -298,7 +300,7 @@ func TestDB_EntriesByIdempotencyKey(t *testing.T) {
 func TestDB_Wallets(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
-	var ws []*ledger.Wallet
+	var ws []*walletd.Wallet
 	for i, user := range []string{"alice", "bob", "carol", "alice"} {
 		w := testWallet(fmt.Sprintf("wal_%d", i), user, "1.5", 0)
 		if i == 3 {
@@ -306,10 +308,10 @@ func TestDB_Wallets(t *testing.T) {
 		}
 		ws = append(ws, w)
 	}
-	if err := db.Commit(ctx, &ledger.Batch{Wallets: ws}); err != nil {
+	if err := db.Commit(ctx, &walletd.LedgerBatch{Wallets: ws}); err != nil {
 		t.Fatal(err)
 	}
-	ids := func(ws []*ledger.Wallet) string {
+	ids := func(ws []*walletd.Wallet) string {
 		var out []string
 		for _, w := range ws {
 			out = append(out, w.ID)
@@ -342,7 +344,7 @@ func TestDB_Wallets(t *testing.T) {
 	}
 	sameWallet(t, w, ws[2])
 	t.Run("ErrNotFound", func(t *testing.T) {
-		if _, err := db.Wallet(ctx, "wal_nope"); ledger.ErrorCode(err) != ledger.ENotFound {
+		if _, err := db.Wallet(ctx, "wal_nope"); walletd.ErrorCode(err) != walletd.ENotFound {
 			t.Fatalf("Wallet(wal_nope) = %v", err)
 		}
 	})
@@ -352,17 +354,17 @@ func TestDB_Checkpoints(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	es := makeEntries(0, ledger.Hash{}, 9, "wal_a", "")
+	es := makeEntries(0, walletd.Hash{}, 9, "wal_a", "")
 	for i := 0; i < 3; i++ {
 		part := es[i*3 : i*3+3]
 		head := part[2]
-		cp := &ledger.Checkpoint{LedgerID: db.LedgerID(), Seq: head.Seq, HeadHash: head.Hash, CreatedAt: head.CreatedAt}
+		cp := &walletd.Checkpoint{LedgerID: db.LedgerID(), Seq: head.Seq, HeadHash: head.Hash, CreatedAt: head.CreatedAt}
 		cp.Sign(priv)
-		if err := db.Commit(ctx, &ledger.Batch{Entries: part, Checkpoint: cp}); err != nil {
+		if err := db.Commit(ctx, &walletd.LedgerBatch{Entries: part, Checkpoint: cp}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	seqs := func(cps []*ledger.Checkpoint) string {
+	seqs := func(cps []*walletd.Checkpoint) string {
 		var out []string
 		for _, cp := range cps {
 			out = append(out, fmt.Sprint(cp.Seq))
@@ -392,15 +394,15 @@ func TestDB_Checkpoints(t *testing.T) {
 func TestDB_IterateEntries(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
-	es := makeEntries(0, ledger.Hash{}, 5, "wal_a", "")
-	if err := db.Commit(ctx, &ledger.Batch{Entries: es}); err != nil {
+	es := makeEntries(0, walletd.Hash{}, 5, "wal_a", "")
+	if err := db.Commit(ctx, &walletd.LedgerBatch{Entries: es}); err != nil {
 		t.Fatal(err)
 	}
 	it, err := db.IterateEntries(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var e ledger.Entry
+	var e walletd.Entry
 	n := 0
 	for {
 		ok, err := it.Next(&e)
@@ -464,10 +466,10 @@ func TestDB_IterateEntries(t *testing.T) {
 func TestDB_APIKeys(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
-	var keys []*ledger.APIKey
+	var keys []*walletd.APIKey
 	var tokens []string
-	for i, scopes := range [][]string{{ledger.ScopeAdmin}, {ledger.ScopeWalletsRead, ledger.ScopeWalletsWrite}, {ledger.ScopeWalletsRead}} {
-		k, token, err := ledger.NewAPIKey(fmt.Sprintf("key %d", i), scopes, time.Now())
+	for i, scopes := range [][]string{{walletd.ScopeAdmin}, {walletd.ScopeWalletsRead, walletd.ScopeWalletsWrite}, {walletd.ScopeWalletsRead}} {
+		k, token, err := walletd.NewAPIKey(fmt.Sprintf("key %d", i), scopes, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -483,7 +485,7 @@ func TestDB_APIKeys(t *testing.T) {
 	if got.Name != "key 1" || !reflect.DeepEqual(got.Scopes, keys[1].Scopes) || !got.CreatedAt.Equal(keys[1].CreatedAt) || got.RevokedAt != nil {
 		t.Fatalf("APIKey = %+v", got)
 	}
-	id, secret, ok := ledger.SplitToken(tokens[1])
+	id, secret, ok := walletd.SplitToken(tokens[1])
 	if !ok || id != keys[1].ID || !got.Matches(secret) || got.Matches(secret+"x") {
 		t.Fatal("the stored key does not match its token")
 	}
@@ -496,15 +498,15 @@ func TestDB_APIKeys(t *testing.T) {
 	}
 
 	t.Run("ErrConflict", func(t *testing.T) {
-		if err := db.CreateAPIKey(ctx, keys[0]); ledger.ErrorCode(err) != ledger.EConflict {
+		if err := db.CreateAPIKey(ctx, keys[0]); walletd.ErrorCode(err) != walletd.EConflict {
 			t.Fatalf("CreateAPIKey(duplicate) = %v", err)
 		}
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
-		if _, err := db.APIKey(ctx, "wdk_nope"); ledger.ErrorCode(err) != ledger.ENotFound {
+		if _, err := db.APIKey(ctx, "wdk_nope"); walletd.ErrorCode(err) != walletd.ENotFound {
 			t.Fatalf("APIKey(wdk_nope) = %v", err)
 		}
-		if err := db.RevokeAPIKey(ctx, "wdk_nope", time.Now()); ledger.ErrorCode(err) != ledger.ENotFound {
+		if err := db.RevokeAPIKey(ctx, "wdk_nope", time.Now()); walletd.ErrorCode(err) != walletd.ENotFound {
 			t.Fatalf("RevokeAPIKey(wdk_nope) = %v", err)
 		}
 	})
@@ -520,7 +522,7 @@ func TestDB_APIKeys(t *testing.T) {
 		if k.RevokedAt == nil || !k.RevokedAt.Equal(at) {
 			t.Fatalf("revoked_at %v", k.RevokedAt)
 		}
-		if err := db.RevokeAPIKey(ctx, keys[2].ID, at); ledger.ErrorCode(err) != ledger.ENotFound {
+		if err := db.RevokeAPIKey(ctx, keys[2].ID, at); walletd.ErrorCode(err) != walletd.ENotFound {
 			t.Fatalf("revoking twice: %v", err)
 		}
 	})
@@ -531,7 +533,7 @@ func TestFormatError(t *testing.T) {
 		t.Fatalf("FormatError(nil) = %v", err)
 	}
 	other := errors.New("other")
-	if err := sqlite.FormatError(other); !errors.Is(err, other) || ledger.ErrorCode(err) != ledger.EInternal {
+	if err := sqlite.FormatError(other); !errors.Is(err, other) || walletd.ErrorCode(err) != walletd.EInternal {
 		t.Fatalf("FormatError(other) = %v", err)
 	}
 	db := MustOpenDB(t)
@@ -544,7 +546,7 @@ func TestFormatError(t *testing.T) {
 	if err == nil {
 		t.Fatal("a duplicate meta key was inserted")
 	}
-	if code := ledger.ErrorCode(sqlite.FormatError(fmt.Errorf("wrapped: %w", err))); code != ledger.EConflict {
+	if code := walletd.ErrorCode(sqlite.FormatError(fmt.Errorf("wrapped: %w", err))); code != walletd.EConflict {
 		t.Fatalf("FormatError(constraint) has code %q", code)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/ledger/sqlite"
 	"github.com/walletd/walletd/walletdtest"
@@ -40,7 +42,7 @@ func buildTamperFixture(t *testing.T) *tamperFixture {
 	t.Helper()
 	ctx := context.Background()
 	l := walletdtest.MustOpenLedger(t, func(c *ledger.WriterConfig) { c.CheckpointEvery = 10 })
-	submit := func(key string, cmd ledger.Command) {
+	submit := func(key string, cmd walletd.Command) {
 		t.Helper()
 		if _, err := l.Writer.Submit(ctx, key, cmd); err != nil {
 			t.Fatalf("%#v: %v", cmd, err)
@@ -58,17 +60,17 @@ func buildTamperFixture(t *testing.T) *tamperFixture {
 		key := fmt.Sprintf("idem-%03d", i)
 		switch i % 5 {
 		case 0:
-			submit(key, &ledger.Post{WalletID: alice, Kind: ledger.KindCredit, Amount: fmt.Sprintf("%d.25", 10+i), Type: "topup",
+			submit(key, &ledger.Post{WalletID: alice, Kind: walletd.KindCredit, Amount: fmt.Sprintf("%d.25", 10+i), Type: "topup",
 				Reason: "Café top-up ☕", OrderID: fmt.Sprintf("wc_%d", 1000+i), Metadata: map[string]string{"gateway": "stripe", "n": fmt.Sprint(i)}})
 		case 1:
 			submit(key, &ledger.Transfer{FromWalletID: alice, ToWalletID: bob, Amount: "3.10", Note: "split",
 				Metadata: map[string]string{"why": "dinner"}})
 		case 2:
-			submit("", &ledger.Post{WalletID: bob, Kind: ledger.KindDebit, Amount: "1.05", Type: "order_payment", OrderID: fmt.Sprintf("wc_%d", 2000+i)})
+			submit("", &ledger.Post{WalletID: bob, Kind: walletd.KindDebit, Amount: "1.05", Type: "order_payment", OrderID: fmt.Sprintf("wc_%d", 2000+i)})
 		case 3:
 			submit("", &ledger.SetStatus{WalletID: carol, Frozen: i%2 == 1, Reason: "review"})
 		case 4:
-			submit(key, &ledger.Post{WalletID: dave, Kind: ledger.KindDebit, Amount: "150", Type: "fee"})
+			submit(key, &ledger.Post{WalletID: dave, Kind: walletd.KindDebit, Amount: "150", Type: "fee"})
 		}
 	}
 	// Pad until the head itself is checkpointed, so that a cut-off tail
@@ -202,7 +204,7 @@ func sqlStmt(q string, args ...any) stmt { return stmt{q, args} }
 
 // verify runs the verifier the way walletd verify does: the whole file,
 // with the checkpoints it holds.
-func (f *tamperFixture) verify(tb testing.TB, path string, opt func(*ledger.VerifyOptions), cpFilter func([]*ledger.Checkpoint) []*ledger.Checkpoint) *ledger.VerifyReport {
+func (f *tamperFixture) verify(tb testing.TB, path string, opt func(*ledger.VerifyOptions), cpFilter func([]*walletd.Checkpoint) []*walletd.Checkpoint) *ledger.VerifyReport {
 	tb.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, path)
@@ -298,26 +300,26 @@ func (f *tamperFixture) mutations(t *testing.T) map[string]map[string][]stmt {
 			add(col, "SameValueOtherScale", sqlStmt(`UPDATE entries SET `+col+` = ?`+where, strings.TrimSuffix(orig, "0")+"00"))
 		}
 	}
-	at, err := time.Parse(ledger.TimeFormat, text("created_at"))
+	at, err := time.Parse(walletd.TimeFormat, text("created_at"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	add("created_at", "PlusOneMicrosecond", sqlStmt(`UPDATE entries SET created_at = ?`+where, at.Add(time.Microsecond).Format(ledger.TimeFormat)))
-	add("created_at", "MinusOneDay", sqlStmt(`UPDATE entries SET created_at = ?`+where, at.AddDate(0, 0, -1).Format(ledger.TimeFormat)))
+	add("created_at", "PlusOneMicrosecond", sqlStmt(`UPDATE entries SET created_at = ?`+where, at.Add(time.Microsecond).Format(walletd.TimeFormat)))
+	add("created_at", "MinusOneDay", sqlStmt(`UPDATE entries SET created_at = ?`+where, at.AddDate(0, 0, -1).Format(walletd.TimeFormat)))
 	add("created_at", "SameInstantRFC3339", sqlStmt(`UPDATE entries SET created_at = ?`+where, at.Format(time.RFC3339)))
 	add("created_at", "SameInstantOffset", sqlStmt(`UPDATE entries SET created_at = ?`+where,
 		at.In(time.FixedZone("", 2*3600)).Format("2006-01-02T15:04:05.000000-07:00")))
 	add("created_at", "SameInstantSpace", sqlStmt(`UPDATE entries SET created_at = ?`+where, at.Format("2006-01-02 15:04:05.000000Z")))
 	// time.Parse accepts a comma before the fraction; the stored text must
 	// still be exactly the canonical form.
-	add("created_at", "SameInstantCommaSeparator", sqlStmt(`UPDATE entries SET created_at = ?`+where, strings.Replace(at.Format(ledger.TimeFormat), ".", ",", 1)))
+	add("created_at", "SameInstantCommaSeparator", sqlStmt(`UPDATE entries SET created_at = ?`+where, strings.Replace(at.Format(walletd.TimeFormat), ".", ",", 1)))
 	add("created_at", "Garbage", sqlStmt(`UPDATE entries SET created_at = 'yesterday'`+where))
 	add("kind", "CreditToDebit", sqlStmt(`UPDATE entries SET kind = CASE kind WHEN 'credit' THEN 'debit' ELSE 'credit' END`+where))
 	add("key_id", "OtherKnownShape", sqlStmt(`UPDATE entries SET key_id = 'k2'`+where))
 
 	for _, col := range []string{"prev_hash", "hash"} {
 		orig, ok := f.row[col].([]byte)
-		if !ok || len(orig) != ledger.HashSize {
+		if !ok || len(orig) != walletd.HashSize {
 			t.Fatalf("%s of seq %d: %T %x", col, tamperSeq, f.row[col], f.row[col])
 		}
 		flipped := append([]byte(nil), orig...)
@@ -434,7 +436,7 @@ func TestTamper(t *testing.T) {
 			t.Fatalf("first_bad_seq %d is not beyond the new head %d", rep.FirstBadSeq, f.head-5)
 		}
 		// Without the checkpoint that covers the tail the cut is invisible.
-		rep = f.verify(t, path, nil, func(cps []*ledger.Checkpoint) []*ledger.Checkpoint { return keepBelow(cps, f.head-5) })
+		rep = f.verify(t, path, nil, func(cps []*walletd.Checkpoint) []*walletd.Checkpoint { return keepBelow(cps, f.head-5) })
 		if !rep.OK {
 			t.Fatalf("the HMAC chain alone should not see the cut: %+v", rep)
 		}
@@ -449,7 +451,7 @@ func TestTamper(t *testing.T) {
 			t.Fatalf("report %+v", rep)
 		}
 		kept := f.checkpoints(t)
-		rep := f.verify(t, path, nil, func(cps []*ledger.Checkpoint) []*ledger.Checkpoint { return append(cps, kept[len(kept)-1]) })
+		rep := f.verify(t, path, nil, func(cps []*walletd.Checkpoint) []*walletd.Checkpoint { return append(cps, kept[len(kept)-1]) })
 		wantFirstBad(t, rep, f.head-4)
 	})
 	t.Run("RewrittenTailWithKey", func(t *testing.T) {
@@ -457,8 +459,8 @@ func TestTamper(t *testing.T) {
 		// re-hashes everything after it: every link verifies again, and
 		// only the signed checkpoint at the head shows the rewrite.
 		path := f.copyLedger(t)
-		f.rehashFrom(t, path, f.head-2, func(e *ledger.Entry) { e.Reason = "rewritten" })
-		rep := f.verify(t, path, nil, func(cps []*ledger.Checkpoint) []*ledger.Checkpoint { return keepBelow(cps, f.head-3) })
+		f.rehashFrom(t, path, f.head-2, func(e *walletd.Entry) { e.Reason = "rewritten" })
+		rep := f.verify(t, path, nil, func(cps []*walletd.Checkpoint) []*walletd.Checkpoint { return keepBelow(cps, f.head-3) })
 		if !rep.OK {
 			t.Fatalf("the re-hashed chain should verify without the head checkpoint: %+v", rep)
 		}
@@ -466,7 +468,7 @@ func TestTamper(t *testing.T) {
 	})
 	t.Run("RewrittenMiddleWithKey", func(t *testing.T) {
 		path := f.copyLedger(t)
-		f.rehashFrom(t, path, tamperSeq, func(e *ledger.Entry) { e.Reason = "rewritten" })
+		f.rehashFrom(t, path, tamperSeq, func(e *walletd.Entry) { e.Reason = "rewritten" })
 		first := f.cps[0]
 		for _, s := range f.cps {
 			if s >= tamperSeq {
@@ -523,8 +525,8 @@ func TestTamper(t *testing.T) {
 	})
 }
 
-func keepBelow(cps []*ledger.Checkpoint, seq uint64) []*ledger.Checkpoint {
-	var out []*ledger.Checkpoint
+func keepBelow(cps []*walletd.Checkpoint, seq uint64) []*walletd.Checkpoint {
+	var out []*walletd.Checkpoint
 	for _, cp := range cps {
 		if cp.Seq <= seq {
 			out = append(out, cp)
@@ -533,7 +535,7 @@ func keepBelow(cps []*ledger.Checkpoint, seq uint64) []*ledger.Checkpoint {
 	return out
 }
 
-func (f *tamperFixture) checkpoints(tb testing.TB) []*ledger.Checkpoint {
+func (f *tamperFixture) checkpoints(tb testing.TB) []*walletd.Checkpoint {
 	tb.Helper()
 	db, err := sqlite.Open(context.Background(), f.copyLedger(tb))
 	if err != nil {
@@ -549,7 +551,7 @@ func (f *tamperFixture) checkpoints(tb testing.TB) []*ledger.Checkpoint {
 
 // rehashFrom changes entry seq with edit and recomputes the hash chain
 // from there to the head with the keyring, as a key holder could.
-func (f *tamperFixture) rehashFrom(tb testing.TB, path string, seq uint64, edit func(*ledger.Entry)) {
+func (f *tamperFixture) rehashFrom(tb testing.TB, path string, seq uint64, edit func(*walletd.Entry)) {
 	tb.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, path)
@@ -563,7 +565,7 @@ func (f *tamperFixture) rehashFrom(tb testing.TB, path string, seq uint64, edit 
 	}
 	raw := openRaw(tb, path)
 	defer raw.Close()
-	var prev ledger.Hash
+	var prev walletd.Hash
 	for i, e := range es {
 		if i == 0 {
 			prev = e.PrevHash

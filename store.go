@@ -1,10 +1,10 @@
-package ledger
+package walletd
 
 import "context"
 
-// State is what the writer restores at start-up: the persisted wallet rows,
-// the chain head and the last checkpoint. Nothing is replayed.
-type State struct {
+// LedgerState is what the writer restores at start-up: the persisted wallet
+// rows, the chain head and the last checkpoint. Nothing is replayed.
+type LedgerState struct {
 	LedgerID       string
 	Wallets        []*Wallet
 	Head           *Entry      // nil for an empty ledger
@@ -22,25 +22,26 @@ type StoredObject struct {
 	Seq  uint64
 }
 
-// Batch is everything one group commit writes in one transaction.
-type Batch struct {
+// LedgerBatch is everything one group commit writes in one transaction.
+type LedgerBatch struct {
 	Entries    []*Entry        // new entries in seq order
 	Wallets    []*Wallet       // every wallet the batch changed, once each, as it ends
 	Checkpoint *Checkpoint     // optional
 	Objects    []*StoredObject // every object the batch changed, once each, as it ends
 }
 
-// Store is the persistence the Writer needs. ledger/sqlite implements it.
-type Store interface {
+// LedgerStore is the persistence the ledger writer needs; ledger/sqlite
+// implements it.
+type LedgerStore interface {
 	// LoadState returns the persisted state.
-	LoadState(ctx context.Context) (*State, error)
+	LoadState(ctx context.Context) (*LedgerState, error)
 
 	// EntriesByIdempotencyKey returns the committed entries of the request
 	// made with key, in seq order, or none.
 	EntriesByIdempotencyKey(ctx context.Context, key string) ([]*Entry, error)
 
 	// Commit writes b in one durable transaction: all of it or none.
-	Commit(ctx context.Context, b *Batch) error
+	Commit(ctx context.Context, b *LedgerBatch) error
 
 	// LoadObject returns the data of one stored object, or ENotFound. It
 	// reads committed state and may be called from any goroutine.
@@ -49,4 +50,8 @@ type Store interface {
 	// CheckWalletState fails if a persisted wallet row differs from the
 	// entry that last changed it (an edit the chain would not catch).
 	CheckWalletState(ctx context.Context) error
+
+	// IdempotencyKeys calls yield with every idempotency key the ledger
+	// holds, once each, so the writer can build its key filter at start-up.
+	IdempotencyKeys(yield func(key string)) error
 }
