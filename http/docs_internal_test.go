@@ -14,20 +14,31 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
+
 	"github.com/gorilla/mux"
 	"github.com/walletd/walletd/ledger"
 	"go.yaml.in/yaml/v3"
 )
 
-// docsSpec parses the embedded OpenAPI document.
+// docsSpec parses the OpenAPI document served at GET /openapi.yaml: the
+// embedded files, loaded, validated and bundled into one document.
 func docsSpec(tb testing.TB) map[string]any {
 	tb.Helper()
+	spec, err := openAPIDocument()
+	if err != nil {
+		tb.Fatal(err)
+	}
 	var doc map[string]any
-	if err := yaml.Unmarshal(openAPISpec, &doc); err != nil {
+	if err := yaml.Unmarshal(spec, &doc); err != nil {
 		tb.Fatalf("openapi.yaml: %v", err)
 	}
 	return doc
 }
+
+// OpenAPIDocument gives the external tests (package http_test) the
+// document served at GET /openapi.yaml.
+var OpenAPIDocument = openAPIDocument
 
 // docsMap returns m[key] as a map, failing if it is not one.
 func docsMap(tb testing.TB, m map[string]any, key string) map[string]any {
@@ -41,37 +52,37 @@ func docsMap(tb testing.TB, m map[string]any, key string) map[string]any {
 
 // Fakes: just enough for every route to run without a ledger.
 
-type docsFakeKeys struct{ keys map[string]*ledger.APIKey }
+type docsFakeKeys struct{ keys map[string]*walletd.APIKey }
 
-func (f *docsFakeKeys) CreateAPIKey(ctx context.Context, k *ledger.APIKey) error { return nil }
-func (f *docsFakeKeys) APIKey(ctx context.Context, id string) (*ledger.APIKey, error) {
+func (f *docsFakeKeys) CreateAPIKey(ctx context.Context, k *walletd.APIKey) error { return nil }
+func (f *docsFakeKeys) APIKey(ctx context.Context, id string) (*walletd.APIKey, error) {
 	if k, ok := f.keys[id]; ok {
 		return k, nil
 	}
-	return nil, ledger.Errorf(ledger.ENotFound, "API key %q not found.", id)
+	return nil, walletd.Errorf(walletd.ENotFound, "API key %q not found.", id)
 }
-func (f *docsFakeKeys) APIKeys(ctx context.Context) ([]*ledger.APIKey, error) { return nil, nil }
+func (f *docsFakeKeys) APIKeys(ctx context.Context) ([]*walletd.APIKey, error) { return nil, nil }
 func (f *docsFakeKeys) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
-	return ledger.Errorf(ledger.ENotFound, "Active API key %q not found.", id)
+	return walletd.Errorf(walletd.ENotFound, "Active API key %q not found.", id)
 }
 
 type docsFakeLedger struct{}
 
-func (docsFakeLedger) Wallet(ctx context.Context, id string) (*ledger.Wallet, error) {
-	return nil, ledger.Errorf(ledger.ENotFound, "Wallet %q not found.", id)
+func (docsFakeLedger) Wallet(ctx context.Context, id string) (*walletd.Wallet, error) {
+	return nil, walletd.Errorf(walletd.ENotFound, "Wallet %q not found.", id)
 }
-func (docsFakeLedger) Wallets(ctx context.Context, userID, after string, limit int) ([]*ledger.Wallet, error) {
+func (docsFakeLedger) Wallets(ctx context.Context, userID, after string, limit int) ([]*walletd.Wallet, error) {
 	return nil, nil
 }
-func (docsFakeLedger) Entries(ctx context.Context, afterSeq uint64, limit int) ([]*ledger.Entry, error) {
+func (docsFakeLedger) Entries(ctx context.Context, afterSeq uint64, limit int) ([]*walletd.Entry, error) {
 	return nil, nil
 }
-func (docsFakeLedger) Checkpoints(ctx context.Context, afterSeq uint64, limit int) ([]*ledger.Checkpoint, error) {
+func (docsFakeLedger) Checkpoints(ctx context.Context, afterSeq uint64, limit int) ([]*walletd.Checkpoint, error) {
 	return nil, nil
 }
 func (docsFakeLedger) Ping(ctx context.Context) error { return nil }
 func (docsFakeLedger) Object(ctx context.Context, kind, id string) (any, error) {
-	return nil, ledger.Errorf(ledger.ENotFound, "No %s %q.", kind, id)
+	return nil, walletd.Errorf(walletd.ENotFound, "No %s %q.", kind, id)
 }
 func (docsFakeLedger) Objects(ctx context.Context, kind, after string, limit int) ([]any, error) {
 	return nil, nil
@@ -79,8 +90,8 @@ func (docsFakeLedger) Objects(ctx context.Context, kind, after string, limit int
 
 type docsFakeWriter struct{}
 
-func (docsFakeWriter) Submit(ctx context.Context, key string, cmd ledger.Command) (*ledger.Result, error) {
-	return nil, ledger.Errorf(ledger.EUnavailable, "fake writer")
+func (docsFakeWriter) Submit(ctx context.Context, key string, cmd walletd.Command) (*walletd.Result, error) {
+	return nil, walletd.Errorf(walletd.EUnavailable, "fake writer")
 }
 
 const docsSecret = "s3cret"
@@ -88,9 +99,9 @@ const docsSecret = "s3cret"
 // docsTokens are bearer tokens of the fake key store, by the one scope
 // their key holds.
 var docsTokens = map[string]string{
-	ledger.ScopeAdmin:        "wdk_admin." + docsSecret,
-	ledger.ScopeWalletsRead:  "wdk_read." + docsSecret,
-	ledger.ScopeWalletsWrite: "wdk_write." + docsSecret,
+	walletd.ScopeAdmin:        "wdk_admin." + docsSecret,
+	walletd.ScopeWalletsRead:  "wdk_read." + docsSecret,
+	walletd.ScopeWalletsWrite: "wdk_write." + docsSecret,
 }
 
 // docsServer returns a Server set up as Open does, minus the listener,
@@ -99,16 +110,16 @@ var docsTokens = map[string]string{
 func docsServer(tb testing.TB) (*Server, *mux.Router) {
 	tb.Helper()
 	sum := sha256.Sum256([]byte(docsSecret))
-	keys := &docsFakeKeys{keys: map[string]*ledger.APIKey{}}
+	keys := &docsFakeKeys{keys: map[string]*walletd.APIKey{}}
 	for scope, token := range docsTokens {
 		id, _, _ := strings.Cut(token, ".")
-		keys.keys[id] = &ledger.APIKey{ID: id, Name: scope, Scopes: []string{scope}, SecretHash: sum[:], CreatedAt: time.Now()}
+		keys.keys[id] = &walletd.APIKey{ID: id, Name: scope, Scopes: []string{scope}, SecretHash: sum[:], CreatedAt: time.Now()}
 	}
 	s := &Server{
 		Writer:     docsFakeWriter{},
 		Ledger:     docsFakeLedger{},
 		APIKeys:    keys,
-		Currencies: ledger.DefaultCurrencies(),
+		Currencies: walletd.DefaultCurrencies(),
 		Verify: func(ctx context.Context) (*ledger.VerifyReport, error) {
 			return &ledger.VerifyReport{OK: true}, nil
 		},
@@ -282,15 +293,15 @@ func TestOpenAPI_Scopes(t *testing.T) {
 			t.Errorf("%s: a key with only %q gets %d", name, scope, st)
 		}
 		for other, tok := range docsTokens {
-			if other == scope || other == ledger.ScopeAdmin {
+			if other == scope || other == walletd.ScopeAdmin {
 				continue
 			}
 			if st := do(op.method, url, tok); st != http.StatusForbidden {
 				t.Errorf("%s: documented scope %q, but a key with only %q gets %d, not 403", name, scope, other, st)
 			}
 		}
-		if scope != ledger.ScopeAdmin {
-			if st := do(op.method, url, docsTokens[ledger.ScopeAdmin]); st == http.StatusUnauthorized || st == http.StatusForbidden {
+		if scope != walletd.ScopeAdmin {
+			if st := do(op.method, url, docsTokens[walletd.ScopeAdmin]); st == http.StatusUnauthorized || st == http.StatusForbidden {
 				t.Errorf("%s: admin key gets %d", name, st)
 			}
 		}
@@ -364,8 +375,12 @@ func TestDocs_Served(t *testing.T) {
 		return resp, string(b)
 	}
 
+	spec, err := openAPIDocument()
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp, body := get("/openapi.yaml")
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/yaml" || body != string(openAPISpec) {
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/yaml" || body != string(spec) {
 		t.Fatalf("/openapi.yaml: %d %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
 	}
 	if resp.Header.Get("X-Request-Id") == "" {
