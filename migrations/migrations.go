@@ -1,5 +1,7 @@
 // Package migrations holds walletd's embedded, numbered SQL migrations, one
-// folder per database file, and applies them with pressly/goose.
+// folder per database file, and applies them with pressly/goose. Package
+// sqlitedb opens the databases and runs Up on them; this package opens
+// nothing itself.
 package migrations
 
 import (
@@ -9,7 +11,6 @@ import (
 	"fmt"
 	"io/fs"
 
-	_ "github.com/mattn/go-sqlite3" // the driver UpFile opens
 	"github.com/pressly/goose/v3"
 )
 
@@ -23,18 +24,6 @@ var Databases = []string{"ledger", "projections", "webhooks"}
 type Result struct {
 	Applied []int64 // versions applied by this call
 	Current int64   // version after the call
-}
-
-// UpFile applies the pending migrations of database name to the SQLite
-// file at path, over a connection of its own (WAL, synchronous=FULL).
-func UpFile(ctx context.Context, path, name string) (*Result, error) {
-	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000")
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	return Up(ctx, db, name)
 }
 
 // Up applies the pending migrations of database name ("ledger") to db, each

@@ -14,17 +14,15 @@ package projections
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/walletd/walletd"
 
-	_ "github.com/mattn/go-sqlite3" // the database/sql driver
 	"github.com/walletd/walletd/migrations"
+	"github.com/walletd/walletd/sqlitedb"
 )
 
 // DB is an open projections.db: one write connection (the projector's) and
@@ -37,8 +35,9 @@ type DB struct {
 	// it before use; nil means ledger.DefaultCurrencies().
 	Currencies *walletd.Currencies
 
-	write *sql.DB
-	read  *sql.DB
+	pools *sqlitedb.DB
+	write *sql.DB // pools.Write
+	read  *sql.DB // pools.Read
 
 	applyMu sync.Mutex    // one batch at a time
 	applied atomic.Uint64 // ledger seq of the last event applied (this process's view)
@@ -56,48 +55,27 @@ type Position struct {
 	UpdatedAt   time.Time // when the last batch was committed (zero if never)
 }
 
-// Open opens (creating if needed) the projections database at path and
+// options opens projections.db with synchronous=NORMAL, not FULL: a power
+// loss may undo the last batches, but the position is undone with them,
+// so they are simply applied again. The write connection has a 64 MiB
+// page cache (the readers keep the default: the OS caches the file) and a
+// long WAL between checkpoints, so that a page rewritten by many batches
+// is copied back to the database (and fsynced) once, not once per batch.
+var options = sqlitedb.Options{
+	Migrations:  "projections",
+	Synchronous: sqlitedb.SyncNormal,
+	CacheSize:   -65536,
+	Pragmas:     []string{`PRAGMA wal_autocheckpoint = 10000`, `PRAGMA journal_size_limit = 67108864`},
+}
+
+// Open opens (creating if needed, mode 0600) the projections database at path and
 // applies its migrations.
 func Open(ctx context.Context, path string) (*DB, error) {
-	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
-	// NORMAL, not FULL: a power loss may undo the last batches, but the
-	// position is undone with them, so they are simply applied again.
-	q.Set("_synchronous", "NORMAL")
-	q.Set("_busy_timeout", "10000")
-	q.Set("_cache_size", "-65536")
-	q.Set("_txlock", "immediate")
-	w, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	pools, err := sqlitedb.Open(ctx, path, options)
 	if err != nil {
-		return nil, fmt.Errorf("projections: open %s: %w", path, err)
+		return nil, err // it names the operation and the path
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	if err := w.PingContext(ctx); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("projections: open %s: %w", path, err)
-	}
-	// A long WAL between checkpoints: a page rewritten by many batches is
-	// copied back to the database (and fsynced) once, not once per batch.
-	if _, err := w.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864`); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("projections: open %s: %w", path, err)
-	}
-	db := &DB{Path: path, write: w, changed: make(chan struct{})}
-	if _, err := migrations.Up(ctx, w, "projections"); err != nil {
-		db.Close()
-		return nil, err
-	}
-	q.Set("_query_only", "true")
-	q.Del("_txlock")
-	q.Del("_cache_size") // the default per reader; the OS caches the file
-	if db.read, err = sql.Open("sqlite3", "file:"+path+"?"+q.Encode()); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("projections: open reader %s: %w", path, err)
-	}
-	db.read.SetMaxOpenConns(8)
-	db.read.SetMaxIdleConns(8)
+	db := &DB{Path: path, pools: pools, write: pools.Write, read: pools.Read, changed: make(chan struct{})}
 	pos, err := db.Position(ctx)
 	if err != nil {
 		db.Close()
@@ -110,20 +88,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // Migrate applies pending migrations to the projections database at path
 // and returns what it applied.
 func Migrate(ctx context.Context, path string) (*migrations.Result, error) {
-	return migrations.UpFile(ctx, path, "projections")
+	return sqlitedb.Migrate(ctx, path, options)
 }
 
 // Close closes both connection pools.
-func (db *DB) Close() error {
-	var errs []error
-	if db.read != nil {
-		errs = append(errs, db.read.Close())
-	}
-	if db.write != nil {
-		errs = append(errs, db.write.Close())
-	}
-	return errors.Join(errs...)
-}
+func (db *DB) Close() error { return db.pools.Close() }
 
 // Ping checks that the database answers, for readiness probes.
 func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/walletd/walletd"
+	"github.com/walletd/walletd/sqlitedb"
 )
 
 // endpointRecord is an endpoint with the secrets it signs with.
@@ -134,7 +135,7 @@ func (db *DB) saveEndpoint(ctx context.Context, q querier, r *endpointRecord) er
 		r.ID, r.Name, r.URL, string(evs), r.Status, r.StatusReason, r.APIVersion, r.Format,
 		secret, prev, ms(r.keys.until), ms(r.CreatedAt), ms(r.UpdatedAt), ms(r.SecretRotatedAt))
 	if err != nil {
-		return fmt.Errorf("webhooks: save endpoint %s: %w", r.ID, formatError(err))
+		return fmt.Errorf("webhooks: save endpoint %s: %w", r.ID, sqlitedb.FormatError(err))
 	}
 	return nil
 }

@@ -1,5 +1,9 @@
 // Package sqlite stores the ledger in SQLite (github.com/mattn/go-sqlite3):
-// the Store the writer commits through, and the read queries behind the API.
+// the walletd.LedgerStore the writer commits through, and the
+// walletd.LedgerReader and walletd.APIKeyService behind the API. Its files
+// follow the root package's: wallet.go, entry.go, checkpoint.go,
+// object.go, apikey.go, store.go (Commit), state.go (what the writer
+// restores at start-up) and outbox.go (the events of committed entries).
 package sqlite
 
 import (
@@ -7,22 +11,24 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/walletd/walletd"
-
-	"github.com/mattn/go-sqlite3"
 	"github.com/walletd/walletd/migrations"
+	"github.com/walletd/walletd/sqlitedb"
 )
+
+var _ walletd.LedgerReader = (*DB)(nil)
 
 // DB is an open ledger.db: one write connection (the writer's, used also by
 // rare administrative writes) and a pool of read-only connections. WAL lets
 // readers run beside the writer.
 type DB struct {
+	// Path is the database file.
 	Path     string
-	write    *sql.DB
-	read     *sql.DB
+	pools    *sqlitedb.DB
+	write    *sql.DB // pools.Write
+	read     *sql.DB // pools.Read
 	ledgerID string
 
 	insEntry   *sql.Stmt
@@ -32,39 +38,18 @@ type DB struct {
 	byIdemRead *sql.Stmt // the same query on the read pool
 }
 
-// Open opens (creating if needed) the ledger database at path, applies the
+// options opens ledger.db with synchronous=FULL: an acknowledged write
+// survives a power loss.
+var options = sqlitedb.Options{Migrations: "ledger", Synchronous: sqlitedb.SyncFull}
+
+// Open opens (creating if needed, mode 0600) the ledger database at path, applies the
 // migrations and makes sure it has a ledger id.
 func Open(ctx context.Context, path string) (*DB, error) {
-	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
-	q.Set("_synchronous", "FULL") // an acknowledged write survives power loss
-	q.Set("_foreign_keys", "on")
-	q.Set("_busy_timeout", "10000")
-	q.Set("_txlock", "immediate")
-	w, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	pools, err := sqlitedb.Open(ctx, path, options)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, err // it names the operation and the path
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	if err := w.PingContext(ctx); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
-	db := &DB{Path: path, write: w}
-	if _, err := migrations.Up(ctx, w, "ledger"); err != nil {
-		db.Close()
-		return nil, err
-	}
-	q.Set("_query_only", "true")
-	q.Del("_txlock")
-	if db.read, err = sql.Open("sqlite3", "file:"+path+"?"+q.Encode()); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlite: open reader %s: %w", path, err)
-	}
-	db.read.SetMaxOpenConns(8)
-	db.read.SetMaxIdleConns(8)
+	db := &DB{Path: path, pools: pools, write: pools.Write, read: pools.Read}
 	if err := db.ensureLedgerID(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -79,7 +64,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // Migrate applies pending migrations to the ledger database at path and
 // returns what it applied.
 func Migrate(ctx context.Context, path string) (*migrations.Result, error) {
-	return migrations.UpFile(ctx, path, "ledger")
+	return sqlitedb.Migrate(ctx, path, options)
 }
 
 func (db *DB) ensureLedgerID(ctx context.Context) error {
@@ -123,7 +108,7 @@ func (db *DB) prepare(ctx context.Context) (err error) {
 	return nil
 }
 
-// Close closes both connection pools.
+// Close closes the prepared statements and both connection pools.
 func (db *DB) Close() error {
 	var errs []error
 	for _, s := range []*sql.Stmt{db.insEntry, db.upsWallet, db.upsObject, db.byIdem, db.byIdemRead} {
@@ -131,11 +116,8 @@ func (db *DB) Close() error {
 			errs = append(errs, s.Close())
 		}
 	}
-	if db.read != nil {
-		errs = append(errs, db.read.Close())
-	}
-	if db.write != nil {
-		errs = append(errs, db.write.Close())
+	if db.pools != nil {
+		errs = append(errs, db.pools.Close())
 	}
 	return errors.Join(errs...)
 }
@@ -148,13 +130,4 @@ func (db *DB) ReadDB() *sql.DB { return db.read }
 
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
-
-// FormatError turns SQLite constraint errors into ledger errors, in one place.
-func FormatError(err error) error {
-	var se sqlite3.Error
-	if errors.As(err, &se) && se.Code == sqlite3.ErrConstraint {
-		return walletd.Errorf(walletd.EConflict, "The record already exists.")
-	}
-	return err
 }

@@ -5,10 +5,47 @@ import (
 	"database/sql"
 	"fmt"
 
-	"github.com/walletd/walletd"
-
 	"github.com/shopspring/decimal"
+	"github.com/walletd/walletd"
 )
+
+// LoadState reads every wallet row, the head entry and the last checkpoint.
+func (db *DB) LoadState(ctx context.Context) (*walletd.LedgerState, error) {
+	st := &walletd.LedgerState{LedgerID: db.ledgerID}
+	rows, err := db.write.QueryContext(ctx, `SELECT `+walletColumns+` FROM wallets`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: load wallets: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		w, err := scanWallet(rows)
+		if err != nil {
+			return nil, err
+		}
+		st.Wallets = append(st.Wallets, w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+
+	head, err := db.queryEntries(ctx, db.write, `SELECT `+entryColumns+` FROM entries ORDER BY seq DESC LIMIT 1`)
+	if err != nil {
+		return nil, err
+	} else if len(head) == 1 {
+		st.Head = head[0]
+	}
+	if st.Objects, err = db.loadObjects(ctx); err != nil {
+		return nil, err
+	}
+	cps, err := db.queryCheckpoints(ctx, db.write, `SELECT seq, ledger_id, head_hash, created_at, signature FROM checkpoints ORDER BY seq DESC LIMIT 1`)
+	if err != nil {
+		return nil, err
+	} else if len(cps) == 1 {
+		st.LastCheckpoint = cps[0]
+	}
+	return st, nil
+}
 
 // CheckWalletState compares every wallet row with the entry that last
 // changed it: the balance and held amount must equal that entry's
@@ -45,34 +82,4 @@ func decimalEqual(a, b string) bool {
 	da, err1 := decimal.NewFromString(a)
 	db, err2 := decimal.NewFromString(b)
 	return err1 == nil && err2 == nil && da.Equal(db)
-}
-
-// LookupIdempotencyKey is EntriesByIdempotencyKey on the read pool, for
-// callers that check a key before they queue a command (see
-// ledger.WriterConfig.Lookup), so the writer's serial loop need not read.
-func (db *DB) LookupIdempotencyKey(ctx context.Context, key string) ([]*walletd.Entry, error) {
-	rows, err := db.byIdemRead.QueryContext(ctx, key)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: idempotency lookup: %w", err)
-	}
-	return collectEntries(rows)
-}
-
-// IdempotencyKeys calls yield with every idempotency key the ledger holds,
-// once each, for the writer's key filter (walletd.LedgerStore). It reads the
-// partial index on the key alone.
-func (db *DB) IdempotencyKeys(yield func(key string)) error {
-	rows, err := db.write.Query(`SELECT DISTINCT idempotency_key FROM entries WHERE idempotency_key <> ''`)
-	if err != nil {
-		return fmt.Errorf("sqlite: list idempotency keys: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			return fmt.Errorf("sqlite: list idempotency keys: %w", err)
-		}
-		yield(k)
-	}
-	return rows.Err()
 }
