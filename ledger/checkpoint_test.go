@@ -2,13 +2,9 @@ package ledger_test
 
 import (
 	"bytes"
-	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,8 +12,7 @@ import (
 	"time"
 
 	"github.com/walletd/walletd"
-
-	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd/keyfile"
 )
 
 func testCheckpoint() *walletd.Checkpoint {
@@ -102,14 +97,14 @@ func TestCheckpoint_Vector(t *testing.T) {
 		t.Fatalf("signing again gives %x, vectors say %s (Ed25519 is deterministic)", resigned.Signature, v.Checkpoint.SignatureHex)
 	}
 
-	filePriv, err := ledger.LoadCheckpointKey("testdata/checkpoint_vector.key")
+	filePriv, err := keyfile.LoadCheckpointKey("testdata/checkpoint_vector.key")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !filePriv.Equal(priv) {
 		t.Fatal("testdata/checkpoint_vector.key is not the vector key")
 	}
-	filePub, err := ledger.LoadCheckpointPublicKey("testdata/checkpoint_vector.pub")
+	filePub, err := keyfile.LoadCheckpointPublicKey("testdata/checkpoint_vector.pub")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,85 +119,6 @@ func TestCheckpoint_Vector(t *testing.T) {
 	}
 }
 
-func TestGenerateCheckpointKey(t *testing.T) {
-	dir := t.TempDir()
-	privPath, pubPath := filepath.Join(dir, "checkpoint.key"), filepath.Join(dir, "checkpoint.pub")
-	if err := ledger.GenerateCheckpointKey(privPath, pubPath); err != nil {
-		t.Fatal(err)
-	}
-	for path, mode := range map[string]os.FileMode{privPath: 0o600, pubPath: 0o644} {
-		fi, err := os.Stat(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fi.Mode().Perm() != mode {
-			t.Errorf("%s: mode %v, want %v", filepath.Base(path), fi.Mode().Perm(), mode)
-		}
-	}
-	privPEM, _ := os.ReadFile(privPath)
-	pubPEM, _ := os.ReadFile(pubPath)
-	if !bytes.HasPrefix(privPEM, []byte("-----BEGIN PRIVATE KEY-----\n")) || !bytes.HasPrefix(pubPEM, []byte("-----BEGIN PUBLIC KEY-----\n")) {
-		t.Fatalf("not PKCS #8 / PKIX PEM:\n%s\n%s", privPEM, pubPEM)
-	}
-	priv, err := ledger.LoadCheckpointKey(privPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := ledger.LoadCheckpointPublicKey(pubPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !pub.Equal(priv.Public()) {
-		t.Fatal("the public key file does not match the private key file")
-	}
-	cp := testCheckpoint()
-	cp.Sign(priv)
-	if !cp.Verify(pub) {
-		t.Fatal("a checkpoint signed with the loaded key does not verify with the loaded public key")
-	}
-
-	t.Run("FreshKeys", func(t *testing.T) {
-		d := t.TempDir()
-		if err := ledger.GenerateCheckpointKey(filepath.Join(d, "a"), filepath.Join(d, "b")); err != nil {
-			t.Fatal(err)
-		}
-		other, _ := ledger.LoadCheckpointKey(filepath.Join(d, "a"))
-		if other.Equal(priv) {
-			t.Fatal("two generated keys are equal")
-		}
-	})
-
-	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	ecPKCS8, _ := x509.MarshalPKCS8PrivateKey(ecKey)
-	ecPKIX, _ := x509.MarshalPKIXPublicKey(&ecKey.PublicKey)
-	write := func(name string, b []byte) string {
-		p := filepath.Join(t.TempDir(), name)
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	ecPriv := write("ec.key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: ecPKCS8}))
-	ecPub := write("ec.pub", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: ecPKIX}))
-	notPEM := write("junk", []byte("not a key"))
-	missing := filepath.Join(dir, "missing")
-
-	t.Run("ErrLoadCheckpointKey", func(t *testing.T) {
-		for name, p := range map[string]string{"PublicKeyFile": pubPath, "ECDSA": ecPriv, "NotPEM": notPEM, "Missing": missing} {
-			if _, err := ledger.LoadCheckpointKey(p); err == nil {
-				t.Errorf("%s: LoadCheckpointKey succeeded", name)
-			}
-		}
-	})
-	t.Run("ErrLoadCheckpointPublicKey", func(t *testing.T) {
-		for name, p := range map[string]string{"PrivateKeyFile": privPath, "ECDSA": ecPub, "NotPEM": notPEM, "Missing": missing} {
-			if _, err := ledger.LoadCheckpointPublicKey(p); err == nil {
-				t.Errorf("%s: LoadCheckpointPublicKey succeeded", name)
-			}
-		}
-	})
-}
-
 // TestCheckpoint_OpenSSL runs the openssl commands of docs/ledger-format.md
 // on a checkpoint signed by walletd, when openssl is installed.
 func TestCheckpoint_OpenSSL(t *testing.T) {
@@ -212,10 +128,10 @@ func TestCheckpoint_OpenSSL(t *testing.T) {
 	}
 	dir := t.TempDir()
 	privPath, pubPath := filepath.Join(dir, "checkpoint.key"), filepath.Join(dir, "checkpoint.pub")
-	if err := ledger.GenerateCheckpointKey(privPath, pubPath); err != nil {
+	if err := keyfile.GenerateCheckpointKey(privPath, pubPath); err != nil {
 		t.Fatal(err)
 	}
-	priv, _ := ledger.LoadCheckpointKey(privPath)
+	priv, _ := keyfile.LoadCheckpointKey(privPath)
 	cp := testCheckpoint()
 	cp.Sign(priv)
 	msg, sig := filepath.Join(dir, "checkpoint.msg"), filepath.Join(dir, "checkpoint.sig")

@@ -3,15 +3,12 @@ package ledger_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd/keyfile"
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/walletdtest"
 )
@@ -79,139 +76,37 @@ func TestKeyring_Rotate(t *testing.T) {
 	})
 }
 
-func TestKeyring_SaveLoad(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "keyring.json")
-	kr, _ := ledger.NewKeyring(time.Date(2024, 5, 1, 12, 0, 0, 123456789, time.UTC))
-	if err := kr.Rotate(time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)); err != nil {
-		t.Fatal(err)
-	}
-	// An older file with loose permissions is replaced by a 0600 one.
-	if err := os.WriteFile(path, []byte("{}"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := kr.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode().Perm() != 0o600 {
-		t.Fatalf("keyring mode %v, want 0600", fi.Mode().Perm())
-	}
-	if names := dirNames(t, dir); len(names) != 1 {
-		t.Fatalf("Save left files behind: %v", names)
-	}
-	got, err := ledger.LoadKeyring(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Active != "k2" || len(got.Keys) != 2 {
-		t.Fatalf("loaded %+v", got)
-	}
-	for i, k := range kr.Keys {
-		g := got.Keys[i]
-		if g.ID != k.ID || !bytes.Equal(g.Secret, k.Secret) || !g.CreatedAt.Equal(k.CreatedAt) {
-			t.Fatalf("key %d: loaded %+v, saved %+v", i, g, k)
-		}
-	}
-
-	t.Run("Format", func(t *testing.T) {
-		// The documented file format: {"active", "keys": [{"id", "secret" (base64), "created_at"}]}.
-		b, _ := os.ReadFile(path)
-		var raw struct {
-			Active string `json:"active"`
-			Keys   []struct {
-				ID        string `json:"id"`
-				Secret    string `json:"secret"`
-				CreatedAt string `json:"created_at"`
-			} `json:"keys"`
-		}
-		if err := json.Unmarshal(b, &raw); err != nil {
-			t.Fatal(err)
-		}
-		if raw.Active != "k2" || raw.Keys[0].Secret != ledger.EncodeSecret(kr.Keys[0].Secret) ||
-			raw.Keys[0].CreatedAt != "2024-05-01T12:00:00.123456789Z" {
-			t.Fatalf("file %s", b)
-		}
-	})
-	t.Run("DocumentedExample", func(t *testing.T) {
-		p := filepath.Join(t.TempDir(), "k.json")
-		doc := `{"active": "k1", "keys": [{"id": "k1", "secret": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "created_at": "2024-05-01T11:59:00Z"}]}`
-		if err := os.WriteFile(p, []byte(doc), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		kr, err := ledger.LoadKeyring(p)
+func TestKeyringFrom(t *testing.T) {
+	k1 := ledger.Key{ID: "k1", Secret: bytes.Repeat([]byte{1}, 16)}
+	k2 := ledger.Key{ID: "k2", Secret: bytes.Repeat([]byte{2}, 32)}
+	t.Run("OK", func(t *testing.T) {
+		keys := []ledger.Key{k1, k2}
+		kr, err := ledger.KeyringFrom("k1", keys)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := make([]byte, 32)
-		for i := range want {
-			want[i] = byte(i)
+		if id, secret, err := kr.ActiveKey(); err != nil || id != "k1" || !bytes.Equal(secret, k1.Secret) {
+			t.Fatalf("ActiveKey() = %q, %x, %v", id, secret, err)
 		}
-		if !bytes.Equal(kr.Key("k1"), want) {
-			t.Fatalf("secret %x", kr.Key("k1"))
-		}
-	})
-	t.Run("ErrNotExist", func(t *testing.T) {
-		if _, err := ledger.LoadKeyring(filepath.Join(dir, "missing.json")); !errors.Is(err, fs.ErrNotExist) {
-			t.Fatalf("LoadKeyring(missing) = %v, want fs.ErrNotExist", err)
+		keys[0] = k2
+		if kr.Keys[0].ID != "k1" {
+			t.Fatal("the keyring shares its key slice with the caller")
 		}
 	})
-	for name, body := range map[string]string{
-		"ErrNotJSON":      `not json`,
-		"ErrBadBase64":    `{"active":"k1","keys":[{"id":"k1","secret":"%%%"}]}`,
-		"ErrShortSecret":  `{"active":"k1","keys":[{"id":"k1","secret":"AAECAwQFBgcICQoLDA0O"}]}`,
-		"ErrActiveAbsent": `{"active":"k2","keys":[{"id":"k1","secret":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}]}`,
-		"ErrNoKeys":       `{"active":"k1","keys":[]}`,
-		"ErrEmpty":        ``,
+	for name, tc := range map[string]struct {
+		active string
+		keys   []ledger.Key
+	}{
+		"ErrShortSecret":  {"k1", []ledger.Key{{ID: "k1", Secret: make([]byte, 15)}}},
+		"ErrActiveAbsent": {"k3", []ledger.Key{k1, k2}},
+		"ErrNoKeys":       {"k1", nil},
 	} {
 		t.Run(name, func(t *testing.T) {
-			p := filepath.Join(t.TempDir(), "k.json")
-			if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if kr, err := ledger.LoadKeyring(p); err == nil {
-				t.Fatalf("LoadKeyring(%s) = %+v, want an error", body, kr)
+			if kr, err := ledger.KeyringFrom(tc.active, tc.keys); err == nil {
+				t.Fatalf("KeyringFrom = %+v, want an error", kr)
 			}
 		})
 	}
-}
-
-func TestWriteFileAtomic(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "f")
-	for _, content := range []string{"one", "two, longer"} {
-		if err := ledger.WriteFileAtomic(path, []byte(content), 0o640); err != nil {
-			t.Fatal(err)
-		}
-		if b, _ := os.ReadFile(path); string(b) != content {
-			t.Fatalf("content %q, want %q", b, content)
-		}
-		if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o640 {
-			t.Fatalf("mode %v", fi.Mode().Perm())
-		}
-	}
-	if names := dirNames(t, dir); len(names) != 1 {
-		t.Fatalf("temporary files left: %v", names)
-	}
-	if err := ledger.WriteFileAtomic(filepath.Join(dir, "no", "such", "dir"), nil, 0o600); err == nil {
-		t.Fatal("WriteFileAtomic into a missing directory succeeded")
-	}
-}
-
-func dirNames(tb testing.TB, dir string) []string {
-	tb.Helper()
-	des, err := os.ReadDir(dir)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var names []string
-	for _, de := range des {
-		names = append(names, de.Name())
-	}
-	return names
 }
 
 // TestKeyring_RotateWriter rotates the key of a running ledger: entries
@@ -227,7 +122,7 @@ func TestKeyring_RotateWriter(t *testing.T) {
 	if err := l.Keyring.Rotate(time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Keyring.Save(filepath.Join(l.Dir, "keyring.json")); err != nil {
+	if err := keyfile.SaveKeyring(filepath.Join(l.Dir, "keyring.json"), l.Keyring); err != nil {
 		t.Fatal(err)
 	}
 	l.Config.Keyring = l.Keyring
@@ -283,7 +178,7 @@ func TestKeyring_RotateWriter(t *testing.T) {
 	}
 
 	// The saved keyring is what a restarted walletd would load.
-	loaded, err := ledger.LoadKeyring(filepath.Join(l.Dir, "keyring.json"))
+	loaded, err := keyfile.LoadKeyring(filepath.Join(l.Dir, "keyring.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,19 +5,14 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 
 	"github.com/walletd/walletd"
+	"github.com/walletd/walletd/ledger/export"
 
 	"github.com/shopspring/decimal"
 )
-
-// EntryIterator yields ledger entries in seq order. Next fills e and
-// returns false at the end. An error with a BadSeq() uint64 method names an
-// entry that could not be read (a tampered row); Verify reports that seq.
-type EntryIterator interface {
-	Next(e *walletd.Entry) (bool, error)
-}
 
 // VerifyOptions says what Verify checks against.
 type VerifyOptions struct {
@@ -49,8 +44,10 @@ type VerifyReport struct {
 // the entry's amount. So even someone holding the HMAC key cannot write an
 // entry that makes money appear without verify naming it.
 //
-// It stops at the first problem: FirstBadSeq names the seq.
-func Verify(ctx context.Context, it EntryIterator, checkpoints []*walletd.Checkpoint, opt VerifyOptions) (*VerifyReport, error) {
+// It stops at the first problem: FirstBadSeq names the seq. An error from
+// it that has a BadSeq method (see walletd.EntryIterator) is such a
+// problem; any other error from it stops Verify with that error.
+func Verify(ctx context.Context, it walletd.EntryIterator, checkpoints []*walletd.Checkpoint, opt VerifyOptions) (*VerifyReport, error) {
 	rep := &VerifyReport{Checkpoints: len(checkpoints)}
 	if opt.Keyring == nil {
 		return nil, fmt.Errorf("verify: no keyring")
@@ -132,6 +129,30 @@ func Verify(ctx context.Context, it EntryIterator, checkpoints []*walletd.Checkp
 		rep.HeadHash = ""
 	}
 	return rep, nil
+}
+
+// VerifyExport verifies the export in r, which it reads twice: the
+// checkpoints first (export.ReadCheckpoints), then the entries through an
+// export.Reader. If opt.LedgerID is empty, the header's ledger id is used:
+// every checkpoint must name it. A damaged header is an error; any other
+// damage is a failed report naming the first seq in doubt.
+func VerifyExport(ctx context.Context, r io.ReadSeeker, opt VerifyOptions) (*VerifyReport, *export.Header, error) {
+	h, cps, err := export.ReadCheckpoints(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return nil, nil, fmt.Errorf("export: rewind: %w", err)
+	}
+	er, err := export.NewReader(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if opt.LedgerID == "" {
+		opt.LedgerID = h.LedgerID
+	}
+	rep, err := Verify(ctx, er, cps, opt)
+	return rep, h, err
 }
 
 func (r *VerifyReport) fail(seq uint64, problem string) *VerifyReport {

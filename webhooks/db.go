@@ -10,16 +10,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/walletd/walletd"
-
-	"github.com/mattn/go-sqlite3"
-	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd/keyfile"
 	"github.com/walletd/walletd/migrations"
+	"github.com/walletd/walletd/sqlitedb"
 )
 
 // DB is an open webhooks.db: one write connection, which the dispatcher,
@@ -28,13 +25,19 @@ import (
 // writer; synchronous=FULL because a delivery recorded and acknowledged
 // on the stream must survive a power loss.
 type DB struct {
+	// Path is the database file.
 	Path  string
-	write *sql.DB
-	read  *sql.DB
+	pools *sqlitedb.DB
+	write *sql.DB     // pools.Write
+	read  *sql.DB     // pools.Read
 	seal  cipher.AEAD // nil: secrets are stored as they are
 }
 
-// Open opens (creating if needed) webhooks.db at path and applies its
+// options opens webhooks.db with synchronous=FULL: a delivery recorded and
+// acknowledged on the stream must survive a power loss.
+var options = sqlitedb.Options{Migrations: "webhooks", Synchronous: sqlitedb.SyncFull}
+
+// Open opens (creating if needed, mode 0600) webhooks.db at path and applies its
 // migrations. sealKey, if not nil, is a 32-byte AES-256 key that seals
 // endpoint secrets at rest (see LoadOrCreateKey).
 func Open(ctx context.Context, path string, sealKey []byte) (*DB, error) {
@@ -48,55 +51,21 @@ func Open(ctx context.Context, path string, sealKey []byte) (*DB, error) {
 			return nil, fmt.Errorf("webhooks: seal key: %w", err)
 		}
 	}
-	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
-	q.Set("_synchronous", "FULL")
-	q.Set("_foreign_keys", "on")
-	q.Set("_busy_timeout", "10000")
-	q.Set("_txlock", "immediate")
-	w, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	pools, err := sqlitedb.Open(ctx, path, options)
 	if err != nil {
-		return nil, fmt.Errorf("webhooks: open %s: %w", path, err)
+		return nil, err // it names the operation and the path
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	if err := w.PingContext(ctx); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("webhooks: open %s: %w", path, err)
-	}
-	db.write = w
-	if _, err := migrations.Up(ctx, w, "webhooks"); err != nil {
-		w.Close()
-		return nil, err
-	}
-	q.Set("_query_only", "true")
-	q.Del("_txlock")
-	if db.read, err = sql.Open("sqlite3", "file:"+path+"?"+q.Encode()); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("webhooks: open reader %s: %w", path, err)
-	}
-	db.read.SetMaxOpenConns(8)
-	db.read.SetMaxIdleConns(8)
+	db.pools, db.write, db.read = pools, pools.Write, pools.Read
 	return db, nil
 }
 
 // Migrate applies pending migrations to the webhooks database at path.
 func Migrate(ctx context.Context, path string) (*migrations.Result, error) {
-	return migrations.UpFile(ctx, path, "webhooks")
+	return sqlitedb.Migrate(ctx, path, options)
 }
 
 // Close closes both connection pools.
-func (db *DB) Close() error {
-	var errs []error
-	if db.read != nil {
-		errs = append(errs, db.read.Close())
-	}
-	if db.write != nil {
-		errs = append(errs, db.write.Close())
-	}
-	return errors.Join(errs...)
-}
+func (db *DB) Close() error { return db.pools.Close() }
 
 // LoadOrCreateKey reads the 32-byte secret-sealing key at path (hex), or
 // creates it with mode 0600 when the file does not exist. Losing it makes
@@ -107,7 +76,7 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 	if errors.Is(err, os.ErrNotExist) {
 		key := make([]byte, 32)
 		rand.Read(key)
-		if err := ledger.WriteFileAtomic(path, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+		if err := keyfile.WriteAtomic(path, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
 			return nil, fmt.Errorf("webhooks: key %s: %w", path, err)
 		}
 		return key, nil
@@ -167,13 +136,4 @@ func fromMS(v int64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(v).UTC()
-}
-
-// formatError turns SQLite constraint errors into domain errors.
-func formatError(err error) error {
-	var se sqlite3.Error
-	if errors.As(err, &se) && se.Code == sqlite3.ErrConstraint {
-		return walletd.Errorf(walletd.EConflict, "The change conflicts with existing data.")
-	}
-	return err
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/walletd/walletd"
 
-	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd/ledger/export"
 )
 
 const exportUsage = `Usage:
@@ -69,7 +69,7 @@ func runExport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ew, err := ledger.NewExportWriter(w, db.LedgerID(), time.Now())
+	ew, err := export.NewWriter(w, db.LedgerID(), time.Now())
 	if err != nil {
 		return err
 	}

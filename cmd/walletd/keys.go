@@ -11,7 +11,7 @@ import (
 
 	"github.com/walletd/walletd"
 
-	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd/keyfile"
 	"github.com/walletd/walletd/ledger/sqlite"
 )
 
@@ -122,7 +122,7 @@ func rotateLedgerKey(p paths) error {
 		return fmt.Errorf("%w (stop walletd serve before rotating the ledger key)", err)
 	}
 	defer unlock()
-	kr, err := ledger.LoadKeyring(p.Keyring)
+	kr, err := keyfile.LoadKeyring(p.Keyring)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func rotateLedgerKey(p paths) error {
 	if err := kr.Rotate(time.Now()); err != nil {
 		return err
 	}
-	if err := kr.Save(p.Keyring); err != nil {
+	if err := keyfile.SaveKeyring(p.Keyring, kr); err != nil {
 		return err
 	}
 	fmt.Printf("rotated ledger key: %s → %s (keyring %s); new entries use %s\n", old, kr.Active, p.Keyring, kr.Active)

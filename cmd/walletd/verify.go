@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/walletd/walletd/keyfile"
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/ledger/sqlite"
 )
@@ -61,11 +62,11 @@ func verifyMain(ctx context.Context, args []string, stdout io.Writer) error {
 			*pubPath = p.CheckpointPub
 		}
 	}
-	kr, err := ledger.LoadKeyring(*keyringPath)
+	kr, err := keyfile.LoadKeyring(*keyringPath)
 	if err != nil {
 		return err
 	}
-	pub, err := ledger.LoadCheckpointPublicKey(*pubPath)
+	pub, err := keyfile.LoadCheckpointPublicKey(*pubPath)
 	if err != nil {
 		return err
 	}

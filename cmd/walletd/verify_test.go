@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/walletd/walletd/keyfile"
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/walletdtest"
 )
@@ -37,7 +38,7 @@ func newVerifyFixture(t *testing.T) *verifyFixture {
 		t.Fatal(err)
 	}
 	p := dataPaths(l.Dir)
-	if err := l.Keyring.Save(p.Keyring); err != nil {
+	if err := keyfile.SaveKeyring(p.Keyring, l.Keyring); err != nil {
 		t.Fatal(err)
 	}
 	der, err := x509.MarshalPKIXPublicKey(l.Pub)

@@ -1,4 +1,4 @@
-package ledger
+package keyfile
 
 import (
 	"crypto/ed25519"
@@ -11,23 +11,24 @@ import (
 
 // GenerateCheckpointKey writes a new Ed25519 key pair as PEM files: the
 // private key (PKCS #8, mode 0600) and the public key (PKIX, mode 0644).
+// These are the forms openssl reads (docs/ledger-format.md).
 func GenerateCheckpointKey(privPath, pubPath string) error {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		return err
+		return fmt.Errorf("checkpoint key: generate: %w", err)
 	}
 	pkcs8, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
-		return err
+		return fmt.Errorf("checkpoint key: encode: %w", err)
 	}
 	pkix, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
+		return fmt.Errorf("checkpoint public key: encode: %w", err)
+	}
+	if err := WriteAtomic(privPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), 0o600); err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(privPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), 0o600); err != nil {
-		return err
-	}
-	return WriteFileAtomic(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix}), 0o644)
+	return WriteAtomic(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix}), 0o644)
 }
 
 // LoadCheckpointKey reads a PEM PKCS #8 Ed25519 private key.
