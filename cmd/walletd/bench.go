@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -26,6 +25,8 @@ import (
 	"github.com/walletd/walletd"
 
 	"github.com/shopspring/decimal"
+	"github.com/walletd/walletd/http/client"
+	"github.com/walletd/walletd/ledger"
 )
 
 const benchUsage = `Usage:
@@ -200,14 +201,23 @@ func formatMix(mix map[string]int) string {
 	return strings.Join(parts, ",")
 }
 
-// benchClient sends the bench's requests to one base URL.
+// benchClient sends the bench's writes to one walletd through the HTTP
+// client, each with a unique Idempotency-Key when asked to.
 type benchClient struct {
-	base   string
-	token  string
-	client *http.Client
-	idem   bool
-	runID  string
-	seq    atomic.Uint64
+	*client.Client
+	wallets *client.WalletService
+	idem    bool
+	runID   string
+	seq     atomic.Uint64
+}
+
+// key returns the Idempotency-Key of the next write, or "" without
+// --idempotency.
+func (c *benchClient) key() string {
+	if !c.idem {
+		return ""
+	}
+	return c.runID + "-" + strconv.FormatUint(c.seq.Add(1), 36)
 }
 
 // apiError is a non-2xx answer or a transport failure, keyed for counting.
@@ -218,49 +228,24 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.key + ": " + e.msg }
 
-// post sends body to path and, on success, decodes data into out (if not
-// nil). The response body is always read to the end, so the connection is
-// reused.
-func (c *benchClient) post(ctx context.Context, path string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Content-Type", "application/json")
-	if c.idem {
-		req.Header.Set("Idempotency-Key", c.runID+"-"+strconv.FormatUint(c.seq.Add(1), 36))
-	}
-	resp, err := c.client.Do(req)
-	if err != nil {
+// benchError returns err, an error of the client, as an *apiError when it
+// is an answer of the server or a transport failure, and as it is else.
+func benchError(err error) error {
+	var ce *client.Error
+	var ue *url.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ce):
+		key := strconv.Itoa(ce.StatusCode)
+		if code := ce.Code(); code != "" {
+			key += " " + code
+		}
+		return &apiError{key: key, msg: ce.Message()}
+	case errors.As(err, &ue):
 		return &apiError{key: "transport", msg: err.Error()}
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 == 2 {
-		if out == nil {
-			_, err = io.Copy(io.Discard, resp.Body)
-			return err
-		}
-		var env struct {
-			Data json.RawMessage `json:"data"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
-			return fmt.Errorf("POST %s: %w", path, err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		return json.Unmarshal(env.Data, out)
-	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	io.Copy(io.Discard, resp.Body)
-	var e struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	key := strconv.Itoa(resp.StatusCode)
-	if json.Unmarshal(b, &e) == nil && e.Code != "" {
-		key += " " + e.Code
-	}
-	return &apiError{key: key, msg: e.Message}
+	return err
 }
 
 // bench sets up the wallets and drives the load.
@@ -299,24 +284,27 @@ func bench(ctx context.Context, c *benchConfig, progress io.Writer) (*benchRepor
 	var runID [6]byte
 	rand.Read(runID[:])
 	cl := &benchClient{
-		base:  strings.TrimSuffix(c.URL, "/"),
-		token: c.Token,
+		Client: &client.Client{
+			BaseURL: c.URL,
+			Token:   c.Token,
+			HTTPClient: &http.Client{
+				Timeout: c.Timeout,
+				Transport: &http.Transport{
+					Proxy:               nil, // straight to --url, never through a proxy
+					MaxIdleConns:        2 * c.Concurrency,
+					MaxIdleConnsPerHost: 2 * c.Concurrency,
+					IdleConnTimeout:     90 * time.Second,
+					DisableCompression:  true,
+				},
+				// Follow nothing: requests go to --url and nowhere else.
+				CheckRedirect: client.NoRedirect,
+			},
+		},
 		idem:  c.Idempotency,
 		runID: "bench-" + hex.EncodeToString(runID[:]),
-		client: &http.Client{
-			Timeout: c.Timeout,
-			Transport: &http.Transport{
-				Proxy:               nil, // straight to --url, never through a proxy
-				MaxIdleConns:        2 * c.Concurrency,
-				MaxIdleConnsPerHost: 2 * c.Concurrency,
-				IdleConnTimeout:     90 * time.Second,
-				DisableCompression:  true,
-			},
-			// Follow nothing: requests go to --url and nowhere else.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
 	}
-	defer cl.client.CloseIdleConnections()
+	cl.wallets = cl.WalletService()
+	defer cl.CloseIdleConnections()
 
 	rep := &benchReport{
 		URL: c.URL, Wallets: c.Wallets, Concurrency: c.Concurrency, Duration: c.Duration.String(),
@@ -339,23 +327,22 @@ func bench(ctx context.Context, c *benchConfig, progress io.Writer) (*benchRepor
 			defer wg.Done()
 			defer func() { <-sem }()
 			user := fmt.Sprintf("%s-%d", cl.runID, i)
-			body, _ := json.Marshal(map[string]string{"user_id": user, "email": user + "@bench.invalid", "currency": c.Currency})
-			var w struct {
-				ID string `json:"id"`
-			}
-			if err := cl.post(ctx, "/v1/wallets", body, &w); err != nil {
-				errs <- fmt.Errorf("bench: create wallet: %w", err)
+			res, err := cl.wallets.Submit(ctx, cl.key(), &ledger.CreateWallet{UserID: user, Email: user + "@bench.invalid", Currency: c.Currency})
+			if err != nil {
+				errs <- fmt.Errorf("bench: create wallet: %w", benchError(err))
 				return
-			} else if w.ID == "" {
+			}
+			id := res.Entries[0].WalletID
+			if id == "" {
 				errs <- errors.New("bench: create wallet: the answer has no data.id")
 				return
 			}
-			body, _ = json.Marshal(map[string]string{"amount": startAmount, "type": "topup", "reason": "bench starting balance"})
-			if err := cl.post(ctx, "/v1/wallets/"+url.PathEscape(w.ID)+"/credit", body, nil); err != nil {
-				errs <- fmt.Errorf("bench: fund wallet: %w", err)
+			fund := &ledger.Post{WalletID: id, Kind: walletd.KindCredit, Amount: startAmount, Type: "topup", Reason: "bench starting balance"}
+			if err := cl.wallets.Exec(ctx, cl.key(), fund); err != nil {
+				errs <- fmt.Errorf("bench: fund wallet: %w", benchError(err))
 				return
 			}
-			wallets[i] = w.ID
+			wallets[i] = id
 		}()
 	}
 	wg.Wait()
@@ -370,9 +357,7 @@ func bench(ctx context.Context, c *benchConfig, progress io.Writer) (*benchRepor
 
 	// The run.
 	fmt.Fprintf(progress, "bench: %d workers for %s …\n", c.Concurrency, c.Duration)
-	creditBody, _ := json.Marshal(map[string]string{"amount": amount(1), "type": "topup", "reason": "bench"})
-	debitBody, _ := json.Marshal(map[string]string{"amount": amount(0.5), "type": "order_payment", "reason": "bench"})
-	transferAmount := amount(0.25)
+	creditAmount, debitAmount, transferAmount := amount(1), amount(0.5), amount(0.25)
 	total := 0
 	for _, op := range benchOps {
 		total += mix[op]
@@ -403,24 +388,26 @@ func bench(ctx context.Context, c *benchConfig, progress io.Writer) (*benchRepor
 			defer wg.Done()
 			res := workerResult{okByOp: map[string]uint64{}, errors: map[string]uint64{}}
 			r := mrand.New(mrand.NewPCG(uint64(wi), uint64(runStart.UnixNano())))
+			// The worker's commands, reused: only their wallets change.
+			credit := &ledger.Post{Kind: walletd.KindCredit, Amount: creditAmount, Type: "topup", Reason: "bench"}
+			debit := &ledger.Post{Kind: walletd.KindDebit, Amount: debitAmount, Type: "order_payment", Reason: "bench"}
+			transfer := &ledger.Transfer{Amount: transferAmount, Note: "bench"}
 			for ctx.Err() == nil && time.Now().Before(deadline) {
 				op := pick(r)
-				var path string
-				var body []byte
+				var cmd walletd.Command
 				switch op {
 				case "credit":
-					path, body = "/v1/wallets/"+url.PathEscape(wallets[r.IntN(len(wallets))])+"/credit", creditBody
+					credit.WalletID, cmd = wallets[r.IntN(len(wallets))], credit
 				case "debit":
-					path, body = "/v1/wallets/"+url.PathEscape(wallets[r.IntN(len(wallets))])+"/debit", debitBody
+					debit.WalletID, cmd = wallets[r.IntN(len(wallets))], debit
 				case "transfer":
 					from := r.IntN(len(wallets))
 					to := (from + 1 + r.IntN(len(wallets)-1)) % len(wallets)
-					path = "/v1/transfers"
-					body, _ = json.Marshal(map[string]string{"from_wallet_id": wallets[from], "to_wallet_id": wallets[to],
-						"amount": transferAmount, "note": "bench"})
+					transfer.FromWalletID, transfer.ToWalletID, cmd = wallets[from], wallets[to], transfer
 				}
+				key := cl.key()
 				t0 := time.Now()
-				err := cl.post(ctx, path, body, nil)
+				err := benchError(cl.wallets.Exec(ctx, key, cmd))
 				if err != nil && ctx.Err() != nil {
 					break // interrupted: not an error of the server
 				}

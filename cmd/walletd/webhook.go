@@ -8,12 +8,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
+
+	"github.com/walletd/walletd"
+	"github.com/walletd/walletd/http/client"
 )
 
 const webhookUsage = `Usage: walletd webhook VERB [flags]
@@ -42,10 +42,9 @@ API's data as JSON).
 
 // webhookCLI is one invocation of `walletd webhook`.
 type webhookCLI struct {
-	url, token string
-	json       bool
-	client     *http.Client
-	out, errw  io.Writer
+	svc       *client.WebhookService
+	json      bool
+	out, errw io.Writer
 }
 
 // runWebhook is `walletd webhook`.
@@ -66,9 +65,10 @@ func webhookMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, webhookUsage+"\nFlags of "+verb+":\n"); fs.PrintDefaults() }
 	c := &webhookCLI{out: stdout, errw: stderr}
+	cl := &client.Client{}
 	dataDir := dataDirFlag(fs)
-	fs.StringVar(&c.url, "url", "http://127.0.0.1:8080", "base URL of the walletd API")
-	fs.StringVar(&c.token, "token", "", "admin API token (default: <data-dir>/admin.key)")
+	fs.StringVar(&cl.BaseURL, "url", "http://127.0.0.1:8080", "base URL of the walletd API")
+	fs.StringVar(&cl.Token, "token", "", "admin API token (default: <data-dir>/admin.key)")
 	fs.BoolVar(&c.json, "json", false, "print the API's data as JSON")
 
 	// Verb flags. Only those given are sent by update.
@@ -91,78 +91,78 @@ func webhookMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if c.token == "" {
-		if c.token, err = readToken(dataPaths(*dataDir).AdminKey); err != nil {
+	if cl.Token == "" {
+		if cl.Token, err = readToken(dataPaths(*dataDir).AdminKey); err != nil {
 			return fmt.Errorf("no --token and no admin key: %w", err)
 		}
 	}
-	c.url = strings.TrimSuffix(c.url, "/")
-	c.client = &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}
+	c.svc = cl.WebhookService()
 	need := func(n int, what string) error {
 		if len(pos) != n {
 			return fmt.Errorf("webhook %s: want %s, got %d argument(s)", verb, what, len(pos))
 		}
 		return nil
 	}
-	base := "/v1/webhook-endpoints"
 	switch verb {
 	case "list":
 		if err := need(0, "no arguments"); err != nil {
 			return err
 		}
-		var data struct{ Items []webhookEndpoint }
-		raw, err := c.do(ctx, "GET", base, nil, &data)
-		if err != nil || c.json {
-			return c.printJSON(raw, err)
+		eps, err := c.svc.Endpoints(ctx)
+		if err != nil {
+			return err
+		}
+		items := make([]client.WebhookEndpointJSON, 0, len(eps))
+		for _, e := range eps {
+			items = append(items, client.NewWebhookEndpointJSON(e, ""))
+		}
+		if c.json {
+			return c.printJSON(map[string]any{"items": items})
 		}
 		tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tSTATUS\tFORMAT\tEVENTS\tURL")
-		for _, e := range data.Items {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Name, e.Status, e.Format, e.events(), e.URL)
+		for _, e := range items {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Name, e.Status, e.Format, endpointEvents(&e), e.URL)
 		}
 		return tw.Flush()
 	case "get":
 		if err := need(1, "<id>"); err != nil {
 			return err
 		}
-		var e webhookEndpoint
-		raw, err := c.do(ctx, "GET", base+"/"+url.PathEscape(pos[0]), nil, &e)
-		if err != nil || c.json {
-			return c.printJSON(raw, err)
+		e, err := c.svc.Endpoint(ctx, pos[0])
+		if err != nil {
+			return err
 		}
-		e.print(c.out)
-		return nil
+		return c.printEndpoint(client.NewWebhookEndpointJSON(e, ""))
 	case "create":
 		if len(pos) == 1 && *endpointURL == "" {
 			*endpointURL = pos[0]
 		} else if len(pos) != 0 {
 			return fmt.Errorf("webhook create: want <endpoint-url> or --endpoint-url")
 		}
-		body := map[string]any{"url": *endpointURL, "events": splitList(*events)}
-		for k, v := range map[string]string{"name": *name, "format": *format, "status": *status, "secret": *secret} {
-			if v != "" {
-				body[k] = v
-			}
+		e, sec, err := c.svc.CreateEndpoint(ctx, walletd.WebhookEndpointInput{URL: *endpointURL, Events: splitList(*events),
+			Name: *name, Format: *format, Status: *status, Secret: *secret})
+		if err != nil {
+			return err
 		}
-		var e webhookEndpoint
-		raw, err := c.do(ctx, "POST", base, body, &e)
-		if err != nil || c.json {
-			return c.printJSON(raw, err)
+		j := client.NewWebhookEndpointJSON(e, sec)
+		if c.json {
+			return c.printJSON(j)
 		}
-		e.print(c.out)
-		fmt.Fprintf(c.out, "secret:       %s\n", e.Secret)
-		fmt.Fprintln(c.errw, "Store the secret now: it is not shown again. A ping event was sent to the endpoint (see: walletd webhook logs "+e.ID+").")
+		printEndpoint(c.out, &j)
+		fmt.Fprintf(c.out, "secret:       %s\n", j.Secret)
+		fmt.Fprintln(c.errw, "Store the secret now: it is not shown again. A ping event was sent to the endpoint (see: walletd webhook logs "+j.ID+").")
 		return nil
 	case "update":
 		if err := need(1, "<id>"); err != nil {
 			return err
 		}
-		body := map[string]any{}
-		for flagName, field := range map[string]string{"endpoint-url": "url", "name": "name", "format": "format", "status": "status", "secret": "secret"} {
+		var up walletd.WebhookEndpointUpdate
+		for flagName, field := range map[string]**string{"endpoint-url": &up.URL, "name": &up.Name, "format": &up.Format,
+			"status": &up.Status, "secret": &up.Secret} {
 			if set[flagName] {
-				body[field] = fs.Lookup(flagName).Value.String()
+				v := fs.Lookup(flagName).Value.String()
+				*field = &v
 			}
 		}
 		if set["events"] {
@@ -170,25 +170,25 @@ func webhookMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			if evs == nil {
 				evs = []string{} // every event; null would mean "unchanged"
 			}
-			body["events"] = evs
+			up.Events = &evs
 		}
-		if len(body) == 0 {
+		if up == (walletd.WebhookEndpointUpdate{}) {
 			return errors.New("webhook update: nothing to change (give --endpoint-url, --events, --name, --status, --format or --secret)")
 		}
-		var e webhookEndpoint
-		raw, err := c.do(ctx, "PATCH", base+"/"+url.PathEscape(pos[0]), body, &e)
-		if err != nil || c.json {
-			return c.printJSON(raw, err)
+		e, err := c.svc.UpdateEndpoint(ctx, pos[0], up)
+		if err != nil {
+			return err
 		}
-		e.print(c.out)
-		return nil
+		return c.printEndpoint(client.NewWebhookEndpointJSON(e, ""))
 	case "delete":
 		if err := need(1, "<id>"); err != nil {
 			return err
 		}
-		raw, err := c.do(ctx, "DELETE", base+"/"+url.PathEscape(pos[0]), nil, nil)
-		if err != nil || c.json {
-			return c.printJSON(raw, err)
+		if err := c.svc.DeleteEndpoint(ctx, pos[0]); err != nil {
+			return err
+		}
+		if c.json {
+			return c.printJSON(map[string]any{"id": pos[0], "deleted": true})
 		}
 		fmt.Fprintf(c.out, "deleted %s and its delivery log\n", pos[0])
 		return nil
@@ -196,20 +196,23 @@ func webhookMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err := need(1, "<id>"); err != nil {
 			return err
 		}
-		body := map[string]any{}
-		if *grace >= 0 {
-			body["grace_period_seconds"] = int64(grace.Seconds())
+		// --grace: unset (-1) leaves the grace period to the server; 0
+		// asks for none, which the options spell as negative.
+		opt := walletd.WebhookRotateOptions{Secret: *secret, Grace: *grace}
+		if *grace < 0 {
+			opt.Grace = 0
+		} else if *grace == 0 {
+			opt.Grace = -1
 		}
-		if *secret != "" {
-			body["secret"] = *secret
+		e, sec, err := c.svc.RotateSecret(ctx, pos[0], opt)
+		if err != nil {
+			return err
 		}
-		var e webhookEndpoint
-		raw, err := c.do(ctx, "POST", base+"/"+url.PathEscape(pos[0])+"/rotate-secret", body, &e)
-		if err != nil || c.json {
-			return c.printJSON(raw, err)
+		if c.json {
+			return c.printJSON(client.NewWebhookEndpointJSON(e, sec))
 		}
 		fmt.Fprintf(c.errw, "New secret of %s, used from now on and not shown again:\n", e.ID)
-		fmt.Fprintln(c.out, e.Secret)
+		fmt.Fprintln(c.out, sec)
 		return nil
 	case "test":
 		id := *endpoint
@@ -218,10 +221,12 @@ func webhookMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		} else if len(pos) != 0 || id == "" {
 			return errors.New("webhook test: want --endpoint=<id> --event=<key>")
 		}
-		var d webhookDelivery
-		raw, err := c.do(ctx, "POST", base+"/"+url.PathEscape(id)+"/test", map[string]any{"event": *event}, &d)
-		if err != nil || c.json {
-			return c.printJSON(raw, err)
+		d, err := c.svc.SendTest(ctx, id, *event)
+		if err != nil {
+			return err
+		}
+		if c.json {
+			return c.printJSON(client.NewWebhookDeliveryJSON(d))
 		}
 		fmt.Fprintf(c.out, "queued test event %s (id %s, delivery %s) to %s; see: walletd webhook logs %s\n", d.Event, d.EventID, d.ID, id, id)
 		return nil
@@ -232,15 +237,20 @@ func webhookMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if *limit < 1 || *limit > 100 {
 			return errors.New("webhook logs: --limit must be from 1 to 100")
 		}
-		var data struct{ Items []webhookAttempt }
-		raw, err := c.do(ctx, "GET", fmt.Sprintf("%s/%s/deliveries?limit=%d", base, url.PathEscape(pos[0]), *limit), nil, &data)
-		if err != nil || c.json {
-			return c.printJSON(raw, err)
+		as, err := c.svc.Attempts(ctx, pos[0], *limit)
+		if err != nil {
+			return err
+		}
+		if c.json {
+			items := make([]client.WebhookAttemptJSON, 0, len(as))
+			for _, a := range as {
+				items = append(items, client.NewWebhookAttemptJSON(a))
+			}
+			return c.printJSON(map[string]any{"items": items})
 		}
 		tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "TIME (UTC)\tEVENT\tEVENT ID\tDELIVERY ID\tSTATUS\tMS\tATTEMPT\tRESULT\tERROR")
-		for _, a := range data.Items {
-			t, _ := time.Parse(time.RFC3339Nano, a.AttemptedAt)
+		for _, a := range as {
 			st := fmt.Sprint(a.HTTPStatus)
 			if a.HTTPStatus == 0 {
 				st = "-"
@@ -253,7 +263,7 @@ func webhookMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			if a.Kind == "test" {
 				ev += " (test)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", t.UTC().Format("2006-01-02 15:04:05"), ev, a.EventID, a.DeliveryID,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", a.At.UTC().Format("2006-01-02 15:04:05"), ev, a.EventID, a.DeliveryID,
 				st, a.ResponseMS, attempt, a.Result, oneLine(a.Error))
 		}
 		return tw.Flush()
@@ -261,10 +271,12 @@ func webhookMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err := need(2, "<id> <delivery-id>"); err != nil {
 			return err
 		}
-		var d webhookDelivery
-		raw, err := c.do(ctx, "POST", base+"/"+url.PathEscape(pos[0])+"/deliveries/"+url.PathEscape(pos[1])+"/retry", nil, &d)
-		if err != nil || c.json {
-			return c.printJSON(raw, err)
+		d, err := c.svc.RetryDelivery(ctx, pos[0], pos[1])
+		if err != nil {
+			return err
+		}
+		if c.json {
+			return c.printJSON(client.NewWebhookDeliveryJSON(d))
 		}
 		fmt.Fprintf(c.out, "queued delivery %s of %s (event id %s) again; see: walletd webhook logs %s\n", d.ID, d.Event, d.EventID, pos[0])
 		return nil
@@ -272,19 +284,18 @@ func webhookMain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err := need(1, "<id>"); err != nil {
 			return err
 		}
-		var e struct {
-			webhookEndpoint
-			Held int64 `json:"held"`
+		e, held, err := c.svc.EnableEndpoint(ctx, pos[0], *deliverHeld)
+		if err != nil {
+			return err
 		}
-		raw, err := c.do(ctx, "POST", base+"/"+url.PathEscape(pos[0])+"/enable", map[string]any{"deliver_held": *deliverHeld}, &e)
-		if err != nil || c.json {
-			return c.printJSON(raw, err)
+		if c.json {
+			return c.printJSON(client.WebhookEnableJSON{WebhookEndpointJSON: client.NewWebhookEndpointJSON(e, ""), DeliverHeld: *deliverHeld, Held: held})
 		}
 		what := "discarded (marked failed)"
 		if *deliverHeld {
 			what = "queued for delivery"
 		}
-		fmt.Fprintf(c.out, "%s is %s; %d held deliveries %s\n", e.ID, e.Status, e.Held, what)
+		fmt.Fprintf(c.out, "%s is %s; %d held deliveries %s\n", e.ID, e.Status, held, what)
 		return nil
 	}
 	fmt.Fprintf(stderr, "walletd webhook: unknown verb %q\n\n%s", verb, webhookUsage)
@@ -309,93 +320,40 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	return pos, applyEnv(fs)
 }
 
-// do sends a request to the API and decodes data into out. It returns the
-// raw data, and the API's error as an error.
-func (c *webhookCLI) do(ctx context.Context, method, path string, body any, out any) (json.RawMessage, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.url+path, rd)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return nil, err
-	}
-	var env struct {
-		Success bool            `json:"success"`
-		Code    string          `json:"code"`
-		Message string          `json:"message"`
-		Data    json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return nil, fmt.Errorf("%s %s: HTTP %d, not a walletd answer", method, path, resp.StatusCode)
-	}
-	if resp.StatusCode >= 300 || !env.Success {
-		return nil, fmt.Errorf("%s (HTTP %d %s)", env.Message, resp.StatusCode, env.Code)
-	}
-	if out != nil {
-		if err := json.Unmarshal(env.Data, out); err != nil {
-			return nil, err
-		}
-	}
-	return env.Data, nil
-}
-
-func (c *webhookCLI) printJSON(raw json.RawMessage, err error) error {
-	if err != nil {
+// printJSON prints v, the API's data, indented, as the API encodes it
+// (no HTML escaping).
+func (c *webhookCLI) printJSON(v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if json.Indent(&buf, raw, "", "  ") != nil {
-		buf.Reset()
-		buf.Write(raw)
-	}
-	buf.WriteByte('\n')
-	_, err = c.out.Write(buf.Bytes())
+	_, err := c.out.Write(buf.Bytes())
 	return err
 }
 
-// webhookEndpoint is an endpoint as the API answers it.
-type webhookEndpoint struct {
-	ID                      string   `json:"id"`
-	Name                    string   `json:"name"`
-	URL                     string   `json:"url"`
-	Events                  []string `json:"events"`
-	Status                  string   `json:"status"`
-	StatusReason            string   `json:"status_reason"`
-	APIVersion              string   `json:"api_version"`
-	Format                  string   `json:"format"`
-	CreatedAt               string   `json:"created_at"`
-	UpdatedAt               string   `json:"updated_at"`
-	SecretRotatedAt         string   `json:"secret_rotated_at"`
-	PreviousSecretExpiresAt string   `json:"previous_secret_expires_at"`
-	Secret                  string   `json:"secret"`
+// printEndpoint prints e as JSON with --json, else as rows.
+func (c *webhookCLI) printEndpoint(e client.WebhookEndpointJSON) error {
+	if c.json {
+		return c.printJSON(e)
+	}
+	printEndpoint(c.out, &e)
+	return nil
 }
 
-func (e *webhookEndpoint) events() string {
+// endpointEvents returns the event filter of e for people: "(all)" when
+// it has none.
+func endpointEvents(e *client.WebhookEndpointJSON) string {
 	if len(e.Events) == 0 {
 		return "(all)"
 	}
 	return strings.Join(e.Events, ",")
 }
 
-func (e *webhookEndpoint) print(w io.Writer) {
+// printEndpoint prints the fields of e that are set, one per row.
+func printEndpoint(w io.Writer, e *client.WebhookEndpointJSON) {
 	row := func(k, v string) {
 		if v != "" {
 			fmt.Fprintf(w, "%-13s %s\n", k+":", v)
@@ -404,7 +362,7 @@ func (e *webhookEndpoint) print(w io.Writer) {
 	row("id", e.ID)
 	row("name", e.Name)
 	row("url", e.URL)
-	row("events", e.events())
+	row("events", endpointEvents(e))
 	row("status", e.Status)
 	row("reason", e.StatusReason)
 	row("format", e.Format)
@@ -413,29 +371,6 @@ func (e *webhookEndpoint) print(w io.Writer) {
 	row("updated_at", e.UpdatedAt)
 	row("rotated_at", e.SecretRotatedAt)
 	row("old secret until", e.PreviousSecretExpiresAt)
-}
-
-// webhookDelivery is a delivery as the API answers it.
-type webhookDelivery struct {
-	ID      string `json:"id"`
-	EventID string `json:"event_id"`
-	Event   string `json:"event"`
-	State   string `json:"state"`
-}
-
-// webhookAttempt is one row of the delivery log.
-type webhookAttempt struct {
-	AttemptedAt string `json:"attempted_at"`
-	Event       string `json:"event"`
-	EventID     string `json:"event_id"`
-	DeliveryID  string `json:"delivery_id"`
-	HTTPStatus  int    `json:"http_status"`
-	ResponseMS  int64  `json:"response_ms"`
-	Attempt     int    `json:"attempt"`
-	Result      string `json:"result"`
-	Error       string `json:"error"`
-	Kind        string `json:"kind"`
-	Manual      bool   `json:"manual"`
 }
 
 func oneLine(s string) string {
