@@ -1,18 +1,18 @@
 package walletd
 
 // Limits are a wallet's spending limits over debits, transfers out and
-// withdrawals. An empty string is no limit.
+// withdrawals. The zero Money is no limit.
 type Limits struct {
-	PerTransaction string `json:"per_transaction,omitempty"`
-	Daily          string `json:"daily,omitempty"`
-	Monthly        string `json:"monthly,omitempty"`
+	PerTransaction Money `json:"per_transaction,omitzero"`
+	Daily          Money `json:"daily,omitzero"`
+	Monthly        Money `json:"monthly,omitzero"`
 }
 
 // AutoReload tops a wallet up when a debit takes its balance below
-// Threshold. Amount "" is off.
+// Threshold. The zero Money as Amount is off.
 type AutoReload struct {
-	Threshold string `json:"threshold,omitempty"`
-	Amount    string `json:"amount,omitempty"`
+	Threshold Money  `json:"threshold,omitzero"`
+	Amount    Money  `json:"amount,omitzero"`
 	Method    string `json:"method,omitempty"`
 }
 
@@ -23,13 +23,15 @@ type WalletFeatures struct {
 	KYCStatus  string     `json:"kyc_status,omitempty"` // "" is KYCNone
 	Limits     Limits     `json:"limits"`
 	AutoReload AutoReload `json:"auto_reload"`
-	// Spent today and this month, in the limits' time zone.
+	// Spent on day DayKey and in month MonthKey, in the limits' time
+	// zone. The counters are written in their shortest form (MoneyOf),
+	// as they have always been stored.
 	DayKey     string `json:"day_key,omitempty"`
-	DaySpent   string `json:"day_spent,omitempty"`
+	DaySpent   Money  `json:"day_spent,omitzero"`
 	MonthKey   string `json:"month_key,omitempty"`
-	MonthSpent string `json:"month_spent,omitempty"`
+	MonthSpent Money  `json:"month_spent,omitzero"`
 	// Outgoing is everything ever sent out, for the cumulative KYC threshold.
-	Outgoing string `json:"outgoing,omitempty"`
+	Outgoing Money `json:"outgoing,omitzero"`
 	// ReloadTopupID is the auto-reload top-up still pending, if any.
 	ReloadTopupID string `json:"reload_topup_id,omitempty"`
 }

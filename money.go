@@ -102,6 +102,13 @@ func isCurrencyCode(s string) bool {
 	return true
 }
 
+// MaxScale is the most fractional digits a currency, and so a Money read
+// from text, may have.
+const MaxScale = 8
+
+// maxAmountLen bounds the text of any amount, whatever its digits.
+const maxAmountLen = 64
+
 // ParseAmount parses a positive amount written as a plain decimal string
 // ("25", "25.5", "25.50") with at most scale fractional digits.
 //
@@ -110,39 +117,57 @@ func isCurrencyCode(s string) bool {
 // or trailing dot, zero, more fractional digits than the scale ("0.001" for
 // USD) and more than MaxAmountDigits integer digits.
 func ParseAmount(s string, scale int32) (decimal.Decimal, error) {
-	if err := CheckAmountSyntax(s, scale); err != nil {
-		return decimal.Decimal{}, err
-	}
-	d, err := decimal.NewFromString(s)
+	d, _, err := parseDecimal(s, scale, MaxAmountDigits)
 	if err != nil {
-		return decimal.Decimal{}, Errorf(EInvalidAmount, "Amount %q is not a decimal number.", s)
-	}
-	if !d.IsPositive() {
+		return decimal.Decimal{}, err
+	} else if !d.IsPositive() {
 		return decimal.Decimal{}, Errorf(EInvalidAmount, "Amount must be greater than zero.")
 	}
 	return d, nil
 }
 
-// CheckAmountSyntax checks that s is a plain, non-negative decimal string
-// with at most scale fractional digits and MaxAmountDigits integer digits,
-// without parsing it. Returns EInvalidAmount.
-func CheckAmountSyntax(s string, scale int32) error {
+// ParseMoney parses a non-negative amount with at most scale fractional
+// digits and returns it written at that scale ("25.5" at scale 2 is
+// "25.50"). It refuses what ParseAmount refuses except zero, which it
+// accepts: settings such as a referral reward may be zero. Returns
+// EInvalidAmount.
+func ParseMoney(s string, scale int32) (Money, error) {
+	d, _, err := parseDecimal(s, scale, MaxAmountDigits)
+	if err != nil {
+		return Money{}, err
+	}
+	return NewMoney(d, scale), nil
+}
+
+// parseDecimal is the one amount parser of walletd: every amount a caller
+// sends and every Money read back from storage goes through it (only the
+// verifier keeps an allocation-free reader of its own). s must be a plain
+// decimal string: digits, then optionally a dot and at least one digit;
+// no sign, exponent, space, leading zero or other character; at most scale
+// fractional digits and, when maxInt > 0, maxInt integer digits. It
+// returns the value and the number of fractional digits s was written
+// with. Returns EInvalidAmount.
+func parseDecimal(s string, scale int32, maxInt int) (decimal.Decimal, int32, error) {
 	if s == "" {
-		return Errorf(EInvalidAmount, "Amount is required.")
-	} else if len(s) > 64 {
-		return Errorf(EInvalidAmount, "Amount is too long.")
+		return decimal.Decimal{}, 0, Errorf(EInvalidAmount, "Amount is required.")
+	} else if len(s) > maxAmountLen {
+		return decimal.Decimal{}, 0, Errorf(EInvalidAmount, "Amount is too long.")
 	}
 	intPart, frac, hasDot := strings.Cut(s, ".")
 	if intPart == "" || !allDigits(intPart) || (hasDot && (frac == "" || !allDigits(frac))) {
-		return Errorf(EInvalidAmount, "Amount %q must be a plain decimal string such as \"25.00\".", s)
+		return decimal.Decimal{}, 0, Errorf(EInvalidAmount, "Amount %q must be a plain decimal string such as \"25.00\".", s)
 	} else if len(intPart) > 1 && intPart[0] == '0' {
-		return Errorf(EInvalidAmount, "Amount %q has leading zeros.", s)
-	} else if len(intPart) > MaxAmountDigits {
-		return Errorf(EInvalidAmount, "Amount %q is too large.", s)
+		return decimal.Decimal{}, 0, Errorf(EInvalidAmount, "Amount %q has leading zeros.", s)
+	} else if maxInt > 0 && len(intPart) > maxInt {
+		return decimal.Decimal{}, 0, Errorf(EInvalidAmount, "Amount %q is too large.", s)
 	} else if int32(len(frac)) > scale {
-		return Errorf(EInvalidAmount, "Amount %q has more than %d decimal places.", s, scale)
+		return decimal.Decimal{}, 0, Errorf(EInvalidAmount, "Amount %q has more than %d decimal places.", s, scale)
 	}
-	return nil
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return decimal.Decimal{}, 0, Errorf(EInvalidAmount, "Amount %q is not a decimal number.", s)
+	}
+	return d, int32(len(frac)), nil
 }
 
 func allDigits(s string) bool {
@@ -158,4 +183,92 @@ func allDigits(s string) bool {
 // amounts take in JSON and in the canonical entry encoding.
 func FormatAmount(d decimal.Decimal, scale int32) string {
 	return d.StringFixed(scale)
+}
+
+// Money is a non-negative decimal amount together with the number of
+// fractional digits it is written with, its scale: an amount of a
+// currency written at the currency's scale ("25.00", "1500"), a setting,
+// or a running total of the writer's state. It is how the domain types
+// hold money, and JSON holds it as a string.
+//
+// Its text is exact. MarshalText writes the value with exactly its scale
+// digits, and UnmarshalText keeps the scale it reads, so a stored "25.00"
+// reads back and writes out as "25.00", and a stored "25.5" as "25.5".
+//
+// The zero Money is no amount: its text is "" and the omitzero option of
+// encoding/json leaves it out. Optional settings ("no limit") are stored
+// so. A Money of zero, such as "0.00", is an amount.
+type Money struct {
+	d     decimal.Decimal
+	scale int32
+	set   bool
+}
+
+// NewMoney returns d written with scale fractional digits. d must be
+// non-negative; like FormatAmount, writing it rounds it to scale digits,
+// so d should already fit the scale (it does for every amount parsed at a
+// currency's scale and for their sums and differences).
+func NewMoney(d decimal.Decimal, scale int32) Money {
+	return Money{d: d, scale: scale, set: true}
+}
+
+// MoneyOf returns d written in its shortest form, without trailing zeros
+// ("25.5", "100", "0"): the form of decimal.Decimal's String. d must be
+// non-negative.
+func MoneyOf(d decimal.Decimal) Money {
+	s := d.String()
+	scale := int32(0)
+	if _, frac, ok := strings.Cut(s, "."); ok {
+		scale = int32(len(frac))
+	}
+	return Money{d: d, scale: scale, set: true}
+}
+
+// IsSet reports whether m is an amount, zero included, rather than the
+// zero Money, which is none.
+func (m Money) IsSet() bool { return m.set }
+
+// Decimal returns m's value; the zero Money is worth zero.
+func (m Money) Decimal() decimal.Decimal {
+	if !m.set {
+		return decimal.Zero
+	}
+	return m.d
+}
+
+// Scale returns the number of fractional digits m is written with.
+func (m Money) Scale() int32 { return m.scale }
+
+// String returns m's exact text, "" for the zero Money.
+func (m Money) String() string {
+	if !m.set {
+		return ""
+	}
+	return m.d.StringFixed(m.scale)
+}
+
+// MarshalText writes m's exact text: the value with exactly its scale's
+// fractional digits, or nothing for the zero Money.
+func (m Money) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText reads m from text written by MarshalText, keeping the
+// scale it was written with. "" is the zero Money. Otherwise the text
+// must pass the one amount parser: a plain decimal string with no sign,
+// exponent, space or leading zero and at most MaxScale fractional digits.
+// Unlike ParseAmount it accepts zero, since a balance, a counter or a
+// reward may be zero, and it does not bound the integer digits by
+// MaxAmountDigits, since a Money may be a running total of many amounts
+// (a user's lifetime spend); the text is still at most 64 characters.
+// Returns EInvalidAmount.
+func (m *Money) UnmarshalText(text []byte) error {
+	if len(text) == 0 {
+		*m = Money{}
+		return nil
+	}
+	d, scale, err := parseDecimal(string(text), MaxScale, 0)
+	if err != nil {
+		return err
+	}
+	*m = Money{d: d, scale: scale, set: true}
+	return nil
 }

@@ -23,39 +23,32 @@ const (
 	ObjUserStats        = "user_stats" // keyed by user id and currency
 )
 
-// DecodeObject decodes stored object data of kind into its type.
+// objectTypes makes a new value of each object kind, for DecodeObject.
+var objectTypes = map[string]func() any{
+	ObjTopup:            func() any { return new(Topup) },
+	ObjWithdrawal:       func() any { return new(Withdrawal) },
+	ObjCode:             func() any { return new(RedemptionCode) },
+	ObjCodeIndex:        func() any { return new(CodeIndex) },
+	ObjRedemption:       func() any { return new(Redemption) },
+	ObjCashbackRule:     func() any { return new(CashbackRule) },
+	ObjMilestone:        func() any { return new(Milestone) },
+	ObjMilestoneAward:   func() any { return new(MilestoneAward) },
+	ObjReferral:         func() any { return new(Referral) },
+	ObjKYCSettings:      func() any { return new(KYCSettings) },
+	ObjReferralSettings: func() any { return new(ReferralSettings) },
+	ObjOrder:            func() any { return new(Order) },
+	ObjUserStats:        func() any { return new(UserStats) },
+}
+
+// DecodeObject decodes stored object data of kind into a pointer to its
+// type (*Topup for ObjTopup …), for readers of the stored objects. Amounts
+// are read strictly (Money.UnmarshalText): a malformed one is an error.
 func DecodeObject(kind string, data []byte) (any, error) {
-	var v any
-	switch kind {
-	case ObjTopup:
-		v = new(Topup)
-	case ObjWithdrawal:
-		v = new(Withdrawal)
-	case ObjCode:
-		v = new(RedemptionCode)
-	case ObjCodeIndex:
-		v = new(CodeIndex)
-	case ObjRedemption:
-		v = new(Redemption)
-	case ObjCashbackRule:
-		v = new(CashbackRule)
-	case ObjMilestone:
-		v = new(Milestone)
-	case ObjMilestoneAward:
-		v = new(MilestoneAward)
-	case ObjReferral:
-		v = new(Referral)
-	case ObjKYCSettings:
-		v = new(KYCSettings)
-	case ObjReferralSettings:
-		v = new(ReferralSettings)
-	case ObjOrder:
-		v = new(Order)
-	case ObjUserStats:
-		v = new(UserStats)
-	default:
+	mk, ok := objectTypes[kind]
+	if !ok {
 		return nil, fmt.Errorf("unknown object kind %q", kind)
 	}
+	v := mk()
 	if err := json.Unmarshal(data, v); err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ type Order struct {
 	ID          string          `json:"order_id"`
 	UserID      string          `json:"user_id"`
 	WalletID    string          `json:"wallet_id"`
-	Total       string          `json:"total"`
+	Total       Money           `json:"total"`
 	Currency    string          `json:"currency"`
 	Items       json.RawMessage `json:"items,omitempty"`
 	Status      string          `json:"status"` // completed or refunded

@@ -6,7 +6,7 @@ import "time"
 type RedemptionCode struct {
 	ID             string     `json:"id"`
 	Code           string     `json:"code"`
-	Amount         string     `json:"amount"`
+	Amount         Money      `json:"amount"`
 	Currency       string     `json:"currency"`
 	MaxRedemptions int        `json:"max_redemptions"`
 	Redemptions    int        `json:"redemptions"`

@@ -1,35 +1,39 @@
 package walletd
 
-import "time"
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+)
 
 // KYCSettings gate outgoing operations of wallets of one currency whose
 // KYC status is not verified: a single operation above Threshold, or one
 // that takes the wallet's outgoing total above CumulativeThreshold.
 type KYCSettings struct {
 	Currency            string    `json:"currency"`
-	Threshold           string    `json:"threshold"`
-	CumulativeThreshold string    `json:"cumulative_threshold"`
+	Threshold           Money     `json:"threshold"`
+	CumulativeThreshold Money     `json:"cumulative_threshold"` // none: no cumulative threshold
 	UpdatedAt           time.Time `json:"updated_at"`
 }
 
 // ReferralSettings are the rewards of a referral in one currency.
 type ReferralSettings struct {
 	Currency       string    `json:"currency"`
-	ReferrerReward string    `json:"referrer_reward"`
-	RefereeReward  string    `json:"referee_reward"`
-	MinOrderTotal  string    `json:"min_order_total"`
+	ReferrerReward Money     `json:"referrer_reward"` // may be zero
+	RefereeReward  Money     `json:"referee_reward"`  // may be zero
+	MinOrderTotal  Money     `json:"min_order_total"` // none: any order qualifies
 	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // CashbackRule pays Percent of a qualifying order's total back, at most
 // MaxAmount, for orders of at least MinOrderTotal.
 type CashbackRule struct {
-	ID            string    `json:"id"`
-	Currency      string    `json:"currency"`
-	Percent       string    `json:"percent"`
-	MaxAmount     string    `json:"max_amount"`
-	MinOrderTotal string    `json:"min_order_total"`
-	CreatedAt     time.Time `json:"created_at"`
+	ID            string          `json:"id"`
+	Currency      string          `json:"currency"`
+	Percent       decimal.Decimal `json:"percent"`         // above 0, at most 100; stored in its shortest form ("2.5")
+	MaxAmount     Money           `json:"max_amount"`      // none: no cap
+	MinOrderTotal Money           `json:"min_order_total"` // none: any order qualifies
+	CreatedAt     time.Time       `json:"created_at"`
 }
 
 // Milestone metrics.
@@ -44,8 +48,8 @@ type Milestone struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	Metric    string    `json:"metric"`
-	Threshold string    `json:"threshold"`
-	Reward    string    `json:"reward"`
+	Threshold Money     `json:"threshold"` // an amount, or for MetricOrderCount a whole number of orders
+	Reward    Money     `json:"reward"`
 	Currency  string    `json:"currency"`
 	CreatedAt time.Time `json:"created_at"`
 }
@@ -75,7 +79,7 @@ type Referral struct {
 type UserStats struct {
 	UserID        string `json:"user_id"`
 	Currency      string `json:"currency"`
-	LifetimeSpend string `json:"lifetime_spend"`
+	LifetimeSpend Money  `json:"lifetime_spend"`
 	OrderCount    int    `json:"order_count"`
 }
 
@@ -94,6 +98,6 @@ type Award struct {
 	TransactionID string `json:"transaction_id"`
 	WalletID      string `json:"wallet_id"`
 	UserID        string `json:"user_id"`
-	Amount        string `json:"amount"`
+	Amount        Money  `json:"amount"`
 	Ref           string `json:"ref"` // the rule, milestone or referral
 }

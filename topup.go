@@ -7,7 +7,7 @@ type Topup struct {
 	ID            string    `json:"id"`
 	WalletID      string    `json:"wallet_id"`
 	UserID        string    `json:"user_id"`
-	Amount        string    `json:"amount"`
+	Amount        Money     `json:"amount"`
 	Currency      string    `json:"currency"`
 	Method        string    `json:"method"`
 	ExternalRef   string    `json:"external_ref"`

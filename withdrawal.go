@@ -8,7 +8,7 @@ type Withdrawal struct {
 	ID            string    `json:"id"`
 	WalletID      string    `json:"wallet_id"`
 	UserID        string    `json:"user_id"`
-	Amount        string    `json:"amount"`
+	Amount        Money     `json:"amount"`
 	Currency      string    `json:"currency"`
 	Method        string    `json:"method"`
 	Destination   string    `json:"destination"`

@@ -11,6 +11,7 @@ import (
 	"github.com/walletd/walletd"
 
 	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd/ledger/export"
 )
 
 // benchEntry returns an entry with realistic field sizes: KSUID ids, a
@@ -71,7 +72,7 @@ func benchExport(b *testing.B, n int) ([]byte, ledger.VerifyOptions) {
 	kr := &ledger.Keyring{Active: "k1", Keys: []ledger.Key{{ID: "k1", Secret: []byte("0123456789abcdef0123456789abcdef")}}}
 	h := ledger.NewHasher(kr.Key("k1"))
 	var buf bytes.Buffer
-	ew, err := ledger.NewExportWriter(&buf, "ldg_bench", time.Now())
+	ew, err := export.NewWriter(&buf, "ldg_bench", time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func benchExport(b *testing.B, n int) ([]byte, ledger.VerifyOptions) {
 
 // BenchmarkExportWriter_WriteEntry measures encoding entry lines.
 func BenchmarkExportWriter_WriteEntry(b *testing.B) {
-	ew, err := ledger.NewExportWriter(io.Discard, "ldg_bench", time.Now())
+	ew, err := export.NewWriter(io.Discard, "ldg_bench", time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}

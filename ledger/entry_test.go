@@ -18,6 +18,7 @@ import (
 
 	"github.com/walletd/walletd"
 
+	"github.com/walletd/walletd/keyfile"
 	"github.com/walletd/walletd/ledger"
 )
 
@@ -214,8 +215,8 @@ func TestEntry_Canonical_Doc(t *testing.T) {
 	if !strings.Contains(doc, v.KeyHex) {
 		t.Errorf("docs/ledger-format.md lacks the key %s", v.KeyHex)
 	}
-	if !strings.Contains(doc, ledger.EncodeSecret(v.key(t))) {
-		t.Errorf("docs/ledger-format.md lacks the base64 keyring form of the key, %s", ledger.EncodeSecret(v.key(t)))
+	if !strings.Contains(doc, keyfile.EncodeSecret(v.key(t))) {
+		t.Errorf("docs/ledger-format.md lacks the base64 keyring form of the key, %s", keyfile.EncodeSecret(v.key(t)))
 	}
 	for _, s := range []string{v.Checkpoint.PublicKeyHex, v.Checkpoint.PrivateKeySeedHex, v.Checkpoint.LedgerID, v.Checkpoint.CreatedAt} {
 		if !strings.Contains(doc, s) {

@@ -39,9 +39,10 @@ func EntryEvents(e *walletd.Entry, owner, counterparty Party, siteURL string) []
 	switch e.Kind {
 	case walletd.KindOpen, walletd.KindFreeze, walletd.KindUnfreeze:
 		key, status := events.WalletCreated, walletd.StatusActive
-		if e.Kind == walletd.KindFreeze {
+		switch e.Kind {
+		case walletd.KindFreeze:
 			key, status = events.WalletFrozen, walletd.StatusFrozen
-		} else if e.Kind == walletd.KindUnfreeze {
+		case walletd.KindUnfreeze:
 			key = events.WalletUnfrozen
 		}
 		return []events.Record{mk(0, key, events.WalletData{

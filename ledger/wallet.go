@@ -1,22 +1,16 @@
 package ledger
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/walletd/walletd"
+
+	"github.com/shopspring/decimal"
 )
 
-// command is what every command type of this package implements on top of
-// walletd.Command: the Writer validates and applies it inside a batch,
-// against the state as the batch has changed it.
-type command interface {
-	walletd.Command
-	apply(b *batch, r *request) error
-}
+// maxBalance is the largest balance a wallet may hold: no credit may take
+// a balance to it.
+var maxBalance = decimal.New(1, walletd.MaxAmountDigits)
 
 // CreateWallet opens a wallet. One wallet per user per currency.
 type CreateWallet struct {
@@ -36,16 +30,6 @@ type Post struct {
 	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
-// Transfer moves an amount between two wallets of one currency as one
-// atomic pair of entries.
-type Transfer struct {
-	FromWalletID string            `json:"from_wallet_id"`
-	ToWalletID   string            `json:"to_wallet_id"`
-	Amount       string            `json:"amount"`
-	Note         string            `json:"note"`
-	Metadata     map[string]string `json:"metadata,omitempty"`
-}
-
 // SetStatus freezes or unfreezes a wallet.
 type SetStatus struct {
 	WalletID string `json:"wallet_id"`
@@ -53,21 +37,153 @@ type SetStatus struct {
 	Reason   string `json:"reason"`
 }
 
+// Op names the command in fingerprints and logs.
 func (*CreateWallet) Op() string { return "create_wallet" }
-func (*Post) Op() string         { return "post" }
-func (*Transfer) Op() string     { return "transfer" }
-func (*SetStatus) Op() string    { return "set_status" }
 
-// Fingerprint returns the hex SHA-256 of the command's canonical JSON,
-// prefixed by its operation. Two requests with one Idempotency-Key are the
-// same request exactly when their fingerprints are equal.
-func Fingerprint(c walletd.Command) string {
-	b, _ := json.Marshal(c) // struct fields in order, map keys sorted
-	h := sha256.New()
-	h.Write([]byte(c.Op()))
-	h.Write([]byte{0})
-	h.Write(b)
-	return hex.EncodeToString(h.Sum(nil))
+// Op names the command in fingerprints and logs.
+func (*Post) Op() string { return "post" }
+
+// Op names the command in fingerprints and logs.
+func (*SetStatus) Op() string { return "set_status" }
+
+func userKey(userID, currency string) string { return userID + "\x00" + currency }
+
+// wallet returns wallet id as the batch has left it, or nil. The wallet
+// must not be changed: use mutable.
+func (b *batch) wallet(id string) *walletd.Wallet { return b.wallets.get(id) }
+
+// walletOr404 returns wallet id as the batch has left it, or ENotFound.
+func (b *batch) walletOr404(id string) (*walletd.Wallet, error) {
+	w := b.wallet(id)
+	if w == nil {
+		return nil, walletd.Errorf(walletd.ENotFound, "Wallet %q not found.", id)
+	}
+	return w, nil
+}
+
+// mutable returns the batch's own copy of wallet id, which exists, for
+// changing in place; the journal can take back what the command does to
+// it.
+func (b *batch) mutable(id string) *walletd.Wallet { return b.wallets.edit(id) }
+
+// walletOf returns the id of user's wallet in currency, or "".
+func (b *batch) walletOf(user, currency string) string { return b.byUser[userKey(user, currency)] }
+
+func (c *CreateWallet) apply(b *batch, r *request) error {
+	if err := walletd.CheckText("user_id", c.UserID, walletd.MaxUserIDLen, true); err != nil {
+		return err
+	} else if err := checkEmail(c.Email); err != nil {
+		return err
+	}
+	if _, err := b.w.cfg.Currencies.Scale(c.Currency); err != nil {
+		return err
+	}
+	uk := userKey(c.UserID, c.Currency)
+	if id, ok := b.byUser[uk]; ok {
+		return walletd.Errorf(walletd.EWalletExists, "User %q already has a %s wallet (%s).", c.UserID, c.Currency, id)
+	}
+	w := &walletd.Wallet{
+		ID:        b.w.cfg.NewID("wal"),
+		UserID:    c.UserID,
+		Email:     c.Email,
+		Currency:  c.Currency,
+		Status:    walletd.StatusActive,
+		CreatedAt: b.now,
+		UpdatedAt: b.now,
+	}
+	b.wallets.put(w.ID, w, 0)
+	b.setUser(uk, w.ID)
+	e := b.entryFor(w, walletd.KindOpen, "open", decimal.Zero)
+	e.Email = c.Email
+	b.append(r, e)
+	w.LastSeq = e.Seq
+	return nil
+}
+
+func (c *Post) apply(b *batch, r *request) error {
+	cur := b.wallet(c.WalletID)
+	if cur == nil {
+		return walletd.Errorf(walletd.ENotFound, "Wallet %q not found.", c.WalletID)
+	}
+	amount, err := walletd.ParseAmount(c.Amount, b.scale(cur.Currency))
+	if err != nil {
+		return err
+	}
+	if err := checkType(c.Type); err != nil {
+		return err
+	} else if err := walletd.CheckText("reason", c.Reason, walletd.MaxReasonLen, false); err != nil {
+		return err
+	} else if err := walletd.CheckText("order_id", c.OrderID, walletd.MaxOrderIDLen, false); err != nil {
+		return err
+	}
+	meta, err := CanonicalMetadata(c.Metadata)
+	if err != nil {
+		return err
+	}
+	switch c.Kind {
+	case walletd.KindCredit:
+		if cur.Balance.Add(amount).GreaterThanOrEqual(maxBalance) {
+			return walletd.Errorf(walletd.EInvalidAmount, "The credit would take the balance above the maximum.")
+		}
+	case walletd.KindDebit:
+		if err := b.outgoing(r, cur, amount, "debit"); err != nil {
+			return err
+		}
+	default:
+		return walletd.Errorf(walletd.EInvalid, "kind must be credit or debit.")
+	}
+	w := b.mutable(c.WalletID)
+	if c.Kind == walletd.KindCredit {
+		w.Balance = w.Balance.Add(amount)
+	} else {
+		w.Balance = w.Balance.Sub(amount)
+		b.countOutgoing(w, amount)
+	}
+	w.UpdatedAt = b.now
+	e := b.entryFor(w, c.Kind, c.Type, amount)
+	e.Reason, e.OrderID, e.Metadata = c.Reason, c.OrderID, meta
+	b.append(r, e)
+	w.LastSeq = e.Seq
+	if c.Kind == walletd.KindDebit {
+		b.afterDebit(r, w)
+	}
+	return nil
+}
+
+// checkDebit enforces the rules every outgoing amount obeys.
+func checkDebit(w *walletd.Wallet, amount decimal.Decimal, scale int32) error {
+	if w.Status == walletd.StatusFrozen {
+		return walletd.Errorf(walletd.EWalletFrozen, "Wallet %s is frozen.", w.ID)
+	}
+	if w.Available().LessThan(amount) {
+		return walletd.Errorf(walletd.EInsufficientFunds, "Wallet %s has %s %s available.", w.ID, w.Available().StringFixed(scale), w.Currency)
+	}
+	return nil
+}
+
+func (c *SetStatus) apply(b *batch, r *request) error {
+	cur := b.wallet(c.WalletID)
+	if cur == nil {
+		return walletd.Errorf(walletd.ENotFound, "Wallet %q not found.", c.WalletID)
+	}
+	if err := walletd.CheckText("reason", c.Reason, walletd.MaxReasonLen, false); err != nil {
+		return err
+	}
+	kind, status := walletd.KindUnfreeze, walletd.StatusActive
+	if c.Frozen {
+		kind, status = walletd.KindFreeze, walletd.StatusFrozen
+	}
+	if cur.Status == status {
+		return walletd.Errorf(walletd.EConflict, "Wallet %s is already %s.", cur.ID, status)
+	}
+	w := b.mutable(c.WalletID)
+	w.Status = status
+	w.UpdatedAt = b.now
+	e := b.entryFor(w, kind, kind, decimal.Zero)
+	e.Reason = c.Reason
+	b.append(r, e)
+	w.LastSeq = e.Seq
+	return nil
 }
 
 func checkEmail(s string) error {
@@ -86,51 +202,13 @@ func checkType(s string) error {
 		return walletd.Errorf(walletd.EInvalid, "type must be 1 to %d characters.", walletd.MaxTypeLen)
 	}
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
 			return walletd.Errorf(walletd.EInvalid, "type %q may hold only a-z, 0-9 and _.", s)
 		}
 	}
 	switch s {
 	case walletd.TypeTransferIn, walletd.TypeTransferOut, "open", walletd.KindFreeze, walletd.KindUnfreeze:
 		return walletd.Errorf(walletd.EInvalid, "type %q is reserved.", s)
-	}
-	return nil
-}
-
-// CanonicalMetadata validates metadata and returns its canonical JSON: an
-// object with sorted keys, or "" when there is none.
-func CanonicalMetadata(m map[string]string) (string, error) {
-	if len(m) == 0 {
-		return "", nil
-	} else if len(m) > walletd.MaxMetadataKeys {
-		return "", walletd.Errorf(walletd.EInvalid, "metadata has more than %d keys.", walletd.MaxMetadataKeys)
-	}
-	for k, v := range m {
-		if strings.HasPrefix(k, "walletd_") {
-			return "", walletd.Errorf(walletd.EInvalid, "metadata keys starting with walletd_ are reserved.")
-		}
-		if k == "" || len(k) > walletd.MaxMetadataKeyLen || !utf8.ValidString(k) {
-			return "", walletd.Errorf(walletd.EInvalid, "metadata keys must be 1 to %d bytes of UTF-8.", walletd.MaxMetadataKeyLen)
-		} else if len(v) > walletd.MaxMetadataValLen || !utf8.ValidString(v) {
-			return "", walletd.Errorf(walletd.EInvalid, "metadata value of %q is longer than %d bytes or not UTF-8.", k, walletd.MaxMetadataValLen)
-		}
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return "", walletd.Errorf(walletd.EInvalid, "metadata: %v", err)
-	}
-	return string(b), nil
-}
-
-// CheckIdempotencyKey validates an Idempotency-Key header value.
-func CheckIdempotencyKey(k string) error {
-	if len(k) > walletd.MaxIdempotencyLen {
-		return walletd.Errorf(walletd.EInvalid, "Idempotency-Key is longer than %d bytes.", walletd.MaxIdempotencyLen)
-	}
-	for i := 0; i < len(k); i++ {
-		if k[i] < 0x21 || k[i] > 0x7e {
-			return walletd.Errorf(walletd.EInvalid, "Idempotency-Key must be printable ASCII without spaces.")
-		}
 	}
 	return nil
 }

@@ -22,10 +22,19 @@ func FuzzFeatureParsers(f *testing.F) {
 				t.Fatalf("percent %q accepted as %s", s, p)
 			}
 		}
-		if r, err := parseReward("reward", s, 2); err == nil {
+		if m, err := parseReward("reward", s, 2); err == nil {
+			r := m.String()
 			d, derr := decimal.NewFromString(r)
 			if derr != nil || d.IsNegative() || !strings.Contains(r, ".") || len(r)-strings.IndexByte(r, '.')-1 != 2 {
 				t.Fatalf("reward %q accepted as %q", s, r)
+			}
+			if !d.Equal(m.Decimal()) {
+				t.Fatalf("reward %q: text %q, value %s", s, r, m.Decimal())
+			}
+		}
+		if m, err := optionalAmount("amount", s, 2); err == nil {
+			if s == "" && m.IsSet() || s != "" && (!m.Decimal().IsPositive() || m.Scale() != 2) {
+				t.Fatalf("amount %q accepted as %q", s, m)
 			}
 		}
 		if code := NormalizeCode(s); checkCode(code) == nil {

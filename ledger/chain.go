@@ -8,8 +8,10 @@ import (
 	"github.com/walletd/walletd"
 )
 
-// Hasher computes entry hashes with one key. It reuses its buffers, so a
-// Hasher must not be shared between goroutines.
+// Hasher computes the chain's entry hashes with one key: each entry's hash
+// is the HMAC-SHA256 of the previous entry's hash and the entry's
+// canonical encoding (walletd.Entry.AppendCanonical). It reuses its
+// buffers, so a Hasher must not be shared between goroutines.
 type Hasher struct {
 	mac hash.Hash
 	buf []byte
