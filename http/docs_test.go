@@ -515,7 +515,7 @@ func TestOpenAPI_ResponsesMatch(t *testing.T) {
 	call("DELETE", "/v1/api-keys/{id}", "/v1/api-keys/"+admin, "").expect(t, 409, "conflict")
 	call("GET", "/v1/api-keys", "/v1/api-keys", "").expect(t, 200, "") // with a revoked key
 
-	// The wallet features (features_test.go drives them in depth).
+	// The wallet features (topup_test.go, withdrawal_test.go, order_test.go … drive them in depth).
 	topups := "/v1/wallets/" + a + "/topups"
 	topBody := `{"amount":"25.00","method":"card","external_ref":"pi_3PqL2xKZ"}`
 	top := id(call("POST", "/v1/wallets/{id}/topups", topups, topBody, "Idempotency-Key", "top-1"))
@@ -647,7 +647,7 @@ func TestOpenAPI_ResponsesMatch(t *testing.T) {
 	call("GET", "/v1/reports/daily", "/v1/reports/daily?date=2026-12-15", "").expect(t, 503, "unavailable")
 
 	// The webhook endpoints: this server has no webhook service, so they
-	// answer 503 (webhooks_test.go drives them with one).
+	// answer 503 (webhook_test.go drives them with one).
 	for _, op := range []struct{ method, tmpl, path string }{
 		{"POST", "/v1/webhook-endpoints", "/v1/webhook-endpoints"},
 		{"GET", "/v1/webhook-endpoints", "/v1/webhook-endpoints"},

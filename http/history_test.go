@@ -17,7 +17,6 @@ import (
 
 	"github.com/walletd/walletd"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/walletd/walletd/events/bus"
 	whttp "github.com/walletd/walletd/http"
 	"github.com/walletd/walletd/ledger"
@@ -49,22 +48,8 @@ func mustHistoryServer(tb testing.TB, wait time.Duration) *historyServer {
 		// over that entry's events (reported; not this package's to fix).
 		c.CheckpointEvery = 0
 	})
-	srv, err := bus.StartEmbedded(bus.EmbeddedConfig{Addr: "127.0.0.1:0", StoreDir: filepath.Join(tb.TempDir(), "nats")})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	nc, err := bus.Connect(srv.ClientURL(), "test")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if _, err := bus.EnsureStream(ctx, js, bus.StreamConfig{}); err != nil {
-		tb.Fatal(err)
-	}
+	js := walletdtest.RunJetStream(tb).JS
+	ctx := context.Background()
 	relay := &bus.Relay{JS: js, Stream: "WALLETD", Prefix: "walletd", Source: sqlite.NewOutbox(l.DB, "https://shop.example"),
 		Logger: quiet, Idle: 10 * time.Millisecond}
 	db, err := projections.Open(ctx, filepath.Join(tb.TempDir(), "projections.db"))
@@ -72,9 +57,12 @@ func mustHistoryServer(tb testing.TB, wait time.Duration) *historyServer {
 		tb.Fatal(err)
 	}
 	p := &projections.Projector{DB: db, JS: js, Logger: quiet, Idle: 50 * time.Millisecond}
-	relayDone, projDone := make(chan struct{}), make(chan struct{})
-	go func() { relay.Run(ctx); close(relayDone) }()
-	go func() { p.Run(ctx); close(projDone) }()
+	if err := relay.Open(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := p.Open(); err != nil {
+		tb.Fatal(err)
+	}
 
 	k, token, err := walletd.NewAPIKey("admin", []string{walletd.ScopeAdmin}, time.Now())
 	if err != nil {
@@ -94,13 +82,10 @@ func mustHistoryServer(tb testing.TB, wait time.Duration) *historyServer {
 	if err := s.Open(); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { // HTTP, consumers, relay, NATS, databases
+	tb.Cleanup(func() { // HTTP, consumers, relay, databases; then NATS (RunJetStream's cleanup)
 		s.Close()
-		cancel()
-		<-projDone
-		<-relayDone
-		nc.Close()
-		srv.Close()
+		p.Close()
+		relay.Close()
 		db.Close()
 	})
 	return &historyServer{testServer: &testServer{Server: s, L: l, Admin: token, URL: s.URL()}, clock: clock, db: db}

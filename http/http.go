@@ -7,11 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -149,10 +147,10 @@ func (s *Server) Close() error {
 func (s *Server) routes() *mux.Router {
 	r := mux.NewRouter()
 	r.NotFoundHandler = s.instrument("not_found", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.Error(w, r, walletd.Errorf(walletd.ENotFound, "No route for %s %s.", r.Method, r.URL.Path))
+		s.Error(w, r, walletd.Errorf(walletd.ENotFound, "No route for %s %s.", walletd.QuoteInput(r.Method), walletd.QuoteInput(r.URL.Path)))
 	}))
 	r.MethodNotAllowedHandler = s.instrument("method_not_allowed", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.Error(w, r, walletd.Errorf(EMethodNotAllowed, "Method %s is not allowed on %s.", r.Method, r.URL.Path))
+		s.Error(w, r, walletd.Errorf(EMethodNotAllowed, "Method %s is not allowed on %s.", walletd.QuoteInput(r.Method), walletd.QuoteInput(r.URL.Path)))
 	}))
 
 	handle := func(method, path, scope string, h http.HandlerFunc) {
@@ -166,8 +164,17 @@ func (s *Server) routes() *mux.Router {
 	handle("GET", "/readyz", "", s.handleReadyz)
 	r.Handle("/metrics", s.instrument("/metrics", s.Metrics.Handler())).Methods("GET")
 
+	// One register function per file, in the order of the API document.
 	s.registerWalletRoutes(handle)
-	s.registerFeatureRoutes(handle)
+	s.registerTransferRoutes(handle)
+	s.registerTopupRoutes(handle)
+	s.registerWithdrawalRoutes(handle)
+	s.registerLimitsRoutes(handle)
+	s.registerKYCRoutes(handle)
+	s.registerAutoReloadRoutes(handle)
+	s.registerRedemptionRoutes(handle)
+	s.registerRewardRoutes(handle)
+	s.registerOrderRoutes(handle)
 	s.registerLedgerRoutes(handle)
 	s.registerAPIKeyRoutes(handle)
 	s.registerHistoryRoutes(handle)
@@ -175,6 +182,10 @@ func (s *Server) routes() *mux.Router {
 	s.registerDocRoutes(r)
 	return r
 }
+
+// handleFunc registers handler h for method and path, behind an API key
+// with scope unless scope is "" (the probes).
+type handleFunc func(method, path, scope string, h http.HandlerFunc)
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "data": map[string]string{"status": "ok"}})
@@ -272,64 +283,11 @@ func writeData(w http.ResponseWriter, status int, data any) {
 	writeJSON(w, status, okBody{Success: true, Data: data})
 }
 
-// decodeJSON reads one JSON object from the body into v, refusing unknown
-// fields, wrong types, trailing data and bodies over MaxBodyBytes.
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	if r.ContentLength > MaxBodyBytes {
-		return walletd.Errorf(EBodyTooLarge, "The request body is larger than %d bytes.", MaxBodyBytes)
+// timeJSON formats a time of an answer: RFC 3339 in UTC with the
+// fraction it has, "" for the zero time (left out with omitempty).
+func timeJSON(t time.Time) string {
+	if t.IsZero() {
+		return ""
 	}
-	// The body is parsed as JSON whatever Content-Type says: clients such
-	// as curl -d label JSON as a form, and a non-JSON body fails below.
-	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return jsonError(err)
-		}
-		return walletd.Errorf(EInvalidJSON, "The request body must hold exactly one JSON object.")
-	}
-	return nil
-}
-
-func jsonError(err error) error {
-	var mbe *http.MaxBytesError
-	var ute *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &mbe):
-		return walletd.Errorf(EBodyTooLarge, "The request body is larger than %d bytes.", MaxBodyBytes)
-	case errors.As(err, &ute):
-		if ute.Field == "" {
-			return walletd.Errorf(EInvalidJSON, "The request body must be a JSON object.")
-		}
-		return walletd.Errorf(EInvalidJSON, "Field %q must be a %s, not a JSON %s.", ute.Field, jsonTypeName(ute.Type.Kind().String()), ute.Value)
-	case errors.As(err, &se):
-		return walletd.Errorf(EInvalidJSON, "Malformed JSON at byte %d.", se.Offset)
-	case errors.Is(err, io.EOF):
-		return walletd.Errorf(EInvalidJSON, "The request body is empty.")
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return walletd.Errorf(EInvalidJSON, "The request body ends in the middle of the JSON.")
-	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return walletd.Errorf(EInvalidJSON, "Unknown field %s.", strings.TrimPrefix(err.Error(), "json: unknown field "))
-	}
-	return walletd.Errorf(EInvalidJSON, "Malformed JSON.")
-}
-
-func jsonTypeName(kind string) string {
-	switch kind {
-	case "map", "struct":
-		return "object"
-	case "slice", "array":
-		return "array"
-	case "bool":
-		return "boolean"
-	case "string":
-		return "string"
-	}
-	return "number"
+	return t.UTC().Format(time.RFC3339Nano)
 }

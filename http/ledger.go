@@ -2,18 +2,75 @@ package http
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"time"
 
 	"github.com/walletd/walletd"
-
-	"github.com/gorilla/mux"
 )
+
+// The ledger over HTTP: its entries (every answer of a write shows the
+// entries it appended), its signed checkpoints and the verification of
+// the whole chain.
 
 func (s *Server) registerLedgerRoutes(handle handleFunc) {
 	handle("GET", "/v1/ledger/verify", walletd.ScopeAdmin, s.handleVerify)
 	handle("GET", "/v1/ledger/entries", walletd.ScopeAdmin, s.handleEntries)
 	handle("GET", "/v1/ledger/checkpoints", walletd.ScopeAdmin, s.handleCheckpoints)
+}
+
+// entryJSON is a ledger entry (a transaction) as the API shows it.
+type entryJSON struct {
+	TransactionID  string            `json:"transaction_id"`
+	Seq            uint64            `json:"seq"`
+	LedgerHash     string            `json:"ledger_hash"`
+	PrevHash       string            `json:"prev_hash"`
+	RequestHash    string            `json:"request_hash,omitempty"`
+	Email          string            `json:"email,omitempty"`
+	KeyID          string            `json:"key_id"`
+	EventID        string            `json:"event_id"`
+	Kind           string            `json:"kind"`
+	Type           string            `json:"type"`
+	WalletID       string            `json:"wallet_id"`
+	UserID         string            `json:"user_id"`
+	Currency       string            `json:"currency"`
+	Amount         string            `json:"amount"`
+	BalanceAfter   string            `json:"balance_after"`
+	HeldAfter      string            `json:"held_after"`
+	AvailableAfter string            `json:"available_after"`
+	Reason         string            `json:"reason"`
+	OrderID        string            `json:"order_id,omitempty"`
+	TransferID     string            `json:"transfer_id,omitempty"`
+	Counterparty   string            `json:"counterparty_wallet_id,omitempty"`
+	Metadata       map[string]string `json:"metadata"`
+	IdempotencyKey string            `json:"idempotency_key,omitempty"`
+	CreatedAt      string            `json:"created_at"`
+}
+
+func entryToJSON(e *walletd.Entry) entryJSON {
+	out := entryJSON{
+		TransactionID: e.ID, Seq: e.Seq, LedgerHash: e.Hash.String(), PrevHash: e.PrevHash.String(),
+		RequestHash: e.RequestHash, Email: e.Email, KeyID: e.KeyID, EventID: e.EventID, Kind: e.Kind, Type: e.Type, WalletID: e.WalletID,
+		UserID: e.UserID, Currency: e.Currency, Amount: e.Amount, BalanceAfter: e.BalanceAfter,
+		HeldAfter: e.HeldAfter, AvailableAfter: availableAfter(e), Reason: e.Reason, OrderID: e.OrderID,
+		TransferID: e.TransferID, Counterparty: e.Counterparty, IdempotencyKey: e.IdempotencyKey,
+		CreatedAt: e.CreatedAt.UTC().Format(time.RFC3339Nano), Metadata: map[string]string{},
+	}
+	if e.Metadata != "" {
+		json.Unmarshal([]byte(e.Metadata), &out.Metadata)
+	}
+	return out
+}
+
+// availableAfter is an entry's balance minus its held amount, at the
+// balance's scale: the entry's text is all there is of the wallet at that
+// seq. An entry with no balance (a config entry) answers its balance.
+func availableAfter(e *walletd.Entry) string {
+	var b, h walletd.Money
+	if b.UnmarshalText([]byte(e.BalanceAfter)) != nil || !b.IsSet() || h.UnmarshalText([]byte(e.HeldAfter)) != nil {
+		return e.BalanceAfter
+	}
+	return walletd.NewMoney(b.Decimal().Sub(h.Decimal()), b.Scale()).String()
 }
 
 func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
@@ -51,6 +108,7 @@ func (s *Server) handleEntries(w http.ResponseWriter, r *http.Request) {
 	writeData(w, http.StatusOK, map[string]any{"items": items, "next_after_seq": next})
 }
 
+// checkpointJSON is a signed checkpoint as the API shows it.
 type checkpointJSON struct {
 	Seq       uint64 `json:"seq"`
 	LedgerID  string `json:"ledger_id"`
@@ -86,77 +144,4 @@ func (s *Server) handleCheckpoints(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	writeData(w, http.StatusOK, map[string]any{"items": items, "public_key": s.CheckpointPublicKey})
-}
-
-func (s *Server) registerAPIKeyRoutes(handle handleFunc) {
-	handle("POST", "/v1/api-keys", walletd.ScopeAdmin, s.handleCreateAPIKey)
-	handle("GET", "/v1/api-keys", walletd.ScopeAdmin, s.handleListAPIKeys)
-	handle("DELETE", "/v1/api-keys/{id}", walletd.ScopeAdmin, s.handleRevokeAPIKey)
-}
-
-type apiKeyJSON struct {
-	ID        string   `json:"id"`
-	Name      string   `json:"name"`
-	Scopes    []string `json:"scopes"`
-	CreatedAt string   `json:"created_at"`
-	RevokedAt string   `json:"revoked_at,omitempty"`
-	Token     string   `json:"token,omitempty"` // only when created
-}
-
-func apiKeyToJSON(k *walletd.APIKey) apiKeyJSON {
-	out := apiKeyJSON{ID: k.ID, Name: k.Name, Scopes: k.Scopes, CreatedAt: k.CreatedAt.UTC().Format(time.RFC3339Nano)}
-	if k.RevokedAt != nil {
-		out.RevokedAt = k.RevokedAt.UTC().Format(time.RFC3339Nano)
-	}
-	return out
-}
-
-func (s *Server) handleCreateAPIKey(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Name   string   `json:"name"`
-		Scopes []string `json:"scopes"`
-	}
-	if err := decodeJSON(w, r, &req); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	k, token, err := walletd.NewAPIKey(req.Name, req.Scopes, s.Now())
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	if err := s.APIKeys.CreateAPIKey(r.Context(), k); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	out := apiKeyToJSON(k)
-	out.Token = token
-	writeData(w, http.StatusCreated, out)
-}
-
-func (s *Server) handleListAPIKeys(w http.ResponseWriter, r *http.Request) {
-	keys, err := s.APIKeys.APIKeys(r.Context())
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	items := make([]apiKeyJSON, 0, len(keys))
-	for _, k := range keys {
-		items = append(items, apiKeyToJSON(k))
-	}
-	writeData(w, http.StatusOK, map[string]any{"items": items})
-}
-
-func (s *Server) handleRevokeAPIKey(w http.ResponseWriter, r *http.Request) {
-	id := mux.Vars(r)["id"]
-	if self := APIKeyFrom(r.Context()); self != nil && self.ID == id {
-		s.Error(w, r, walletd.Errorf(walletd.EConflict, "A key cannot revoke itself."))
-		return
-	}
-	if err := s.APIKeys.RevokeAPIKey(r.Context(), id, s.Now()); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	s.auth.forget(id)
-	writeData(w, http.StatusOK, map[string]any{"id": id, "revoked": true})
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,4 +184,143 @@ func mustJSON(v any) string {
 	var buf bytes.Buffer
 	json.NewEncoder(&buf).Encode(v)
 	return buf.String()
+}
+
+// clock is a settable time for the writer and the server.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// mustClockServer is mustServer with the writer and the server on clk.
+func mustClockServer(tb testing.TB, clk *clock) *testServer {
+	tb.Helper()
+	l := walletdtest.MustOpenLedger(tb, func(c *ledger.WriterConfig) { c.Now = clk.Now })
+	k, token, err := walletd.NewAPIKey("admin", []string{walletd.ScopeAdmin}, time.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := l.DB.CreateAPIKey(context.Background(), k); err != nil {
+		tb.Fatal(err)
+	}
+	s := &whttp.Server{Addr: "127.0.0.1:0", Writer: l.Writer, Ledger: l.DB, APIKeys: l.DB, Now: clk.Now,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if err := s.Open(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return &testServer{Server: s, L: l, Admin: token, URL: s.URL()}
+}
+
+// bearer makes an API key with scopes and returns its Authorization value.
+func (s *testServer) bearer(tb testing.TB, scopes ...string) string {
+	tb.Helper()
+	r := s.do(tb, "POST", "/v1/api-keys", mustJSON(map[string]any{"name": "test", "scopes": scopes}))
+	r.expect(tb, 201, "")
+	var k struct{ Token string }
+	r.data(tb, &k)
+	return "Bearer " + k.Token
+}
+
+// money is the part of a wallet that top-ups, withdrawals, orders and
+// the other flows move.
+func (s *testServer) money(tb testing.TB, id string) string {
+	tb.Helper()
+	w := s.wallet(tb, id)
+	return w.Balance + "/" + w.Held + "/" + w.Available
+}
+
+func (s *testServer) wantMoney(tb testing.TB, id, want string) {
+	tb.Helper()
+	if got := s.money(tb, id); got != want {
+		tb.Fatalf("wallet %s: balance/held/available %s, want %s", id, got, want)
+	}
+}
+
+func (s *testServer) verifies(tb testing.TB) {
+	tb.Helper()
+	if rep := s.L.Verify(tb); !rep.OK {
+		tb.Fatalf("ledger does not verify: %+v", rep)
+	}
+}
+
+// badCase is one refused request and the status and code it must get.
+type badCase struct {
+	name, method, path, body string
+	status                   int
+	code                     string
+	headers                  []string
+}
+
+// runBad runs each case as a subtest and checks that none of them changed
+// the money of the watched wallets.
+func runBad(t *testing.T, s *testServer, cases []badCase, watch ...string) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run("Err"+tc.name, func(t *testing.T) {
+			before := make([]string, len(watch))
+			for i, id := range watch {
+				before[i] = s.money(t, id)
+			}
+			s.do(t, tc.method, tc.path, tc.body, tc.headers...).expect(t, tc.status, tc.code)
+			for i, id := range watch {
+				if after := s.money(t, id); after != before[i] {
+					t.Fatalf("a refused request changed wallet %s: %s → %s", id, before[i], after)
+				}
+			}
+		})
+	}
+}
+
+// badAmounts are the refused amount strings every amount field shares
+// (USD).
+var badAmounts = []struct{ name, amount string }{
+	{"Exponent", "1e400"}, {"NegativeZero", "-0"}, {"TooPrecise", "0.001"}, {"NaN", "NaN"}, {"Empty", ""},
+}
+
+// amountCases returns a refused case per bad amount, with body made from
+// a template holding %AMOUNT%.
+func amountCases(method, path, tpl string) []badCase {
+	var out []badCase
+	for _, a := range badAmounts {
+		out = append(out, badCase{name: "Amount" + a.name, method: method, path: path,
+			body: strings.ReplaceAll(tpl, "%AMOUNT%", a.amount), status: 400, code: "invalid_amount"})
+	}
+	return out
+}
+
+// jsonCases returns the malformed-body cases of an endpoint whose body
+// has a string field named field.
+func jsonCases(method, path, field string) []badCase {
+	return []badCase{
+		{name: "MalformedJSON", method: method, path: path, body: `{"` + field + `":`, status: 400, code: "invalid_json"},
+		{name: "WrongType", method: method, path: path, body: `{"` + field + `":5}`, status: 400, code: "invalid_json"},
+		{name: "UnknownField", method: method, path: path, body: `{"` + field + `":"1","admin":true}`, status: 400, code: "invalid_json"},
+		{name: "NotAnObject", method: method, path: path, body: `["` + field + `"]`, status: 400, code: "invalid_json"},
+	}
+}
+
+// race runs fn from n goroutines at once and counts the statuses.
+func race(n int, fn func(i int) *response) map[int]int {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			st := fn(i).Status
+			mu.Lock()
+			statuses[st]++
+			mu.Unlock()
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	return statuses
 }

@@ -1,31 +1,28 @@
 package http
 
 import (
-	"bufio"
 	"encoding/json"
-	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/walletd/walletd"
 
 	"github.com/gorilla/mux"
-	"github.com/shopspring/decimal"
 	"github.com/walletd/walletd/ledger"
 )
 
-type handleFunc func(method, path, scope string, h http.HandlerFunc)
+// Wallets over HTTP: open, list and read them, credit and debit them,
+// freeze and unfreeze them.
 
 func (s *Server) registerWalletRoutes(handle handleFunc) {
-	handle("POST", "/v1/wallets", walletd.ScopeWalletsWrite, s.handleCreateWallet)
-	handle("GET", "/v1/wallets", walletd.ScopeWalletsRead, s.handleListWallets)
-	handle("GET", "/v1/wallets/{id}", walletd.ScopeWalletsRead, s.handleGetWallet)
-	handle("POST", "/v1/wallets/{id}/credit", walletd.ScopeWalletsWrite, s.handlePost(walletd.KindCredit))
-	handle("POST", "/v1/wallets/{id}/debit", walletd.ScopeWalletsWrite, s.handlePost(walletd.KindDebit))
-	handle("POST", "/v1/wallets/{id}/freeze", walletd.ScopeWalletsWrite, s.handleSetStatus(true))
-	handle("POST", "/v1/wallets/{id}/unfreeze", walletd.ScopeWalletsWrite, s.handleSetStatus(false))
-	handle("POST", "/v1/transfers", walletd.ScopeWalletsWrite, s.handleTransfer)
+	read, write := walletd.ScopeWalletsRead, walletd.ScopeWalletsWrite
+	handle("POST", "/v1/wallets", write, s.handleCreateWallet)
+	handle("GET", "/v1/wallets", read, s.handleListWallets)
+	handle("GET", "/v1/wallets/{id}", read, s.handleGetWallet)
+	handle("POST", "/v1/wallets/{id}/credit", write, s.handlePost(walletd.KindCredit))
+	handle("POST", "/v1/wallets/{id}/debit", write, s.handlePost(walletd.KindDebit))
+	handle("POST", "/v1/wallets/{id}/freeze", write, s.handleSetStatus(true))
+	handle("POST", "/v1/wallets/{id}/unfreeze", write, s.handleSetStatus(false))
 }
 
 // walletJSON is a wallet as the API shows it.
@@ -41,7 +38,7 @@ type walletJSON struct {
 	CreatedAt string `json:"created_at"`
 	UpdatedAt string `json:"updated_at"`
 	LastSeq   uint64 `json:"last_seq"`
-	// The features' settings of the wallet (see features.go).
+	// The wallet's settings (see limits.go).
 	KYCStatus  string         `json:"kyc_status"`
 	Limits     limitsJSON     `json:"limits"`
 	AutoReload autoReloadJSON `json:"auto_reload"`
@@ -59,71 +56,9 @@ func (s *Server) walletJSON(w *walletd.Wallet) walletJSON {
 		UpdatedAt:  w.UpdatedAt.UTC().Format(time.RFC3339Nano),
 		LastSeq:    w.LastSeq,
 		KYCStatus:  w.Features.KYC(),
-		Limits:     limitsJSON(w.Features.Limits),
+		Limits:     limitsToJSON(w.Features.Limits),
 		AutoReload: autoReloadToJSON(w.Features.AutoReload),
 	}
-}
-
-// entryJSON is a ledger entry (a transaction) as the API shows it.
-type entryJSON struct {
-	TransactionID  string            `json:"transaction_id"`
-	Seq            uint64            `json:"seq"`
-	LedgerHash     string            `json:"ledger_hash"`
-	PrevHash       string            `json:"prev_hash"`
-	RequestHash    string            `json:"request_hash,omitempty"`
-	Email          string            `json:"email,omitempty"`
-	KeyID          string            `json:"key_id"`
-	EventID        string            `json:"event_id"`
-	Kind           string            `json:"kind"`
-	Type           string            `json:"type"`
-	WalletID       string            `json:"wallet_id"`
-	UserID         string            `json:"user_id"`
-	Currency       string            `json:"currency"`
-	Amount         string            `json:"amount"`
-	BalanceAfter   string            `json:"balance_after"`
-	HeldAfter      string            `json:"held_after"`
-	AvailableAfter string            `json:"available_after"`
-	Reason         string            `json:"reason"`
-	OrderID        string            `json:"order_id,omitempty"`
-	TransferID     string            `json:"transfer_id,omitempty"`
-	Counterparty   string            `json:"counterparty_wallet_id,omitempty"`
-	Metadata       map[string]string `json:"metadata"`
-	IdempotencyKey string            `json:"idempotency_key,omitempty"`
-	CreatedAt      string            `json:"created_at"`
-}
-
-func entryToJSON(e *walletd.Entry) entryJSON {
-	out := entryJSON{
-		TransactionID: e.ID, Seq: e.Seq, LedgerHash: e.Hash.String(), PrevHash: e.PrevHash.String(),
-		RequestHash: e.RequestHash, Email: e.Email, KeyID: e.KeyID, EventID: e.EventID, Kind: e.Kind, Type: e.Type, WalletID: e.WalletID,
-		UserID: e.UserID, Currency: e.Currency, Amount: e.Amount, BalanceAfter: e.BalanceAfter,
-		HeldAfter: e.HeldAfter, AvailableAfter: e.BalanceAfter, Reason: e.Reason, OrderID: e.OrderID,
-		TransferID: e.TransferID, Counterparty: e.Counterparty, IdempotencyKey: e.IdempotencyKey,
-		CreatedAt: e.CreatedAt.UTC().Format(time.RFC3339Nano), Metadata: map[string]string{},
-	}
-	if e.Metadata != "" {
-		json.Unmarshal([]byte(e.Metadata), &out.Metadata)
-	}
-	// available = balance − held, both fixed-scale strings of one currency.
-	if b, err := decimal.NewFromString(e.BalanceAfter); err == nil {
-		if h, err := decimal.NewFromString(e.HeldAfter); err == nil {
-			scale := int32(0)
-			if _, frac, ok := cutDot(e.BalanceAfter); ok {
-				scale = int32(len(frac))
-			}
-			out.AvailableAfter = b.Sub(h).StringFixed(scale)
-		}
-	}
-	return out
-}
-
-func cutDot(s string) (string, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '.' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
 
 // walletFromOpen renders the wallet an open entry created: the response
@@ -138,26 +73,19 @@ func walletFromOpen(e *walletd.Entry) walletJSON {
 	}
 }
 
-// submit sends cmd to the writer and answers 201 with render(result).
-func (s *Server) submit(w http.ResponseWriter, r *http.Request, cmd walletd.Command, render func([]*walletd.Entry) any) {
-	res, err := s.Writer.Submit(r.Context(), r.Header.Get("Idempotency-Key"), cmd)
-	if err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	if res.Replayed {
-		w.Header().Set("Idempotent-Replayed", "true")
-	}
-	writeData(w, http.StatusCreated, render(res.Entries))
-}
-
 func (s *Server) handleCreateWallet(w http.ResponseWriter, r *http.Request) {
 	var req ledger.CreateWallet
 	if err := decodeJSON(w, r, &req); err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	s.submit(w, r, &req, func(es []*walletd.Entry) any { return walletFromOpen(es[0]) })
+	s.apply(w, r, http.StatusCreated, &req, func(res *walletd.Result) (any, error) {
+		e, err := firstEntry(res)
+		if err != nil {
+			return nil, err
+		}
+		return walletFromOpen(e), nil
+	})
 }
 
 func (s *Server) handleGetWallet(w http.ResponseWriter, r *http.Request) {
@@ -202,6 +130,7 @@ type postRequest struct {
 	Metadata map[string]string `json:"metadata"`
 }
 
+// handlePost credits or debits (kind) a wallet and answers the entry.
 func (s *Server) handlePost(kind string) http.HandlerFunc {
 	defType := "manual_credit"
 	if kind == walletd.KindDebit {
@@ -218,102 +147,65 @@ func (s *Server) handlePost(kind string) http.HandlerFunc {
 		}
 		cmd := &ledger.Post{WalletID: mux.Vars(r)["id"], Kind: kind, Amount: req.Amount, Type: req.Type,
 			Reason: req.Reason, OrderID: req.OrderID, Metadata: req.Metadata}
-		s.submit(w, r, cmd, func(es []*walletd.Entry) any { return entryToJSON(es[0]) })
+		s.applyEntry(w, r, cmd)
 	}
 }
 
+// handleSetStatus freezes or unfreezes a wallet; the body (a reason) may
+// be left out.
 func (s *Server) handleSetStatus(frozen bool) http.HandlerFunc {
+	status := walletd.StatusActive
+	if frozen {
+		status = walletd.StatusFrozen
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Reason string `json:"reason"`
 		}
-		if hasBody(r) {
-			if err := decodeJSON(w, r, &req); err != nil {
-				s.Error(w, r, err)
-				return
-			}
+		if err := decodeOptional(w, r, &req); err != nil {
+			s.Error(w, r, err)
+			return
 		}
 		cmd := &ledger.SetStatus{WalletID: mux.Vars(r)["id"], Frozen: frozen, Reason: req.Reason}
-		s.submit(w, r, cmd, func(es []*walletd.Entry) any {
-			out := entryToJSON(es[0])
-			status := walletd.StatusActive
-			if frozen {
-				status = walletd.StatusFrozen
+		s.apply(w, r, http.StatusCreated, cmd, func(res *walletd.Result) (any, error) {
+			e, err := firstEntry(res)
+			if err != nil {
+				return nil, err
 			}
+			out := entryToJSON(e)
 			return map[string]any{"wallet_id": out.WalletID, "status": status, "transaction_id": out.TransactionID,
-				"seq": out.Seq, "ledger_hash": out.LedgerHash, "balance_after": out.BalanceAfter, "entry": out}
+				"seq": out.Seq, "ledger_hash": out.LedgerHash, "balance_after": out.BalanceAfter, "entry": out}, nil
 		})
 	}
 }
 
-// transferJSON is the response of POST /v1/transfers.
-type transferJSON struct {
-	TransferID    string    `json:"transfer_id"`
-	FromWalletID  string    `json:"from_wallet_id"`
-	ToWalletID    string    `json:"to_wallet_id"`
-	Amount        string    `json:"amount"`
-	Currency      string    `json:"currency"`
-	Note          string    `json:"note"`
-	TransactionID string    `json:"transaction_id"` // the debit leg
-	Seq           uint64    `json:"seq"`            // the last seq the transfer wrote
-	LedgerHash    string    `json:"ledger_hash"`    // the hash at Seq
-	BalanceAfter  string    `json:"balance_after"`  // the sender's balance after
-	Debit         entryJSON `json:"debit"`
-	Credit        entryJSON `json:"credit"`
+// walletSetting is the answer of a change of a wallet's settings. It is
+// rendered from the entry that recorded the change, so that a replay
+// answers the same.
+type walletSetting struct {
+	WalletID   string          `json:"wallet_id"`
+	Limits     *limitsJSON     `json:"limits,omitempty"`
+	KYCStatus  string          `json:"kyc_status,omitempty"`
+	AutoReload *autoReloadJSON `json:"auto_reload,omitempty"`
+	written
 }
 
-func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
-	var req ledger.Transfer
-	if err := decodeJSON(w, r, &req); err != nil {
-		s.Error(w, r, err)
-		return
-	}
-	s.submit(w, r, &req, func(es []*walletd.Entry) any {
-		out, in := entryToJSON(es[0]), entryToJSON(es[1])
-		return transferJSON{
-			TransferID: out.TransferID, FromWalletID: out.WalletID, ToWalletID: in.WalletID,
-			Amount: out.Amount, Currency: out.Currency, Note: out.Reason,
-			TransactionID: out.TransactionID, Seq: in.Seq, LedgerHash: in.LedgerHash,
-			BalanceAfter: out.BalanceAfter, Debit: out, Credit: in,
+// applySetting applies a change of a wallet's settings and answers what
+// set makes of the metadata of the entry that recorded it.
+func (s *Server) applySetting(w http.ResponseWriter, r *http.Request, cmd walletd.Command, set func(ws *walletSetting, meta map[string]string)) {
+	s.apply(w, r, http.StatusOK, cmd, func(res *walletd.Result) (any, error) {
+		e, err := firstEntry(res)
+		if err != nil {
+			return nil, err
 		}
+		var meta map[string]string
+		if e.Metadata != "" {
+			if err := json.Unmarshal([]byte(e.Metadata), &meta); err != nil {
+				return nil, err
+			}
+		}
+		out := &walletSetting{WalletID: e.WalletID, written: writtenBy(res.Entries)}
+		set(out, meta)
+		return out, nil
 	})
-}
-
-// hasBody reports whether the request carries a body, reading ahead for
-// chunked requests with no Content-Length.
-func hasBody(r *http.Request) bool {
-	if r.ContentLength > 0 {
-		return true
-	} else if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
-		return false
-	}
-	br := bufio.NewReader(r.Body)
-	_, err := br.Peek(1)
-	r.Body = struct {
-		io.Reader
-		io.Closer
-	}{br, r.Body}
-	return err == nil
-}
-
-func parseLimit(s string, def, max int) (int, error) {
-	if s == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > max {
-		return 0, walletd.Errorf(walletd.EInvalid, "limit must be an integer from 1 to %d.", max)
-	}
-	return n, nil
-}
-
-func parseSeq(name, s string) (uint64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseUint(s, 10, 63)
-	if err != nil {
-		return 0, walletd.Errorf(walletd.EInvalid, "%s must be a non-negative integer.", name)
-	}
-	return n, nil
 }

@@ -22,7 +22,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/walletd/walletd/events"
-	"github.com/walletd/walletd/events/bus"
 	whttp "github.com/walletd/walletd/http"
 	"github.com/walletd/walletd/walletdtest"
 	"github.com/walletd/walletd/webhooks"
@@ -67,7 +66,7 @@ func mustWebhookServer(tb testing.TB) (*testServer, *webhooks.Service, *lockedBu
 	}
 	svc := &webhooks.Service{DB: db, SiteURL: "https://shop.example", Schedule: []time.Duration{20 * time.Millisecond},
 		Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Timeout: 2 * time.Second, Logger: logger}
-	if err := svc.Open(context.Background()); err != nil {
+	if err := svc.Open(); err != nil {
 		tb.Fatal(err)
 	}
 	s := &whttp.Server{Addr: "127.0.0.1:0", Writer: l.Writer, Ledger: l.DB, APIKeys: l.DB, Logger: logger, Webhooks: svc}
@@ -327,23 +326,12 @@ func TestWebhookEndpoints_Scope(t *testing.T) {
 // publishes one wallet.credited event.
 func publishEvent(tb testing.TB, svc *webhooks.Service) {
 	tb.Helper()
-	srv, err := bus.StartEmbedded(bus.EmbeddedConfig{Addr: "127.0.0.1:0", StoreDir: filepath.Join(tb.TempDir(), "nats")})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	nc, err := bus.Connect(srv.ClientURL(), "test")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	js, _ := jetstream.New(nc)
-	if _, err := bus.EnsureStream(context.Background(), js, bus.StreamConfig{}); err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
+	js := walletdtest.RunJetStream(tb).JS
 	d := &webhooks.Dispatcher{Service: svc, JS: js, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	go func() { d.Run(ctx); close(done) }()
-	tb.Cleanup(func() { cancel(); <-done; nc.Close(); srv.Close() })
+	if err := d.Open(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { d.Close() })
 	env := events.Envelope{ID: events.NewID(), Event: events.WalletCredited, APIVersion: "v1",
 		CreatedAt: events.FormatTime(time.Now()), SiteURL: "https://shop.example", Data: json.RawMessage(`{}`)}
 	msg := nats.NewMsg("walletd." + env.Event)

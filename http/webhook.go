@@ -1,8 +1,6 @@
 package http
 
 import (
-	"bytes"
-	"io"
 	"net/http"
 	"time"
 
@@ -11,6 +9,9 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/walletd/walletd/webhooks"
 )
+
+// Outbound webhooks over HTTP: the admin API of the endpoints walletd
+// delivers events to, their secrets and their delivery log.
 
 // webhookBase is the path of the endpoint collection.
 const webhookBase = "/v1/webhook-endpoints"
@@ -56,13 +57,6 @@ type webhookEndpointJSON struct {
 	SecretRotatedAt         string   `json:"secret_rotated_at,omitempty"`
 	PreviousSecretExpiresAt string   `json:"previous_secret_expires_at,omitempty"`
 	Secret                  string   `json:"secret,omitempty"`
-}
-
-func timeJSON(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
 }
 
 func webhookEndpointToJSON(e *walletd.WebhookEndpoint) webhookEndpointJSON {
@@ -219,7 +213,7 @@ const maxGrace = 30 * 24 * 3600
 
 func (s *Server) handleRotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
 	var req rotateWebhookSecretRequest
-	if err := decodeOptionalJSON(w, r, &req); err != nil {
+	if err := decodeOptional(w, r, &req); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -252,7 +246,7 @@ type testWebhookRequest struct {
 
 func (s *Server) handleTestWebhook(w http.ResponseWriter, r *http.Request) {
 	var req testWebhookRequest
-	if err := decodeOptionalJSON(w, r, &req); err != nil {
+	if err := decodeOptional(w, r, &req); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -271,7 +265,7 @@ type enableWebhookRequest struct {
 
 func (s *Server) handleEnableWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
 	var req enableWebhookRequest
-	if err := decodeOptionalJSON(w, r, &req); err != nil {
+	if err := decodeOptional(w, r, &req); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -328,22 +322,4 @@ func (s *Server) handleRetryWebhookDelivery(w http.ResponseWriter, r *http.Reque
 		return
 	}
 	writeData(w, http.StatusAccepted, webhookDeliveryToJSON(d))
-}
-
-// decodeOptionalJSON is decodeJSON for bodies that may be left out: an
-// empty body leaves v as it is.
-func decodeOptionalJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	if r.ContentLength == 0 {
-		return nil
-	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	if err != nil {
-		return jsonError(err)
-	}
-	if len(bytes.TrimSpace(b)) == 0 {
-		return nil
-	}
-	r.Body = io.NopCloser(bytes.NewReader(b))
-	r.ContentLength = int64(len(b))
-	return decodeJSON(w, r, v)
 }
