@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/walletd/walletd"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/walletd/walletd/events/bus"
 	"github.com/walletd/walletd/ledger"
@@ -40,13 +38,9 @@ func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 type env struct {
 	l     *walletdtest.Ledger
 	clock *clock
-	dir   string // JetStream storage
-	addr  string
-	srv   *bus.Embedded
-	nc    *nats.Conn
-	// stopRelay stops the relay startRelay started (a no-op when stopped).
-	stopRelay func()
-	js        jetstream.JetStream
+	nats  *walletdtest.JetStream
+	js    jetstream.JetStream
+	relay *bus.Relay // nil when stopped
 }
 
 func mustEnv(tb testing.TB) *env {
@@ -61,54 +55,30 @@ func mustEnv(tb testing.TB) *env {
 		// events. TestDB_Apply covers ledger.checkpoint events instead.
 		c.CheckpointEvery = 0
 	})
-	e.dir = filepath.Join(tb.TempDir(), "nats")
-	e.startNATS(tb, "127.0.0.1:0")
-	e.addr = e.srv.Server.Addr().(*net.TCPAddr).String()
-	var err error
-	if e.nc, err = bus.Connect(e.srv.ClientURL(), "test"); err != nil {
-		tb.Fatal(err)
-	}
-	if e.js, err = jetstream.New(e.nc); err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := bus.EnsureStream(context.Background(), e.js, bus.StreamConfig{}); err != nil {
-		tb.Fatal(err)
-	}
-	e.startRelay()
-	tb.Cleanup(func() {
-		e.stopRelay()
-		e.nc.Close()
-		if e.srv != nil {
-			e.srv.Close()
-		}
-	})
+	e.nats = walletdtest.RunJetStream(tb)
+	e.js = e.nats.JS
+	e.startRelay(tb)
+	tb.Cleanup(e.stopRelay)
 	return e
 }
 
-// startRelay runs a relay from the ledger to the stream until stopRelay.
-func (e *env) startRelay() {
-	r := &bus.Relay{JS: e.js, Stream: "WALLETD", Prefix: "walletd", Source: sqlite.NewOutbox(e.l.DB, siteURL),
-		Logger: quiet, Idle: 10 * time.Millisecond}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	e.stopRelay = func() {
-		cancel()
-		<-done
-		e.stopRelay = func() {}
-	}
-}
-
-func (e *env) startNATS(tb testing.TB, addr string) {
+// startRelay opens a relay from the ledger to the stream until stopRelay.
+func (e *env) startRelay(tb testing.TB) {
 	tb.Helper()
-	srv, err := bus.StartEmbedded(bus.EmbeddedConfig{Addr: addr, StoreDir: e.dir})
-	if err != nil {
+	e.relay = &bus.Relay{JS: e.js, Stream: "WALLETD", Prefix: "walletd", Source: sqlite.NewOutbox(e.l.DB, siteURL),
+		Logger: quiet, Idle: 10 * time.Millisecond}
+	if err := e.relay.Open(); err != nil {
 		tb.Fatal(err)
 	}
-	e.srv = srv
 }
 
-func (e *env) stopNATS() { e.srv.Close(); e.srv = nil }
+// stopRelay closes the relay startRelay opened (a no-op when closed).
+func (e *env) stopRelay() {
+	if e.relay != nil {
+		e.relay.Close()
+		e.relay = nil
+	}
+}
 
 // mustDB opens a projections.db in a temp dir.
 func mustDB(tb testing.TB) *DB {
@@ -126,30 +96,31 @@ func mustDBAt(tb testing.TB, path string) *DB {
 	return db
 }
 
-// startProjector runs a projector on db until the returned stop function
-// is called (also at cleanup).
-func (e *env) startProjector(tb testing.TB, db *DB, consumer string, modify ...func(*Projector)) (*Projector, func()) {
+// startProjector opens a projector on db; tb.Cleanup closes it (Close
+// again is harmless) and fails the test if it stopped by itself.
+func (e *env) startProjector(tb testing.TB, db *DB, consumer string, modify ...func(*Projector)) *Projector {
 	tb.Helper()
 	p := &Projector{DB: db, JS: e.js, Consumer: consumer, Logger: quiet, Idle: 50 * time.Millisecond}
 	for _, m := range modify {
 		m(p)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("Run: %v", err)
-		}
+	if err := p.Open(); err != nil {
+		tb.Fatal(err)
 	}
-	tb.Cleanup(stop)
-	return p, stop
+	tb.Cleanup(func() {
+		if err := p.Close(); err != nil {
+			tb.Errorf("Projector: %v", err)
+		}
+	})
+	return p
+}
+
+// mustClose closes p and fails the test if it had stopped by itself.
+func mustClose(tb testing.TB, p *Projector) {
+	tb.Helper()
+	if err := p.Close(); err != nil {
+		tb.Fatalf("Projector: %v", err)
+	}
 }
 
 // outboxLen is how many events the ledger has produced so far.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -18,33 +18,30 @@ import (
 // Log attribute keys.
 const (
 	attrStream    = "stream"
-	attrConsumer  = "consumer"
 	attrStreamSeq = "stream_seq"
-	attrSeq       = "seq"
-	attrError     = "error"
 )
 
 // DefaultConsumer is the durable consumer name when Projector.Consumer is
 // empty.
 const DefaultConsumer = "projections"
 
-// ErrStreamMismatch is returned by Run when projections.db was built from
+// ErrStreamMismatch is returned by Open, CatchUp and Rebuild (and by Close
+// when it happens while running) when projections.db was built from
 // another stream than the one configured: rebuild it or use another file.
 var ErrStreamMismatch = errors.New("projections: projections.db was built from another stream")
 
-// errCaughtUp ends a CatchUp session.
-var errCaughtUp = errors.New("projections: caught up")
-
 // Projector applies the events of a JetStream stream to the read models of
-// a DB, through a pull consumer.
+// a DB, through a bus.Consumer: the consumer resumes from the position
+// stored in the DB, and each batch (up to BatchSize messages that arrived
+// together) is applied in one transaction with the new position, then
+// acknowledged. The server keeps no state the projector depends on: a
+// consumer deleted, a NATS restart or an error only costs a resume. When
+// the stream ends before the stored position (it lost its tail), the
+// position goes back to the stream's end and the events published again
+// are recognised by their ledger position and skipped.
 //
-// At every (re)start it reads the position stored in the DB, deletes the
-// durable consumer if it exists, and creates it again to deliver from the
-// stored stream sequence + 1 (everything when the DB is new). The server
-// keeps no state the projector depends on: a consumer deleted, a NATS
-// restart or an error only costs a resume. Each batch (up to BatchSize
-// messages that arrived together) is applied in one transaction with the
-// new position, then acknowledged.
+// Set the fields, then Open; Close stops it. CatchUp and Rebuild are
+// one-shot runs instead.
 //
 // Every projections.db needs a consumer name of its own: two projectors
 // sharing one would take messages from each other.
@@ -69,10 +66,18 @@ type Projector struct {
 	Metrics   *Metrics // nil: no metrics
 	Now       func() time.Time
 
-	lag atomic.Uint64
+	mu       sync.Mutex
+	consumer *bus.Consumer
 }
 
-func (p *Projector) init() {
+// feed returns the consumer that feeds the projector, made once from the
+// fields.
+func (p *Projector) feed() *bus.Consumer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.consumer != nil {
+		return p.consumer
+	}
 	if p.Stream == "" {
 		p.Stream = "WALLETD"
 	}
@@ -85,346 +90,135 @@ func (p *Projector) init() {
 	if p.BatchSize <= 0 {
 		p.BatchSize = 5000
 	}
-	if p.Idle <= 0 {
-		p.Idle = time.Second
-	}
 	if p.Logger == nil {
 		p.Logger = slog.Default()
 	}
 	if p.Now == nil {
 		p.Now = time.Now
 	}
+	c := &bus.Consumer{
+		JS:          p.JS,
+		Stream:      p.Stream,
+		Prefix:      p.Prefix,
+		Ephemeral:   p.Ephemeral,
+		Description: "walletd projections: the position of record is in projections.db",
+		Lost:        "events in between are missing from the read models (rebuild from a complete stream to repair)",
+		BatchSize:   p.BatchSize,
+		Idle:        p.Idle,
+		Applier:     &applier{p: p, conv: make([]message, 0, p.BatchSize)},
+		Name:        "projections",
+		Logger:      p.Logger.With("component", "projector"),
+	}
+	if !p.Ephemeral {
+		c.Durable = p.Consumer
+	}
+	if m := p.Metrics; m != nil {
+		c.Metrics = bus.ConsumerMetrics{Errors: m.Errors, Lag: m.Lag}
+	}
+	p.consumer = c
+	return c
 }
 
 // Lag returns the number of stream messages not yet applied, as last
 // measured (at every batch and every idle check).
-func (p *Projector) Lag() uint64 { return p.lag.Load() }
+func (p *Projector) Lag() uint64 { return p.feed().Lag() }
 
-// Run applies the stream until ctx is done, then returns nil. NATS and
-// database errors are logged and retried with back-off, resuming from the
-// stored position, which is never lost. It returns an error only when it
-// cannot go on: ErrStreamMismatch.
-func (p *Projector) Run(ctx context.Context) error {
-	p.init()
-	return p.loop(ctx, 0)
-}
+// Open checks the stored position and starts applying the stream in a
+// goroutine of its own. It fails when projections.db cannot be read or was
+// built from another stream (ErrStreamMismatch). NATS and database errors
+// after Open are logged and retried with back-off, resuming from the
+// stored position, which is never lost.
+func (p *Projector) Open() error { return p.feed().Open() }
+
+// Done is closed when the projector has stopped: after Close, or by itself
+// when it cannot go on (ErrStreamMismatch, which Close then returns).
+func (p *Projector) Done() <-chan struct{} { return p.feed().Done() }
+
+// Close stops the projector and waits for the batch in progress. It
+// returns the error that stopped the projector by itself, if one did.
+func (p *Projector) Close() error { return p.feed().Close() }
 
 // CatchUp applies the stream up to the last message it holds when CatchUp
-// is called, then returns. It retries errors like Run until ctx is done.
-func (p *Projector) CatchUp(ctx context.Context) error {
-	p.init()
-	info, err := p.streamInfo(ctx)
-	if err != nil {
-		return err
-	}
-	if info.State.LastSeq == 0 {
-		return nil
-	}
-	pos, err := p.DB.Position(ctx)
-	if err != nil {
-		return err
-	}
-	if pos.StreamSeq >= info.State.LastSeq {
-		return nil
-	}
-	return p.loop(ctx, info.State.LastSeq)
-}
+// is called, then returns. It retries errors until ctx is done.
+func (p *Projector) CatchUp(ctx context.Context) error { return p.feed().CatchUp(ctx) }
 
 // Rebuild empties the read models (DB.Reset) and applies the stream from
 // its first message up to its last at the time of the call. The result is
 // the same as that of a projector that applied the stream as it grew.
 func (p *Projector) Rebuild(ctx context.Context) error {
-	p.init()
+	c := p.feed()
 	if err := p.DB.Reset(ctx); err != nil {
 		return err
 	}
 	p.Logger.Info("projections: rebuilding from the stream", attrStream, p.Stream)
-	return p.CatchUp(ctx)
+	return c.CatchUp(ctx)
 }
 
-// loop runs sessions until ctx is done or, when target > 0, until the
-// stream sequence target is applied.
-func (p *Projector) loop(ctx context.Context, target uint64) error {
-	logger := p.Logger.With("component", "projector", attrStream, p.Stream, attrConsumer, p.consumerName())
-	backoff := 100 * time.Millisecond
-	for {
-		progressed, err := p.session(ctx, logger, target)
-		switch {
-		case ctx.Err() != nil:
-			if target > 0 {
-				return ctx.Err()
-			}
-			return nil
-		case errors.Is(err, errCaughtUp):
-			return nil
-		case errors.Is(err, ErrStreamMismatch):
-			return err
-		case errors.Is(err, errPositionMoved):
-			logger.Info("projections: resuming from the stored position", attrError, err)
-			continue
-		}
-		if progressed {
-			backoff = 100 * time.Millisecond
-		}
-		if p.Metrics != nil {
-			p.Metrics.Errors.Inc()
-		}
-		logger.Warn("projections: will resume from the stored position", attrError, err, "retry_in", backoff)
-		select {
-		case <-ctx.Done():
-			if target > 0 {
-				return ctx.Err()
-			}
-			return nil
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
-	}
+// applier is the projector's part of the consume loop: the position and
+// the batch transaction of projections.db.
+type applier struct {
+	p    *Projector
+	conv []message // reused from batch to batch
 }
 
-func (p *Projector) consumerName() string {
-	if p.Ephemeral {
-		return "(ephemeral)"
+var _ bus.Applier = (*applier)(nil)
+
+// Position returns the stored position; one built from another stream
+// ends the consumer with ErrStreamMismatch.
+func (a *applier) Position(ctx context.Context) (bus.Position, error) {
+	pos, err := a.p.DB.Position(ctx)
+	if err != nil {
+		return bus.Position{}, err
 	}
-	return p.Consumer
+	if pos.Stream != "" && pos.Stream != a.p.Stream {
+		return bus.Position{}, bus.Stop(fmt.Errorf("%w: built from %q, configured %q", ErrStreamMismatch, pos.Stream, a.p.Stream))
+	}
+	return bus.Position{Stream: pos.Stream, Seq: pos.StreamSeq}, nil
 }
 
-func (p *Projector) streamInfo(ctx context.Context) (*jetstream.StreamInfo, error) {
-	s, err := p.JS.Stream(ctx, p.Stream)
-	if err != nil {
-		return nil, fmt.Errorf("projections: stream %s: %w", p.Stream, err)
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("projections: stream %s info: %w", p.Stream, err)
-	}
-	return info, nil
+// Reposition moves the stored stream sequence back to the stream's end,
+// keeping the ledger position: the relay publishes the lost events again
+// after it, and those already applied are skipped.
+func (a *applier) Reposition(ctx context.Context, from, to bus.Position) error {
+	return moved(a.p.DB.rewind(ctx, from.Seq, to.Seq))
 }
 
-// session creates the consumer from the stored position and applies what
-// it delivers until an error, ctx's end or the target. It reports whether
-// it applied at least one batch.
-func (p *Projector) session(ctx context.Context, logger *slog.Logger, target uint64) (progressed bool, err error) {
-	if !p.connected() {
-		// A request made now would wait for its timeout: come back later.
-		return false, errors.New("projections: NATS is not connected")
+// Apply applies a batch in one transaction with its position, and logs
+// the events it had to pass over.
+func (a *applier) Apply(ctx context.Context, b *bus.Batch) error {
+	p := a.p
+	a.conv = a.conv[:0]
+	for i := range b.Msgs {
+		m := &b.Msgs[i]
+		a.conv = append(a.conv, toMessage(m.Seq, p.Prefix, m.Subject, m.Header, m.Data))
 	}
-	pos, err := p.DB.Position(ctx)
+	start := time.Now()
+	res, bad, err := p.DB.apply(ctx, p.Stream, b.Prev, a.conv, p.Now())
 	if err != nil {
-		return false, err
+		return moved(err)
 	}
-	if pos.Stream != "" && pos.Stream != p.Stream {
-		return false, fmt.Errorf("%w: built from %q, configured %q", ErrStreamMismatch, pos.Stream, p.Stream)
+	for _, e := range bad {
+		p.Logger.Error("projections: event passed over", "component", "projector", attrStream, p.Stream, attrStreamSeq, e.streamSeq, "reason", e.reason)
 	}
-	info, err := p.streamInfo(ctx)
-	if err != nil {
-		return false, err
-	}
-	start := pos.StreamSeq + 1
-	switch st := info.State; {
-	case st.LastSeq < pos.StreamSeq:
-		// The stream lost its tail (or was re-created). The relay publishes
-		// the lost events again after its new last message; those already
-		// applied are recognised by their ledger position and skipped.
-		logger.Warn("projections: the stream ends before the stored position; resuming after its last message",
-			attrStreamSeq, pos.StreamSeq, "stream_last_seq", st.LastSeq, attrSeq, pos.LedgerSeq)
-		if err := p.DB.rewind(ctx, pos.StreamSeq, st.LastSeq); err != nil {
-			return false, err
-		}
-		pos.StreamSeq, start = st.LastSeq, st.LastSeq+1
-	case st.Msgs > 0 && start < st.FirstSeq:
-		logger.Error("projections: the stream no longer holds the messages after the stored position; events in between are missing from the read models (rebuild from a complete stream to repair)",
-			attrStreamSeq, pos.StreamSeq, "stream_first_seq", st.FirstSeq)
-	}
-	if target > 0 && pos.StreamSeq >= target {
-		return false, errCaughtUp
-	}
-
-	cons, err := p.consumer(ctx, start)
-	if err != nil {
-		return false, err
-	}
-	sub, err := bus.Consume(cons, p.BatchSize)
-	if err != nil {
-		return false, fmt.Errorf("projections: consume: %w", err)
-	}
-	defer func() {
-		sub.Stop()
-		if p.Ephemeral && p.connected() { // else the server drops it after a minute
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			p.JS.DeleteConsumer(dctx, p.Stream, cons.CachedInfo().Name)
-			cancel()
-		}
-	}()
-	logger.Info("projections: consuming", attrStreamSeq, pos.StreamSeq, attrSeq, pos.LedgerSeq, "deliver_from", start)
-
-	belief := pos.StreamSeq // the stream seq stored in the DB, as last written
-	next, fresh := start, true
-	idle := time.NewTimer(p.Idle)
-	defer idle.Stop()
-	batch := make([]jetstream.Msg, 0, p.BatchSize)
-	conv := make([]message, 0, p.BatchSize)
-	logConsumeErr := func(err error) { logger.Debug("projections: consumer", attrError, err) }
-	for {
-		got, err := sub.Next(ctx, idle.C, batch, logConsumeErr)
-		if err != nil {
-			if ctx.Err() != nil {
-				return progressed, ctx.Err()
-			}
-			return progressed, fmt.Errorf("projections: consumer: %w", err)
-		}
-		if got == nil { // idle
-			// Bounded: a request made while NATS is away is not answered.
-			cctx, cancel := context.WithTimeout(ctx, max(2*time.Second, 2*p.Idle))
-			err := p.idleCheck(cctx, cons, belief, target)
-			cancel()
-			if err != nil {
-				return progressed, err
-			}
-			idle.Reset(p.Idle)
-			continue
-		}
-		batch = got
-
-		conv = conv[:0]
-		var gap error
-		var pending uint64
-		for i, m := range batch {
-			meta, err := m.Metadata()
-			if err != nil {
-				return progressed, fmt.Errorf("projections: message metadata: %w", err)
-			}
-			seq := meta.Sequence.Stream
-			if seq > next && !fresh {
-				// A message is missing from the delivery: resume from the
-				// stored position rather than pass over it.
-				gap = fmt.Errorf("projections: stream seq %d delivered, %d expected", seq, next)
-				batch = batch[:i]
-				break
-			}
-			fresh = false
-			if seq >= next {
-				next = seq + 1
-			}
-			pending = meta.NumPending
-			conv = append(conv, toMessage(seq, p.Prefix, m.Subject(), m.Headers(), m.Data()))
-		}
-		if len(conv) > 0 {
-			start := time.Now()
-			res, bad, err := p.DB.apply(ctx, p.Stream, belief, conv, p.Now())
-			if err != nil {
-				return progressed, err
-			}
-			progressed = true
-			belief = res.pos.StreamSeq
-			for _, m := range batch {
-				m.Ack() // a lost ack only means a redelivery, which is skipped
-			}
-			lag := pending + uint64(sub.Queued())
-			p.lag.Store(lag)
-			for _, b := range bad {
-				logger.Error("projections: event passed over", attrStreamSeq, b.streamSeq, "reason", b.reason)
-			}
-			if m := p.Metrics; m != nil {
-				m.Applied.Add(float64(res.applied))
-				m.Skipped.Add(float64(res.skipped))
-				m.Bad.Add(float64(len(bad)))
-				m.Batches.Inc()
-				m.BatchDuration.Observe(time.Since(start).Seconds())
-				m.Lag.Set(float64(lag))
-				m.StreamSeq.Set(float64(res.pos.StreamSeq))
-				m.LedgerSeq.Set(float64(res.pos.LedgerSeq))
-			}
-		}
-		if gap != nil {
-			return progressed, gap
-		}
-		if target > 0 && belief >= target {
-			return progressed, errCaughtUp
-		}
-		if !idle.Stop() {
-			select {
-			case <-idle.C:
-			default:
-			}
-		}
-		idle.Reset(p.Idle)
-	}
-}
-
-// consumer deletes the durable consumer, if any, and creates it to deliver
-// from stream sequence start.
-func (p *Projector) consumer(ctx context.Context, start uint64) (jetstream.Consumer, error) {
-	cfg := jetstream.ConsumerConfig{
-		Description:   "walletd projections: the position of record is in projections.db",
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       time.Minute,
-		MaxAckPending: 4 * p.BatchSize,
-		FilterSubject: p.Prefix + ".>",
-	}
-	if start > 1 {
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, start
-	}
-	if p.Ephemeral {
-		cfg.InactiveThreshold = time.Minute
-	} else {
-		cfg.Durable = p.Consumer
-		// The consumer's own state is never trusted: it is made again from
-		// the position stored in projections.db.
-		if err := p.JS.DeleteConsumer(ctx, p.Stream, p.Consumer); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return nil, fmt.Errorf("projections: delete consumer %s: %w", p.Consumer, err)
-		}
-	}
-	c, err := p.JS.CreateConsumer(ctx, p.Stream, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("projections: create consumer %s: %w", p.consumerName(), err)
-	}
-	return c, nil
-}
-
-// idleCheck runs when no message came for a while: it notices a reset of
-// the database, measures the lag, notices a stream that lost its tail, and
-// ends a CatchUp whose target no longer exists.
-func (p *Projector) idleCheck(ctx context.Context, cons jetstream.Consumer, belief, target uint64) error {
-	if !p.connected() {
-		return nil // the consumer resumes by itself when NATS is back
-	}
-	pos, err := p.DB.Position(ctx)
-	if err != nil {
-		return err
-	}
-	if pos.StreamSeq != belief {
-		return fmt.Errorf("%w: stored stream seq %d, applied %d", errPositionMoved, pos.StreamSeq, belief)
-	}
-	info, err := p.streamInfo(ctx)
-	if err != nil {
-		return err
-	}
-	last := info.State.LastSeq
-	if last < belief {
-		return fmt.Errorf("projections: the stream's last sequence %d is before the applied %d", last, belief)
-	}
-	p.lag.Store(last - belief)
-	if p.Metrics != nil {
-		p.Metrics.Lag.Set(float64(last - belief))
-	}
-	if target > 0 {
-		ci, err := cons.Info(ctx)
-		if err != nil {
-			return fmt.Errorf("projections: consumer info: %w", err)
-		}
-		if ci.NumPending == 0 && ci.NumAckPending == 0 {
-			return errCaughtUp // every message there is was applied
-		}
+	if m := p.Metrics; m != nil {
+		m.Applied.Add(float64(res.applied))
+		m.Skipped.Add(float64(res.skipped))
+		m.Bad.Add(float64(len(bad)))
+		m.Batches.Inc()
+		m.BatchDuration.Observe(time.Since(start).Seconds())
+		m.StreamSeq.Set(float64(res.pos.StreamSeq))
+		m.LedgerSeq.Set(float64(res.pos.LedgerSeq))
 	}
 	return nil
 }
 
-// connected reports whether the NATS connection is up.
-func (p *Projector) connected() bool {
-	nc := p.JS.Conn()
-	return nc == nil || nc.IsConnected()
+// moved marks errPositionMoved as bus.ErrPositionMoved, which the
+// consumer answers with a resume at once.
+func moved(err error) error {
+	if errors.Is(err, errPositionMoved) {
+		return bus.Moved(err)
+	}
+	return err
 }
 
 // toMessage extracts what the projections need from a stream message.

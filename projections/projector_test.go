@@ -27,7 +27,7 @@ func TestProjector_Run(t *testing.T) {
 		db := mustDB(t)
 		reg := prometheus.NewRegistry()
 		metrics := NewMetrics(reg)
-		p, _ := e.startProjector(t, db, "projections", func(p *Projector) { p.Metrics = metrics })
+		p := e.startProjector(t, db, "projections", func(p *Projector) { p.Metrics = metrics })
 		rng := rand.New(rand.NewPCG(1, 2))
 		wallets := e.mustWallets(t, 10)
 		e.workload(t, rng, wallets, 600, 20*time.Minute)
@@ -57,28 +57,28 @@ func TestProjector_Run(t *testing.T) {
 		t.Parallel()
 		e := mustEnv(t)
 		db := mustDB(t)
-		_, stop := e.startProjector(t, db, "projections", func(p *Projector) { p.BatchSize = 17 })
+		p := e.startProjector(t, db, "projections", func(p *Projector) { p.BatchSize = 17 })
 		rng := rand.New(rand.NewPCG(3, 4))
 		wallets := e.mustWallets(t, 10)
 		for round := 0; round < 4; round++ { // applied while it grows, batch by batch
 			e.workload(t, rng, wallets, 100, 3*time.Hour)
 			e.waitApplied(t, db)
 		}
-		stop()
+		mustClose(t, p)
 		incremental := dump(t, db)
 
 		// From scratch: a new file and a new projector (deleting the file
 		// and restarting is the same thing).
 		fresh := mustDB(t)
-		_, stop2 := e.startProjector(t, fresh, "projections-2")
+		p2 := e.startProjector(t, fresh, "projections-2")
 		e.waitApplied(t, fresh)
-		stop2()
+		mustClose(t, p2)
 		if got := dump(t, fresh); got != incremental {
 			t.Fatalf("rebuilt from scratch:\n%s\nincremental:\n%s", got, incremental)
 		}
 
 		// Projector.Rebuild on the incremental file, with an ephemeral consumer.
-		p := &Projector{DB: db, JS: e.js, Ephemeral: true, Logger: quiet, Idle: 50 * time.Millisecond}
+		p = &Projector{DB: db, JS: e.js, Ephemeral: true, Logger: quiet, Idle: 50 * time.Millisecond}
 		if err := p.Rebuild(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -93,11 +93,11 @@ func TestProjector_Run(t *testing.T) {
 		e := mustEnv(t)
 		path := t.TempDir() + "/projections.db"
 		db := mustDBAt(t, path)
-		_, stop := e.startProjector(t, db, "projections")
+		p := e.startProjector(t, db, "projections")
 		wallets := e.mustWallets(t, 4)
 		e.workload(t, rand.New(rand.NewPCG(5, 6)), wallets, 80, time.Hour)
 		e.waitApplied(t, db)
-		stop()
+		mustClose(t, p)
 		before := dump(t, db)
 		db.Close()
 		for _, suffix := range []string{"", "-wal", "-shm"} {
@@ -118,15 +118,18 @@ func TestProjector_Run(t *testing.T) {
 		rng := rand.New(rand.NewPCG(7, 8))
 		wallets := e.mustWallets(t, 10)
 		e.workload(t, rng, wallets, 400, time.Hour)
-		_, stop := e.startProjector(t, db, "projections", func(p *Projector) { p.BatchSize = 25 })
+		p := e.startProjector(t, db, "projections", func(p *Projector) { p.BatchSize = 25 })
 		walletdtest.CheckFor(t, 10*time.Second, time.Millisecond, func() error {
 			pos, err := db.Position(context.Background())
-			if err != nil || pos.StreamSeq < 100 {
-				return fmt.Errorf("position %+v %v", pos, err)
+			if err != nil {
+				return err
+			}
+			if pos.StreamSeq < 100 {
+				return fmt.Errorf("position %+v", pos)
 			}
 			return nil
 		})
-		stop() // part way through
+		mustClose(t, p) // part way through
 		mid, _ := db.Position(context.Background())
 		if mid.StreamSeq >= e.outboxLen(t) {
 			t.Fatalf("stopped at %d, not part way", mid.StreamSeq)
@@ -153,11 +156,11 @@ func TestProjector_Run(t *testing.T) {
 		// come again, in batches cut differently. Nothing changes.
 		e := mustEnv(t)
 		db := mustDB(t)
-		_, stop := e.startProjector(t, db, "projections")
+		p := e.startProjector(t, db, "projections")
 		wallets := e.mustWallets(t, 5)
 		e.workload(t, rand.New(rand.NewPCG(9, 10)), wallets, 150, time.Hour)
 		e.waitApplied(t, db)
-		stop()
+		mustClose(t, p)
 		before := dump(t, db)
 		msgs := streamMessages(t, e)
 		pos, _ := db.Position(context.Background())
@@ -198,17 +201,45 @@ func TestProjector_Run(t *testing.T) {
 		e := mustEnv(t)
 		db := mustDB(t)
 		e.l.MustWallet(t, "u1", "USD")
-		_, stop := e.startProjector(t, db, "projections")
+		p := e.startProjector(t, db, "projections")
 		e.waitApplied(t, db)
-		stop()
+		mustClose(t, p)
 		if _, err := db.write.Exec(`UPDATE position SET stream = 'OTHER'`); err != nil {
 			t.Fatal(err)
 		}
-		p := &Projector{DB: db, JS: e.js, Logger: quiet}
+		p = &Projector{DB: db, JS: e.js, Logger: quiet}
+		if err := p.Open(); !errors.Is(err, ErrStreamMismatch) {
+			p.Close()
+			t.Fatalf("Open: %v, want ErrStreamMismatch", err)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := p.Run(ctx); !errors.Is(err, ErrStreamMismatch) {
-			t.Fatalf("Run: %v, want ErrStreamMismatch", err)
+		if err := p.CatchUp(ctx); !errors.Is(err, ErrStreamMismatch) {
+			t.Fatalf("CatchUp: %v, want ErrStreamMismatch", err)
+		}
+	})
+
+	t.Run("ErrStreamMismatchWhileRunning", func(t *testing.T) {
+		t.Parallel()
+		e := mustEnv(t)
+		db := mustDB(t)
+		e.l.MustWallet(t, "u1", "USD")
+		p := &Projector{DB: db, JS: e.js, Logger: quiet, Idle: 20 * time.Millisecond}
+		if err := p.Open(); err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		e.waitApplied(t, db)
+		if _, err := db.write.Exec(`UPDATE position SET stream = 'OTHER'`); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-p.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("the projector did not stop")
+		}
+		if err := p.Close(); !errors.Is(err, ErrStreamMismatch) {
+			t.Fatalf("Close: %v, want ErrStreamMismatch", err)
 		}
 	})
 
@@ -224,30 +255,33 @@ func TestProjector_Run(t *testing.T) {
 		wallets := e.mustWallets(t, 5)
 		e.workload(t, rng, wallets, 60, time.Hour)
 		e.waitApplied(t, db)
-		e.stopNATS()
+		e.nats.Stop(t)
 		snap := filepath.Join(t.TempDir(), "snap")
-		if out, err := exec.Command("cp", "-a", e.dir, snap).CombinedOutput(); err != nil {
+		if out, err := exec.Command("cp", "-a", e.nats.StoreDir(), snap).CombinedOutput(); err != nil {
 			t.Fatalf("%v %s", err, out)
 		}
-		e.startNATS(t, e.addr)
+		e.nats.Start(t)
 		e.workload(t, rng, wallets, 60, time.Hour)
 		e.waitApplied(t, db)
 		applied, _ := db.Position(context.Background())
 		e.stopRelay() // so that the projector sees the short stream first
-		e.stopNATS()
-		os.RemoveAll(e.dir)
-		if out, err := exec.Command("cp", "-a", snap, e.dir).CombinedOutput(); err != nil {
+		e.nats.Stop(t)
+		os.RemoveAll(e.nats.StoreDir())
+		if out, err := exec.Command("cp", "-a", snap, e.nats.StoreDir()).CombinedOutput(); err != nil {
 			t.Fatalf("%v %s", err, out)
 		}
-		e.startNATS(t, e.addr)
+		e.nats.Start(t)
 		walletdtest.CheckFor(t, 20*time.Second, 10*time.Millisecond, func() error {
 			pos, err := db.Position(context.Background())
-			if err != nil || pos.StreamSeq >= applied.StreamSeq || pos.LedgerSeq != applied.LedgerSeq {
-				return fmt.Errorf("position %+v, %v; was %+v", pos, err, applied)
+			if err != nil {
+				return err
+			}
+			if pos.StreamSeq >= applied.StreamSeq || pos.LedgerSeq != applied.LedgerSeq {
+				return fmt.Errorf("position %+v; was %+v", pos, applied)
 			}
 			return nil // rewound to the stream's end, the ledger position kept
 		})
-		e.startRelay()
+		e.startRelay(t)
 		e.workload(t, rng, wallets, 30, time.Hour)
 		e.waitApplied(t, db)
 		e.checkAgainstLedger(t, db, wallets)

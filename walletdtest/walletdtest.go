@@ -1,5 +1,6 @@
 // Package walletdtest holds the helpers walletd's tests share: a real
-// ledger on a SQLite file in a temp dir, and polling instead of sleeping.
+// ledger on a SQLite file in a temp dir, an embedded JetStream, and
+// polling instead of sleeping.
 package walletdtest
 
 import (
@@ -139,6 +140,24 @@ func CheckFor(tb testing.TB, total, every time.Duration, fn func() error) {
 		}
 		if time.Now().After(deadline) {
 			tb.Fatalf("after %v: %v", total, err)
+		}
+		time.Sleep(every)
+	}
+}
+
+// CheckHolds calls fn every `every` for total and fails the test at the
+// first error fn returns: for what must stay true for a while (nothing
+// more is sent, nothing is retried), where CheckFor waits for what must
+// become true.
+func CheckHolds(tb testing.TB, total, every time.Duration, fn func() error) {
+	tb.Helper()
+	deadline := time.Now().Add(total)
+	for {
+		if err := fn(); err != nil {
+			tb.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			return
 		}
 		time.Sleep(every)
 	}

@@ -23,17 +23,21 @@ const DefaultConsumer = "webhooks"
 // suspended: held; disabled: none), recorded with the stream position in
 // one webhooks.db transaction, then acknowledged.
 //
-// The position of record is the one in webhooks.db: at every (re)start the
-// dispatcher deletes its durable consumer and creates it again to deliver
-// from the stored stream sequence + 1, so nothing waits for an ack timeout
-// after a crash. A crash between the commit and the acks costs nothing (the
-// next session starts after the commit); a crash before the commit
-// delivers the batch again. Deliveries are unique per endpoint and event
-// id, so an event the stream holds twice (the relay republishing a lost
-// tail) is recorded once.
+// It reads the stream through a bus.Consumer. The position of record is
+// the one in webhooks.db: at every (re)start the consumer is made again to
+// deliver from the stored stream sequence + 1, so nothing waits for an ack
+// timeout after a crash. A crash between the commit and the acks costs
+// nothing (the next session starts after the commit); a crash before the
+// commit delivers the batch again. Deliveries are unique per endpoint and
+// event id, so an event the stream holds twice (the relay republishing a
+// lost tail) is recorded once. A webhooks.db recorded from another stream
+// starts after the last message of this one.
 //
 // An endpoint receives the events that enter the stream after it was
 // created.
+//
+// Set the fields, then Open; Close stops it. Close the Dispatcher before
+// its Service.
 type Dispatcher struct {
 	Service   *Service
 	JS        jetstream.JetStream
@@ -45,13 +49,25 @@ type Dispatcher struct {
 	Logger    *slog.Logger
 
 	// beforeAck, if set, runs after a batch is committed and before it is
-	// acknowledged; an error ends the session there, as a crash would.
+	// acknowledged; an error stops the dispatcher there, as a crash would.
 	beforeAck func(n int) error
 	// beforeCommit is the same, before the commit.
 	beforeCommit func(n int) error
+
+	consumer *bus.Consumer
 }
 
-func (d *Dispatcher) init() {
+// errCrash stops the dispatcher on a test hook.
+var errCrash = errors.New("webhooks: dispatcher stopped by a test hook")
+
+// Open starts recording deliveries in a goroutine of its own. It fails
+// when the position in webhooks.db cannot be read. NATS and database
+// errors after Open are logged and retried with back-off from the stored
+// position.
+func (d *Dispatcher) Open() error {
+	if d.Service == nil || d.consumer != nil {
+		return errors.New("webhooks: dispatcher: open: no Service, or already open")
+	}
 	if d.Stream == "" {
 		d.Stream = "WALLETD"
 	}
@@ -61,225 +77,112 @@ func (d *Dispatcher) init() {
 	if d.Consumer == "" {
 		d.Consumer = DefaultConsumer
 	}
-	if d.BatchSize <= 0 {
-		d.BatchSize = 500
-	}
-	if d.Idle <= 0 {
-		d.Idle = time.Second
-	}
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	c := &bus.Consumer{
+		JS:          d.JS,
+		Stream:      d.Stream,
+		Prefix:      d.Prefix,
+		Durable:     d.Consumer,
+		Description: "walletd webhook dispatcher: the position of record is in webhooks.db",
+		AdoptStream: true,
+		Lost:        "their events were not delivered",
+		BatchSize:   d.BatchSize,
+		Idle:        d.Idle,
+		Applier:     &dispatch{d: d},
+		Name:        "webhooks: dispatcher",
+		Logger:      d.Logger.With("component", "webhook-dispatcher"),
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = 500
+	}
+	if m := d.Service.Metrics; m != nil {
+		c.Metrics = bus.ConsumerMetrics{Errors: m.DispatchErrors, Lag: m.DispatchLag}
+	}
+	if err := c.Open(); err != nil {
+		return err
+	}
+	d.consumer = c
+	return nil
 }
 
-// errCrash ends a session on a test hook.
-var errCrash = errors.New("webhooks: dispatcher stopped by a test hook")
-
-// Run records deliveries until ctx is done, then returns nil. NATS and
-// database errors are logged and retried with back-off from the stored
-// position.
-func (d *Dispatcher) Run(ctx context.Context) error {
-	d.init()
-	logger := d.Logger.With("component", "webhook-dispatcher", "stream", d.Stream, "consumer", d.Consumer)
-	backoff := 100 * time.Millisecond
-	for {
-		progressed, err := d.session(ctx, logger)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if errors.Is(err, errCrash) {
-			return err
-		}
-		if progressed {
-			backoff = 100 * time.Millisecond
-		}
-		if m := d.Service.Metrics; m != nil {
-			m.DispatchErrors.Inc()
-		}
-		logger.Warn("webhooks: dispatcher will resume from the stored position", attrError, err, "retry_in", backoff)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
+// Done is closed when the dispatcher has stopped: after Close, or by
+// itself on a test hook. It is nil before Open.
+func (d *Dispatcher) Done() <-chan struct{} {
+	if d.consumer == nil {
+		return nil
 	}
+	return d.consumer.Done()
 }
 
-func (d *Dispatcher) streamInfo(ctx context.Context) (*jetstream.StreamInfo, error) {
-	st, err := d.JS.Stream(ctx, d.Stream)
-	if err != nil {
-		return nil, fmt.Errorf("webhooks: stream %s: %w", d.Stream, err)
+// Close stops recording and waits for the batch in progress: it is
+// committed, or delivered again at the next start. It returns the error
+// that stopped the dispatcher by itself, if one did.
+func (d *Dispatcher) Close() error {
+	if d.consumer == nil {
+		return nil
 	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("webhooks: stream %s info: %w", d.Stream, err)
-	}
-	return info, nil
+	return d.consumer.Close()
 }
 
-func (d *Dispatcher) session(ctx context.Context, logger *slog.Logger) (progressed bool, err error) {
-	db := d.Service.DB
-	stream, pos, err := db.position(ctx)
-	if err != nil {
-		return false, err
-	}
-	info, err := d.streamInfo(ctx)
-	if err != nil {
-		return false, err
-	}
-	start := pos + 1
-	switch st := info.State; {
-	case stream != "" && stream != d.Stream:
-		start = st.LastSeq + 1
-		logger.Warn("webhooks: webhooks.db was recorded from another stream; starting after the last message of this one",
-			"recorded_stream", stream)
-	case st.LastSeq < pos:
-		// The stream lost its tail; the relay publishes those events again
-		// after its new last message, and they are recognised by their ids.
-		start = st.LastSeq + 1
-		logger.Warn("webhooks: the stream ends before the stored position; resuming after its last message",
-			attrStreamSeq, pos, "stream_last_seq", st.LastSeq)
-	case st.Msgs > 0 && start < st.FirstSeq:
-		logger.Error("webhooks: the stream no longer holds the events after the stored position; they were not delivered",
-			attrStreamSeq, pos, "stream_first_seq", st.FirstSeq)
-	}
-	cons, err := d.consumer(ctx, start)
-	if err != nil {
-		return false, err
-	}
-	sub, err := bus.Consume(cons, d.BatchSize)
-	if err != nil {
-		return false, fmt.Errorf("webhooks: consume: %w", err)
-	}
-	defer sub.Stop()
-	logger.Info("webhooks: dispatcher consuming", attrStreamSeq, pos, "deliver_from", start)
+// dispatch is the dispatcher's part of the consume loop: the position and
+// the delivery records of webhooks.db.
+type dispatch struct {
+	d *Dispatcher
+}
 
-	next, fresh := start, true
-	stalls := 0 // idle checks in a row with messages pending and none delivered
-	idle := time.NewTimer(d.Idle)
-	defer idle.Stop()
-	batch := make([]jetstream.Msg, 0, d.BatchSize)
-	logConsumeErr := func(err error) { logger.Debug("webhooks: consumer", attrError, err) }
-	for {
-		got, err := sub.Next(ctx, idle.C, batch, logConsumeErr)
-		if err != nil {
-			if ctx.Err() != nil {
-				return progressed, ctx.Err()
-			}
-			return progressed, fmt.Errorf("webhooks: consumer: %w", err)
-		}
-		if got == nil {
-			// Nothing came for a while: measure the lag, and if the
-			// consumer holds messages it does not deliver, start over.
-			ci, err := cons.Info(ctx)
-			if err != nil {
-				return progressed, fmt.Errorf("webhooks: consumer info: %w", err)
-			}
-			if m := d.Service.Metrics; m != nil {
-				m.DispatchLag.Set(float64(ci.NumPending + uint64(ci.NumAckPending)))
-			}
-			if ci.NumPending > 0 && sub.Queued() == 0 {
-				if stalls++; stalls >= 5 {
-					return progressed, fmt.Errorf("webhooks: the consumer has %d messages pending but delivered none for %v", ci.NumPending, 5*d.Idle)
-				}
-			} else {
-				stalls = 0
-			}
-			idle.Reset(d.Idle)
+var _ bus.Applier = (*dispatch)(nil)
+
+// Position returns the position stored in webhooks.db.
+func (a *dispatch) Position(ctx context.Context) (bus.Position, error) {
+	stream, seq, err := a.d.Service.DB.position(ctx)
+	if err != nil {
+		return bus.Position{}, err
+	}
+	return bus.Position{Stream: stream, Seq: seq}, nil
+}
+
+// Reposition stores to: the stream lost its tail (its events are
+// published again after it and recognised by their ids), or webhooks.db
+// was recorded from another stream.
+func (a *dispatch) Reposition(ctx context.Context, _, to bus.Position) error {
+	_, err := a.d.Service.DB.record(ctx, to.Stream, to.Seq, nil, a.d.Service.Now())
+	return err
+}
+
+// Apply records the deliveries of a batch and its position in one
+// transaction.
+func (a *dispatch) Apply(ctx context.Context, b *bus.Batch) error {
+	d := a.d
+	evs := make([]streamEvent, 0, len(b.Msgs))
+	for i := range b.Msgs {
+		m := &b.Msgs[i]
+		ev, ok := d.toEvent(m)
+		if !ok {
+			d.Logger.Error("webhooks: event passed over: no event id or subject", "component", "webhook-dispatcher",
+				attrStreamSeq, m.Seq, "subject", m.Subject)
 			continue
 		}
-		stalls = 0
-		batch = got
-		var gap error
-		var pending uint64
-		var last uint64
-		evs := make([]streamEvent, 0, len(batch))
-		for i, m := range batch {
-			meta, err := m.Metadata()
-			if err != nil {
-				return progressed, fmt.Errorf("webhooks: message metadata: %w", err)
-			}
-			seq := meta.Sequence.Stream
-			if seq > next && !fresh {
-				// A message is missing from the delivery: resume from the
-				// stored position rather than pass over it.
-				gap = fmt.Errorf("webhooks: stream seq %d delivered, %d expected", seq, next)
-				batch = batch[:i]
-				break
-			}
-			fresh = false
-			if seq >= next {
-				next = seq + 1
-			}
-			last = max(last, seq)
-			pending = meta.NumPending
-			ev, ok := d.toEvent(m, meta)
-			if !ok {
-				logger.Error("webhooks: event passed over: no event id or subject", attrStreamSeq, seq, "subject", m.Subject())
-				continue
-			}
-			evs = append(evs, ev)
-		}
-		if len(batch) > 0 {
-			got, err := d.Service.recordEvents(ctx, d.Stream, last, evs, d.beforeCommit)
-			if err != nil {
-				return progressed, err
-			}
-			progressed = true
-			if d.beforeAck != nil {
-				if err := d.beforeAck(len(batch)); err != nil {
-					return progressed, fmt.Errorf("%w: %v", errCrash, err)
-				}
-			}
-			for _, m := range batch {
-				m.Ack() // a lost ack costs nothing: the next session starts after the stored position
-			}
-			if m := d.Service.Metrics; m != nil {
-				n := 0
-				for _, c := range got {
-					n += c
-				}
-				m.Recorded.Add(float64(n))
-				m.DispatchLag.Set(float64(pending + uint64(sub.Queued())))
-			}
-		}
-		if gap != nil {
-			return progressed, gap
-		}
-		if !idle.Stop() {
-			select {
-			case <-idle.C:
-			default:
-			}
-		}
-		idle.Reset(d.Idle)
+		evs = append(evs, ev)
 	}
-}
-
-// consumer deletes the durable consumer, if any, and creates it to deliver
-// from stream sequence start.
-func (d *Dispatcher) consumer(ctx context.Context, start uint64) (jetstream.Consumer, error) {
-	cfg := jetstream.ConsumerConfig{
-		Durable:       d.Consumer,
-		Description:   "walletd webhook dispatcher: the position of record is in webhooks.db",
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       time.Minute,
-		MaxAckPending: 4 * d.BatchSize,
-		FilterSubject: d.Prefix + ".>",
-	}
-	if start > 1 {
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, start
-	}
-	if err := d.JS.DeleteConsumer(ctx, d.Stream, d.Consumer); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return nil, fmt.Errorf("webhooks: delete consumer %s: %w", d.Consumer, err)
-	}
-	c, err := d.JS.CreateConsumer(ctx, d.Stream, cfg)
+	got, err := d.Service.recordEvents(ctx, d.Stream, b.Last, evs, d.beforeCommit)
 	if err != nil {
-		return nil, fmt.Errorf("webhooks: create consumer %s: %w", d.Consumer, err)
+		return err
 	}
-	return c, nil
+	if d.beforeAck != nil {
+		if err := d.beforeAck(len(b.Msgs)); err != nil {
+			return bus.Stop(fmt.Errorf("%w: %w", errCrash, err))
+		}
+	}
+	if m := d.Service.Metrics; m != nil {
+		n := 0
+		for _, c := range got {
+			n += c
+		}
+		m.Recorded.Add(float64(n))
+	}
+	return nil
 }
 
 // streamEvent is what the dispatcher needs of a stream message.
@@ -291,13 +194,12 @@ type streamEvent struct {
 	time time.Time // when it entered the stream
 }
 
-func (d *Dispatcher) toEvent(m jetstream.Msg, meta *jetstream.MsgMetadata) (streamEvent, bool) {
-	key, ok := events.KeyFromSubject(d.Prefix, m.Subject())
+func (d *Dispatcher) toEvent(m *bus.Message) (streamEvent, bool) {
+	key, ok := events.KeyFromSubject(d.Prefix, m.Subject)
 	if !ok || key == "" {
 		return streamEvent{}, false
 	}
-	ev := streamEvent{seq: meta.Sequence.Stream, key: key, data: m.Data(), time: meta.Timestamp,
-		id: m.Headers().Get(jetstream.MsgIDHeader)}
+	ev := streamEvent{seq: m.Seq, key: key, data: m.Data, time: m.Time, id: m.Header.Get(jetstream.MsgIDHeader)}
 	if ev.id == "" {
 		var env struct {
 			ID string `json:"id"`
@@ -345,7 +247,7 @@ func (s *Service) recordEvents(ctx context.Context, stream string, lastSeq uint6
 	s.mu.RUnlock()
 	if hook != nil {
 		if err := hook(len(evs)); err != nil {
-			return nil, fmt.Errorf("%w: %v", errCrash, err)
+			return nil, bus.Stop(fmt.Errorf("%w: %w", errCrash, err))
 		}
 	}
 	got, err := s.DB.record(ctx, stream, lastSeq, ds, s.Now())

@@ -25,10 +25,10 @@ func startRelay(tb testing.TB, n *natsEnv, l *walletdtest.Ledger) *bus.Relay {
 	tb.Helper()
 	r := &bus.Relay{JS: n.js, Stream: "WALLETD", Prefix: "walletd", Source: sqlite.NewOutbox(l.DB, siteURL),
 		Logger: quiet, Idle: 10 * time.Millisecond}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	tb.Cleanup(func() { cancel(); <-done })
+	if err := r.Open(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { r.Close() })
 	return r
 }
 
@@ -142,7 +142,7 @@ func TestDispatcher_Filters(t *testing.T) {
 	credited.waitFor(t, events.WalletCredited, 3)
 	checkpoints.waitFor(t, events.LedgerCheckpoint, 1)
 	// The marker reached the filtered endpoints last: nothing else is coming.
-	waitIdle(t, e)
+	waitIdle(t, e, n)
 	count := func(rc *receiver) map[string]int {
 		m := map[string]int{}
 		for _, r := range rc.requests() {
@@ -169,7 +169,7 @@ func TestDispatcher_Filters(t *testing.T) {
 	late := newReceiver(t)
 	e.create(t, walletd.WebhookEndpointInput{URL: late.URL})
 	late.waitFor(t, "ping", 1)
-	waitIdle(t, e)
+	waitIdle(t, e, n)
 	if got := len(late.requests()); got != 1 {
 		t.Errorf("an endpoint created later received %d requests (earlier events)", got)
 	}
@@ -178,20 +178,24 @@ func TestDispatcher_Filters(t *testing.T) {
 	}
 }
 
-// waitIdle waits until no delivery is pending and the dispatcher has
-// recorded everything the stream holds.
-func waitIdle(tb testing.TB, e *svcEnv) {
+// waitIdle waits until the dispatcher has recorded everything the stream
+// holds and no delivery is pending.
+func waitIdle(tb testing.TB, e *svcEnv, n *natsEnv) {
 	tb.Helper()
 	walletdtest.CheckFor(tb, 10*time.Second, 10*time.Millisecond, func() error {
-		var pending int
-		rawDB(tb, e).QueryRow(`SELECT COUNT(*) FROM deliveries WHERE state = 'pending'`).Scan(&pending)
-		if pending > 0 {
-			return fmt.Errorf("%d pending", pending)
+		s, err := n.js.Stream(context.Background(), "WALLETD")
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	time.Sleep(100 * time.Millisecond) // let a message in flight on the stream be recorded, then check again
-	walletdtest.CheckFor(tb, 10*time.Second, 10*time.Millisecond, func() error {
+		info, err := s.Info(context.Background())
+		if err != nil {
+			return err
+		}
+		var recorded uint64
+		rawDB(tb, e).QueryRow(`SELECT COALESCE((SELECT value FROM meta WHERE key = 'dispatch_stream_seq'), '0')`).Scan(&recorded)
+		if recorded != info.State.LastSeq {
+			return fmt.Errorf("recorded up to stream seq %d of %d", recorded, info.State.LastSeq)
+		}
 		var pending int
 		rawDB(tb, e).QueryRow(`SELECT COUNT(*) FROM deliveries WHERE state = 'pending'`).Scan(&pending)
 		if pending > 0 {
@@ -297,10 +301,12 @@ func TestDispatcher_RetryScheduleAndSuspension(t *testing.T) {
 		}
 		return nil
 	})
-	time.Sleep(300 * time.Millisecond)
-	if got := len(rc.requests()); got != sent {
-		t.Fatalf("a suspended endpoint was sent %d more requests", got-sent)
-	}
+	walletdtest.CheckHolds(t, 300*time.Millisecond, 10*time.Millisecond, func() error {
+		if got := len(rc.requests()); got != sent {
+			return fmt.Errorf("a suspended endpoint was sent %d more requests", got-sent)
+		}
+		return nil
+	})
 	if _, err := e.Svc.SendTest(context.Background(), ep.ID, events.WalletCredited); walletd.ErrorCode(err) != walletd.EConflict {
 		t.Fatalf("test to a suspended endpoint: %v", err)
 	}
@@ -411,7 +417,7 @@ func TestDispatcher_CrashDuringDispatch(t *testing.T) {
 	// Crash before the second commit: the first batch is recorded, the
 	// second is not (and is delivered again by the stream).
 	var calls atomic.Int32
-	done, _ := startDispatcher(t, e.Svc, n, small, func(d *webhooks.Dispatcher) {
+	d := startDispatcher(t, e.Svc, n, small, func(d *webhooks.Dispatcher) {
 		webhooks.SetCrashHooks(d, func(int) error {
 			if calls.Add(1) == 2 {
 				return errors.New("kill -9 before commit")
@@ -419,14 +425,12 @@ func TestDispatcher_CrashDuringDispatch(t *testing.T) {
 			return nil
 		}, nil)
 	})
-	if err := <-done; !errors.Is(err, webhooks.ErrCrash) {
-		t.Fatalf("Run: %v", err)
-	}
+	waitStopped(t, d)
 	e.restart(t) // the process restarts: a new service on the same webhooks.db
 
 	// Crash after the second commit, before its acks.
 	calls.Store(0)
-	done, _ = startDispatcher(t, e.Svc, n, small, func(d *webhooks.Dispatcher) {
+	d = startDispatcher(t, e.Svc, n, small, func(d *webhooks.Dispatcher) {
 		webhooks.SetCrashHooks(d, nil, func(int) error {
 			if calls.Add(1) == 2 {
 				return errors.New("kill -9 before ack")
@@ -434,9 +438,7 @@ func TestDispatcher_CrashDuringDispatch(t *testing.T) {
 			return nil
 		})
 	})
-	if err := <-done; !errors.Is(err, webhooks.ErrCrash) {
-		t.Fatalf("Run: %v", err)
-	}
+	waitStopped(t, d)
 	e.restart(t)
 
 	// A clean run, with more events arriving meanwhile.
@@ -566,10 +568,12 @@ func TestService_ReceiverSignals(t *testing.T) {
 			}
 			return nil
 		})
-		time.Sleep(50 * time.Millisecond)
-		if got := len(rc.requests()); got != 1 {
-			t.Fatalf("the receiver saw %d requests: the redirect was followed", got)
-		}
+		walletdtest.CheckHolds(t, 50*time.Millisecond, 5*time.Millisecond, func() error {
+			if got := len(rc.requests()); got != 1 {
+				return fmt.Errorf("the receiver saw %d requests: the redirect was followed", got)
+			}
+			return nil
+		})
 	})
 	t.Run("PendingSurvivesRestart", func(t *testing.T) {
 		n := mustNATS(t)
@@ -583,7 +587,7 @@ func TestService_ReceiverSignals(t *testing.T) {
 		})
 		ep, _ := e.create(t, walletd.WebhookEndpointInput{URL: rc.URL})
 		rc.waitFor(t, "ping", 1)
-		_, stop := startDispatcher(t, e.Svc, n)
+		d := startDispatcher(t, e.Svc, n)
 		id, _ := n.publish(t, events.WalletCredited, `{}`)
 		rc.waitFor(t, events.WalletCredited, 1)
 		walletdtest.CheckFor(t, 5*time.Second, 5*time.Millisecond, func() error {
@@ -594,7 +598,7 @@ func TestService_ReceiverSignals(t *testing.T) {
 			}
 			return fmt.Errorf("the failed first attempt is not recorded")
 		})
-		stop()
+		d.Close()
 		e.restart(t)
 		got := rc.waitFor(t, events.WalletCredited, 2)
 		if got[1].env(t).ID != id {
@@ -609,4 +613,18 @@ func TestService_ReceiverSignals(t *testing.T) {
 			return fmt.Errorf("not succeeded at the second attempt")
 		})
 	})
+}
+
+// waitStopped waits until a crash hook stopped d, and checks that Close
+// reports it.
+func waitStopped(tb testing.TB, d *webhooks.Dispatcher) {
+	tb.Helper()
+	select {
+	case <-d.Done():
+	case <-time.After(20 * time.Second):
+		tb.Fatal("the dispatcher did not stop on its crash hook")
+	}
+	if err := d.Close(); !errors.Is(err, webhooks.ErrCrash) {
+		tb.Fatalf("Close: %v, want ErrCrash", err)
+	}
 }

@@ -193,30 +193,16 @@ func (rc *receiver) waitFor(tb testing.TB, key string, n int) []*received {
 
 // ---- NATS, the service and the dispatcher -------------------------------
 
+// natsEnv is an embedded JetStream with the WALLETD stream.
 type natsEnv struct {
-	srv *bus.Embedded
-	nc  *nats.Conn
-	js  jetstream.JetStream
+	*walletdtest.JetStream
+	js jetstream.JetStream
 }
 
 func mustNATS(tb testing.TB) *natsEnv {
 	tb.Helper()
-	srv, err := bus.StartEmbedded(bus.EmbeddedConfig{Addr: "127.0.0.1:0", StoreDir: filepath.Join(tb.TempDir(), "nats")})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	e := &natsEnv{srv: srv}
-	if e.nc, err = bus.Connect(srv.ClientURL(), "test"); err != nil {
-		tb.Fatal(err)
-	}
-	if e.js, err = jetstream.New(e.nc); err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := bus.EnsureStream(context.Background(), e.js, bus.StreamConfig{}); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { e.nc.Close(); srv.Close() })
-	return e
+	j := walletdtest.RunJetStream(tb)
+	return &natsEnv{JetStream: j, js: j.JS}
 }
 
 // publish puts an event on the stream as the relay does and returns its
@@ -290,7 +276,7 @@ func (e *svcEnv) start(tb testing.TB) {
 	for _, m := range e.mods {
 		m(s)
 	}
-	if err := s.Open(context.Background()); err != nil {
+	if err := s.Open(); err != nil {
 		tb.Fatal(err)
 	}
 	e.Svc, e.DB = s, db
@@ -323,21 +309,19 @@ func (e *svcEnv) create(tb testing.TB, in walletd.WebhookEndpointInput) (*wallet
 	return ep, secret
 }
 
-// startDispatcher runs a dispatcher for the service until the returned
-// stop function (also run at cleanup).
-func startDispatcher(tb testing.TB, svc *webhooks.Service, n *natsEnv, mods ...func(*webhooks.Dispatcher)) (done <-chan error, stop func()) {
+// startDispatcher opens a dispatcher for the service; tb.Cleanup closes
+// it (Close again is harmless).
+func startDispatcher(tb testing.TB, svc *webhooks.Service, n *natsEnv, mods ...func(*webhooks.Dispatcher)) *webhooks.Dispatcher {
 	tb.Helper()
 	d := &webhooks.Dispatcher{Service: svc, JS: n.js, Logger: quiet, Idle: 50 * time.Millisecond}
 	for _, m := range mods {
 		m(d)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ch := make(chan error, 1)
-	finished := make(chan struct{})
-	go func() { ch <- d.Run(ctx); close(finished) }()
-	stop = func() { cancel(); <-finished }
-	tb.Cleanup(stop)
-	return ch, stop
+	if err := d.Open(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { d.Close() })
+	return d
 }
 
 // deliveries returns an endpoint's deliveries in state ("" for all).

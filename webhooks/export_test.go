@@ -17,7 +17,7 @@ func SetCrashHooks(d *Dispatcher, beforeCommit, beforeAck func(n int) error) {
 	d.beforeCommit, d.beforeAck = beforeCommit, beforeAck
 }
 
-// ErrCrash is what Run returns after a crash hook fired.
+// ErrCrash is what Dispatcher.Close returns after a crash hook fired.
 var ErrCrash = errCrash
 
 // ParseRetryAfter is parseRetryAfter.

@@ -73,8 +73,9 @@ type Service struct {
 }
 
 // Open loads the endpoints and starts the lanes, the committer and the
-// housekeeping loop.
-func (s *Service) Open(ctx context.Context) error {
+// housekeeping loop. It fails when the endpoints cannot be loaded.
+func (s *Service) Open() error {
+	ctx := context.Background()
 	if s.Schedule == nil {
 		s.Schedule = DefaultSchedule
 	}
@@ -108,10 +109,11 @@ func (s *Service) Open(ctx context.Context) error {
 	s.results = make(chan *result, 1024)
 	s.eps = map[string]*endpointRecord{}
 	s.lanes = map[string]*lane{}
-	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.ctx, s.cancel = context.WithCancel(ctx)
 
 	recs, err := s.DB.loadEndpoints(ctx)
 	if err != nil {
+		s.cancel()
 		return err
 	}
 	for _, r := range recs {
@@ -133,7 +135,8 @@ func (s *Service) Open(ctx context.Context) error {
 
 // Close stops sending: attempts in flight are cancelled (their deliveries
 // stay pending and are sent again after the next start), outcomes already
-// known are committed.
+// known are committed. Close the Dispatcher first. Closing twice, or a
+// Service never opened, is harmless.
 func (s *Service) Close() error {
 	s.mu.Lock()
 	if s.closed || s.cancel == nil {

@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -54,32 +52,25 @@ func runProjector(ctx context.Context, args []string) error {
 	defer conn.Close()
 	metrics := whttp.NewMetrics()
 	if *metricsAddr != "" {
-		stop, err := serveMetrics(*metricsAddr, metrics, logger)
-		if err != nil {
+		ms := &sideServer{Name: "metrics", Addr: *metricsAddr, Handler: metrics.Handler(), Logger: logger}
+		if err := ms.Open(); err != nil {
 			return err
 		}
-		defer stop()
+		defer ms.Close()
 	}
 	p := &projections.Projector{DB: pdb, JS: js, Stream: nc.Stream, Prefix: nc.Prefix, Consumer: *consumer,
 		Logger: logger, Metrics: projections.NewMetrics(metrics.Registry)}
+	if err := p.Open(); err != nil {
+		return err
+	}
 	logger.Info("walletd projector running", "nats_url", nc.URL, "consumer", *consumer, "data_dir", *dataDir)
-	err = p.Run(ctx)
+	select {
+	case <-ctx.Done():
+	case <-p.Done(): // stopped by itself: Close says why
+	}
+	err = p.Close()
 	logger.Info("projector stopped")
 	return err
-}
-
-// serveMetrics serves /metrics on addr, for processes with no HTTP API.
-func serveMetrics(addr string, m *whttp.Metrics, logger *slog.Logger) (func(), error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("metrics: listen %s: %w", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", m.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	logger.Info("metrics serving", "addr", ln.Addr().String())
-	return func() { srv.Close() }, nil
 }
 
 // runProjections handles `walletd projections rebuild`.

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/walletd/walletd/events/bus"
 	whttp "github.com/walletd/walletd/http"
+	"github.com/walletd/walletd/keyfile"
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/ledger/sqlite"
 	"github.com/walletd/walletd/projections"
@@ -85,38 +86,6 @@ func (c *natsConfig) options() []nats.Option {
 	return opts
 }
 
-// connectNATS starts the embedded server unless --nats-url is set, and
-// connects to it.
-func connectNATS(c *natsConfig, dataDir, name string, logger *slog.Logger) (*bus.Embedded, *nats.Conn, jetstream.JetStream, error) {
-	url := c.URL
-	var emb *bus.Embedded
-	if url == "" {
-		var err error
-		emb, err = bus.StartEmbedded(bus.EmbeddedConfig{Addr: c.Addr, StoreDir: filepath.Join(dataDir, "nats")})
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		url = emb.ClientURL()
-		logger.Info("embedded NATS server started", "nats_url", url)
-	}
-	nc, err := bus.Connect(url, name, c.options()...)
-	if err != nil {
-		if emb != nil {
-			emb.Close()
-		}
-		return nil, nil, nil, err
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		nc.Close()
-		if emb != nil {
-			emb.Close()
-		}
-		return nil, nil, nil, fmt.Errorf("nats: jetstream: %w", err)
-	}
-	return emb, nc, js, nil
-}
-
 func (c *natsConfig) streamConfig() bus.StreamConfig {
 	return bus.StreamConfig{Name: c.Stream, Prefix: c.Prefix, Replicas: c.Replicas, Duplicates: c.DupWindow}
 }
@@ -168,10 +137,52 @@ func newLogger(level, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: want json or text", format)
 }
 
-// serve runs until ctx is cancelled, then shuts down in order: HTTP (stop
-// accepting, finish requests), the writer (commit the batch in flight),
-// the database.
+// serve runs until ctx is cancelled, then shuts down in the reverse order
+// of start.
 func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
+	s := &server{cfg: cfg, logger: logger}
+	if err := s.Open(ctx); err != nil {
+		if cerr := s.Close(); cerr != nil {
+			logger.Warn("shutdown after a failed start", "error", cerr)
+		}
+		return err
+	}
+	logger.Info("walletd serving", "http_addr", s.http.URL(), "data_dir", cfg.DataDir, "ledger_id", s.db.LedgerID(), "version", version)
+	<-ctx.Done()
+	logger.Info("shutting down")
+	if err := s.Close(); err != nil {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// server is everything `walletd serve` runs. Open starts the parts in
+// order, each able to use those before it; Close stops them in the
+// reverse order: HTTP, the consumers, the writer (the final sync: it
+// commits the batch in flight), the relay, NATS, the databases.
+type server struct {
+	cfg    *serveConfig
+	logger *slog.Logger
+
+	unlock    func() // releases the data dir's lock
+	db        *sqlite.DB
+	metrics   *whttp.Metrics
+	nats      *bus.Server // nil with --nats-url
+	nc        *nats.Conn
+	relay     *bus.Relay
+	writer    *ledger.Writer
+	pdb       *projections.DB
+	projector *projections.Projector
+	webhooks  *outboundWebhooks
+	http      *whttp.Server
+	pprof     *sideServer // nil without --pprof-addr
+}
+
+// Open starts everything; on an error the caller calls Close, which stops
+// what was started.
+func (s *server) Open(ctx context.Context) error {
+	cfg, logger := s.cfg, s.logger
 	currencies := walletd.DefaultCurrencies()
 	if err := currencies.ParseSpec(cfg.Currencies); err != nil {
 		return fmt.Errorf("--currencies: %w", err)
@@ -180,19 +191,22 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	siteURL := cfg.SiteURL
+	if siteURL == "" {
+		siteURL = "http://" + cfg.HTTPAddr
+	}
 	p := dataPaths(cfg.DataDir)
 	unlock, err := prepareDataDir(p)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	s.unlock = unlock
 
-	db, err := sqlite.Open(ctx, p.LedgerDB)
-	if err != nil {
+	// The ledger: its database, keys and first admin key.
+	if s.db, err = sqlite.Open(ctx, p.LedgerDB); err != nil {
 		return err
 	}
-	defer db.Close()
-	head, err := sqlite.NewOutbox(db, "").Head(ctx)
+	head, err := sqlite.NewOutbox(s.db, "").Head(ctx)
 	if err != nil {
 		return err
 	}
@@ -200,45 +214,59 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if err := ensureAdminKey(ctx, db, p, logger); err != nil {
+	if err := ensureAdminKey(ctx, s.db, p, logger); err != nil {
 		return err
+	}
+	s.metrics = whttp.NewMetrics()
+	reg := s.metrics.Registry
+
+	// NATS: the embedded server unless --nats-url, and the stream.
+	natsURL := cfg.NATS.URL
+	if natsURL == "" {
+		s.nats = &bus.Server{Addr: cfg.NATS.Addr, StoreDir: filepath.Join(cfg.DataDir, "nats")}
+		if err := s.nats.Open(); err != nil {
+			return err
+		}
+		natsURL = s.nats.ClientURL()
+		logger.Info("embedded NATS server started", "nats_url", natsURL)
+	}
+	if s.nc, err = bus.Connect(natsURL, "walletd", cfg.NATS.options()...); err != nil {
+		return err
+	}
+	js, err := jetstream.New(s.nc)
+	if err != nil {
+		return fmt.Errorf("nats: jetstream: %w", err)
+	}
+	ensureStream := func(ctx context.Context) error {
+		_, err := bus.EnsureStream(ctx, js, cfg.NATS.streamConfig())
+		return err
+	}
+	if s.nats != nil {
+		// In-process: a stream that cannot be set up is an error now, not
+		// a warning repeated forever. An external server may be away at
+		// start: the relay sets the stream up when it is back.
+		if err := ensureStream(ctx); err != nil {
+			return err
+		}
 	}
 
-	metrics := whttp.NewMetrics()
-	emb, nc, js, err := connectNATS(&cfg.NATS, cfg.DataDir, "walletd", logger)
-	if err != nil {
+	// The relay, then the writer that wakes it after every commit.
+	s.relay = &bus.Relay{
+		JS:      js,
+		Stream:  cfg.NATS.Stream,
+		Prefix:  cfg.NATS.Prefix,
+		Source:  sqlite.NewOutbox(s.db, siteURL),
+		Logger:  logger,
+		Setup:   ensureStream,
+		Metrics: bus.NewRelayMetrics(reg),
+	}
+	if err := s.relay.Open(); err != nil {
 		return err
 	}
-	defer func() {
-		nc.Close()
-		if emb != nil {
-			emb.Close()
-		}
-	}()
-	siteURL := cfg.SiteURL
-	if siteURL == "" {
-		siteURL = "http://" + cfg.HTTPAddr
-	}
-	relay := &bus.Relay{
-		JS:     js,
-		Stream: cfg.NATS.Stream,
-		Prefix: cfg.NATS.Prefix,
-		Source: sqlite.NewOutbox(db, siteURL),
-		Logger: logger,
-		Setup: func(ctx context.Context) error {
-			_, err := bus.EnsureStream(ctx, js, cfg.NATS.streamConfig())
-			return err
-		},
-		Metrics: bus.RelayMetrics{
-			Published: func(n int) { metrics.RelayPublished.Add(float64(n)) },
-			Lag:       func(d time.Duration) { metrics.RelayLag.Observe(d.Seconds()) },
-			Backlog:   func(n uint64) { metrics.RelayBacklog.Set(float64(n)) },
-			Error:     metrics.RelayErrors.Inc,
-		},
-	}
-	writer, err := ledger.NewWriter(ctx, ledger.WriterConfig{
-		Store:              db,
-		Lookup:             db.LookupIdempotencyKey,
+	writerMetrics := ledger.NewMetrics(reg)
+	s.writer, err = ledger.NewWriter(ctx, ledger.WriterConfig{
+		Store:              s.db,
+		Lookup:             s.db.LookupIdempotencyKey,
 		Keyring:            keyring,
 		Currencies:         currencies,
 		CheckpointKey:      priv,
@@ -248,9 +276,9 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
 		LimitLocation:      limitLocation,
 		DefaultCurrency:    cfg.Features.DefaultCurrency,
 		OnCommit: func(commands, entries int, d time.Duration, err error) {
-			metrics.OnCommit(commands, entries, d, err)
+			writerMetrics.OnCommit(commands, entries, d, err)
 			if err == nil {
-				relay.Notify()
+				s.relay.Notify()
 			}
 		},
 		Logger: logger,
@@ -258,48 +286,37 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	writer.Open()
-	defer writer.Close()
+	s.writer.Open()
 
-	pdb, err := openProjections(ctx, cfg.DataDir, cfg.Currencies)
-	if err != nil {
+	// The consumers of the stream: the projections and the webhooks.
+	if s.pdb, err = openProjections(ctx, cfg.DataDir, cfg.Currencies); err != nil {
 		return err
 	}
-	defer pdb.Close()
-	projector := &projections.Projector{DB: pdb, JS: js, Stream: cfg.NATS.Stream, Prefix: cfg.NATS.Prefix,
-		Consumer: projections.DefaultConsumer, Logger: logger, Metrics: projections.NewMetrics(metrics.Registry)}
-	projCtx, stopProjector := context.WithCancel(context.WithoutCancel(ctx))
-	projDone := make(chan struct{})
-	go func() {
-		if err := projector.Run(projCtx); err != nil {
-			logger.Error("projector stopped", "error", err)
-		}
-		close(projDone)
-	}()
-	defer func() { stopProjector(); <-projDone }()
-	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
-	relayDone := make(chan struct{})
-	go func() { relay.Run(relayCtx); close(relayDone) }()
-	defer func() { stopRelay(); <-relayDone }()
-
+	s.projector = &projections.Projector{DB: s.pdb, JS: js, Stream: cfg.NATS.Stream, Prefix: cfg.NATS.Prefix,
+		Consumer: projections.DefaultConsumer, Logger: logger, Metrics: projections.NewMetrics(reg)}
+	if err := s.projector.Open(); err != nil {
+		return err
+	}
 	cfg.Webhooks.SiteURL = siteURL
-	webhookSvc, stopWebhooks, err := startWebhooks(ctx, &cfg.Webhooks, cfg.DataDir, js, cfg.NATS.Stream, cfg.NATS.Prefix, metrics.Registry, logger)
-	if err != nil {
+	s.webhooks = &outboundWebhooks{Config: &cfg.Webhooks, DataDir: cfg.DataDir, JS: js, Stream: cfg.NATS.Stream,
+		Prefix: cfg.NATS.Prefix, Registerer: reg, Logger: logger}
+	if err := s.webhooks.Open(); err != nil {
 		return err
 	}
-	defer stopWebhooks()
 
+	// HTTP.
 	pub := priv.Public().(ed25519.PublicKey)
-	srv := &whttp.Server{
+	db := s.db
+	s.http = &whttp.Server{
 		Addr:                cfg.HTTPAddr,
-		Writer:              writer,
+		Writer:              s.writer,
 		Ledger:              db,
 		APIKeys:             db,
 		Currencies:          currencies,
 		CheckpointPublicKey: pubPEM,
-		Projections:         &whttp.Projections{Reader: pdb},
-		Webhooks:            webhookSvc,
-		Metrics:             metrics,
+		Projections:         &whttp.Projections{Reader: s.pdb},
+		Webhooks:            s.webhooks.Service(),
+		Metrics:             s.metrics,
 		Logger:              logger,
 		ShutdownTimeout:     cfg.ShutdownTimeout,
 		LimitLocation:       limitLocation,
@@ -308,41 +325,64 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
 			return verifyDB(ctx, db, keyring, pub)
 		},
 	}
-	if err := srv.Open(); err != nil {
+	if err := s.http.Open(); err != nil {
 		return err
 	}
 	if cfg.PprofAddr != "" {
-		stopPprof, err := servePprof(cfg.PprofAddr, logger)
-		if err != nil {
+		s.pprof = &sideServer{Name: "pprof", Addr: cfg.PprofAddr, Handler: pprofHandler(), Logger: logger}
+		if err := s.pprof.Open(); err != nil {
 			return err
 		}
-		defer stopPprof()
 	}
-	logger.Info("walletd serving", "http_addr", srv.URL(), "data_dir", cfg.DataDir, "ledger_id", db.LedgerID(), "version", version)
-
-	<-ctx.Done()
-	logger.Info("shutting down")
-	if err := srv.Close(); err != nil {
-		logger.Warn("http shutdown", "error", err)
-	}
-	stopProjector()
-	<-projDone
-	stopWebhooks()
-	if err := writer.Close(); err != nil {
-		logger.Warn("writer shutdown", "error", err)
-	}
-	stopRelay()
-	<-relayDone
-	nc.Close()
-	if emb != nil {
-		emb.Close()
-		emb = nil
-	}
-	if err := db.Close(); err != nil {
-		return fmt.Errorf("close ledger: %w", err)
-	}
-	logger.Info("stopped")
 	return nil
+}
+
+// Close stops what Open started, in the reverse order. Errors are logged;
+// it returns the ledger database's, which would mean the last commit may
+// not be on disk.
+func (s *server) Close() error {
+	warn := func(what string, err error) {
+		if err != nil {
+			s.logger.Warn(what, "error", err)
+		}
+	}
+	if s.pprof != nil {
+		warn("pprof shutdown", s.pprof.Close())
+	}
+	if s.http != nil {
+		warn("http shutdown", s.http.Close())
+	}
+	if s.projector != nil {
+		warn("projector stopped", s.projector.Close())
+	}
+	if s.webhooks != nil {
+		warn("webhooks shutdown", s.webhooks.Close())
+	}
+	if s.writer != nil {
+		warn("writer shutdown", s.writer.Close())
+	}
+	if s.relay != nil {
+		warn("relay shutdown", s.relay.Close())
+	}
+	if s.nc != nil {
+		s.nc.Close()
+	}
+	if s.nats != nil {
+		warn("nats shutdown", s.nats.Close())
+	}
+	if s.pdb != nil {
+		warn("close projections.db", s.pdb.Close())
+	}
+	var err error
+	if s.db != nil {
+		if cerr := s.db.Close(); cerr != nil {
+			err = fmt.Errorf("close ledger: %w", cerr)
+		}
+	}
+	if s.unlock != nil {
+		s.unlock()
+	}
+	return err
 }
 
 // verifyDB runs the full verifier over an open ledger database.
@@ -389,13 +429,13 @@ func lockDataDir(dir string) (func(), error) {
 // A ledger that already has entries never gets a new keyring: without its
 // keys the chain can be neither verified nor extended.
 func loadOrCreateKeys(p paths, hasEntries bool, logger *slog.Logger) (*ledger.Keyring, ed25519.PrivateKey, string, error) {
-	kr, err := ledger.LoadKeyring(p.Keyring)
+	kr, err := keyfile.LoadKeyring(p.Keyring)
 	if errors.Is(err, os.ErrNotExist) {
 		if hasEntries {
 			return nil, nil, "", fmt.Errorf("%s is missing but %s has entries: restore the keyring, the chain cannot be verified or extended without it", p.Keyring, p.LedgerDB)
 		}
 		if kr, err = ledger.NewKeyring(time.Now()); err == nil {
-			err = kr.Save(p.Keyring)
+			err = keyfile.SaveKeyring(p.Keyring, kr)
 			logger.Info("created ledger keyring", "path", p.Keyring, "key_id", kr.Active)
 		}
 	}
@@ -406,12 +446,12 @@ func loadOrCreateKeys(p paths, hasEntries bool, logger *slog.Logger) (*ledger.Ke
 		if hasEntries {
 			return nil, nil, "", fmt.Errorf("%s is missing but %s has entries: restore the checkpoint key", p.CheckpointKey, p.LedgerDB)
 		}
-		if err := ledger.GenerateCheckpointKey(p.CheckpointKey, p.CheckpointPub); err != nil {
+		if err := keyfile.GenerateCheckpointKey(p.CheckpointKey, p.CheckpointPub); err != nil {
 			return nil, nil, "", fmt.Errorf("checkpoint key: %w", err)
 		}
 		logger.Info("created checkpoint key pair", "public_key", p.CheckpointPub)
 	}
-	priv, err := ledger.LoadCheckpointKey(p.CheckpointKey)
+	priv, err := keyfile.LoadCheckpointKey(p.CheckpointKey)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -437,7 +477,7 @@ func ensureAdminKey(ctx context.Context, db *sqlite.DB, p paths, logger *slog.Lo
 	if err != nil {
 		return err
 	}
-	if err := ledger.WriteFileAtomic(p.AdminKey, []byte(token+"\n"), 0o600); err != nil {
+	if err := keyfile.WriteAtomic(p.AdminKey, []byte(token+"\n"), 0o600); err != nil {
 		return fmt.Errorf("admin key: %w", err)
 	}
 	if err := db.CreateAPIKey(ctx, k); err != nil {

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -25,7 +24,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/walletd/walletd/events"
-	"github.com/walletd/walletd/events/bus"
 	whttp "github.com/walletd/walletd/http"
 	"github.com/walletd/walletd/walletdtest"
 	"github.com/walletd/walletd/webhooks"
@@ -34,7 +32,7 @@ import (
 var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // cliEnv is an in-process walletd API with outbound webhooks (started by
-// startWebhooks on an embedded JetStream), the admin token in a data dir,
+// outboundWebhooks on an embedded JetStream), the admin token in a data dir,
 // and a receiver.
 type cliEnv struct {
 	url, dataDir string
@@ -68,20 +66,9 @@ func mustCLIEnv(t *testing.T) *cliEnv {
 	if err := os.WriteFile(dataPaths(e.dataDir).AdminKey, []byte(token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	emb, err := bus.StartEmbedded(bus.EmbeddedConfig{Addr: "127.0.0.1:0", StoreDir: filepath.Join(e.dataDir, "nats")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := bus.Connect(emb.ClientURL(), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.js, _ = jetstream.New(nc)
-	if _, err := bus.EnsureStream(context.Background(), e.js, bus.StreamConfig{}); err != nil {
-		t.Fatal(err)
-	}
+	e.js = walletdtest.RunJetStream(t).JS
 
-	// The serve wiring: flags (with their defaults and env), then startWebhooks.
+	// The serve wiring: flags (with their defaults and env), then outboundWebhooks.
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var cfg webhookConfig
 	webhookFlags(fs, &cfg)
@@ -91,15 +78,17 @@ func mustCLIEnv(t *testing.T) *cliEnv {
 	cfg.SiteURL = "https://shop.example"
 	metrics := whttp.NewMetrics()
 	e.reg = metrics.Registry
-	svc, stop, err := startWebhooks(context.Background(), &cfg, e.dataDir, e.js, "WALLETD", "walletd", metrics.Registry, quietLogger)
-	if err != nil {
+	wh := &outboundWebhooks{Config: &cfg, DataDir: e.dataDir, JS: e.js, Stream: "WALLETD", Prefix: "walletd",
+		Registerer: metrics.Registry, Logger: quietLogger}
+	if err := wh.Open(); err != nil {
 		t.Fatal(err)
 	}
+	svc := wh.Service()
 	srv := &whttp.Server{Addr: "127.0.0.1:0", Writer: l.Writer, Ledger: l.DB, APIKeys: l.DB, Logger: quietLogger, Metrics: metrics, Webhooks: svc}
 	if err := srv.Open(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { srv.Close(); stop(); nc.Close(); emb.Close() })
+	t.Cleanup(func() { srv.Close(); wh.Close() })
 	e.url = srv.URL()
 	e.svc = svc.(*webhooks.Service)
 	return e
@@ -174,7 +163,7 @@ func TestWebhookCLI(t *testing.T) {
 		return fmt.Errorf("no test event received")
 	})
 
-	// A live event through the dispatcher that startWebhooks started.
+	// A live event through the dispatcher that outboundWebhooks started.
 	env := events.Envelope{ID: events.NewID(), Event: events.WalletCredited, APIVersion: "v1", CreatedAt: events.FormatTime(time.Now()),
 		SiteURL: "https://shop.example", Data: json.RawMessage(`{"amount":"25.00"}`)}
 	msg := nats.NewMsg("walletd.wallet.credited")
@@ -295,7 +284,9 @@ func TestWebhookFlags_Invalid(t *testing.T) {
 		if err := parseFlags(fs, args); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := startWebhooks(context.Background(), &cfg, t.TempDir(), nil, "WALLETD", "walletd", nil, quietLogger); err == nil {
+		w := &outboundWebhooks{Config: &cfg, DataDir: t.TempDir(), Stream: "WALLETD", Prefix: "walletd", Logger: quietLogger}
+		if err := w.Open(); err == nil {
+			w.Close()
 			t.Errorf("%v: started", args)
 		}
 	}
@@ -307,11 +298,11 @@ func TestWebhookFlags_Invalid(t *testing.T) {
 	if err := parseFlags(fs, nil); err != nil {
 		t.Fatal(err)
 	}
-	svc, stop, err := startWebhooks(context.Background(), &cfg, t.TempDir(), nil, "WALLETD", "walletd", nil, quietLogger)
-	if err != nil || svc != nil {
-		t.Fatalf("disabled: %v %v", svc, err)
+	w := &outboundWebhooks{Config: &cfg, DataDir: t.TempDir(), Stream: "WALLETD", Prefix: "walletd", Logger: quietLogger}
+	if err := w.Open(); err != nil || w.Service() != nil {
+		t.Fatalf("disabled: %v %v", w.Service(), err)
 	}
-	stop()
+	w.Close()
 }
 
 // TestWebhookCLI_RetryScheduleFlag runs the retry schedule given by

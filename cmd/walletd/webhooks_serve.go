@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -47,44 +47,64 @@ func webhookFlags(fs *flag.FlagSet, c *webhookConfig) {
 	fs.StringVar(&c.Consumer, "webhook-consumer", webhooks.DefaultConsumer, "durable JetStream consumer name of the webhook dispatcher")
 }
 
-// startWebhooks opens <dataDir>/webhooks.db (sealing secrets with
-// <dataDir>/webhooks.key, created on first start), starts the senders and
-// the dispatcher consuming stream from js, and returns the service for the
-// HTTP server (nil when --webhooks=false) and a function that stops
-// everything: the dispatcher, then the senders (attempts in flight are
-// cancelled and sent again at the next start), then the database. stop may
-// be called more than once.
-func startWebhooks(ctx context.Context, c *webhookConfig, dataDir string, js jetstream.JetStream, stream, prefix string,
-	reg *prometheus.Registry, logger *slog.Logger) (walletd.WebhookService, func(), error) {
+// outboundWebhooks is the outbound webhooks of `walletd serve`:
+// <DataDir>/webhooks.db (its secrets sealed with <DataDir>/webhooks.key,
+// created on first start), the Service that sends deliveries and the
+// Dispatcher that records them from the stream. Set the fields, then
+// Open; Close stops it.
+type outboundWebhooks struct {
+	Config     *webhookConfig
+	DataDir    string
+	JS         jetstream.JetStream
+	Stream     string
+	Prefix     string
+	Registerer prometheus.Registerer // nil: no metrics
+	Logger     *slog.Logger
+
+	db         *webhooks.DB
+	service    *webhooks.Service
+	dispatcher *webhooks.Dispatcher
+}
+
+// Open opens webhooks.db, then starts the senders and the dispatcher;
+// with --webhooks=false it starts nothing. It fails on a bad --webhook-*
+// flag or a webhooks.db it cannot open; what it opened before failing is
+// closed again.
+func (w *outboundWebhooks) Open() (err error) {
+	c := w.Config
 	if !c.Enabled {
-		logger.Info("outbound webhooks are off (--webhooks=false)")
-		return nil, func() {}, nil
+		w.Logger.Info("outbound webhooks are off (--webhooks=false)")
+		return nil
 	}
 	schedule, err := webhooks.ParseSchedule(c.RetrySchedule)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--webhook-retry-schedule: %w", err)
+		return fmt.Errorf("--webhook-retry-schedule: %w", err)
 	}
 	allow, err := webhooks.ParseCIDRs(c.AllowCIDRs)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--webhook-allow-cidrs: %w", err)
+		return fmt.Errorf("--webhook-allow-cidrs: %w", err)
 	}
 	if len(allow) > 0 {
-		logger.Warn("webhooks may reach non-public addresses, over plain http too: --webhook-allow-cidrs is for development and tests", "allow_cidrs", c.AllowCIDRs)
+		w.Logger.Warn("webhooks may reach non-public addresses, over plain http too: --webhook-allow-cidrs is for development and tests", "allow_cidrs", c.AllowCIDRs)
 	}
-	key, err := webhooks.LoadOrCreateKey(filepath.Join(dataDir, "webhooks.key"))
+	key, err := webhooks.LoadOrCreateKey(filepath.Join(w.DataDir, "webhooks.key"))
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	db, err := webhooks.Open(ctx, filepath.Join(dataDir, "webhooks.db"), key)
-	if err != nil {
-		return nil, nil, err
+	defer func() {
+		if err != nil {
+			w.Close()
+		}
+	}()
+	if w.db, err = webhooks.Open(context.Background(), filepath.Join(w.DataDir, "webhooks.db"), key); err != nil {
+		return err
 	}
 	var metrics *webhooks.Metrics
-	if reg != nil {
-		metrics = webhooks.NewMetrics(reg)
+	if w.Registerer != nil {
+		metrics = webhooks.NewMetrics(w.Registerer)
 	}
-	svc := &webhooks.Service{
-		DB:            db,
+	w.service = &webhooks.Service{
+		DB:            w.db,
 		SiteURL:       c.SiteURL,
 		Schedule:      schedule,
 		Allow:         allow,
@@ -94,33 +114,49 @@ func startWebhooks(ctx context.Context, c *webhookConfig, dataDir string, js jet
 		RotationGrace: c.RotationGrace,
 		Retention:     c.Retention,
 		Metrics:       metrics,
-		Logger:        logger,
+		Logger:        w.Logger,
 	}
-	if err := svc.Open(ctx); err != nil {
-		db.Close()
-		return nil, nil, err
+	if err := w.service.Open(); err != nil {
+		return err
 	}
-	d := &webhooks.Dispatcher{Service: svc, JS: js, Stream: stream, Prefix: prefix, Consumer: c.Consumer, Logger: logger}
-	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := d.Run(dctx); err != nil {
-			logger.Error("webhook dispatcher stopped", "error", err)
-		}
-	}()
-	logger.Info("outbound webhooks started", "retry_schedule", webhooks.FormatSchedule(schedule), "workers", c.Workers,
+	w.dispatcher = &webhooks.Dispatcher{Service: w.service, JS: w.JS, Stream: w.Stream, Prefix: w.Prefix, Consumer: c.Consumer, Logger: w.Logger}
+	if err := w.dispatcher.Open(); err != nil {
+		return err
+	}
+	w.Logger.Info("outbound webhooks started", "retry_schedule", webhooks.FormatSchedule(schedule), "workers", c.Workers,
 		"endpoint_concurrency", c.PerEndpoint)
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			<-done
-			svc.Close()
-			if err := db.Close(); err != nil {
-				logger.Warn("close webhooks.db", "error", err)
-			}
-		})
+	return nil
+}
+
+// Service returns the endpoint service for the HTTP server: nil when not
+// open or off (the webhook API then answers 503).
+func (w *outboundWebhooks) Service() walletd.WebhookService {
+	if w.service == nil {
+		return nil
 	}
-	return svc, stop, nil
+	return w.service
+}
+
+// Close stops the dispatcher, then the senders (attempts in flight are
+// cancelled and sent again at the next start), then closes webhooks.db.
+// Closing twice is harmless.
+func (w *outboundWebhooks) Close() error {
+	var errs []error
+	if w.dispatcher != nil {
+		if err := w.dispatcher.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("webhook dispatcher: %w", err))
+		}
+		w.dispatcher = nil
+	}
+	if w.service != nil {
+		errs = append(errs, w.service.Close())
+		w.service = nil
+	}
+	if w.db != nil {
+		if err := w.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close webhooks.db: %w", err))
+		}
+		w.db = nil
+	}
+	return errors.Join(errs...)
 }

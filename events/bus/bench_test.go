@@ -9,6 +9,7 @@ import (
 
 	"github.com/walletd/walletd"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/walletd/walletd/events/bus"
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/ledger/sqlite"
@@ -21,29 +22,28 @@ import (
 func BenchmarkRelay_Lag(b *testing.B) {
 	const rate = 5000
 	const dur = 3 * time.Second
-	e := mustNATS(b)
-	l := walletdtest.MustOpenLedger(b, nil)
+	e := walletdtest.RunJetStream(b)
+	var mu sync.Mutex
+	var lags []time.Duration
+	r := &bus.Relay{JS: e.JS, Stream: "WALLETD", Prefix: "walletd", Logger: quiet,
+		Metrics: &bus.RelayMetrics{Lag: prometheus.ObserverFunc(func(seconds float64) {
+			mu.Lock()
+			lags = append(lags, time.Duration(seconds*float64(time.Second)))
+			mu.Unlock()
+		})}}
+	// Wake the relay on every commit, as walletd serve does.
+	l := walletdtest.MustOpenLedger(b, func(c *ledger.WriterConfig) {
+		c.OnCommit = func(int, int, time.Duration, error) { r.Notify() }
+	})
+	r.Source = sqlite.NewOutbox(l.DB, "https://shop.example")
 	wallets := make([]string, 50)
 	for i := range wallets {
 		wallets[i] = l.MustWallet(b, "bench"+string(rune('a'+i%26))+time.Now().Format("150405.000000000"), "USD")
 	}
-	var mu sync.Mutex
-	var lags []time.Duration
-	r := &bus.Relay{JS: e.js, Stream: "WALLETD", Prefix: "walletd", Source: sqlite.NewOutbox(l.DB, "https://shop.example"),
-		Logger: quiet, Metrics: bus.RelayMetrics{Lag: func(d time.Duration) {
-			mu.Lock()
-			lags = append(lags, d)
-			mu.Unlock()
-		}}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-	// Wake the relay on every commit, as walletd serve does.
-	l.Close()
-	l.Config.OnCommit = func(int, int, time.Duration, error) { r.Notify() }
-	l.Reopen(b)
-	r.Source = sqlite.NewOutbox(l.DB, "https://shop.example")
+	if err := r.Open(); err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
 
 	b.ResetTimer()
 	for n := 0; n < b.N; n++ {

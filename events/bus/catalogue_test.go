@@ -25,13 +25,13 @@ var walletProEvents = []string{
 // WalletPro event from a real operation, and reads them back from an
 // embedded NATS server with a plain subscription.
 func TestCatalogue(t *testing.T) {
-	e := mustNATS(t)
+	e := walletdtest.RunJetStream(t)
 	l := walletdtest.MustOpenLedger(t, nil)
-	sub, err := e.nc.SubscribeSync("walletd.>")
+	sub, err := e.Conn.SubscribeSync("walletd.>")
 	if err != nil {
 		t.Fatal(err)
 	}
-	startRelay(t, e, l)
+	startRelay(t, e, l, nil)
 
 	ctx := context.Background()
 	must := func(cmd walletd.Command) *walletd.Result {

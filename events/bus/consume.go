@@ -14,8 +14,8 @@ import (
 var ErrConsumerStopped = errors.New("the consumer stopped")
 
 // Subscription hands a pull consumer's messages to one reader in batches:
-// the first message to arrive and whatever else has arrived with it. It
-// is what the projector and the webhook dispatcher share.
+// the first message to arrive and whatever else has arrived with it. A
+// Consumer reads through one per session.
 type Subscription struct {
 	cc   jetstream.ConsumeContext
 	msgs chan jetstream.Msg

@@ -8,19 +8,20 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/walletd/walletd/events/bus"
+	"github.com/walletd/walletd/walletdtest"
 )
 
 // A Subscription hands out what has arrived, at most its batch size at a
 // time, says when it was idle, and stops with its context.
 func TestSubscription(t *testing.T) {
-	e := mustNATS(t)
+	e := walletdtest.RunJetStream(t)
 	ctx := context.Background()
 	for i := 0; i < 25; i++ {
-		if _, err := e.js.Publish(ctx, "walletd.test", []byte("x")); err != nil {
+		if _, err := e.JS.Publish(ctx, "walletd.test", []byte("x")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cons, err := e.js.CreateConsumer(ctx, "WALLETD", jetstream.ConsumerConfig{AckPolicy: jetstream.AckExplicitPolicy})
+	cons, err := e.JS.CreateConsumer(ctx, "WALLETD", jetstream.ConsumerConfig{AckPolicy: jetstream.AckExplicitPolicy})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,9 @@ type Source interface {
 // outbox, with no gap and no duplicate, even across crashes, a NATS outage,
 // or a JetStream that restarted without its last messages. This does not
 // rely on the Nats-Msg-Id duplicate window, which is only a second guard.
+//
+// Set the fields, then Open; Close stops it. Notify may be called at any
+// time, before Open included.
 type Relay struct {
 	JS      jetstream.JetStream
 	Stream  string // stream name
@@ -47,7 +50,7 @@ type Relay struct {
 	Window  int           // most publishes in flight (default 256)
 	Idle    time.Duration // how often to look for work and check the stream when idle (default 250ms)
 	Logger  *slog.Logger
-	Metrics RelayMetrics
+	Metrics *RelayMetrics // nil: none
 	// Setup, if set, runs before every resync until it succeeds: walletd
 	// uses it to create the stream when NATS was away at start-up.
 	Setup func(ctx context.Context) error
@@ -59,14 +62,9 @@ type Relay struct {
 	index  int
 	base   uint64 // the stream's last sequence as the relay knows it
 	synced bool
-}
 
-// RelayMetrics receives the relay's measurements; any field may be nil.
-type RelayMetrics struct {
-	Published func(n int)           // records acknowledged by the stream
-	Lag       func(d time.Duration) // from commit to stream ack, per record
-	Backlog   func(records uint64)  // ledger head seq minus relay position
-	Error     func()                // a publish or resume error
+	cancel context.CancelFunc // set by Open
+	done   chan struct{}      // closed when the publishing goroutine ends
 }
 
 // Notify wakes the relay: new entries were committed. It never blocks.
@@ -101,12 +99,49 @@ func (r *Relay) init() {
 
 func (r *Relay) makeNotify() { r.notify = make(chan struct{}, 1) }
 
-// Run publishes until ctx is done. Errors are logged and retried with
-// back-off: writes to the ledger go on while NATS is away, and the backlog
-// drains when it is back.
-func (r *Relay) Run(ctx context.Context) {
+// Open starts publishing in a goroutine of its own. It fails only on a
+// relay without JS or Source: NATS being away is not an error, since
+// writes to the ledger go on while it is and the backlog drains when it is
+// back.
+func (r *Relay) Open() error {
+	if r.JS == nil || r.Source == nil {
+		return errors.New("relay: open: JS and Source are required")
+	}
 	r.init()
-	logger := r.Logger.With("component", "relay")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done != nil {
+		return errors.New("relay: open: already open")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel, r.done = cancel, make(chan struct{})
+	go func() {
+		defer close(r.done)
+		r.run(ctx)
+	}()
+	return nil
+}
+
+// Close stops publishing and waits for the publishes in flight to be
+// acknowledged or abandoned; what is left is published after the next
+// start, which resumes from the stream. Closing twice, or a relay never
+// opened, is harmless.
+func (r *Relay) Close() error {
+	r.mu.Lock()
+	cancel, done := r.cancel, r.done
+	r.mu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	<-done
+	return nil
+}
+
+// run publishes until ctx is done. Errors are logged and retried with
+// back-off.
+func (r *Relay) run(ctx context.Context) {
+	logger := r.Logger.With(attrComponent, "relay")
 	backoff := 100 * time.Millisecond
 	idle := time.NewTimer(0)
 	defer idle.Stop()
@@ -116,10 +151,10 @@ func (r *Relay) Run(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			if r.Metrics.Error != nil {
-				r.Metrics.Error()
+			if m := r.Metrics; m != nil && m.Errors != nil {
+				m.Errors.Inc()
 			}
-			logger.Warn("relay: will resync from the stream", "error", err, "retry_in", backoff)
+			logger.Warn("relay: will resync from the stream", attrError, err, attrRetryIn, backoff)
 			r.mu.Lock()
 			r.synced = false
 			r.mu.Unlock()
@@ -142,7 +177,7 @@ func (r *Relay) Run(ctx context.Context) {
 		case <-r.notify:
 		case <-idle.C:
 			if err := r.checkStream(ctx); err != nil {
-				logger.Warn("relay: stream check", "error", err)
+				logger.Warn("relay: stream check", attrError, err)
 			}
 		}
 	}
@@ -168,9 +203,9 @@ func (r *Relay) step(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("relay: read outbox: %w", err)
 	}
-	if r.Metrics.Backlog != nil {
+	if m := r.Metrics; m != nil && m.Backlog != nil {
 		if head, err := r.Source.Head(ctx); err == nil && head >= seq {
-			r.Metrics.Backlog(head - seq)
+			m.Backlog.Set(float64(head - seq))
 		}
 	}
 	if len(recs) == 0 {
@@ -208,11 +243,13 @@ func (r *Relay) publish(ctx context.Context, recs []events.Record) error {
 			r.mu.Lock()
 			r.seq, r.index, r.base = rec.Seq, rec.Index, ack.Sequence
 			r.mu.Unlock()
-			if r.Metrics.Published != nil {
-				r.Metrics.Published(1)
-			}
-			if r.Metrics.Lag != nil && !rec.Time.IsZero() {
-				r.Metrics.Lag(time.Since(rec.Time))
+			if m := r.Metrics; m != nil {
+				if m.Published != nil {
+					m.Published.Inc()
+				}
+				if m.Lag != nil && !rec.Time.IsZero() {
+					m.Lag.Observe(time.Since(rec.Time).Seconds())
+				}
 			}
 		case err := <-f.Err():
 			return fmt.Errorf("relay: publish seq %d: %w", recs[i].Seq, err)
@@ -248,7 +285,7 @@ func (r *Relay) resync(ctx context.Context) error {
 	r.mu.Lock()
 	r.seq, r.index, r.base, r.synced = seq, index, info.State.LastSeq, true
 	r.mu.Unlock()
-	r.Logger.Info("relay: resumed from the stream", "seq", seq, "index", index, "stream_seq", info.State.LastSeq)
+	r.Logger.Info("relay: resumed from the stream", attrComponent, "relay", attrSeq, seq, attrIndex, index, attrStreamSeq, info.State.LastSeq)
 	return nil
 }
 

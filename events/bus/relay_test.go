@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,67 +24,21 @@ import (
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// natsEnv is an embedded NATS server with the WALLETD stream.
-type natsEnv struct {
-	dir  string
-	addr string
-	srv  *bus.Embedded
-	nc   *nats.Conn
-	js   jetstream.JetStream
-}
-
-func startNATS(tb testing.TB, dir, addr string) *bus.Embedded {
+// startRelay opens a relay from l's outbox to the stream; tb.Cleanup
+// closes it.
+func startRelay(tb testing.TB, e *walletdtest.JetStream, l *walletdtest.Ledger, metrics *bus.RelayMetrics) *bus.Relay {
 	tb.Helper()
-	srv, err := bus.StartEmbedded(bus.EmbeddedConfig{Addr: addr, StoreDir: dir})
-	if err != nil {
+	r := &bus.Relay{JS: e.JS, Stream: "WALLETD", Prefix: "walletd", Source: sqlite.NewOutbox(l.DB, "https://shop.example"),
+		Logger: quiet, Idle: 20 * time.Millisecond, Metrics: metrics}
+	if err := r.Open(); err != nil {
 		tb.Fatal(err)
 	}
-	return srv
-}
-
-func mustNATS(tb testing.TB) *natsEnv {
-	tb.Helper()
-	e := &natsEnv{dir: filepath.Join(tb.TempDir(), "nats")}
-	e.srv = startNATS(tb, e.dir, "127.0.0.1:0")
-	e.addr = e.srv.Server.Addr().(*net.TCPAddr).String()
-	nc, err := bus.Connect(e.srv.ClientURL(), "test")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	e.nc = nc
-	if e.js, err = jetstream.New(nc); err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := bus.EnsureStream(context.Background(), e.js, bus.StreamConfig{}); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		nc.Close()
-		if e.srv != nil {
-			e.srv.Close()
-		}
-	})
-	return e
-}
-
-func (e *natsEnv) stop()               { e.srv.Close(); e.srv = nil }
-func (e *natsEnv) start(tb testing.TB) { e.srv = startNATS(tb, e.dir, e.addr) }
-
-// startRelay runs a relay until the returned stop function is called.
-func startRelay(tb testing.TB, e *natsEnv, l *walletdtest.Ledger) (*bus.Relay, func()) {
-	tb.Helper()
-	r := &bus.Relay{JS: e.js, Stream: "WALLETD", Prefix: "walletd", Source: sqlite.NewOutbox(l.DB, "https://shop.example"),
-		Logger: quiet, Idle: 20 * time.Millisecond}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	stop := func() { cancel(); <-done }
-	tb.Cleanup(stop)
-	return r, stop
+	tb.Cleanup(func() { r.Close() })
+	return r
 }
 
 // streamRecords reads every message of the stream in order.
-func streamRecords(tb testing.TB, e *natsEnv) []*jetstream.RawStreamMsg {
+func streamRecords(tb testing.TB, e *walletdtest.JetStream) []*jetstream.RawStreamMsg {
 	tb.Helper()
 	msgs, err := tryStreamRecords(e)
 	if err != nil {
@@ -94,9 +47,9 @@ func streamRecords(tb testing.TB, e *natsEnv) []*jetstream.RawStreamMsg {
 	return msgs
 }
 
-func tryStreamRecords(e *natsEnv) ([]*jetstream.RawStreamMsg, error) {
+func tryStreamRecords(e *walletdtest.JetStream) ([]*jetstream.RawStreamMsg, error) {
 	ctx := context.Background()
-	s, err := e.js.Stream(ctx, "WALLETD")
+	s, err := e.JS.Stream(ctx, "WALLETD")
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +80,7 @@ func expectedRecords(tb testing.TB, l *walletdtest.Ledger) []events.Record {
 
 // checkExactlyOnce fails unless the stream holds every outbox record once,
 // in order, with the right subject, id and body.
-func checkExactlyOnce(tb testing.TB, e *natsEnv, l *walletdtest.Ledger) error {
+func checkExactlyOnce(tb testing.TB, e *walletdtest.JetStream, l *walletdtest.Ledger) error {
 	want := expectedRecords(tb, l)
 	got, err := tryStreamRecords(e)
 	if err != nil {
@@ -161,13 +114,13 @@ func workload(tb testing.TB, l *walletdtest.Ledger, n int) {
 }
 
 func TestRelay_SubscriberSeesEnvelopes(t *testing.T) {
-	e := mustNATS(t)
+	e := walletdtest.RunJetStream(t)
 	l := walletdtest.MustOpenLedger(t, nil)
-	sub, err := e.nc.SubscribeSync("walletd.>")
+	sub, err := e.Conn.SubscribeSync("walletd.>")
 	if err != nil {
 		t.Fatal(err)
 	}
-	startRelay(t, e, l)
+	startRelay(t, e, l, nil)
 	a := l.MustWallet(t, "103", "USD")
 	b := l.MustWallet(t, "207", "USD")
 	credit := l.MustCredit(t, a, "25.00")
@@ -215,26 +168,26 @@ func TestRelay_SubscriberSeesEnvelopes(t *testing.T) {
 
 func TestRelay_ExactlyOnce(t *testing.T) {
 	t.Run("RestartMidStream", func(t *testing.T) {
-		e := mustNATS(t)
+		e := walletdtest.RunJetStream(t)
 		l := walletdtest.MustOpenLedger(t, nil)
 		workload(t, l, 300)
-		_, stop := startRelay(t, e, l)
+		r := startRelay(t, e, l, nil)
 		walletdtest.CheckFor(t, 10*time.Second, 5*time.Millisecond, func() error {
 			if n := len(streamRecords(t, e)); n < 50 {
 				return fmt.Errorf("%d published", n)
 			}
 			return nil
 		})
-		stop() // killed part way: no bookkeeping besides the stream
+		r.Close() // killed part way: no bookkeeping besides the stream
 		workload(t, l, 50)
-		startRelay(t, e, l)
+		startRelay(t, e, l, nil)
 		walletdtest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error { return checkExactlyOnce(t, e, l) })
 	})
 	t.Run("PublishedButNotRecorded", func(t *testing.T) {
 		// A relay that crashed after the stream stored messages but before
 		// it learnt so: here the first records are put in the stream by
 		// hand, past any duplicate window the relay could lean on.
-		e := mustNATS(t)
+		e := walletdtest.RunJetStream(t)
 		l := walletdtest.MustOpenLedger(t, nil)
 		workload(t, l, 30)
 		for _, rec := range expectedRecords(t, l)[:17] {
@@ -242,11 +195,11 @@ func TestRelay_ExactlyOnce(t *testing.T) {
 			msg.Data = rec.Body()
 			msg.Header.Set(bus.HeaderSeq, strconv.FormatUint(rec.Seq, 10))
 			msg.Header.Set(bus.HeaderIndex, strconv.Itoa(rec.Index))
-			if _, err := e.js.PublishMsg(context.Background(), msg); err != nil { // no Nats-Msg-Id at all
+			if _, err := e.JS.PublishMsg(context.Background(), msg); err != nil { // no Nats-Msg-Id at all
 				t.Fatal(err)
 			}
 		}
-		startRelay(t, e, l)
+		startRelay(t, e, l, nil)
 		walletdtest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
 			want, got := expectedRecords(t, l), streamRecords(t, e)
 			if len(got) != len(want) {
@@ -256,41 +209,41 @@ func TestRelay_ExactlyOnce(t *testing.T) {
 		})
 	})
 	t.Run("NATSDownDuringWrites", func(t *testing.T) {
-		e := mustNATS(t)
+		e := walletdtest.RunJetStream(t)
 		l := walletdtest.MustOpenLedger(t, nil)
-		startRelay(t, e, l)
+		startRelay(t, e, l, nil)
 		workload(t, l, 20)
 		walletdtest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error { return checkExactlyOnce(t, e, l) })
-		e.stop()
-		workload(t, l, 100) // writes go on while NATS is away
-		time.Sleep(300 * time.Millisecond)
-		e.start(t)
+		e.Stop(t)
+		workload(t, l, 100)                // writes go on while NATS is away
+		time.Sleep(300 * time.Millisecond) // an outage that lasts: not a poll
+		e.Start(t)
 		workload(t, l, 10)
 		walletdtest.CheckFor(t, 20*time.Second, 50*time.Millisecond, func() error { return checkExactlyOnce(t, e, l) })
 	})
 	t.Run("JetStreamLostItsTail", func(t *testing.T) {
-		e := mustNATS(t)
+		e := walletdtest.RunJetStream(t)
 		l := walletdtest.MustOpenLedger(t, nil)
-		_, stop := startRelay(t, e, l)
+		r := startRelay(t, e, l, nil)
 		workload(t, l, 40)
 		walletdtest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error { return checkExactlyOnce(t, e, l) })
 		// Snapshot the store, publish more, then bring JetStream back from
 		// the snapshot: it restarts without its last messages.
-		e.stop()
+		e.Stop(t)
 		snap := filepath.Join(t.TempDir(), "snap")
-		if out, err := exec.Command("cp", "-a", e.dir, snap).CombinedOutput(); err != nil {
+		if out, err := exec.Command("cp", "-a", e.StoreDir(), snap).CombinedOutput(); err != nil {
 			t.Fatalf("%v %s", err, out)
 		}
-		e.start(t)
+		e.Start(t)
 		workload(t, l, 40)
 		walletdtest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error { return checkExactlyOnce(t, e, l) })
-		stop()
-		e.stop()
-		os.RemoveAll(e.dir)
-		if out, err := exec.Command("cp", "-a", snap, e.dir).CombinedOutput(); err != nil {
+		r.Close()
+		e.Stop(t)
+		os.RemoveAll(e.StoreDir())
+		if out, err := exec.Command("cp", "-a", snap, e.StoreDir()).CombinedOutput(); err != nil {
 			t.Fatalf("%v %s", err, out)
 		}
-		e.start(t)
+		e.Start(t)
 		var restored []*jetstream.RawStreamMsg
 		walletdtest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() (err error) {
 			restored, err = tryStreamRecords(e)
@@ -299,7 +252,7 @@ func TestRelay_ExactlyOnce(t *testing.T) {
 		if n := len(restored); n >= len(expectedRecords(t, l)) {
 			t.Fatalf("the restored stream should have lost messages, has %d", n)
 		}
-		startRelay(t, e, l)
+		startRelay(t, e, l, nil)
 		workload(t, l, 5)
 		walletdtest.CheckFor(t, 20*time.Second, 50*time.Millisecond, func() error { return checkExactlyOnce(t, e, l) })
 	})

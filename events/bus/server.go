@@ -1,5 +1,3 @@
-// Package bus carries walletd's events over NATS JetStream: the embedded
-// server, the stream, the outbox relay and subscriber helpers.
 package bus
 
 import (
@@ -8,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -15,60 +14,108 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// EmbeddedConfig configures the NATS server walletd runs in-process.
-type EmbeddedConfig struct {
-	Addr     string // host:port for clients; port -1 or 0 picks a free one
+// Server is a NATS server with JetStream that walletd runs in-process, on
+// file storage. Set the fields, then Open; Close shuts it down.
+//
+// Open after Close starts it again on the address it listened on before
+// and the same storage: what a restart of the process would do.
+type Server struct {
+	Addr     string // host:port for clients; port 0 or -1 picks a free one
 	StoreDir string // JetStream file storage
+	// ReadyTimeout is how long Open waits for the server to accept
+	// connections (default 30 s).
+	ReadyTimeout time.Duration
+
+	mu    sync.Mutex
+	srv   *server.Server
+	bound string // the address the last Open listened on
 }
 
-// Embedded is an in-process NATS server with JetStream.
-type Embedded struct {
-	Server *server.Server
-}
-
-// StartEmbedded starts a NATS server with JetStream on cfg.Addr and waits
-// until it accepts connections.
-func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
-	host, portS, err := net.SplitHostPort(cfg.Addr)
+// Open starts the server and waits until it accepts connections. It fails
+// on a bad address, an address in use, or storage it cannot use.
+func (s *Server) Open() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		return errors.New("nats: open: already open")
+	}
+	addr := s.Addr
+	if s.bound != "" {
+		addr = s.bound
+	}
+	host, portS, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("nats: addr %q: %w", cfg.Addr, err)
+		return fmt.Errorf("nats: addr %q: %w", addr, err)
 	}
 	port, err := strconv.Atoi(portS)
 	if err != nil {
-		return nil, fmt.Errorf("nats: addr %q: %w", cfg.Addr, err)
+		return fmt.Errorf("nats: addr %q: %w", addr, err)
 	}
 	if port == 0 {
 		port = server.RANDOM_PORT
+	} else if port > 0 {
+		// The server only reports a listen error by never becoming ready:
+		// try the address first, to fail at once when it is in use.
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("nats: listen %s: %w", addr, err)
+		}
+		ln.Close()
 	}
 	opts := &server.Options{
 		ServerName: "walletd",
 		Host:       host,
 		Port:       port,
 		JetStream:  true,
-		StoreDir:   cfg.StoreDir,
+		StoreDir:   s.StoreDir,
 		NoSigs:     true,
 		NoLog:      true,
 		MaxPayload: 8 << 20,
 	}
-	s, err := server.NewServer(opts)
+	srv, err := server.NewServer(opts)
 	if err != nil {
-		return nil, fmt.Errorf("nats: %w", err)
+		return fmt.Errorf("nats: %w", err)
 	}
-	go s.Start()
-	if !s.ReadyForConnections(30 * time.Second) {
-		s.Shutdown()
-		return nil, errors.New("nats: embedded server did not become ready")
+	go srv.Start()
+	timeout := s.ReadyTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
 	}
-	return &Embedded{Server: s}, nil
+	if !srv.ReadyForConnections(timeout) {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+		return fmt.Errorf("nats: the embedded server on %s did not become ready within %v", addr, timeout)
+	}
+	if a, ok := srv.Addr().(*net.TCPAddr); ok {
+		s.bound = a.String()
+	}
+	s.srv = srv
+	return nil
 }
 
-// ClientURL returns the URL clients connect to.
-func (e *Embedded) ClientURL() string { return e.Server.ClientURL() }
+// ClientURL returns the URL clients connect to, or "" when the server is
+// not open.
+func (s *Server) ClientURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv == nil {
+		return ""
+	}
+	return s.srv.ClientURL()
+}
 
-// Close shuts the server down and waits for it.
-func (e *Embedded) Close() {
-	e.Server.Shutdown()
-	e.Server.WaitForShutdown()
+// Close shuts the server down and waits for it. Closing twice, or a server
+// never opened, is harmless.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	srv := s.srv
+	s.srv = nil
+	s.mu.Unlock()
+	if srv != nil {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	}
+	return nil
 }
 
 // Connect dials url with options fit for a long-lived service: reconnect

@@ -1,0 +1,54 @@
+package ledger
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the writer's Prometheus collectors. The writer reports to
+// them through WriterConfig.OnCommit (see Metrics.OnCommit).
+type Metrics struct {
+	BatchSize       prometheus.Histogram // commands per group commit
+	CommitDuration  prometheus.Histogram // one group commit, transaction and fsync
+	EntriesAppended prometheus.Counter   // ledger entries committed
+	CommitErrors    prometheus.Counter   // group commits that failed
+}
+
+// NewMetrics makes the writer's collectors and registers them on reg (nil:
+// not registered). It panics if they are registered already, like
+// prometheus.MustRegister.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		BatchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "walletd_writer_batch_size", Help: "Commands per group commit.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 11),
+		}),
+		CommitDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "walletd_writer_commit_duration_seconds", Help: "Duration of one group commit (transaction and fsync).",
+			Buckets: []float64{.0001, .0005, .001, .0025, .005, .01, .025, .05, .1, .25},
+		}),
+		EntriesAppended: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "walletd_ledger_entries_appended_total", Help: "Ledger entries committed.",
+		}),
+		CommitErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "walletd_writer_commit_errors_total", Help: "Group commits that failed.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.BatchSize, m.CommitDuration, m.EntriesAppended, m.CommitErrors)
+	}
+	return m
+}
+
+// OnCommit records one group commit attempt; it fits
+// WriterConfig.OnCommit.
+func (m *Metrics) OnCommit(commands, entries int, d time.Duration, err error) {
+	if err != nil {
+		m.CommitErrors.Inc()
+		return
+	}
+	m.BatchSize.Observe(float64(commands))
+	m.CommitDuration.Observe(d.Seconds())
+	m.EntriesAppended.Add(float64(entries))
+}
