@@ -4,13 +4,16 @@ import (
 	"time"
 
 	"github.com/walletd/walletd"
+	"github.com/walletd/walletd/events"
 )
 
 // ParseTime parses a period bound given by a caller (the from and to query
 // parameters): an RFC 3339 timestamp ("2026-11-24T18:46:55Z", any offset,
 // fractions allowed) or a date ("2026-11-24", midnight UTC). name is the
-// parameter's name, for the message. The result is in UTC, between years 1
-// and 9999. Returns EInvalid for anything else.
+// parameter's name, for the message. The result is in UTC, from
+// 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z: the times created_at can
+// hold (a fraction in the last second is after them). Returns EInvalid for
+// anything else, with the allowed range when only the range is wrong.
 func ParseTime(name, s string) (time.Time, error) {
 	bad := func() (time.Time, error) {
 		return time.Time{}, walletd.Errorf(walletd.EInvalid,
@@ -30,8 +33,9 @@ func ParseTime(name, s string) (time.Time, error) {
 		return bad()
 	}
 	t = t.UTC()
-	if y := t.Year(); y < 1 || y > 9999 {
-		return bad()
+	if t.Before(minStored) || t.After(maxStored) {
+		return time.Time{}, walletd.Errorf(walletd.EInvalid, "%s must be from %s to %s.", name,
+			events.FormatTime(minStored), events.FormatTime(maxStored))
 	}
 	return t, nil
 }

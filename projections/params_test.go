@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/walletd/walletd"
+	"github.com/walletd/walletd/events"
 )
 
 func TestParseTime(t *testing.T) {
@@ -27,11 +28,22 @@ func TestParseTime(t *testing.T) {
 		"", "2026", "2026-13-01", "2026-02-30", "24/11/2026", "2026-11-24T18:46:55", "2026-11-24 18:46:55Z",
 		" 2026-11-24", "2026-11-24 ", "0000-01-01", "0001-01-01T00:30:00+01:00", "9999-12-31T23:00:00-02:00",
 		"2026-11-24T25:00:00Z", "+2026-11-24", "1764000000", "2026-11-24T18:46:55.1234567890123456789012345Z",
+		"9999-12-31T23:59:59.5Z", "9999-12-31T23:59:59.000000001Z",
 	} {
 		if _, err := ParseTime("from", in); walletd.ErrorCode(err) != walletd.EInvalid {
 			t.Errorf("ParseTime(%q): %v, want invalid_request", in, err)
 		}
 	}
+	t.Run("ErrOutOfRange", func(t *testing.T) {
+		// A fraction in the last second of 9999 was accepted, and rounded
+		// up to year 10000 by the queries (issue 18).
+		const want = "to must be from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z."
+		for _, in := range []string{"9999-12-31T23:59:59.5Z", "0000-12-31", "0001-01-01T00:00:00+00:01", "9999-12-31T23:00:00-01:00"} {
+			if _, err := ParseTime("to", in); walletd.ErrorMessage(err) != want {
+				t.Errorf("ParseTime(%q): %v, want %q", in, err, want)
+			}
+		}
+	})
 }
 
 func TestParseDate(t *testing.T) {
@@ -72,7 +84,8 @@ func TestCursor(t *testing.T) {
 
 func FuzzParseTimeParam(f *testing.F) {
 	for _, s := range []string{"2026-11-24", "2026-11-24T18:46:55Z", "2026-11-24T18:46:55.999999999-23:59",
-		"0001-01-01T00:00:00Z", "9999-12-31T23:59:59+00:00", "2026-02-29", "x"} {
+		"0001-01-01T00:00:00Z", "9999-12-31T23:59:59+00:00", "2026-02-29", "x",
+		"9999-12-31T23:59:59.5Z", "0001-01-01T00:00:00.5+00:00", "9999-12-31T23:59:58.999999999Z"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -83,17 +96,84 @@ func FuzzParseTimeParam(f *testing.F) {
 			}
 			return
 		}
-		if got.Location() != time.UTC || got.Year() < 1 || got.Year() > 9999 {
+		if got.Location() != time.UTC || got.Before(minStored) || got.After(maxStored) {
 			t.Fatalf("%q: %v out of range or not UTC", s, got)
 		}
-		if b := timeBound(got); len(b) != len("2006-01-02T15:04:05Z") {
-			t.Fatalf("%q: bound %q", s, b)
-		}
+		checkBounds(t, got)
 		again, err := ParseTime("from", got.Format(time.RFC3339Nano))
 		if err != nil || !again.Equal(got) {
 			t.Fatalf("%q: %v does not round-trip: %v %v", s, got, again, err)
 		}
 	})
+}
+
+// checkBounds checks that since(b) and before(b), compared as text with
+// the stored form of whole seconds around b, agree with comparing times.
+func checkBounds(t *testing.T, b time.Time) {
+	t.Helper()
+	sec := b.Truncate(time.Second)
+	for _, c := range []time.Time{minStored, maxStored, sec, sec.Add(-time.Second), sec.Add(time.Second)} {
+		if c.Before(minStored) || c.After(maxStored) {
+			continue
+		}
+		stored := events.FormatTime(c)
+		for _, k := range []struct {
+			name string
+			cond func(time.Time) (string, string)
+			want bool
+		}{{"since", since, !c.Before(b)}, {"before", before, c.Before(b)}} {
+			op, text := k.cond(b)
+			if len(text) != len("2006-01-02T15:04:05Z") {
+				t.Fatalf("%s(%v): bound %q", k.name, b, text)
+			}
+			if got := compareText(stored, op, text); got != k.want {
+				t.Fatalf("%s(%v): %q %s %q is %v, but the times say %v", k.name, b, stored, op, text, got, k.want)
+			}
+		}
+	}
+}
+
+// compareText evaluates a op b as SQLite compares TEXT (bytewise).
+func compareText(a, op, b string) bool {
+	switch op {
+	case "<":
+		return a < b
+	case "<=":
+		return a <= b
+	case ">":
+		return a > b
+	case ">=":
+		return a >= b
+	}
+	panic("operator " + op)
+}
+
+func TestBounds(t *testing.T) {
+	for _, s := range []string{"2026-12-15T12:00:00Z", "2026-12-15T12:00:00.5Z", "0001-01-01T00:00:00Z",
+		"0001-01-01T00:00:00.000000001Z", "9999-12-31T23:59:59Z", "9999-12-31T23:59:59.5Z",
+		"9999-12-31T23:59:59.999999999Z", "9999-12-31T23:59:58.5Z"} {
+		b, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkBounds(t, b)
+	}
+	// Out of range: what a Go caller of DB.Statement could pass.
+	for _, tc := range []struct {
+		t                 time.Time
+		sinceOp, beforeOp string
+		text              string
+	}{
+		{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), ">", "<=", "9999-12-31T23:59:59Z"},
+		{time.Date(0, 12, 31, 23, 0, 0, 0, time.UTC), ">=", "<", "0001-01-01T00:00:00Z"},
+	} {
+		if op, text := since(tc.t); op != tc.sinceOp || text != tc.text {
+			t.Errorf("since(%v) = %s %s", tc.t, op, text)
+		}
+		if op, text := before(tc.t); op != tc.beforeOp || text != tc.text {
+			t.Errorf("before(%v) = %s %s", tc.t, op, text)
+		}
+	}
 }
 
 func FuzzCursor(f *testing.F) {

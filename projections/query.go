@@ -28,7 +28,7 @@ func (db *DB) Balance(ctx context.Context, walletID string) (*walletd.Balance, e
 		created_at, updated_at FROM balances WHERE wallet_id = ?`, walletID).Scan(&b.WalletID, &b.UserID, &b.UserEmail,
 		&b.Currency, &b.Balance, &b.Status, &b.LastSeq, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, walletd.Errorf(walletd.ENotFound, "Wallet %q not found.", walletID)
+		return nil, walletd.Errorf(walletd.ENotFound, "Wallet %s not found.", walletd.QuoteInput(walletID))
 	} else if err != nil {
 		return nil, fmt.Errorf("projections: balance: %w", err)
 	}
@@ -52,12 +52,14 @@ func (db *DB) Transactions(ctx context.Context, q walletd.TransactionQuery) (*wa
 		args = append(args, q.Type)
 	}
 	if !q.From.IsZero() {
-		where.WriteString(` AND created_at >= ?`)
-		args = append(args, timeBound(q.From))
+		op, bound := since(q.From)
+		where.WriteString(` AND created_at ` + op + ` ?`)
+		args = append(args, bound)
 	}
 	if !q.To.IsZero() {
-		where.WriteString(` AND created_at < ?`)
-		args = append(args, timeBound(q.To))
+		op, bound := before(q.To)
+		where.WriteString(` AND created_at ` + op + ` ?`)
+		args = append(args, bound)
 	}
 	if c := q.Cursor; c != nil {
 		where.WriteString(` AND (created_at, seq) < (?, ?)`)
@@ -84,13 +86,14 @@ func (db *DB) Statement(ctx context.Context, walletID, currency string, from, to
 	if !to.After(from) {
 		return nil, walletd.Errorf(walletd.EInvalid, "to must be after from.")
 	}
-	lo, hi := timeBound(from), timeBound(to)
-	opening, err := db.balanceBefore(ctx, walletID, lo)
+	opening, err := db.balanceBefore(ctx, walletID, from)
 	if err != nil {
 		return nil, err
 	}
+	loOp, lo := since(from)
+	hiOp, hi := before(to)
 	entries, err := db.queryTransactions(ctx, `SELECT `+txnColumns+` FROM transactions
-		WHERE wallet_id = ? AND created_at >= ? AND created_at < ? ORDER BY created_at, seq LIMIT ?`,
+		WHERE wallet_id = ? AND created_at `+loOp+` ? AND created_at `+hiOp+` ? ORDER BY created_at, seq LIMIT ?`,
 		walletID, lo, hi, walletd.MaxStatementEntries+1)
 	if err != nil {
 		return nil, err
@@ -129,10 +132,11 @@ func (db *DB) Statement(ctx context.Context, walletID, currency string, from, to
 }
 
 // balanceBefore returns the balance after the wallet's last transaction
-// created before bound, or "" if there is none.
-func (db *DB) balanceBefore(ctx context.Context, walletID, bound string) (string, error) {
+// created before t, or "" if there is none.
+func (db *DB) balanceBefore(ctx context.Context, walletID string, t time.Time) (string, error) {
 	var bal string
-	err := db.read.QueryRowContext(ctx, `SELECT balance_after FROM transactions WHERE wallet_id = ? AND created_at < ?
+	op, bound := before(t)
+	err := db.read.QueryRowContext(ctx, `SELECT balance_after FROM transactions WHERE wallet_id = ? AND created_at `+op+` ?
 		ORDER BY created_at DESC, seq DESC LIMIT 1`, walletID, bound).Scan(&bal)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
@@ -198,14 +202,45 @@ func (db *DB) queryTransactions(ctx context.Context, query string, args ...any) 
 	return out, rows.Err()
 }
 
-// timeBound turns a time into the stored created_at text it is compared
-// with. Stored times are whole seconds, so a bound with a fraction is
-// rounded up: created >= 10:00:00.5 and created < 10:00:00.5 mean the same
-// as against 10:00:01.
-func timeBound(t time.Time) string {
+// Stored created_at values are whole seconds of years 1 to 9999 in one
+// fixed-width form (events.FormatTime), so text order is time order. The
+// bounds below keep that true for any time a caller passes: they compare
+// with the stored form of a whole second inside that range, never with a
+// rounded-up time that could reach year 10000 (whose 21-character text
+// sorts before "2026-…"), and move the fraction into the operator instead.
+var (
+	minStored = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxStored = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+)
+
+// since returns the operator and text for the condition "created at or
+// after t": for a whole second c, c >= t means c > t's second when t has a
+// fraction.
+func since(t time.Time) (op, bound string) {
 	t = t.UTC()
-	if t.Nanosecond() != 0 {
-		t = t.Truncate(time.Second).Add(time.Second)
+	switch {
+	case t.After(maxStored):
+		return ">", events.FormatTime(maxStored) // nothing is later
+	case t.Before(minStored):
+		return ">=", events.FormatTime(minStored) // everything is
+	case t.Nanosecond() != 0:
+		return ">", events.FormatTime(t.Truncate(time.Second))
 	}
-	return events.FormatTime(t)
+	return ">=", events.FormatTime(t)
+}
+
+// before returns the operator and text for the condition "created before
+// t": for a whole second c, c < t means c <= t's second when t has a
+// fraction.
+func before(t time.Time) (op, bound string) {
+	t = t.UTC()
+	switch {
+	case t.After(maxStored):
+		return "<=", events.FormatTime(maxStored) // everything is earlier
+	case t.Before(minStored):
+		return "<", events.FormatTime(minStored) // nothing is
+	case t.Nanosecond() != 0:
+		return "<=", events.FormatTime(t.Truncate(time.Second))
+	}
+	return "<", events.FormatTime(t)
 }

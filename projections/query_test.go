@@ -96,6 +96,12 @@ func TestDB_Statement(t *testing.T) {
 			opening: "0.00", closing: "0.00", credits: "0.00", debits: "0.00", amounts: ""},
 		{name: "JPY", wallet: jpy, currency: "JPY", from: "2026-12-01T00:00:00Z", to: "2027-01-01T00:00:00Z",
 			opening: "0", closing: "500", credits: "500", debits: "0", amounts: "500"},
+		// Issue 18: a bound in the last second of 9999 was rounded up to
+		// "10000-…", which sorts before every stored time.
+		{name: "ToLastSecondOf9999", from: "2026-12-01T00:00:00Z", to: "9999-12-31T23:59:59.5Z",
+			opening: "100.00", closing: "76.75", credits: "7.00", debits: "30.25", amounts: "30.00 5.25 0.75 0.25 1.00"},
+		{name: "ToEndOf9999", from: "0001-01-01T00:00:00Z", to: "9999-12-31T23:59:59.999999999Z",
+			opening: "0.00", closing: "76.75", credits: "107.00", debits: "30.25", amounts: "100.00 30.00 5.25 0.75 0.25 1.00"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, cur := usd, "USD"
@@ -228,6 +234,10 @@ func TestDB_Transactions(t *testing.T) {
 		{"FromTo", walletd.TransactionQuery{From: day("2026-12-01T00:00:00Z"), To: day("2026-12-15T18:30:00Z")}, "cashback/5.25 order_payment/30.00 "},
 		{"TypeAndPeriod", walletd.TransactionQuery{Type: "topup", From: day("2026-12-01T00:00:00Z")}, "topup/1.00 "},
 		{"UnknownType", walletd.TransactionQuery{Type: "nope"}, ""},
+		{"ToLastSecondOf9999", walletd.TransactionQuery{To: day("9999-12-31T23:59:59.5Z")}, "topup/1.00 fee/0.25 cashback/0.75 cashback/5.25 order_payment/30.00 topup/100.00 "},
+		{"FromLastSecondOf9999", walletd.TransactionQuery{From: day("9999-12-31T23:59:59.5Z")}, ""},
+		{"ToFraction", walletd.TransactionQuery{To: day("2026-12-15T12:00:00.5Z")}, "cashback/5.25 order_payment/30.00 topup/100.00 "},
+		{"FromFraction", walletd.TransactionQuery{From: day("2026-12-15T12:00:00.5Z")}, "topup/1.00 fee/0.25 cashback/0.75 "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.q.WalletID = usd
