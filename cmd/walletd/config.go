@@ -3,6 +3,8 @@ package main
 import (
 	"flag"
 	"fmt"
+	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,4 +99,66 @@ func (c *featureConfig) resolve(currencies *walletd.Currencies) (*time.Location,
 		return nil, fmt.Errorf("--default-currency %q: %s", c.DefaultCurrency, walletd.ErrorMessage(err))
 	}
 	return loc, nil
+}
+
+// publicURLConfig is the address walletd is reached at from outside: the
+// site_url of every event envelope, and the base of the links walletd
+// hands out (payment links, postback URLs). --site-url is its former
+// name, kept as a deprecated alias.
+type publicURLConfig struct {
+	URL     string // --public-url
+	SiteURL string // --site-url, deprecated
+}
+
+// publicURLFlags registers --public-url and its deprecated alias
+// --site-url.
+func publicURLFlags(fs *flag.FlagSet, c *publicURLConfig) {
+	fs.StringVar(&c.URL, "public-url", "", "absolute http(s) URL walletd is reached at: site_url of every event, base of the links it hands out (unset: http://<http-addr>, with a warning)")
+	fs.StringVar(&c.SiteURL, "site-url", "", "deprecated alias of --public-url")
+}
+
+// resolve returns the public URL, validated, without a trailing slash.
+// It warns when the deprecated --site-url gives it, and when neither flag
+// does: then it is http://<httpAddr>, which only this host can reach.
+func (c *publicURLConfig) resolve(httpAddr string, logger *slog.Logger) (string, error) {
+	u, flagName := c.URL, "--public-url"
+	switch {
+	case c.URL != "" && c.SiteURL != "" && c.URL != c.SiteURL:
+		return "", fmt.Errorf("--public-url %q and --site-url %q disagree: give --public-url only (--site-url is its deprecated alias)", c.URL, c.SiteURL)
+	case c.URL == "" && c.SiteURL != "":
+		u, flagName = c.SiteURL, "--site-url"
+		logger.Warn("--site-url is deprecated: use --public-url (env WALLETD_PUBLIC_URL)", "public_url", c.SiteURL)
+	case c.URL == "":
+		fallback := "http://" + httpAddr
+		logger.Warn("--public-url is not set: events carry site_url "+fallback+", which only this host can reach; set --public-url (env WALLETD_PUBLIC_URL) to the address walletd is reached at",
+			"public_url", fallback)
+		return fallback, nil
+	}
+	v, err := parsePublicURL(u)
+	if err != nil {
+		return "", fmt.Errorf("%s %q: %w", flagName, u, err)
+	}
+	return v, nil
+}
+
+// parsePublicURL accepts an absolute http or https URL with a host, an
+// optional port and path, and no user info, query or fragment (links are
+// made by appending paths to it). It returns it without a trailing slash.
+func parsePublicURL(s string) (string, error) {
+	const want = "want an absolute http or https URL such as https://wallet.example.com"
+	if strings.ContainsAny(s, "?# \t\r\n") {
+		return "", fmt.Errorf("%s, without query, fragment or spaces", want)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", want, err)
+	}
+	scheme := strings.ToLower(u.Scheme)
+	switch {
+	case scheme != "http" && scheme != "https", u.Opaque != "", u.Hostname() == "":
+		return "", fmt.Errorf("%s", want)
+	case u.User != nil:
+		return "", fmt.Errorf("%s, without user info: it is published in every event", want)
+	}
+	return scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
 }

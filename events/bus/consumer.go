@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/walletd/walletd/events"
 )
 
 // errCaughtUp ends a CatchUp session.
@@ -460,7 +461,7 @@ func (c *Consumer) consumer(ctx context.Context, start uint64) (jetstream.Consum
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       time.Minute,
 		MaxAckPending: 4 * c.BatchSize,
-		FilterSubject: c.Prefix + ".>",
+		FilterSubject: events.StreamSubjects(c.Prefix), // every form: legacy subjects too
 	}
 	if start > 1 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, start

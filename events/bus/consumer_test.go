@@ -16,11 +16,12 @@ import (
 
 // memApplier keeps its position and what it applied in memory.
 type memApplier struct {
-	mu      sync.Mutex
-	pos     bus.Position
-	applied []uint64 // stream sequences, in the order applied
-	moves   []bus.Position
-	fail    func(b *bus.Batch) error // if set, runs before each batch
+	mu       sync.Mutex
+	pos      bus.Position
+	applied  []uint64 // stream sequences, in the order applied
+	subjects []string // their subjects
+	moves    []bus.Position
+	fail     func(b *bus.Batch) error // if set, runs before each batch
 }
 
 func (a *memApplier) Position(context.Context) (bus.Position, error) {
@@ -53,6 +54,7 @@ func (a *memApplier) Apply(_ context.Context, b *bus.Batch) error {
 	}
 	for _, m := range b.Msgs {
 		a.applied = append(a.applied, m.Seq)
+		a.subjects = append(a.subjects, m.Subject)
 	}
 	a.pos = bus.Position{Stream: "WALLETD", Seq: b.Last}
 	return nil

@@ -40,12 +40,18 @@ type Source interface {
 // or a JetStream that restarted without its last messages. This does not
 // rely on the Nats-Msg-Id duplicate window, which is only a second guard.
 //
+// Each record is published on events.Subject: its wallet's branch, or the
+// sys branch for a record of no wallet; the stream's subject transform
+// puts the wallet's partition in (EnsureStream). A message's place in the
+// outbox is read from its headers, never from its subject, so the relay
+// resumes after a message of any subject scheme, legacy ones included.
+//
 // Set the fields, then Open; Close stops it. Notify may be called at any
 // time, before Open included.
 type Relay struct {
 	JS      jetstream.JetStream
 	Stream  string // stream name
-	Prefix  string // subject prefix
+	Prefix  string // subject prefix: events go to events.Subject(Prefix, …)
 	Source  Source
 	Window  int           // most publishes in flight (default 256)
 	Idle    time.Duration // how often to look for work and check the stream when idle (default 250ms)
@@ -222,7 +228,7 @@ func (r *Relay) publish(ctx context.Context, recs []events.Record) error {
 	var pubErr error
 	for i := range recs {
 		rec := &recs[i]
-		msg := nats.NewMsg(events.Subject(r.Prefix, rec.Key()))
+		msg := nats.NewMsg(events.Subject(r.Prefix, rec.Wallet, rec.Key()))
 		msg.Data = rec.Body()
 		msg.Header.Set(HeaderSeq, strconv.FormatUint(rec.Seq, 10))
 		msg.Header.Set(HeaderIndex, strconv.Itoa(rec.Index))
@@ -272,7 +278,7 @@ func (r *Relay) resync(ctx context.Context) error {
 	}
 	seq, index := uint64(0), -1
 	if info.State.Msgs > 0 {
-		m, err := s.GetLastMsgForSubject(ctx, r.Prefix+".>")
+		m, err := s.GetLastMsgForSubject(ctx, events.StreamSubjects(r.Prefix))
 		if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 			return fmt.Errorf("relay: last message: %w", err)
 		}

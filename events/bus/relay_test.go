@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"os"
@@ -91,12 +92,26 @@ func checkExactlyOnce(tb testing.TB, e *walletdtest.JetStream, l *walletdtest.Le
 	}
 	for i, m := range got {
 		w := want[i]
-		if m.Subject != "walletd."+w.Key() || m.Header.Get("Nats-Msg-Id") != w.Envelope.ID ||
+		if m.Subject != storedSubject(w) || m.Header.Get("Nats-Msg-Id") != w.Envelope.ID ||
 			m.Header.Get(bus.HeaderSeq) != strconv.FormatUint(w.Seq, 10) || string(m.Data) != string(w.Body()) {
-			return fmt.Errorf("message %d: %s %s seq=%s, want %s %s seq=%d", i, m.Subject, m.Header.Get("Nats-Msg-Id"), m.Header.Get(bus.HeaderSeq), w.Key(), w.Envelope.ID, w.Seq)
+			return fmt.Errorf("message %d: %s %s seq=%s, want %s %s seq=%d", i, m.Subject, m.Header.Get("Nats-Msg-Id"), m.Header.Get(bus.HeaderSeq), storedSubject(w), w.Envelope.ID, w.Seq)
 		}
 	}
 	return nil
+}
+
+// storedSubject is the subject the stream stores a record under:
+// <prefix>.w.<partition>.<wallet>.<key>, the partition of the wallet among
+// bus.DefaultPartitions worked out here as NATS documents partition(): the
+// FNV-1a 32-bit hash of the token, modulo N; <prefix>.sys.<key> for a
+// record of no wallet.
+func storedSubject(rec events.Record) string {
+	if rec.Wallet == "" {
+		return "walletd.sys." + rec.Key()
+	}
+	h := fnv.New32a()
+	h.Write([]byte(rec.Wallet))
+	return fmt.Sprintf("walletd.w.%d.%s.%s", h.Sum32()%bus.DefaultPartitions, rec.Wallet, rec.Key())
 }
 
 func workload(tb testing.TB, l *walletdtest.Ledger, n int) {
@@ -141,8 +156,11 @@ func TestRelay_SubscriberSeesEnvelopes(t *testing.T) {
 		subjects = append(subjects, m.Subject)
 		envs = append(envs, env)
 	}
-	want := []string{"walletd.wallet.created", "walletd.wallet.created", "walletd.wallet.credited", "walletd.wallet.debited",
-		"walletd.wallet.transfer.sent", "walletd.wallet.credited", "walletd.wallet.transfer.received"}
+	// Live subscribers see the subjects as published: the wallet's branch,
+	// before the stream puts the partition in.
+	wa, wb := "walletd.w._."+a+".", "walletd.w._."+b+"."
+	want := []string{wa + "wallet.created", wb + "wallet.created", wa + "wallet.credited", wa + "wallet.debited",
+		wa + "wallet.transfer.sent", wb + "wallet.credited", wb + "wallet.transfer.received"}
 	if fmt.Sprint(subjects) != fmt.Sprint(want) {
 		t.Fatalf("subjects %v, want %v", subjects, want)
 	}
@@ -152,7 +170,7 @@ func TestRelay_SubscriberSeesEnvelopes(t *testing.T) {
 	}
 	var data events.TransactionData
 	json.Unmarshal(c.Data, &data)
-	if data.TransactionID != credit.ID || data.UserID != "103" || data.UserEmail != "103@example.com" || data.Amount != "25.00" ||
+	if data.TransactionID != credit.Seq || data.TxnID != credit.ID || data.UserID != "103" || data.UserEmail != "103@example.com" || data.Amount != "25.00" ||
 		data.BalanceAfter != "25.00" || data.Type != "topup" || data.LedgerHash != credit.Hash.String() || data.Seq != credit.Seq {
 		t.Fatalf("data %+v", data)
 	}
@@ -191,7 +209,7 @@ func TestRelay_ExactlyOnce(t *testing.T) {
 		l := walletdtest.MustOpenLedger(t, nil)
 		workload(t, l, 30)
 		for _, rec := range expectedRecords(t, l)[:17] {
-			msg := nats.NewMsg("walletd." + rec.Key())
+			msg := nats.NewMsg(events.Subject("walletd", rec.Wallet, rec.Key()))
 			msg.Data = rec.Body()
 			msg.Header.Set(bus.HeaderSeq, strconv.FormatUint(rec.Seq, 10))
 			msg.Header.Set(bus.HeaderIndex, strconv.Itoa(rec.Index))

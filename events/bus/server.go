@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/walletd/walletd/events"
 )
 
 // Server is a NATS server with JetStream that walletd runs in-process, on
@@ -135,6 +137,10 @@ func Connect(url, name string, extra ...nats.Option) (*nats.Conn, error) {
 	return nc, nil
 }
 
+// DefaultPartitions is the number of partitions of a stream whose
+// StreamConfig gives none.
+const DefaultPartitions = 8
+
 // StreamConfig describes walletd's stream.
 type StreamConfig struct {
 	Name       string        // default "WALLETD"
@@ -142,6 +148,11 @@ type StreamConfig struct {
 	Replicas   int           // 1 for a single server; 3 for a cluster
 	Duplicates time.Duration // Nats-Msg-Id de-duplication window, default 2m
 	Storage    jetstream.StorageType
+	// Partitions is the number of partitions wallets' events are stored
+	// in (default DefaultPartitions, at most events.MaxPartitions): the N
+	// of the stream's subject transform partition(N, wallet id).
+	Partitions int
+	Logger     *slog.Logger // default slog.Default()
 }
 
 func (c *StreamConfig) defaults() {
@@ -157,22 +168,61 @@ func (c *StreamConfig) defaults() {
 	if c.Duplicates == 0 {
 		c.Duplicates = 2 * time.Minute
 	}
+	if c.Partitions == 0 {
+		c.Partitions = DefaultPartitions
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
 }
 
-// EnsureStream creates the stream or updates it to cfg.
+// EnsureStream creates the stream or updates it to cfg, in place: its
+// subjects are every subject under the prefix, and its subject transform
+// stores each wallet event with the wallet's partition
+// (events.PartitionTransform). Messages already in the stream keep their
+// subjects; walletd's readers read every form (events.ParseSubject).
+//
+// A stream that gets the transform for the first time, or another number
+// of partitions, is logged with the stream sequence the change starts
+// after. EnsureStream fails when the server does not keep the transform
+// (nats-server before 2.10).
 func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jetstream.Stream, error) {
 	cfg.defaults()
+	if cfg.Partitions < 1 || cfg.Partitions > events.MaxPartitions {
+		return nil, fmt.Errorf("nats: stream %s: %d partitions: want 1 to %d", cfg.Name, cfg.Partitions, events.MaxPartitions)
+	}
+	src, dst := events.PartitionTransform(cfg.Prefix, cfg.Partitions)
+	var before *jetstream.StreamInfo
+	if s, err := js.Stream(ctx, cfg.Name); err == nil {
+		before = s.CachedInfo()
+	} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, fmt.Errorf("nats: stream %s: %w", cfg.Name, err)
+	}
 	s, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:       cfg.Name,
-		Subjects:   []string{cfg.Prefix + ".>"},
-		Storage:    cfg.Storage,
-		Replicas:   cfg.Replicas,
-		Duplicates: cfg.Duplicates,
-		Retention:  jetstream.LimitsPolicy,
-		Discard:    jetstream.DiscardOld,
+		Name:             cfg.Name,
+		Subjects:         []string{events.StreamSubjects(cfg.Prefix)},
+		SubjectTransform: &jetstream.SubjectTransformConfig{Source: src, Destination: dst},
+		Storage:          cfg.Storage,
+		Replicas:         cfg.Replicas,
+		Duplicates:       cfg.Duplicates,
+		Retention:        jetstream.LimitsPolicy,
+		Discard:          jetstream.DiscardOld,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("nats: stream %s: %w", cfg.Name, err)
+	}
+	if tr := s.CachedInfo().Config.SubjectTransform; tr == nil || tr.Source != src || tr.Destination != dst {
+		return nil, fmt.Errorf("nats: stream %s: the server did not keep the subject transform that partitions wallets (it needs nats-server 2.10 or later)", cfg.Name)
+	}
+	if before != nil && before.State.Msgs > 0 {
+		switch tr := before.Config.SubjectTransform; {
+		case tr == nil:
+			cfg.Logger.Info("nats: stream subjects migrated: messages up to the stream seq logged keep their <prefix>.<event key> subjects, later ones are on the wallet and sys branches",
+				attrStream, cfg.Name, attrStreamLastSeq, before.State.LastSeq, "partitions", cfg.Partitions)
+		case tr.Source != src || tr.Destination != dst:
+			cfg.Logger.Warn("nats: stream partitions changed: messages after the stream seq logged are in the new partitions; partitioned consumers must switch there",
+				attrStream, cfg.Name, attrStreamLastSeq, before.State.LastSeq, "from", tr.Destination, "to", dst)
+		}
 	}
 	return s, nil
 }
