@@ -25,6 +25,11 @@ type Result struct {
 	// could not be read; both are "" for commands without an object.
 	ObjectKind string
 	ObjectID   string
+	// Unchanged is the wallet, as it is, when the command asked for what
+	// the wallet already had (limits, KYC status or auto-reload set to
+	// their current values): such a command appends nothing, so Entries
+	// is empty and no seq is used. nil for every other outcome.
+	Unchanged *Wallet
 }
 
 // Wallet returns the balance of wallet id as the command left it, or nil

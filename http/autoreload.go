@@ -54,6 +54,9 @@ func (s *Server) handleSetAutoReload(remove bool) http.HandlerFunc {
 				ar = autoReloadJSON{Enabled: true, Threshold: m["threshold"], Amount: m["amount"], Method: m["method"]}
 			}
 			ws.AutoReload = &ar
+		}, func(ws *walletSetting, wal *walletd.Wallet) {
+			ar := autoReloadToJSON(wal.Features.AutoReload)
+			ws.AutoReload = &ar
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -68,5 +69,35 @@ func TestAutoReload(t *testing.T) {
 		badCase{name: "ScopeDelete", method: "DELETE", path: path, status: 403, code: "forbidden", headers: []string{"Authorization", reader}},
 	)
 	runBad(t, s, cases, w.ID)
+	s.verifies(t)
+}
+
+func TestSetAutoReload_Unchanged(t *testing.T) {
+	s := mustServer(t)
+	w := s.mustWallet(t, "u1", "USD")
+	path := "/v1/wallets/" + w.ID + "/auto-reload"
+	set := s.do(t, "PUT", path, `{"threshold":"20","amount":"50","method":"card"}`)
+	set.expect(t, 200, "")
+
+	t.Run("SameAutoReload", func(t *testing.T) {
+		wantSettingUnchanged(t, s, "PUT", path, `{"threshold":"20.00","amount":"50","method":"card"}`, w.ID, string(set.Data), "", "k-reload", "k-reload")
+	})
+	t.Run("AfterOtherEntries", func(t *testing.T) {
+		e := s.mustCredit(t, w.ID, "5.00")
+		wantSettingUnchanged(t, s, "PUT", path, `{"threshold":"20","amount":"50","method":"card"}`, w.ID, withWritten(t, set.Data, e), "")
+	})
+	t.Run("Changed", func(t *testing.T) {
+		// Without the method it is another auto-reload.
+		r := s.do(t, "PUT", path, `{"threshold":"20","amount":"50"}`)
+		r.expect(t, 200, "")
+		if !strings.Contains(string(r.Data), fmt.Sprintf(`"auto_reload":{"enabled":true,"threshold":"20.00","amount":"50.00"},"seq":%d,`, s.wallet(t, w.ID).LastSeq)) {
+			t.Fatalf("change %s", r.Data)
+		}
+	})
+	t.Run("ErrRemoveNone", func(t *testing.T) {
+		// DELETE names something to remove: twice is not found.
+		s.do(t, "DELETE", path, "").expect(t, 200, "")
+		s.do(t, "DELETE", path, "").expect(t, 404, "not_found")
+	})
 	s.verifies(t)
 }

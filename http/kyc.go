@@ -30,6 +30,8 @@ func (s *Server) handleSetKYC(w http.ResponseWriter, r *http.Request) {
 	}
 	s.applySetting(w, r, &ledger.SetKYC{WalletID: mux.Vars(r)["id"], Status: req.Status}, func(ws *walletSetting, m map[string]string) {
 		ws.KYCStatus = m["kyc_status"]
+	}, func(ws *walletSetting, wal *walletd.Wallet) {
+		ws.KYCStatus = wal.Features.KYC()
 	})
 }
 

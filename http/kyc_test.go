@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -61,5 +62,35 @@ func TestKYC(t *testing.T) {
 		badCase{name: "ScopeSettingsGet", method: "GET", path: "/v1/settings/kyc", status: 403, code: "forbidden", headers: []string{"Authorization", writer}},
 	)
 	runBad(t, s, cases, w.ID)
+	s.verifies(t)
+}
+
+func TestSetKYC_Unchanged(t *testing.T) {
+	s := mustServer(t)
+	w := s.mustWallet(t, "u1", "USD")
+	path := "/v1/wallets/" + w.ID + "/kyc"
+
+	t.Run("NeverSet", func(t *testing.T) {
+		// A wallet whose status was never set is "none".
+		open := lastEntry(t, s, w.ID)
+		want := fmt.Sprintf(`{"wallet_id":%q,"kyc_status":"none","seq":%d,"ledger_hash":%q}`, w.ID, open.Seq, open.LedgerHash)
+		wantSettingUnchanged(t, s, "PUT", path, `{"status":"none"}`, w.ID, want, "", "k-kyc-none")
+	})
+	set := s.do(t, "PUT", path, `{"status":"verified"}`)
+	set.expect(t, 200, "")
+	t.Run("SameStatus", func(t *testing.T) {
+		wantSettingUnchanged(t, s, "PUT", path, `{"status":"verified"}`, w.ID, string(set.Data), "", "k-kyc", "k-kyc")
+	})
+	t.Run("AfterOtherEntries", func(t *testing.T) {
+		e := s.mustCredit(t, w.ID, "5.00")
+		wantSettingUnchanged(t, s, "PUT", path, `{"status":"verified"}`, w.ID, withWritten(t, set.Data, e), "")
+	})
+	t.Run("Changed", func(t *testing.T) {
+		r := s.do(t, "PUT", path, `{"status":"pending"}`)
+		r.expect(t, 200, "")
+		if !strings.Contains(string(r.Data), fmt.Sprintf(`"kyc_status":"pending","seq":%d,`, s.wallet(t, w.ID).LastSeq)) {
+			t.Fatalf("change %s", r.Data)
+		}
+	})
 	s.verifies(t)
 }

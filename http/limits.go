@@ -43,6 +43,9 @@ func (s *Server) handleSetLimits(w http.ResponseWriter, r *http.Request) {
 	cmd := &ledger.SetLimits{WalletID: mux.Vars(r)["id"], PerTransaction: req.PerTransaction, Daily: req.Daily, Monthly: req.Monthly}
 	s.applySetting(w, r, cmd, func(ws *walletSetting, m map[string]string) {
 		ws.Limits = &limitsJSON{PerTransaction: m["per_transaction"], Daily: m["daily"], Monthly: m["monthly"]}
+	}, func(ws *walletSetting, wal *walletd.Wallet) {
+		l := limitsToJSON(wal.Features.Limits)
+		ws.Limits = &l
 	})
 }
 

@@ -1,6 +1,9 @@
 package http_test
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +108,102 @@ func TestSpendingLimits(t *testing.T) {
 		badCase{name: "Scope", method: "PUT", path: path, body: `{}`, status: 403, code: "forbidden", headers: []string{"Authorization", reader}},
 	)
 	runBad(t, s, cases, w.ID)
+	s.verifies(t)
+}
+
+// wantSettingUnchanged sends a setting that wallet id already has, with
+// each key of keys, and checks every answer: 200 with want as its data
+// (the answer of the change that set it, or the setting with the seq and
+// hash of the wallet's last entry), no Idempotent-Replayed, and nothing
+// appended to the ledger.
+func wantSettingUnchanged(t *testing.T, s *testServer, method, path, body, id, want string, keys ...string) {
+	t.Helper()
+	head := func() (n uint64) {
+		if err := s.L.DB.ReadDB().QueryRow(`SELECT COALESCE(MAX(seq), 0) FROM entries`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before, last := head(), s.wallet(t, id).LastSeq
+	for _, key := range keys {
+		r := s.do(t, method, path, body, "Idempotency-Key", key)
+		r.expect(t, 200, "")
+		if string(r.Data) != want || r.Header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("key %q: %s (replayed %q), want %s", key, r.Data, r.Header.Get("Idempotent-Replayed"), want)
+		}
+	}
+	if after := head(); after != before || s.wallet(t, id).LastSeq != last {
+		t.Fatalf("head %d → %d, wallet seq %d → %d", before, after, last, s.wallet(t, id).LastSeq)
+	}
+}
+
+// lastEntry returns the seq and hash of wallet id's last entry.
+func lastEntry(t *testing.T, s *testServer, id string) entry {
+	t.Helper()
+	seq := s.wallet(t, id).LastSeq
+	es, err := s.L.DB.Entries(context.Background(), seq-1, 1)
+	if err != nil || len(es) != 1 {
+		t.Fatalf("entry %d: %v", seq, err)
+	}
+	return entry{Seq: seq, LedgerHash: es[0].Hash.String()}
+}
+
+// withWritten returns data, the JSON answer of a change of a setting, with
+// the seq and ledger_hash of e instead of its own.
+func withWritten(t *testing.T, data []byte, e entry) string {
+	t.Helper()
+	var d struct {
+		WalletID   string          `json:"wallet_id"`
+		Limits     json.RawMessage `json:"limits,omitempty"`
+		KYCStatus  string          `json:"kyc_status,omitempty"`
+		AutoReload json.RawMessage `json:"auto_reload,omitempty"`
+		Seq        uint64          `json:"seq"`
+		LedgerHash string          `json:"ledger_hash"`
+	}
+	if err := json.Unmarshal(data, &d); err != nil {
+		t.Fatal(err)
+	}
+	d.Seq, d.LedgerHash = e.Seq, e.LedgerHash
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestSetLimits_Unchanged(t *testing.T) {
+	s := mustServer(t)
+	w := s.mustWallet(t, "u1", "USD")
+	path := "/v1/wallets/" + w.ID + "/limits"
+	set := s.do(t, "PUT", path, `{"per_transaction":"10","daily":"15.00"}`)
+	set.expect(t, 200, "")
+
+	t.Run("SameLimits", func(t *testing.T) {
+		// The same amounts written otherwise, with a key or without,
+		// answer what the change answered: its entry is the wallet's last.
+		wantSettingUnchanged(t, s, "PUT", path, `{"per_transaction":"10.00","daily":"15","monthly":null}`, w.ID, string(set.Data), "", "k-limits", "k-limits")
+	})
+	t.Run("AfterOtherEntries", func(t *testing.T) {
+		// The answer names the wallet's last entry, from which the read
+		// models show the limits.
+		e := s.mustCredit(t, w.ID, "5.00")
+		wantSettingUnchanged(t, s, "PUT", path, `{"per_transaction":"10","daily":"15"}`, w.ID, withWritten(t, set.Data, e), "", "k-limits-2")
+	})
+	t.Run("NeverSet", func(t *testing.T) {
+		// No limits: the answer names the entry that opened the wallet.
+		other := s.mustWallet(t, "u2", "USD")
+		open := lastEntry(t, s, other.ID)
+		want := fmt.Sprintf(`{"wallet_id":%q,"limits":{},"seq":%d,"ledger_hash":%q}`, other.ID, open.Seq, open.LedgerHash)
+		wantSettingUnchanged(t, s, "PUT", "/v1/wallets/"+other.ID+"/limits", `{}`, other.ID, want, "")
+	})
+	t.Run("Changed", func(t *testing.T) {
+		r := s.do(t, "PUT", path, `{"per_transaction":"11"}`)
+		r.expect(t, 200, "")
+		var got limitsData
+		r.data(t, &got)
+		if got.Seq != s.wallet(t, w.ID).LastSeq || got.Limits.PerTransaction != "11.00" || got.Limits.Daily != "" {
+			t.Fatalf("change %s", r.Data)
+		}
+	})
 	s.verifies(t)
 }

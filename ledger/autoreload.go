@@ -12,6 +12,10 @@ import (
 // the writer starts a top-up of a set amount, one at a time.
 
 // SetAutoReload sets (or, with Remove, removes) a wallet's auto-reload.
+// Setting the auto-reload the wallet already has changes nothing and
+// appends nothing (Result.Unchanged). Removing an auto-reload the wallet
+// does not have is ENotFound, as before: a DELETE names something to
+// remove.
 type SetAutoReload struct {
 	WalletID  string `json:"wallet_id"`
 	Threshold string `json:"threshold"`
@@ -48,11 +52,21 @@ func (c *SetAutoReload) apply(b *batch, r *request) error {
 	} else if !cur.Features.AutoReload.Amount.IsSet() {
 		return walletd.Errorf(walletd.ENotFound, "Wallet %s has no auto-reload.", cur.ID)
 	}
+	if !c.Remove && sameAutoReload(ar, cur.Features.AutoReload) {
+		b.unchangedWallet(cur)
+		return nil
+	}
 	w := b.mutable(cur.ID)
 	w.Features.AutoReload = ar
 	b.record(r, w, walletd.KindNote, walletd.TypeAutoReload, decimal.Zero, "", "", sysMeta(walletd.FlowReload,
 		"threshold", ar.Threshold.String(), "amount", ar.Amount.String(), "method", ar.Method, "removed", boolText(c.Remove)))
 	return nil
+}
+
+// sameAutoReload says whether a and b are the same auto-reload, as their
+// entries record it.
+func sameAutoReload(a, b walletd.AutoReload) bool {
+	return a.Threshold.String() == b.Threshold.String() && a.Amount.String() == b.Amount.String() && a.Method == b.Method
 }
 
 // afterDebit fires w's auto-reload if a debit took its balance below the

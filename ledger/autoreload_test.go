@@ -60,3 +60,49 @@ func TestAutoReload(t *testing.T) {
 	}
 	verifies(t, l)
 }
+
+func TestSetAutoReload_Unchanged(t *testing.T) {
+	l := walletdtest.MustOpenLedger(t, nil)
+	w := l.MustWallet(t, "u1", "USD")
+	l.MustCredit(t, w, "100")
+	mustSubmit(t, l, "", &ledger.SetAutoReload{WalletID: w, Threshold: "20", Amount: "50", Method: "card"})
+
+	t.Run("SameAutoReload", func(t *testing.T) {
+		before := snapshot(t, l)
+		for i := 0; i < 2; i++ {
+			res := mustSubmit(t, l, "k-same-reload", &ledger.SetAutoReload{WalletID: w, Threshold: "20.00", Amount: "50", Method: "card"})
+			wantNoOp(t, l, res, w, before)
+			if ar := res.Unchanged.Features.AutoReload; ar.Threshold.String() != "20.00" || ar.Amount.String() != "50.00" || ar.Method != "card" {
+				t.Fatalf("auto-reload %+v", ar)
+			}
+		}
+	})
+	t.Run("WhileReloadPending", func(t *testing.T) {
+		// A pending reload top-up is no part of the setting.
+		mustSubmit(t, l, "", debit(w, "85"))
+		if wallet(t, l, w).Features.ReloadTopupID == "" {
+			t.Fatal("no reload")
+		}
+		before := snapshot(t, l)
+		wantNoOp(t, l, mustSubmit(t, l, "", &ledger.SetAutoReload{WalletID: w, Threshold: "20", Amount: "50", Method: "card"}), w, before)
+	})
+	t.Run("Changed", func(t *testing.T) {
+		// Another method is another auto-reload.
+		for _, cmd := range []*ledger.SetAutoReload{
+			{WalletID: w, Threshold: "20", Amount: "50"},
+			{WalletID: w, Threshold: "20", Amount: "60"},
+			{WalletID: w, Threshold: "25", Amount: "60"},
+		} {
+			if res := mustSubmit(t, l, "", cmd); len(res.Entries) != 1 || res.Unchanged != nil {
+				t.Fatalf("%+v: %+v", cmd, res)
+			}
+		}
+	})
+	t.Run("ErrRemoveNone", func(t *testing.T) {
+		// Removing is not setting: with nothing to remove it is not found.
+		mustSubmit(t, l, "", &ledger.SetAutoReload{WalletID: w, Remove: true})
+		_, err := submit(l, "", &ledger.SetAutoReload{WalletID: w, Remove: true})
+		wantCode(t, err, walletd.ENotFound)
+	})
+	verifies(t, l)
+}

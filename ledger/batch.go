@@ -32,8 +32,9 @@ type batch struct {
 	keys     map[string]*request
 	replayOf map[*request]*request
 	// What the command under way reports in its Result.
-	current report
-	repeat  bool // it found its work already done (an order completed before)
+	current   report
+	repeat    bool            // it found its work already done (an order completed before)
+	unchanged *walletd.Wallet // it found the wallet already as asked: see unchangedWallet
 }
 
 // report is the object a command reports in its Result.
@@ -175,7 +176,7 @@ func (b *batch) applyRequest(r *request) error {
 		}
 	}
 	mark, snap := b.journal.mark(), b.snapshot()
-	b.current, b.repeat = report{}, false
+	b.current, b.repeat, b.unchanged = report{}, false, nil
 	err := r.cmd.apply(b, r)
 	var ref *refusal
 	if err != nil && !errors.As(err, &ref) {
@@ -183,7 +184,9 @@ func (b *batch) applyRequest(r *request) error {
 		b.restore(snap)
 		return err
 	}
-	if r.key != "" {
+	// A command that changed nothing binds its key to nothing, here as in
+	// the store: a repeat is applied afresh.
+	if r.key != "" && b.unchanged == nil {
 		if b.keys == nil {
 			b.keys = make(map[string]*request)
 		}
@@ -193,6 +196,7 @@ func (b *batch) applyRequest(r *request) error {
 	out := &outcome{Result: walletd.Result{
 		Entries: es, Replayed: b.repeat, Wallets: b.balances(es),
 		Object: b.current.object, ObjectKind: b.current.kind, ObjectID: b.current.id,
+		Unchanged: b.unchanged,
 	}}
 	if ref != nil {
 		out.err = ref.err
@@ -203,6 +207,15 @@ func (b *batch) applyRequest(r *request) error {
 
 // report makes v, object id of kind, the object of the command's Result.
 func (b *batch) report(kind, id string, v any) { b.current = report{kind: kind, id: id, object: v} }
+
+// unchangedWallet ends a command that found wallet w already as it asked
+// (a setting set to its current value): it appends nothing, and its
+// Result carries a copy of w as Result.Unchanged, for the caller to answer
+// with the current state.
+func (b *batch) unchangedWallet(w *walletd.Wallet) {
+	c := *w
+	b.unchanged = &c
+}
 
 // balances returns the wallets the entries es changed, as they are now:
 // the state the command left them in.

@@ -11,7 +11,9 @@ import (
 // KYC: a wallet's KYC status, and per currency the thresholds above which
 // an outgoing operation of a wallet that is not verified is refused.
 
-// SetKYC sets a wallet's KYC status.
+// SetKYC sets a wallet's KYC status. The status the wallet already has
+// changes nothing and appends nothing (Result.Unchanged); "none" is the
+// status of a wallet whose status was never set.
 type SetKYC struct {
 	WalletID string `json:"wallet_id"`
 	Status   string `json:"status"`
@@ -45,6 +47,10 @@ func (c *SetKYC) apply(b *batch, r *request) error {
 	case walletd.KYCNone, walletd.KYCPending, walletd.KYCVerified:
 	default:
 		return walletd.Errorf(walletd.EInvalid, "status must be none, pending or verified.")
+	}
+	if c.Status == cur.Features.KYC() {
+		b.unchangedWallet(cur)
+		return nil
 	}
 	w := b.mutable(cur.ID)
 	w.Features.KYCStatus = c.Status

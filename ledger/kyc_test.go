@@ -55,3 +55,40 @@ func TestKYC(t *testing.T) {
 	mustSubmit(t, l, "", debit(j, "50000"))
 	verifies(t, l)
 }
+
+func TestSetKYC_Unchanged(t *testing.T) {
+	l := walletdtest.MustOpenLedger(t, nil)
+	w := l.MustWallet(t, "u1", "USD")
+
+	t.Run("NeverSet", func(t *testing.T) {
+		// A wallet whose status was never set is "none".
+		before := snapshot(t, l)
+		res := mustSubmit(t, l, "", &ledger.SetKYC{WalletID: w, Status: walletd.KYCNone})
+		wantNoOp(t, l, res, w, before)
+		if res.Unchanged.Features.KYC() != walletd.KYCNone {
+			t.Fatalf("kyc %q", res.Unchanged.Features.KYCStatus)
+		}
+	})
+	mustSubmit(t, l, "", &ledger.SetKYC{WalletID: w, Status: walletd.KYCVerified})
+	t.Run("SameStatus", func(t *testing.T) {
+		before := snapshot(t, l)
+		for i := 0; i < 2; i++ {
+			res := mustSubmit(t, l, "k-same-kyc", &ledger.SetKYC{WalletID: w, Status: walletd.KYCVerified})
+			wantNoOp(t, l, res, w, before)
+			if res.Unchanged.Features.KYC() != walletd.KYCVerified {
+				t.Fatalf("kyc %q", res.Unchanged.Features.KYCStatus)
+			}
+		}
+	})
+	t.Run("ErrInvalid", func(t *testing.T) {
+		_, err := submit(l, "", &ledger.SetKYC{WalletID: w, Status: "approved"})
+		wantCode(t, err, walletd.EInvalid)
+	})
+	t.Run("Changed", func(t *testing.T) {
+		res := mustSubmit(t, l, "", &ledger.SetKYC{WalletID: w, Status: walletd.KYCPending})
+		if len(res.Entries) != 1 || res.Unchanged != nil {
+			t.Fatalf("change: %+v", res)
+		}
+	})
+	verifies(t, l)
+}

@@ -14,6 +14,8 @@ import (
 // checked together with its status, funds and KYC by outgoing.
 
 // SetLimits replaces a wallet's spending limits. A nil field is no limit.
+// Limits equal to the wallet's own change nothing and append nothing
+// (Result.Unchanged).
 type SetLimits struct {
 	WalletID       string  `json:"wallet_id"`
 	PerTransaction *string `json:"per_transaction"`
@@ -43,11 +45,22 @@ func (c *SetLimits) apply(b *batch, r *request) error {
 			return err
 		}
 	}
+	if sameLimits(l, cur.Features.Limits) {
+		b.unchangedWallet(cur)
+		return nil
+	}
 	w := b.mutable(cur.ID)
 	w.Features.Limits = l
 	b.record(r, w, walletd.KindNote, walletd.TypeLimits, decimal.Zero, "", "", sysMeta(walletd.FlowLimit,
 		"per_transaction", l.PerTransaction.String(), "daily", l.Daily.String(), "monthly", l.Monthly.String()))
 	return nil
+}
+
+// sameLimits says whether a and b are the same limits, as their entries
+// record them: the same amounts, written alike.
+func sameLimits(a, b walletd.Limits) bool {
+	return a.PerTransaction.String() == b.PerTransaction.String() &&
+		a.Daily.String() == b.Daily.String() && a.Monthly.String() == b.Monthly.String()
 }
 
 // optionalAmount parses an optional amount setting at a currency's scale:
