@@ -97,7 +97,7 @@ func CheckScopes(scopes []string) error {
 			known = known || s == k
 		}
 		if !known {
-			return Errorf(EInvalid, "Unknown scope %q (want %s).", s, strings.Join(Scopes, ", "))
+			return Errorf(EInvalid, "Unknown scope %s (want %s).", QuoteInput(s), strings.Join(Scopes, ", "))
 		}
 	}
 	return nil

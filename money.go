@@ -75,7 +75,7 @@ func (c *Currencies) ParseSpec(spec string) error {
 func (c *Currencies) Scale(code string) (int32, error) {
 	s, ok := c.scales[code]
 	if !ok {
-		return 0, Errorf(EInvalidCurrency, "Unknown currency %q.", code)
+		return 0, Errorf(EInvalidCurrency, "Unknown currency %s.", QuoteInput(code))
 	}
 	return s, nil
 }

@@ -19,8 +19,15 @@ const (
 	ObjReferral         = "referral"        // keyed by the referee's user id
 	ObjKYCSettings      = "kyc_settings"    // keyed by currency
 	ObjReferralSettings = "referral_settings"
-	ObjOrder            = "order"
+	ObjOrder            = "order"      // an order completion of the old complete route, keyed by the storefront's order id
 	ObjUserStats        = "user_stats" // keyed by user id and currency
+	ObjShopOrder        = "shop_order" // keyed by IntKey(id)
+	ObjOrderRef         = "order_ref"  // keyed by OrderRefKey(source, external_id)
+	ObjPaymentRef       = "payment_ref"
+	ObjSequence         = "sequence" // keyed by the sequence's name
+	ObjProduct          = "product"  // keyed by IntKey(id)
+	ObjVariation        = "variation"
+	ObjSKU              = "sku" // keyed by the SKU
 )
 
 // objectTypes makes a new value of each object kind, for DecodeObject.
@@ -38,6 +45,13 @@ var objectTypes = map[string]func() any{
 	ObjReferralSettings: func() any { return new(ReferralSettings) },
 	ObjOrder:            func() any { return new(Order) },
 	ObjUserStats:        func() any { return new(UserStats) },
+	ObjShopOrder:        func() any { return new(ShopOrder) },
+	ObjOrderRef:         func() any { return new(OrderRef) },
+	ObjPaymentRef:       func() any { return new(OrderRef) },
+	ObjSequence:         func() any { return new(Sequence) },
+	ObjProduct:          func() any { return new(Product) },
+	ObjVariation:        func() any { return new(Variation) },
+	ObjSKU:              func() any { return new(SKUIndex) },
 }
 
 // DecodeObject decodes stored object data of kind into a pointer to its

@@ -7,10 +7,18 @@ import (
 // WebhookEndpoint is a receiver as the admin API shows it. It never carries the
 // secret: the secret is returned once, by CreateEndpoint and RotateSecret.
 type WebhookEndpoint struct {
-	ID              string
-	Name            string
-	URL             string
-	Events          []string // empty: every event but ledger.checkpoint
+	ID string
+	// NumericID is the endpoint's integer id, positive, unique and never
+	// reused: WooCommerce's webhook id (X-WC-Webhook-ID and the creation
+	// ping's webhook_id), for receivers that cast it with (int).
+	NumericID int64
+	Name      string
+	URL       string
+	// Events is the event filter. Empty: the format's default
+	// (webhooks.DefaultEvents): the 16 WalletPro events for walletpro,
+	// every event but ledger.checkpoint and config.updated for standard,
+	// the order topics for woocommerce.
+	Events          []string
 	Status          string
 	StatusReason    string // why it is suspended or disabled
 	APIVersion      string

@@ -43,6 +43,8 @@ const (
 	TopupPending           = "wallet.topup.pending"
 	OrderCompleted         = "wallet.order.completed"
 	OrderRefunded          = "wallet.order.refunded"
+	OrderCreated           = "order.created" // an order was created; data: the order (walletd.ShopOrder)
+	OrderUpdated           = "order.updated" // an order's status or payments changed; data: the order
 	ConfigUpdated          = "config.updated"
 	LedgerCheckpoint       = "ledger.checkpoint"
 	Ping                   = "ping"
@@ -66,6 +68,7 @@ type Record struct {
 	Seq      uint64    // ledger seq of the entry, or of the head a checkpoint signs
 	Index    int       // 0, 1 … among the events of one entry
 	Time     time.Time // when the entry or checkpoint was committed
+	Wallet   string    // the wallet it belongs to, "" for none: picks the subject (subject.go)
 	Envelope Envelope
 }
 
@@ -79,15 +82,6 @@ func (r *Record) Key() string { return r.Envelope.Event }
 func (r *Record) Body() []byte {
 	b, _ := json.Marshal(r.Envelope)
 	return b
-}
-
-// Subject returns the NATS subject of an event key under prefix:
-// "walletd" + "wallet.credited" → "walletd.wallet.credited".
-func Subject(prefix, key string) string { return prefix + "." + key }
-
-// KeyFromSubject is the inverse of Subject.
-func KeyFromSubject(prefix, subject string) (string, bool) {
-	return strings.CutPrefix(subject, prefix+".")
 }
 
 // TimeFormat is created_at's format: RFC 3339 in UTC, to the second.
@@ -124,113 +118,4 @@ func IDFor(t time.Time, parts ...string) string {
 	}
 	k, _ := ksuid.FromParts(t, h.Sum(nil)[:16])
 	return IDPrefix + k.String()
-}
-
-// TransactionData is the data of wallet.credited, wallet.debited and the
-// events that pair with a balance change (seed field reference), plus the
-// ledger seq and wallet id.
-type TransactionData struct {
-	TransactionID string `json:"transaction_id"`
-	UserID        string `json:"user_id"`
-	UserEmail     string `json:"user_email"`
-	Amount        string `json:"amount"`
-	Currency      string `json:"currency"`
-	BalanceAfter  string `json:"balance_after"`
-	Type          string `json:"type"`
-	Reason        string `json:"reason"`
-	OrderID       string `json:"order_id"`
-	LedgerHash    string `json:"ledger_hash"`
-	Seq           uint64 `json:"seq"`
-	WalletID      string `json:"wallet_id"`
-}
-
-// TransferData is the data of wallet.transfer.sent and .received.
-type TransferData struct {
-	TransferID     string `json:"transfer_id"`
-	SenderID       string `json:"sender_id"`
-	SenderEmail    string `json:"sender_email"`
-	RecipientID    string `json:"recipient_id"`
-	RecipientEmail string `json:"recipient_email"`
-	Amount         string `json:"amount"`
-	Currency       string `json:"currency"`
-	Note           string `json:"note"`
-	TransactionID  string `json:"transaction_id"`
-	LedgerHash     string `json:"ledger_hash"`
-	Seq            uint64 `json:"seq"`
-}
-
-// WalletData is the data of wallet.created, wallet.frozen, wallet.unfrozen.
-type WalletData struct {
-	WalletID      string `json:"wallet_id"`
-	UserID        string `json:"user_id"`
-	UserEmail     string `json:"user_email"`
-	Currency      string `json:"currency"`
-	Status        string `json:"status"`
-	Reason        string `json:"reason"`
-	TransactionID string `json:"transaction_id"`
-	LedgerHash    string `json:"ledger_hash"`
-	Seq           uint64 `json:"seq"`
-}
-
-// FlowData is the data of the events that accompany a wallet.credited or
-// wallet.debited, or that record a step of a flow without a balance change
-// (top-ups, withdrawals, redemptions, rewards, refusals, reloads). It
-// carries the transaction fields of the seed's reference, then the fields
-// of the flow; fields a flow does not use are left out.
-type FlowData struct {
-	TransactionData
-	HeldAfter string `json:"held_after,omitempty"`
-
-	TopupID         string `json:"topup_id,omitempty"`
-	WithdrawalID    string `json:"withdrawal_id,omitempty"`
-	Method          string `json:"method,omitempty"`
-	ExternalRef     string `json:"external_ref,omitempty"`
-	Destination     string `json:"destination,omitempty"`
-	FailureReason   string `json:"failure_reason,omitempty"`
-	CodeID          string `json:"code_id,omitempty"`
-	CodeHint        string `json:"code_hint,omitempty"`
-	MilestoneID     string `json:"milestone_id,omitempty"`
-	MilestoneName   string `json:"milestone_name,omitempty"`
-	Metric          string `json:"metric,omitempty"`
-	Threshold       string `json:"threshold,omitempty"`
-	RuleID          string `json:"rule_id,omitempty"`
-	Percent         string `json:"percent,omitempty"`
-	OrderTotal      string `json:"order_total,omitempty"`
-	ReferralRole    string `json:"referral_role,omitempty"`
-	ReferrerUserID  string `json:"referrer_user_id,omitempty"`
-	RefereeUserID   string `json:"referee_user_id,omitempty"`
-	LimitKind       string `json:"limit_kind,omitempty"`
-	Limit           string `json:"limit,omitempty"`
-	Spent           string `json:"spent,omitempty"`
-	AttemptedAmount string `json:"attempted_amount,omitempty"`
-	Operation       string `json:"operation,omitempty"`
-	KYCStatus       string `json:"kyc_status,omitempty"`
-	KYCThreshold    string `json:"kyc_threshold,omitempty"`
-	ReloadAmount    string `json:"reload_amount,omitempty"`
-}
-
-// UpdateData is the data of wallet.updated (a wallet's limits, KYC status
-// or auto-reload changed) and config.updated (a rule, milestone, code,
-// referral or setting was created or changed): what changed and its new
-// settings, as strings.
-type UpdateData struct {
-	Change        string            `json:"change"`
-	ID            string            `json:"id,omitempty"`
-	WalletID      string            `json:"wallet_id,omitempty"`
-	UserID        string            `json:"user_id,omitempty"`
-	UserEmail     string            `json:"user_email,omitempty"`
-	Currency      string            `json:"currency,omitempty"`
-	Settings      map[string]string `json:"settings"`
-	TransactionID string            `json:"transaction_id"`
-	LedgerHash    string            `json:"ledger_hash"`
-	Seq           uint64            `json:"seq"`
-}
-
-// CheckpointData is the data of ledger.checkpoint.
-type CheckpointData struct {
-	LedgerID  string `json:"ledger_id"`
-	Seq       uint64 `json:"seq"`
-	HeadHash  string `json:"head_hash"`
-	CreatedAt string `json:"created_at"`
-	Signature string `json:"signature"` // base64 Ed25519
 }

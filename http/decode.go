@@ -75,6 +75,9 @@ func jsonError(err error) error {
 	case errors.As(err, &mbe):
 		return walletd.Errorf(EBodyTooLarge, "The request body is larger than %d bytes.", MaxBodyBytes)
 	case errors.As(err, &ute):
+		if fe := walletd.FieldError(ute); fe != nil {
+			return fe // a storefront id or a text field that takes one: what the field takes
+		}
 		if ute.Field == "" {
 			return walletd.Errorf(EInvalidJSON, "The request body must be a JSON object.")
 		}

@@ -664,6 +664,8 @@ func TestOpenAPI_ResponsesMatch(t *testing.T) {
 		call(op.method, op.tmpl, op.path, "").expect(t, 503, "unavailable")
 	}
 
+	exerciseCatalogueAndOrders(t, s, call) // order_api_test.go
+
 	// Every documented operation of the native API was exercised.
 	for _, path := range sortedKeys(doc.Paths.Map()) {
 		for _, m := range sortedKeys(doc.Paths.Value(path).Operations()) {

@@ -24,6 +24,11 @@ const EProjectionLagging = "projection_lagging"
 // the projections by default.
 const DefaultProjectionWait = 2 * time.Second
 
+// MaxStatementPeriod bounds the period of one statement (366 days, a leap
+// year), so that one request cannot read a wallet's whole history; with
+// walletd.MaxStatementEntries it bounds what one statement holds.
+const MaxStatementPeriod = 366 * 24 * time.Hour
+
 // Projections configures the endpoints served from the read models.
 type Projections struct {
 	Reader walletd.ProjectionReader
@@ -230,12 +235,21 @@ func (s *Server) handleStatement(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, walletd.Errorf(walletd.EInvalid, "format must be json or csv."))
 		return
 	}
+	if p.to.Sub(p.from) > MaxStatementPeriod {
+		s.Error(w, r, walletd.Errorf(walletd.EInvalid, "The period is longer than %d days: ask for a shorter one.",
+			int(MaxStatementPeriod/(24*time.Hour))))
+		return
+	}
 	wal, err := s.Ledger.Wallet(r.Context(), mux.Vars(r)["id"])
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
 	if !s.waitForSeq(w, r, pr, p.minSeq) {
+		return
+	}
+	if ss, ok := pr.(statementStreamer); ok && format == "csv" {
+		s.streamStatementCSV(w, r, ss, wal.ID, wal.Currency, p.from, p.to)
 		return
 	}
 	st, err := pr.Statement(r.Context(), wal.ID, wal.Currency, p.from, p.to)
@@ -279,6 +293,45 @@ func (s *Server) writeStatementCSV(w http.ResponseWriter, st *walletd.Statement)
 	for _, e := range st.Entries {
 		cw.Write([]string{"entry", e.CreatedAt.UTC().Format(time.RFC3339), strconv.FormatUint(e.Seq, 10), e.TransactionID,
 			e.Kind, e.Type, e.Amount, e.BalanceAfter, e.Currency, csvSafe(e.Reason), csvSafe(e.OrderID)})
+	}
+	cw.Write([]string{"closing", st.To.Format(time.RFC3339Nano), "", "", "", "", "", st.ClosingBalance, st.Currency, "", ""})
+	cw.Flush()
+}
+
+// statementStreamer is implemented by read models that can stream a
+// statement's rows from the database (projections.DB); the CSV form then
+// holds one row at a time instead of the whole period.
+type statementStreamer interface {
+	StreamStatement(ctx context.Context, walletID, currency string, from, to time.Time,
+		head func(*walletd.Statement) error, row func(*walletd.Transaction) error) (*walletd.Statement, error)
+}
+
+// streamStatementCSV writes the same CSV as writeStatementCSV, one row at a
+// time as the database yields it. Errors before the header rows are
+// answered as usual; after them the response is cut short (no closing
+// row), which a reader detects.
+func (s *Server) streamStatementCSV(w http.ResponseWriter, r *http.Request, ss statementStreamer, walletID, currency string, from, to time.Time) {
+	var cw *csv.Writer
+	rec := make([]string, len(statementCSVHeader))
+	st, err := ss.StreamStatement(r.Context(), walletID, currency, from, to, func(st *walletd.Statement) error {
+		name := fmt.Sprintf("statement-%s-%s-%s.csv", st.WalletID, st.From.Format("20060102T150405Z"), st.To.Format("20060102T150405Z"))
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+csvFileName(name)+`"`)
+		w.WriteHeader(http.StatusOK)
+		cw = csv.NewWriter(w)
+		cw.Write(statementCSVHeader)
+		return cw.Write([]string{"opening", st.From.Format(time.RFC3339Nano), "", "", "", "", "", st.OpeningBalance, st.Currency, "", ""})
+	}, func(e *walletd.Transaction) error {
+		rec[0], rec[1], rec[2], rec[3] = "entry", e.CreatedAt.UTC().Format(time.RFC3339), strconv.FormatUint(e.Seq, 10), e.TransactionID
+		rec[4], rec[5], rec[6], rec[7] = e.Kind, e.Type, e.Amount, e.BalanceAfter
+		rec[8], rec[9], rec[10] = e.Currency, csvSafe(e.Reason), csvSafe(e.OrderID)
+		return cw.Write(rec)
+	})
+	if err != nil {
+		if cw == nil {
+			s.Error(w, r, err)
+		}
+		return
 	}
 	cw.Write([]string{"closing", st.To.Format(time.RFC3339Nano), "", "", "", "", "", st.ClosingBalance, st.Currency, "", ""})
 	cw.Flush()

@@ -78,11 +78,13 @@ func TestHistory_TimeBounds(t *testing.T) {
 	})
 	t.Run("Statement", func(t *testing.T) {
 		for _, tc := range []struct{ query, want string }{
-			{"from=2026-01-01&to=9999-12-31T23:59:59Z", "0.00 70.00 [100.00 30.00]"},
-			{"from=2026-01-01&to=9999-12-31T23:59:58.5Z", "0.00 70.00 [100.00 30.00]"},
-			{"from=2026-11-30T23:59:59.5Z&to=9999-12-31T23:59:59Z", "100.00 70.00 [30.00]"},
-			{"from=0001-01-01&to=2026-12-01T00:00:00.5Z", "0.00 70.00 [100.00 30.00]"},
-			{"from=0001-01-01&to=2026-12-01T00:00:00Z", "0.00 100.00 [100.00]"},
+			// Periods are at most 366 days (TestHistory_Limits), so the
+			// fractions are checked inside one.
+			{"from=2026-01-01&to=2027-01-01", "0.00 70.00 [100.00 30.00]"},
+			{"from=2026-11-30T23:59:58.5Z&to=2027-01-01", "0.00 70.00 [100.00 30.00]"},
+			{"from=2026-11-30T23:59:59.5Z&to=2027-01-01", "100.00 70.00 [30.00]"},
+			{"from=2026-01-01&to=2026-12-01T00:00:00.5Z", "0.00 70.00 [100.00 30.00]"},
+			{"from=2026-01-01&to=2026-12-01T00:00:00Z", "0.00 100.00 [100.00]"},
 		} {
 			r := s.do(t, "GET", "/v1/wallets/"+w.ID+"/statement?"+tc.query+minSeq, "")
 			r.expect(t, 200, "")
@@ -100,5 +102,36 @@ func TestHistory_TimeBounds(t *testing.T) {
 				t.Errorf("%s: %s, want %s", tc.query, got, tc.want)
 			}
 		}
+	})
+}
+
+// TestHistory_Limits checks the caps of issue 15 item 6: a statement's
+// period is at most 366 days and a page of transactions at most 200 rows;
+// beyond either the answer is a 400 that says the limit.
+func TestHistory_Limits(t *testing.T) {
+	s := mustHistoryServer(t, 2*time.Second)
+	o := loadOpenAPI(t)
+	w := s.mustWallet(t, "u1", "USD")
+	for _, tc := range []struct{ name, path, tpl, msg string }{
+		{"StatementOverRange", "/statement?from=2026-01-01&to=2027-01-02T00:00:01Z", "/statement",
+			"The period is longer than 366 days: ask for a shorter one."},
+		{"StatementWholeRange", "/statement?from=0001-01-01&to=9999-12-31T23:59:59Z&format=csv", "/statement",
+			"The period is longer than 366 days: ask for a shorter one."},
+		{"TransactionsOverLimit", "/transactions?limit=201", "/transactions", "limit must be an integer from 1 to 200."},
+		{"TransactionsZeroLimit", "/transactions?limit=0", "/transactions", "limit must be an integer from 1 to 200."},
+	} {
+		t.Run("Err"+tc.name, func(t *testing.T) {
+			r := s.do(t, "GET", "/v1/wallets/"+w.ID+tc.path, "")
+			r.expect(t, 400, "invalid_request")
+			if r.Message != tc.msg {
+				t.Errorf("message %q, want %q", r.Message, tc.msg)
+			}
+			specCheck(t, o, "/v1/wallets/{id}"+tc.tpl, r)
+		})
+	}
+	t.Run("LeapYear", func(t *testing.T) { // 366 days exactly is allowed
+		r := s.do(t, "GET", "/v1/wallets/"+w.ID+"/statement?from=2028-01-01&to=2029-01-01", "")
+		r.expect(t, 200, "")
+		specCheck(t, o, "/v1/wallets/{id}/statement", r)
 	})
 }

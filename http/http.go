@@ -40,6 +40,9 @@ type Server struct {
 	Currencies *walletd.Currencies
 	// Verify runs the full chain verification for GET /v1/ledger/verify.
 	Verify func(ctx context.Context) (*ledger.VerifyReport, error)
+	// Alert, if set, makes /readyz not ready while it returns an error:
+	// the relay found a message in the stream that walletd did not write.
+	Alert func() error
 	// CheckpointPublicKey is served with the checkpoints, PEM encoded.
 	CheckpointPublicKey string
 	Metrics             *Metrics
@@ -174,6 +177,7 @@ func (s *Server) routes() *mux.Router {
 	s.registerAutoReloadRoutes(handle)
 	s.registerRedemptionRoutes(handle)
 	s.registerRewardRoutes(handle)
+	s.registerProductRoutes(handle)
 	s.registerOrderRoutes(handle)
 	s.registerLedgerRoutes(handle)
 	s.registerAPIKeyRoutes(handle)
@@ -198,6 +202,13 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 		s.Logger.Warn("not ready", attrError, err)
 		s.Error(w, r, walletd.Errorf(walletd.EUnavailable, "The ledger database does not answer."))
 		return
+	}
+	if s.Alert != nil {
+		if err := s.Alert(); err != nil {
+			s.Logger.Error("not ready", attrError, err)
+			s.Error(w, r, walletd.Errorf(walletd.EUnavailable, "The event stream holds a message walletd did not write: see the relay's alert in the log."))
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "data": map[string]string{"status": "ready"}})
 }

@@ -40,9 +40,62 @@ func NewMetrics() *Metrics {
 	return m
 }
 
+// observeRequest records one request. Every label value comes from a
+// closed set, so that requests cannot grow the registry: route is a route
+// template or a fixed name given by the code ("not_found",
+// "method_not_allowed"), never the request's path; the method is one of
+// knownMethods or "other"; the status is one of knownStatuses or its
+// class ("4xx"). A test sends thousands of made-up methods and paths and
+// counts the series (metrics_test.go).
 func (m *Metrics) observeRequest(route, method string, status int, d time.Duration) {
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	method = methodLabel(method)
+	m.requests.WithLabelValues(route, method, statusLabel(status)).Inc()
 	m.latency.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// labelOther is the label of every method not in knownMethods and of a
+// status outside 100–599.
+const labelOther = "other"
+
+// knownMethods are the methods that keep their name in a label. Methods
+// are case-sensitive (RFC 9110), so "get" is "other" too.
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
+}
+
+func methodLabel(method string) string {
+	if knownMethods[method] {
+		return method
+	}
+	return labelOther
+}
+
+// knownStatuses are the statuses that keep their code in a label: those of
+// the code→status table and those the handlers, net/http and the
+// documentation UI send. Any other status is labelled by its class.
+var knownStatuses = func() map[int]string {
+	m := map[int]string{}
+	for _, c := range []int{200, 201, 202, 204, 206, 301, 302, 304, 307, 308,
+		400, 401, 403, 404, 405, 408, 409, 413, 415, 422, 429, 500, 502, 503, 504} {
+		m[c] = strconv.Itoa(c)
+	}
+	for _, c := range codes {
+		m[c] = strconv.Itoa(c)
+	}
+	return m
+}()
+
+// statusLabel returns the label of status: its code if known, else its
+// class ("4xx"), else "other".
+func statusLabel(status int) string {
+	if s, ok := knownStatuses[status]; ok {
+		return s
+	}
+	if status >= 100 && status < 600 {
+		return strconv.Itoa(status/100) + "xx"
+	}
+	return labelOther
 }
 
 // Handler serves the registry in the Prometheus text format.

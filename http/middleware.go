@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -57,7 +58,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 // instrument wraps every route: request id, body limit, metrics and one
-// structured log line per request.
+// structured log line per request. route labels the metrics: it must be
+// the route's template or another name fixed in the code, never anything
+// taken from the request, so that requests cannot add series (see
+// Metrics.observeRequest).
 func (s *Server) instrument(route string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -73,7 +77,7 @@ func (s *Server) instrument(route string, next http.Handler) http.Handler {
 			// A panic in a handler is a bug: answer 500 with no internals,
 			// log it with the request id, and keep serving.
 			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
+				if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 					panic(v)
 				}
 				s.Logger.Error("panic in handler", attrRequestID, id, attrRoute, route, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
@@ -170,7 +174,7 @@ func (c *authCache) lookup(ctx context.Context, token string) (*walletd.APIKey, 
 	}
 	k, err := c.keys.APIKey(ctx, id)
 	if walletd.ErrorCode(err) == walletd.ENotFound {
-		k, err = nil, nil
+		k = nil
 	} else if err != nil {
 		return nil, err
 	}

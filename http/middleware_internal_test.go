@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -33,6 +34,33 @@ func TestAuthorize_SchemeCaseInsensitive(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		if rec.Code != 401 {
 			t.Fatalf("%q: got %d", hdr, rec.Code)
+		}
+	}
+}
+
+func TestMetrics_LabelsFromClosedSets(t *testing.T) {
+	for method, want := range map[string]string{
+		"GET": "GET", "HEAD": "HEAD", "POST": "POST", "PUT": "PUT", "PATCH": "PATCH",
+		"DELETE": "DELETE", "OPTIONS": "OPTIONS",
+		"get": "other", "CONNECT": "other", "TRACE": "other", "PROPFIND": "other", "": "other",
+		strings.Repeat("X", 1000): "other",
+	} {
+		if got := methodLabel(method); got != want {
+			t.Errorf("methodLabel(%.20q) = %q, want %q", method, got, want)
+		}
+	}
+	for status, want := range map[int]string{
+		200: "200", 201: "201", 404: "404", 405: "405", 413: "413", 422: "422", 503: "503",
+		299: "2xx", 418: "4xx", 599: "5xx", 103: "1xx", 0: "other", 999: "other", -1: "other",
+	} {
+		if got := statusLabel(status); got != want {
+			t.Errorf("statusLabel(%d) = %q, want %q", status, got, want)
+		}
+	}
+	// Every status of the code→status table keeps its code.
+	for code, status := range codes {
+		if got := statusLabel(status); got != strconv.Itoa(status) {
+			t.Errorf("%s: statusLabel(%d) = %q", code, status, got)
 		}
 	}
 }

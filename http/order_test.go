@@ -124,7 +124,7 @@ func TestOrders(t *testing.T) {
 	})
 
 	writer := s.bearer(t, walletd.ScopeWalletsWrite)
-	cases := append(jsonCases("POST", "/v1/orders/2001/complete", "user_id"), amountCases("POST", "/v1/orders/2001/complete", `{"user_id":"alice","total":"%AMOUNT%","currency":"USD"}`)...)
+	cases := append(jsonCases("POST", "/v1/orders/2001/complete", "total"), amountCases("POST", "/v1/orders/2001/complete", `{"user_id":"alice","total":"%AMOUNT%","currency":"USD"}`)...)
 	cases = append(cases,
 		badCase{name: "NoWallet", method: "POST", path: "/v1/orders/2001/complete", body: `{"user_id":"carol","total":"5","currency":"USD"}`, status: 404, code: "not_found"},
 		badCase{name: "BadCurrency", method: "POST", path: "/v1/orders/2001/complete", body: `{"user_id":"alice","total":"5","currency":"XXX"}`, status: 400, code: "invalid_currency"},
@@ -137,5 +137,25 @@ func TestOrders(t *testing.T) {
 		badCase{name: "ScopeGetOrder", method: "GET", path: "/v1/orders/1003", status: 403, code: "forbidden", headers: []string{"Authorization", writer}},
 	)
 	runBad(t, s, cases, alice.ID, bob.ID)
+	runBadIDs(t, s, "POST", "/v1/orders/2001/complete", "user_id", `{"user_id":%ID%,"total":"5","currency":"USD"}`)
+	s.verifies(t)
+}
+
+// TestOrders_IntegerUserID completes a WooCommerce order whose customer id
+// is a JSON integer: the wallet of user "103" gets the order.
+func TestOrders_IntegerUserID(t *testing.T) {
+	s := mustServer(t)
+	w := s.mustWallet(t, "103", "USD")
+	r := s.do(t, "POST", "/v1/orders/1204/complete", `{"user_id":103,"total":"40.00","currency":"USD"}`)
+	r.expect(t, 201, "")
+	var o orderData
+	r.data(t, &o)
+	if o.OrderID != "1204" || o.UserID != "103" || o.WalletID != w.ID || o.Status != "completed" {
+		t.Fatalf("order %s", r.Data)
+	}
+	// The same order again with the id as a string: one order, no new
+	// completion.
+	s.do(t, "POST", "/v1/orders/1204/complete", `{"user_id":"103","total":"40.00","currency":"USD"}`).expect(t, 200, "")
+	s.do(t, "POST", "/v1/orders/1204/refund", ``).expect(t, 200, "")
 	s.verifies(t)
 }

@@ -122,12 +122,16 @@ func referralToJSON(f *walletd.Referral, wr written) *referralJSON {
 }
 
 func (s *Server) handleCreateReferral(w http.ResponseWriter, r *http.Request) {
-	var req ledger.CreateReferral
+	var req struct { // the storefront's user ids: JSON integers or strings
+		ReferrerUserID walletd.StorefrontID `json:"referrer_user_id"`
+		RefereeUserID  walletd.StorefrontID `json:"referee_user_id"`
+	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	applyObject(s, w, r, http.StatusCreated, &req, referralToJSON)
+	cmd := &ledger.CreateReferral{ReferrerUserID: req.ReferrerUserID.String(), RefereeUserID: req.RefereeUserID.String()}
+	applyObject(s, w, r, http.StatusCreated, cmd, referralToJSON)
 }
 
 // referralSettingsJSON are the referral rewards of a currency as the API

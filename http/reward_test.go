@@ -71,7 +71,12 @@ func TestRewards(t *testing.T) {
 	writer := s.bearer(t, walletd.ScopeWalletsWrite)
 	cases := jsonCases("POST", "/v1/cashback-rules", "percent")
 	cases = append(cases, jsonCases("POST", "/v1/milestones", "name")...)
-	cases = append(cases, jsonCases("POST", "/v1/referrals", "referrer_user_id")...)
+	for _, c := range jsonCases("POST", "/v1/referrals", "referrer_user_id") {
+		if c.name == "WrongType" { // user ids may be JSON integers: a boolean is the wrong type
+			c.body, c.code = `{"referrer_user_id":true,"referee_user_id":"y"}`, "invalid_request"
+		}
+		cases = append(cases, c)
+	}
 	cases = append(cases, jsonCases("PUT", "/v1/settings/referrals", "referrer_reward")...)
 	cases = append(cases, amountCases("POST", "/v1/milestones", `{"name":"m","metric":"lifetime_spend","threshold":"10","reward":"%AMOUNT%"}`)...)
 	cases = append(cases,

@@ -71,15 +71,17 @@ func (s *Server) renderTopup(ctx context.Context, res *walletd.Result, credit bo
 
 func (s *Server) handleCreateTopup(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Amount      string `json:"amount"`
-		Method      string `json:"method"`
-		ExternalRef string `json:"external_ref"`
+		Amount string `json:"amount"`
+		Method string `json:"method"`
+		// ExternalRef is the payment's or the storefront order's
+		// reference: a string, or an integer id (a WooCommerce order).
+		ExternalRef walletd.TextOrInteger `json:"external_ref"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	cmd := &ledger.CreateTopup{WalletID: mux.Vars(r)["id"], Amount: req.Amount, Method: req.Method, ExternalRef: req.ExternalRef}
+	cmd := &ledger.CreateTopup{WalletID: mux.Vars(r)["id"], Amount: req.Amount, Method: req.Method, ExternalRef: req.ExternalRef.String()}
 	s.apply(w, r, http.StatusCreated, cmd, func(res *walletd.Result) (any, error) {
 		return s.renderTopup(r.Context(), res, false)
 	})

@@ -122,5 +122,26 @@ func TestTopups(t *testing.T) {
 	)
 	runBad(t, s, cases, w.ID)
 	s.do(t, "GET", "/v1/topups/"+top.ID, "", "Authorization", reader).expect(t, 200, "")
+
+	// A top-up paid through a storefront order may carry the order's
+	// integer id as its external reference.
+	t.Run("IntegerExternalRef", func(t *testing.T) {
+		r := s.do(t, "POST", path, `{"amount":"5","method":"card","external_ref":1204}`)
+		r.expect(t, 201, "")
+		var got struct {
+			ExternalRef string `json:"external_ref"`
+		}
+		r.data(t, &got)
+		if got.ExternalRef != "1204" {
+			t.Fatalf("external_ref %q", got.ExternalRef)
+		}
+		for _, v := range []string{`1.5`, `-1`, `true`, `1e3`, `99999999999999999999`} {
+			r := s.do(t, "POST", path, `{"amount":"5","method":"card","external_ref":`+v+`}`)
+			r.expect(t, 400, "invalid_request")
+			if !strings.Contains(r.Message, `Field "external_ref"`) {
+				t.Fatalf("%s: message %q", v, r.Message)
+			}
+		}
+	})
 	s.verifies(t)
 }

@@ -32,13 +32,25 @@ type transferJSON struct {
 	Credit        entryJSON `json:"credit"`
 }
 
+// transferRequest is the body of POST /v1/transfers. Metadata values may
+// be JSON integers (a storefront's order id), kept as their digits.
+type transferRequest struct {
+	FromWalletID string                           `json:"from_wallet_id"`
+	ToWalletID   string                           `json:"to_wallet_id"`
+	Amount       string                           `json:"amount"`
+	Note         string                           `json:"note"`
+	Metadata     map[string]walletd.TextOrInteger `json:"metadata"`
+}
+
 func (s *Server) handleTransfer(w http.ResponseWriter, r *http.Request) {
-	var req ledger.Transfer
+	var req transferRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	s.apply(w, r, http.StatusCreated, &req, func(res *walletd.Result) (any, error) {
+	cmd := &ledger.Transfer{FromWalletID: req.FromWalletID, ToWalletID: req.ToWalletID, Amount: req.Amount,
+		Note: req.Note, Metadata: metadataOf(req.Metadata)}
+	s.apply(w, r, http.StatusCreated, cmd, func(res *walletd.Result) (any, error) {
 		if len(res.Entries) < 2 {
 			return nil, fmt.Errorf("http: a transfer wrote %d entries, not its two legs", len(res.Entries))
 		}

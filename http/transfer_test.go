@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -50,4 +51,30 @@ func TestTransfers(t *testing.T) {
 			}
 		})
 	}
+
+	// Metadata values may be a storefront's integer ids, kept as digits.
+	t.Run("IntegerMetadata", func(t *testing.T) {
+		r := s.do(t, "POST", "/v1/transfers", `{"from_wallet_id":"`+a.ID+`","to_wallet_id":"`+b.ID+`","amount":"1.50","metadata":{"order_id":1204,"ref":"x"}}`)
+		r.expect(t, 201, "")
+		var tr struct{ Debit, Credit entry }
+		r.data(t, &tr)
+		for _, e := range []entry{tr.Debit, tr.Credit} {
+			if e.Metadata["order_id"] != "1204" || e.Metadata["ref"] != "x" {
+				t.Fatalf("leg metadata %+v", e.Metadata)
+			}
+		}
+	})
+	t.Run("ErrMetadataValue", func(t *testing.T) {
+		before := s.entryCount(t)
+		for _, v := range []string{`1.5`, `-1`, `true`, `1e3`, `99999999999999999999`} {
+			r := s.do(t, "POST", "/v1/transfers", `{"from_wallet_id":"`+a.ID+`","to_wallet_id":"`+b.ID+`","amount":"1.00","metadata":{"order_id":`+v+`}}`)
+			r.expect(t, 400, "invalid_request")
+			if !strings.Contains(r.Message, `Field "metadata"`) {
+				t.Fatalf("%s: message %q", v, r.Message)
+			}
+		}
+		if s.entryCount(t) != before {
+			t.Fatal("a refused transfer wrote entries")
+		}
+	})
 }

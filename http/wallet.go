@@ -2,6 +2,7 @@ package http
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -73,13 +74,22 @@ func walletFromOpen(e *walletd.Entry) walletJSON {
 	}
 }
 
+// createWalletRequest is the body of POST /v1/wallets. user_id is the
+// storefront's id of the owner: a JSON integer or a string.
+type createWalletRequest struct {
+	UserID   walletd.StorefrontID `json:"user_id"`
+	Email    string               `json:"email"`
+	Currency string               `json:"currency"`
+}
+
 func (s *Server) handleCreateWallet(w http.ResponseWriter, r *http.Request) {
-	var req ledger.CreateWallet
+	var req createWalletRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	s.apply(w, r, http.StatusCreated, &req, func(res *walletd.Result) (any, error) {
+	cmd := &ledger.CreateWallet{UserID: req.UserID.String(), Email: req.Email, Currency: req.Currency}
+	s.apply(w, r, http.StatusCreated, cmd, func(res *walletd.Result) (any, error) {
 		e, err := firstEntry(res)
 		if err != nil {
 			return nil, err
@@ -121,13 +131,28 @@ func (s *Server) handleListWallets(w http.ResponseWriter, r *http.Request) {
 	writeData(w, http.StatusOK, map[string]any{"items": items, "next_cursor": next})
 }
 
-// postRequest is the body of credit and debit.
+// postRequest is the body of credit and debit. order_id is the
+// storefront's order: a JSON integer or a string; metadata values may be
+// JSON integers too. The amount is a string, always.
 type postRequest struct {
-	Amount   string            `json:"amount"`
-	Type     string            `json:"type"`
-	Reason   string            `json:"reason"`
-	OrderID  string            `json:"order_id"`
-	Metadata map[string]string `json:"metadata"`
+	Amount   string                           `json:"amount"`
+	Type     string                           `json:"type"`
+	Reason   string                           `json:"reason"`
+	OrderID  walletd.StorefrontID             `json:"order_id"`
+	Metadata map[string]walletd.TextOrInteger `json:"metadata"`
+}
+
+// metadataOf returns request metadata as the commands take it: values as
+// text, integers as their decimal digits.
+func metadataOf(m map[string]walletd.TextOrInteger) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v.String()
+	}
+	return out
 }
 
 // handlePost credits or debits (kind) a wallet and answers the entry.
@@ -146,7 +171,7 @@ func (s *Server) handlePost(kind string) http.HandlerFunc {
 			req.Type = defType
 		}
 		cmd := &ledger.Post{WalletID: mux.Vars(r)["id"], Kind: kind, Amount: req.Amount, Type: req.Type,
-			Reason: req.Reason, OrderID: req.OrderID, Metadata: req.Metadata}
+			Reason: req.Reason, OrderID: req.OrderID.String(), Metadata: metadataOf(req.Metadata)}
 		s.applyEntry(w, r, cmd)
 	}
 }
@@ -191,9 +216,23 @@ type walletSetting struct {
 }
 
 // applySetting applies a change of a wallet's settings and answers what
-// set makes of the metadata of the entry that recorded it.
-func (s *Server) applySetting(w http.ResponseWriter, r *http.Request, cmd walletd.Command, set func(ws *walletSetting, meta map[string]string)) {
+// set makes of the metadata of the entry that recorded it. A setting the
+// wallet already had appends nothing (res.Unchanged): the answer is then
+// what current makes of the wallet as it is, with the seq and hash of the
+// wallet's last entry, from which the read models show it.
+func (s *Server) applySetting(w http.ResponseWriter, r *http.Request, cmd walletd.Command, set func(ws *walletSetting, meta map[string]string), current func(ws *walletSetting, wal *walletd.Wallet)) {
 	s.apply(w, r, http.StatusOK, cmd, func(res *walletd.Result) (any, error) {
+		if wal := res.Unchanged; wal != nil {
+			es, err := s.Ledger.Entries(r.Context(), wal.LastSeq-1, 1)
+			if err != nil {
+				return nil, err
+			} else if len(es) == 0 || es[0].Seq != wal.LastSeq {
+				return nil, fmt.Errorf("http: entry %d of wallet %s is not in the ledger", wal.LastSeq, wal.ID)
+			}
+			out := &walletSetting{WalletID: wal.ID, written: writtenBy(es)}
+			current(out, wal)
+			return out, nil
+		}
 		e, err := firstEntry(res)
 		if err != nil {
 			return nil, err

@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -32,7 +33,8 @@ func TestWallets_Create(t *testing.T) {
 	bad := []struct{ name, body, status, code string }{
 		{"MalformedJSON", `{"user_id":`, "400", "invalid_json"},
 		{"NotAnObject", `[1,2]`, "400", "invalid_json"},
-		{"WrongType", `{"user_id":5,"email":"a@b.c","currency":"USD"}`, "400", "invalid_json"},
+		{"WrongType", `{"user_id":"x","email":5,"currency":"USD"}`, "400", "invalid_json"},
+		{"UserIDFraction", `{"user_id":5.5,"email":"a@b.c","currency":"USD"}`, "400", "invalid_request"},
 		{"UnknownField", `{"user_id":"x","email":"a@b.c","currency":"USD","admin":true}`, "400", "invalid_json"},
 		{"TrailingData", `{"user_id":"x","email":"a@b.c","currency":"USD"} {}`, "400", "invalid_json"},
 		{"EmptyBody", ``, "400", "invalid_json"},
@@ -162,7 +164,7 @@ func TestWallets_CreditDebit(t *testing.T) {
 		{"NumberNotString", w.ID, "credit", `{"amount":25.00}`, 400, "invalid_json"},
 		{"BadType", w.ID, "credit", `{"amount":"1.00","type":"Top Up"}`, 400, "invalid_request"},
 		{"ReservedType", w.ID, "credit", `{"amount":"1.00","type":"transfer_in"}`, 400, "invalid_request"},
-		{"MetadataNotStrings", w.ID, "credit", `{"amount":"1.00","metadata":{"n":5}}`, 400, "invalid_json"},
+		{"MetadataNotStrings", w.ID, "credit", `{"amount":"1.00","metadata":{"n":true}}`, 400, "invalid_request"},
 		{"MetadataArray", w.ID, "credit", `{"amount":"1.00","metadata":[1]}`, 400, "invalid_json"},
 		{"Malformed", w.ID, "credit", `{"amount":"1.00"`, 400, "invalid_json"},
 		{"UnknownWallet", "wal_nope", "credit", `{"amount":"1.00"}`, 404, "not_found"},
@@ -270,4 +272,140 @@ func TestWallets_FeatureFields(t *testing.T) {
 	if got := s.do(t, "GET", "/v1/wallets?user_id=u1", ""); !strings.Contains(string(got.Data), want) {
 		t.Fatalf("wallet list %s", got.Data)
 	}
+}
+
+// badIDs are the values every storefront id field (an order id, a user
+// id) refuses, and what the message calls each.
+var badIDs = []struct{ name, json, says string }{
+	{"Fraction", `1.5`, "a number with a fraction"},
+	{"Negative", `-1`, "a negative number"},
+	{"Boolean", `true`, "a JSON boolean"},
+	{"Exponent", `1e3`, "a number with an exponent"},
+	{"EmptyString", `""`, "an empty string"},
+	{"LongString", `"` + strings.Repeat("x", 200) + `"`, "a string of 200 bytes"},
+	{"AboveInt64", `99999999999999999999`, "a number above 9223372036854775807"},
+	{"Object", `{"id":1}`, "a JSON object"},
+	{"Array", `[1204]`, "a JSON array"},
+	{"Padded", `" 1204"`, "a string with white space at an end"},
+}
+
+// entryCount returns how many entries the ledger holds.
+func (s *testServer) entryCount(tb testing.TB) int {
+	tb.Helper()
+	es, err := s.L.DB.Entries(context.Background(), 0, 1<<20)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return len(es)
+}
+
+// runBadIDs sends tpl with %ID% replaced by each of badIDs and checks that
+// each is refused with 400 invalid_request, a message that names field
+// and says what was sent, and no new entry.
+func runBadIDs(t *testing.T, s *testServer, method, path, field, tpl string) {
+	t.Helper()
+	for _, b := range badIDs {
+		t.Run("ErrID"+b.name, func(t *testing.T) {
+			before := s.entryCount(t)
+			r := s.do(t, method, path, strings.ReplaceAll(tpl, "%ID%", b.json))
+			r.expect(t, 400, "invalid_request")
+			if !strings.Contains(r.Message, `Field "`+field+`"`) || !strings.Contains(r.Message, b.says) {
+				t.Fatalf("message %q does not name %s or say %q", r.Message, field, b.says)
+			}
+			if after := s.entryCount(t); after != before {
+				t.Fatalf("a refused request wrote %d entries", after-before)
+			}
+		})
+	}
+}
+
+// TestWallets_StorefrontIDs checks that credit, debit and create wallet
+// take a storefront's ids as JSON integers (WooCommerce's order and
+// customer ids) or strings, one canonical id either way, and refuse
+// anything else naming the field.
+func TestWallets_StorefrontIDs(t *testing.T) {
+	s := mustServer(t)
+	w := s.mustWallet(t, "u1", "USD")
+
+	r := s.do(t, "POST", "/v1/wallets/"+w.ID+"/credit", `{"amount":"25.00","type":"cashback","order_id":1204}`)
+	r.expect(t, 201, "")
+	var e entry
+	r.data(t, &e)
+	if e.OrderID != "1204" || e.BalanceAfter != "25.00" {
+		t.Fatalf("credit with an integer order id: %+v", e)
+	}
+	r = s.do(t, "POST", "/v1/wallets/"+w.ID+"/debit", `{"amount":"5.00","type":"order_payment","order_id":1205,"metadata":{"customer_id":103,"note":"x"}}`)
+	r.expect(t, 201, "")
+	r.data(t, &e)
+	if e.OrderID != "1205" || e.Metadata["customer_id"] != "103" || e.Metadata["note"] != "x" {
+		t.Fatalf("debit with integer ids: %+v", e)
+	}
+
+	t.Run("LargestAndZero", func(t *testing.T) {
+		for body, want := range map[string]string{
+			`{"amount":"1.00","order_id":9223372036854775807}`: "9223372036854775807",
+			`{"amount":"1.00","order_id":0}`:                   "0",
+			`{"amount":"1.00","order_id":"cus-1204"}`:          "cus-1204",
+			`{"amount":"1.00","order_id":null}`:                "",
+		} {
+			r := s.do(t, "POST", "/v1/wallets/"+w.ID+"/credit", body)
+			r.expect(t, 201, "")
+			var e entry
+			r.data(t, &e)
+			if e.OrderID != want {
+				t.Errorf("%s: order_id %q, want %q", body, e.OrderID, want)
+			}
+		}
+	})
+	t.Run("OneIDEitherWay", func(t *testing.T) {
+		// 1204 and "1204" are one id: the same request, so the same
+		// Idempotency-Key replays instead of conflicting.
+		a := s.do(t, "POST", "/v1/wallets/"+w.ID+"/credit", `{"amount":"2.00","order_id":1300}`, "Idempotency-Key", "sid-1")
+		b := s.do(t, "POST", "/v1/wallets/"+w.ID+"/credit", `{"amount":"2.00","order_id":"1300"}`, "Idempotency-Key", "sid-1")
+		a.expect(t, 201, "")
+		b.expect(t, 201, "")
+		if string(a.Data) != string(b.Data) || b.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("not a replay:\n%s\n%s", a.Data, b.Data)
+		}
+	})
+	t.Run("CreateWalletIntegerUser", func(t *testing.T) {
+		r := s.do(t, "POST", "/v1/wallets", `{"user_id":103,"email":"jane@example.com","currency":"USD"}`)
+		r.expect(t, 201, "")
+		var got wallet
+		r.data(t, &got)
+		if got.UserID != "103" {
+			t.Fatalf("user_id %q", got.UserID)
+		}
+		s.do(t, "POST", "/v1/wallets", `{"user_id":"103","email":"jane@example.com","currency":"USD"}`).expect(t, 409, "wallet_exists")
+		r = s.do(t, "POST", "/v1/wallets", `{"user_id":null,"email":"jane@example.com","currency":"EUR"}`)
+		r.expect(t, 400, "invalid_request")
+		if !strings.Contains(r.Message, "user_id") {
+			t.Fatalf("message %q", r.Message)
+		}
+	})
+	t.Run("ErrAmountNumber", func(t *testing.T) {
+		// Amounts stay strings, whatever the ids are.
+		r := s.do(t, "POST", "/v1/wallets/"+w.ID+"/credit", `{"amount":25.00,"order_id":1204}`)
+		r.expect(t, 400, "invalid_json")
+		if !strings.Contains(r.Message, `Field "amount" must be a string`) {
+			t.Fatalf("message %q", r.Message)
+		}
+	})
+	before := s.wallet(t, w.ID)
+	runBadIDs(t, s, "POST", "/v1/wallets/"+w.ID+"/credit", "order_id", `{"amount":"1.00","order_id":%ID%}`)
+	runBadIDs(t, s, "POST", "/v1/wallets/"+w.ID+"/debit", "order_id", `{"amount":"1.00","order_id":%ID%}`)
+	runBadIDs(t, s, "POST", "/v1/wallets", "user_id", `{"user_id":%ID%,"email":"x@example.com","currency":"USD"}`)
+	t.Run("ErrMetadataValue", func(t *testing.T) {
+		for _, v := range []string{`1.5`, `-1`, `true`, `1e3`, `99999999999999999999`, `{}`, `[]`} {
+			r := s.do(t, "POST", "/v1/wallets/"+w.ID+"/credit", `{"amount":"1.00","metadata":{"order_id":`+v+`}}`)
+			r.expect(t, 400, "invalid_request")
+			if !strings.Contains(r.Message, `Field "metadata"`) {
+				t.Fatalf("%s: message %q", v, r.Message)
+			}
+		}
+	})
+	if after := s.wallet(t, w.ID); after != before {
+		t.Fatalf("refused requests changed the wallet: %+v → %+v", before, after)
+	}
+	s.verifies(t)
 }

@@ -42,9 +42,11 @@ func (s *Server) registerWebhookRoutes(handle handleFunc) {
 }
 
 // webhookEndpointJSON is an endpoint as the API shows it. Secret is set
-// only in the answers of create and rotate-secret.
+// only in the answers of create and rotate-secret. NumericID is the
+// endpoint's integer id, WooCommerce's webhook id (X-WC-Webhook-ID).
 type webhookEndpointJSON struct {
 	ID                      string   `json:"id"`
+	NumericID               int64    `json:"numeric_id"`
 	Name                    string   `json:"name"`
 	URL                     string   `json:"url"`
 	Events                  []string `json:"events"`
@@ -65,7 +67,7 @@ func webhookEndpointToJSON(e *walletd.WebhookEndpoint) webhookEndpointJSON {
 		evs = []string{}
 	}
 	return webhookEndpointJSON{
-		ID: e.ID, Name: e.Name, URL: e.URL, Events: evs, Status: e.Status, StatusReason: e.StatusReason,
+		ID: e.ID, NumericID: e.NumericID, Name: e.Name, URL: e.URL, Events: evs, Status: e.Status, StatusReason: e.StatusReason,
 		APIVersion: e.APIVersion, Format: e.Format, CreatedAt: timeJSON(e.CreatedAt), UpdatedAt: timeJSON(e.UpdatedAt),
 		SecretRotatedAt: timeJSON(e.SecretRotatedAt), PreviousSecretExpiresAt: timeJSON(e.PreviousSecretUntil),
 	}

@@ -340,3 +340,60 @@ func publishEvent(tb testing.TB, svc *webhooks.Service) {
 		tb.Fatal(err)
 	}
 }
+
+// TestWebhookEndpoints_Events checks the event filter's validation and the
+// numeric ids over HTTP.
+func TestWebhookEndpoints_Events(t *testing.T) {
+	s, _, _ := mustWebhookServer(t)
+	rc := newHookReceiver(t)
+	base := "/v1/webhook-endpoints"
+	type endpoint struct {
+		ID        string   `json:"id"`
+		NumericID int64    `json:"numeric_id"`
+		Events    []string `json:"events"`
+		Format    string   `json:"format"`
+	}
+	create := func(body string) endpoint {
+		t.Helper()
+		r := s.do(t, "POST", base, body)
+		r.expect(t, 201, "")
+		var ep endpoint
+		r.data(t, &ep)
+		return ep
+	}
+	a := create(`{"url":"` + rc.URL + `/a"}`)
+	b := create(`{"url":"` + rc.URL + `/b","format":"woocommerce","events":["wallet.created","order.created"]}`)
+	if a.NumericID < 1 || b.NumericID != a.NumericID+1 || len(a.Events) != 0 || len(b.Events) != 2 {
+		t.Fatalf("created %+v and %+v", a, b)
+	}
+	var got endpoint
+	s.do(t, "GET", base+"/"+b.ID, "").data(t, &got)
+	if got.NumericID != b.NumericID {
+		t.Fatalf("get: %+v", got)
+	}
+	for _, tc := range []struct{ name, method, path, body, key string }{
+		{"CreateUnknown", "POST", base, `{"url":"` + rc.URL + `/c","events":["wallet.credited","wallet.nope"]}`, "wallet.nope"},
+		{"CreateDeleted", "POST", base, `{"url":"` + rc.URL + `/c","format":"woocommerce","events":["order.deleted"]}`, "order.deleted"},
+		{"UpdateUnknown", "PATCH", base + "/" + a.ID, `{"events":["wallet.credit"]}`, "wallet.credit"},
+		{"UpdateRestored", "PATCH", base + "/" + b.ID, `{"events":["order.restored"]}`, "order.restored"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := s.do(t, tc.method, tc.path, tc.body)
+			r.expect(t, 400, "invalid_request")
+			if !strings.Contains(r.Message, `"`+tc.key+`"`) {
+				t.Fatalf("the message does not name %q: %s", tc.key, r.Message)
+			}
+		})
+	}
+	// A refused update changed nothing; "[]" goes back to the default.
+	s.do(t, "GET", base+"/"+b.ID, "").data(t, &got)
+	if len(got.Events) != 2 {
+		t.Fatalf("after a refused update: %+v", got)
+	}
+	r := s.do(t, "PATCH", base+"/"+b.ID, `{"events":[]}`)
+	r.expect(t, 200, "")
+	r.data(t, &got)
+	if len(got.Events) != 0 || got.NumericID != b.NumericID {
+		t.Fatalf("after events=[]: %+v", got)
+	}
+}

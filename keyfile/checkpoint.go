@@ -10,8 +10,11 @@ import (
 )
 
 // GenerateCheckpointKey writes a new Ed25519 key pair as PEM files: the
-// private key (PKCS #8, mode 0600) and the public key (PKIX, mode 0644).
-// These are the forms openssl reads (docs/ledger-format.md).
+// private key (PKCS #8) and the public key (PKIX), both mode 0600 like
+// every file walletd writes (the public key is no secret, but the data
+// directory is walletd's alone; auditors get a copy, or read it from
+// GET /v1/ledger/checkpoints). These are the forms openssl reads
+// (docs/ledger-format.md).
 func GenerateCheckpointKey(privPath, pubPath string) error {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -28,7 +31,7 @@ func GenerateCheckpointKey(privPath, pubPath string) error {
 	if err := WriteAtomic(privPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), 0o600); err != nil {
 		return err
 	}
-	return WriteAtomic(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix}), 0o644)
+	return WriteAtomic(pubPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix}), 0o600)
 }
 
 // LoadCheckpointKey reads a PEM PKCS #8 Ed25519 private key.

@@ -24,7 +24,7 @@ func TestGenerateCheckpointKey(t *testing.T) {
 	if err := keyfile.GenerateCheckpointKey(privPath, pubPath); err != nil {
 		t.Fatal(err)
 	}
-	for path, mode := range map[string]os.FileMode{privPath: 0o600, pubPath: 0o644} {
+	for path, mode := range map[string]os.FileMode{privPath: 0o600, pubPath: 0o600} {
 		fi, err := os.Stat(path)
 		if err != nil {
 			t.Fatal(err)

@@ -36,6 +36,9 @@ func EntryEvents(e *walletd.Entry, owner, counterparty Party, siteURL string) []
 			ID: id, Event: key, APIVersion: events.APIVersion, CreatedAt: created, SiteURL: siteURL, Data: b,
 		}}
 	}
+	if meta := metaOf(e); meta[FlowKey] == walletd.FlowOrder && meta[metaOrder] != "" {
+		return orderEvents(e, owner, meta, mk) // a step of an order (order_event.go)
+	}
 	switch e.Kind {
 	case walletd.KindOpen, walletd.KindFreeze, walletd.KindUnfreeze:
 		key, status := events.WalletCreated, walletd.StatusActive
@@ -46,8 +49,8 @@ func EntryEvents(e *walletd.Entry, owner, counterparty Party, siteURL string) []
 			key = events.WalletUnfrozen
 		}
 		return []events.Record{mk(0, key, events.WalletData{
-			WalletID: e.WalletID, UserID: e.UserID, UserEmail: owner.Email, Currency: e.Currency,
-			Status: status, Reason: e.Reason, TransactionID: e.ID, LedgerHash: e.Hash.String(), Seq: e.Seq,
+			WalletID: e.WalletID, UserID: events.StorefrontID(e.UserID), UserEmail: owner.Email, Currency: e.Currency,
+			Status: status, Reason: e.Reason, TransactionID: e.Seq, LedgerHash: e.Hash.String(), Seq: e.Seq, TxnID: e.ID,
 		})}
 	case walletd.KindConfig:
 		meta := metaOf(e)
@@ -58,7 +61,7 @@ func EntryEvents(e *walletd.Entry, owner, counterparty Party, siteURL string) []
 		}
 		return []events.Record{mk(0, events.ConfigUpdated, events.UpdateData{
 			Change: e.Type, ID: id, Currency: e.Currency, Settings: meta,
-			TransactionID: e.ID, LedgerHash: e.Hash.String(), Seq: e.Seq,
+			TransactionID: e.Seq, LedgerHash: e.Hash.String(), Seq: e.Seq, TxnID: e.ID,
 		})}
 	}
 
@@ -101,8 +104,8 @@ func EntryEvents(e *walletd.Entry, owner, counterparty Party, siteURL string) []
 				meta = map[string]string{}
 			}
 			return []events.Record{mk(0, events.WalletUpdated, events.UpdateData{
-				Change: e.Type, WalletID: e.WalletID, UserID: e.UserID, UserEmail: owner.Email, Currency: e.Currency,
-				Settings: meta, TransactionID: e.ID, LedgerHash: e.Hash.String(), Seq: e.Seq,
+				Change: e.Type, WalletID: e.WalletID, UserID: events.StorefrontID(e.UserID), UserEmail: owner.Email, Currency: e.Currency,
+				Settings: meta, TransactionID: e.Seq, LedgerHash: e.Hash.String(), Seq: e.Seq, TxnID: e.ID,
 			})}
 		}
 		return nil
@@ -116,13 +119,14 @@ func EntryEvents(e *walletd.Entry, owner, counterparty Party, siteURL string) []
 	}
 	out := []events.Record{mk(0, key, txnData(e, owner))}
 	if e.TransferID != "" {
-		t := events.TransferData{TransferID: e.TransferID, Amount: e.Amount, Currency: e.Currency, Note: e.Reason,
-			TransactionID: e.ID, LedgerHash: e.Hash.String(), Seq: e.Seq}
+		t := events.TransferData{TransferID: transferSeq(e), Amount: e.Amount, Currency: e.Currency, Note: e.Reason,
+			TransactionID: e.Seq, LedgerHash: e.Hash.String(), Seq: e.Seq, WalletID: e.WalletID, TxnID: e.ID, TfrID: e.TransferID}
+		self, other := events.StorefrontID(e.UserID), events.StorefrontID(counterparty.UserID)
 		if e.Type == walletd.TypeTransferOut {
-			t.SenderID, t.SenderEmail, t.RecipientID, t.RecipientEmail = e.UserID, owner.Email, counterparty.UserID, counterparty.Email
+			t.SenderID, t.SenderEmail, t.RecipientID, t.RecipientEmail = self, owner.Email, other, counterparty.Email
 			out = append(out, mk(1, events.TransferSent, t))
 		} else {
-			t.SenderID, t.SenderEmail, t.RecipientID, t.RecipientEmail = counterparty.UserID, counterparty.Email, e.UserID, owner.Email
+			t.SenderID, t.SenderEmail, t.RecipientID, t.RecipientEmail = other, counterparty.Email, self, owner.Email
 			out = append(out, mk(1, events.TransferReceived, t))
 		}
 		return out
@@ -144,13 +148,27 @@ func EntryEvents(e *walletd.Entry, owner, counterparty Party, siteURL string) []
 	return out
 }
 
-// txnData is the seed's transaction data of an entry.
+// txnData is the seed's transaction data of an entry: its seq as the
+// integer transaction_id, the storefront's ids as integers where they are
+// decimal (events.StorefrontID), then walletd's own fields.
 func txnData(e *walletd.Entry, owner Party) events.TransactionData {
 	return events.TransactionData{
-		TransactionID: e.ID, UserID: e.UserID, UserEmail: owner.Email, Amount: e.Amount, Currency: e.Currency,
-		BalanceAfter: e.BalanceAfter, Type: e.Type, Reason: e.Reason, OrderID: e.OrderID,
-		LedgerHash: e.Hash.String(), Seq: e.Seq, WalletID: e.WalletID,
+		TransactionID: e.Seq, UserID: events.StorefrontID(e.UserID), UserEmail: owner.Email, Amount: e.Amount,
+		Currency: e.Currency, BalanceAfter: e.BalanceAfter, Type: e.Type, Reason: e.Reason,
+		OrderID: events.StorefrontID(e.OrderID), LedgerHash: e.Hash.String(), Seq: e.Seq, WalletID: e.WalletID, TxnID: e.ID,
 	}
+}
+
+// transferSeq returns the integer transfer_id of a transfer leg: the seq
+// of its debit leg. Transfer.apply appends the credit leg right after the
+// debit leg, in the same request, so the credit leg's is its own seq - 1;
+// both legs' events carry the same transfer_id, and no other transfer
+// can have it.
+func transferSeq(e *walletd.Entry) uint64 {
+	if e.Type == walletd.TypeTransferIn && e.Seq > 1 {
+		return e.Seq - 1
+	}
+	return e.Seq
 }
 
 // flowData is the data of a flow's event: the transaction fields, then
@@ -166,8 +184,8 @@ func flowData(e *walletd.Entry, owner Party, meta map[string]string) events.Flow
 		ExternalRef: meta["external_ref"], Destination: meta["destination"], CodeID: meta["code_id"], CodeHint: meta["code_hint"],
 		MilestoneID: meta["milestone_id"], MilestoneName: meta["milestone_name"], Metric: meta["metric"],
 		Threshold: meta["threshold"], KYCThreshold: meta["kyc_threshold"], RuleID: meta["rule_id"], Percent: meta["percent"],
-		OrderTotal: meta["order_total"], ReferralRole: meta["referral_role"], ReferrerUserID: meta["referrer_user_id"],
-		RefereeUserID: meta["referee_user_id"], LimitKind: meta["limit_kind"], Limit: meta["limit"],
+		OrderTotal: meta["order_total"], ReferralRole: meta["referral_role"], ReferrerUserID: events.StorefrontID(meta["referrer_user_id"]),
+		RefereeUserID: events.StorefrontID(meta["referee_user_id"]), LimitKind: meta["limit_kind"], Limit: meta["limit"],
 		Spent: meta["spent"], Operation: meta["operation"], KYCStatus: meta["kyc_status"],
 	}
 }

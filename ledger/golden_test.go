@@ -185,19 +185,22 @@ func TestWriter_Golden(t *testing.T) {
 	run("", &ledger.RefundOrder{OrderID: "1001"})
 	run("", &ledger.RejectWithdrawal{WithdrawalID: wd4.Object.(*walletd.Withdrawal).ID})
 
-	dump := func(label string) {
+	dump := func(label string, queries ...string) {
 		db, err := sql.Open("sqlite3", filepath.Join(l.Dir, "ledger.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer db.Close()
 		fmt.Fprintf(&out, "== %s\n", label)
-		for _, q := range []string{
-			`SELECT * FROM entries ORDER BY seq`,
-			`SELECT * FROM wallets ORDER BY id`,
-			`SELECT * FROM objects ORDER BY kind, id`,
-			`SELECT * FROM checkpoints ORDER BY seq`,
-		} {
+		if len(queries) == 0 {
+			queries = []string{
+				`SELECT * FROM entries ORDER BY seq`,
+				`SELECT * FROM wallets ORDER BY id`,
+				`SELECT * FROM objects ORDER BY kind, id`,
+				`SELECT * FROM checkpoints ORDER BY seq`,
+			}
+		}
+		for _, q := range queries {
 			rows, err := db.Query(q)
 			if err != nil {
 				t.Fatal(err)
@@ -257,6 +260,56 @@ func TestWriter_Golden(t *testing.T) {
 	run("", &ledger.Transfer{FromWalletID: bob, ToWalletID: alice, Amount: "1000"})
 	run("", &ledger.ApproveWithdrawal{WithdrawalID: wd6.Object.(*walletd.Withdrawal).ID})
 	dump("after restart")
+
+	// Orders and the catalogue (added after the rest: the records above
+	// are as they were). The dump shows what this part wrote.
+	var from uint64
+	for _, e := range allEntries(t, l) {
+		from = max(from, e.Seq)
+	}
+	enabled := false
+	prod := run("", &ledger.CreateProduct{Name: "Account Reset Fee", Currency: "USD", Variations: []ledger.VariationInput{
+		{ChallengeType: "1 Step", AccountSize: "$100,000", Price: "49", SKU: s("RESET-1-100K")},
+		{ChallengeType: "2 Step", AccountSize: "$100,000", Price: "59.5"},
+	}})
+	vars := prod.Object.(*walletd.Product).VariationIDs
+	run("", &ledger.CreateProduct{Name: "Bad", Currency: "USD", Variations: []ledger.VariationInput{{ChallengeType: "1 Step", AccountSize: "$1", Price: "1", SKU: s("RESET-1-100K")}}})
+	run("", &ledger.UpdateVariation{ID: vars[1], Price: s("55")})
+	run("", &ledger.UpdateProduct{ID: prod.Object.(*walletd.Product).ID, Variations: []ledger.VariationInput{
+		{ChallengeType: "1 Step", AccountSize: "$200,000", Price: "89"}, {ID: vars[1], Enabled: &enabled}}})
+	lines := []ledger.OrderLineInput{{VariationID: vars[0]}, {Name: "Rush fee", Price: "1.5", Quantity: 2}}
+	om := []ledger.OrderMetaInput{{Key: "account_id", Value: json.RawMessage(`"MT5-100234"`)}}
+	bill := walletd.OrderAddress{FirstName: "Alice", Email: "alice@example.com", Country: "US"}
+	o1 := run("k-order", &ledger.CreateOrder{Source: "reset_fee", ExternalID: "r-1", Currency: "USD", CustomerID: "alice", Billing: bill, Lines: lines, MetaData: om})
+	run("k-order", &ledger.CreateOrder{Source: "reset_fee", ExternalID: "r-1", Currency: "USD", CustomerID: "alice", Billing: bill, Lines: lines, MetaData: om})
+	run("", &ledger.CreateOrder{Source: "reset_fee", ExternalID: "r-1", Currency: "USD", CustomerID: "alice", Billing: bill, Lines: lines, MetaData: om})
+	run("", &ledger.CreateOrder{Source: "reset_fee", ExternalID: "r-1", Currency: "USD", CustomerID: "alice", Lines: lines})
+	run("", &ledger.CreateOrder{Currency: "USD", Lines: []ledger.OrderLineInput{{VariationID: vars[1]}}})
+	id1 := o1.Object.(*walletd.ShopOrder).ID
+	run("", &ledger.DeleteVariation{ID: vars[0]})
+	run("", &ledger.PayOrder{ID: id1, Method: walletd.PayWallet})
+	run("", &ledger.PayOrder{ID: id1, Method: walletd.PayWallet})
+	run("", &ledger.CancelOrder{ID: id1})
+	l.Reopen(t)
+	run("", &ledger.CompleteOrder{ID: id1})
+	run("", &ledger.CompleteOrder{ID: id1})
+	run("", &ledger.RefundOrder{ID: id1, Reason: "duplicate"})
+	guest := run("", &ledger.CreateOrder{Source: "plugin", ExternalID: "wc-88", Currency: "USD", Billing: walletd.OrderAddress{Email: "guest@example.com"},
+		Lines: []ledger.OrderLineInput{{Name: "Gift card", Price: "20"}}, ShippingTotal: "5", Total: "25.00"})
+	gid := guest.Object.(*walletd.ShopOrder).ID
+	run("", &ledger.PayOrder{ID: gid, Method: walletd.PayStripe, Amount: "25", Currency: "USD", Reference: "pi_3Pq"})
+	o3 := run("", &ledger.CreateOrder{Source: "plugin", ExternalID: "wc-89", Currency: "USD", Lines: []ledger.OrderLineInput{{Name: "Gift card", Price: "25"}}})
+	run("", &ledger.PayOrder{ID: o3.Object.(*walletd.ShopOrder).ID, Method: walletd.PayPayPal, Amount: "25", Currency: "USD", Reference: "pi_3Pq"})
+	run("", &ledger.FailOrder{ID: o3.Object.(*walletd.ShopOrder).ID, Reason: "declined"})
+	run("", &ledger.RefundOrder{ID: gid})
+	run("", &ledger.CreateOrder{ExternalID: "1001", Status: walletd.OrderCompleted, Currency: "USD", CustomerID: "bob", Total: "80"})
+	run("", &ledger.CreateOrder{ExternalID: "1204", Status: walletd.OrderCompleted, Currency: "USD", CustomerID: "erin", Total: "30"})
+	run("", &ledger.RefundOrder{OrderID: "1204"})
+	dump("orders",
+		fmt.Sprintf(`SELECT * FROM entries WHERE seq > %d ORDER BY seq`, from),
+		`SELECT * FROM wallets ORDER BY id`,
+		fmt.Sprintf(`SELECT * FROM objects WHERE seq > %d ORDER BY kind, id`, from),
+		fmt.Sprintf(`SELECT * FROM checkpoints WHERE seq > %d ORDER BY seq`, from))
 
 	path := filepath.Join("testdata", "golden", "state.txt")
 	if *updateGolden {

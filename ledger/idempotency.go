@@ -56,7 +56,7 @@ func CheckIdempotencyKey(k string) error {
 }
 
 func idempotencyConflict(key string) error {
-	return walletd.Errorf(walletd.EIdempotencyConflict, "Idempotency-Key %q was already used with a different request.", key)
+	return walletd.Errorf(walletd.EIdempotencyConflict, "Idempotency-Key %s was already used with a different request.", walletd.QuoteInput(key))
 }
 
 // lookup checks r's key in the caller's goroutine, before r is queued: it

@@ -10,7 +10,9 @@ import (
 )
 
 // Rewards: cashback rules, milestones, referrals and their settings, and
-// the credits a completed order earns by them (order.go completes it).
+// the credits a completed order earns by them (completeRewards; order.go
+// and order_legacy.go complete orders) or loses when refunded
+// (reverseCashback).
 
 // SetReferralSettings sets the referral rewards of a currency.
 type SetReferralSettings struct {
@@ -89,11 +91,11 @@ func parseReward(field, v string, scale int32) (walletd.Money, error) {
 func parsePercent(v string) (decimal.Decimal, error) {
 	m, err := walletd.ParseMoney(v, 4)
 	if err != nil {
-		return decimal.Zero, walletd.Errorf(walletd.EInvalid, "percent %q must be a plain decimal above 0 and at most 100, with at most 4 decimals.", v)
+		return decimal.Zero, walletd.Errorf(walletd.EInvalid, "percent %s must be a plain decimal above 0 and at most 100, with at most 4 decimals.", walletd.QuoteInput(v))
 	}
 	p := m.Decimal()
 	if !p.IsPositive() || p.GreaterThan(decimal.NewFromInt(100)) {
-		return decimal.Zero, walletd.Errorf(walletd.EInvalid, "percent %q must be above 0 and at most 100.", v)
+		return decimal.Zero, walletd.Errorf(walletd.EInvalid, "percent %s must be above 0 and at most 100.", walletd.QuoteInput(v))
 	}
 	return p, nil
 }
@@ -218,20 +220,80 @@ func (b *batch) reward(r *request, w *walletd.Wallet, typ string, amount decimal
 	return b.record(r, w, walletd.KindCredit, typ, amount, reason, orderID, meta), nil
 }
 
+// rewardOrder is what the rewards need of a completed order, whether a
+// ShopOrder or an order completion of the old route (walletd.Order): the
+// order id its reward entries name (Entry.OrderID, and the reasons), the
+// customer, the currency, the total, and the awards to add to.
+type rewardOrder struct {
+	ref      string
+	userID   string
+	currency string
+	total    walletd.Money
+	awards   *[]walletd.Award
+}
+
 // award adds the credit e to the order's awards.
-func award(o *walletd.Order, kind string, e *walletd.Entry, w *walletd.Wallet, amount decimal.Decimal, scale int32, ref string) {
-	o.Awards = append(o.Awards, walletd.Award{Kind: kind, TransactionID: e.ID, WalletID: w.ID, UserID: w.UserID,
+func (o *rewardOrder) award(kind string, e *walletd.Entry, w *walletd.Wallet, amount decimal.Decimal, scale int32, ref string) {
+	*o.awards = append(*o.awards, walletd.Award{Kind: kind, TransactionID: e.ID, WalletID: w.ID, UserID: w.UserID,
 		Amount: walletd.NewMoney(amount, scale), Ref: ref})
+}
+
+// completeRewards applies the rules to an order completed now, once: the
+// user's totals count it, then the best cashback rule, the milestones the
+// totals reach and the referral rewards are credited, w (the batch's own
+// copy of the order's wallet) earning all but the referrer's.
+func (b *batch) completeRewards(r *request, o *rewardOrder, w *walletd.Wallet, s int32) error {
+	statsKey := o.userID + "/" + o.currency
+	stats := walletd.UserStats{UserID: o.userID, Currency: o.currency}
+	if prev := b.userStats.get(statsKey); prev != nil {
+		stats = *prev
+	}
+	total := o.total.Decimal()
+	stats.LifetimeSpend = walletd.NewMoney(stats.LifetimeSpend.Decimal().Add(total), s)
+	stats.OrderCount++
+	b.userStats.put(statsKey, &stats, b.seq)
+
+	if err := b.awardCashback(r, o, w, total, s); err != nil {
+		return err
+	} else if err := b.awardMilestones(r, o, w, &stats, s); err != nil {
+		return err
+	}
+	return b.awardReferral(r, o, w, total, s)
+}
+
+// reverseCashback takes back the cashback awards among awards, each from
+// the wallet it credited, as far as that wallet's available funds go:
+// walletd never takes available below zero. The reversals are added to
+// o's awards.
+func (b *batch) reverseCashback(r *request, o *rewardOrder, awards []walletd.Award) {
+	for _, a := range awards {
+		if a.Kind != walletd.AwardCashback {
+			continue
+		}
+		w := b.mutable(a.WalletID)
+		s := b.scale(w.Currency)
+		amt := decimal.Min(a.Amount.Decimal(), w.Available())
+		if !amt.IsPositive() {
+			continue
+		}
+		w.Balance = w.Balance.Sub(amt)
+		reason := "Cashback reversed: order " + o.ref + " refunded"
+		unrecovered := a.Amount.Decimal().Sub(amt)
+		e := b.record(r, w, walletd.KindDebit, walletd.TypeCashbackReversal, amt, reason, o.ref, sysMeta(walletd.FlowCashbackReversal,
+			"cashback_transaction_id", a.TransactionID, "unrecovered", nonZero(unrecovered, s)))
+		o.award(walletd.AwardCashbackReversal, e, w, amt, s, a.TransactionID)
+		b.afterDebit(r, w)
+	}
 }
 
 // awardCashback credits w, the order's wallet, the best of the cashback
 // rules the order qualifies for.
-func (b *batch) awardCashback(r *request, o *walletd.Order, w *walletd.Wallet, total decimal.Decimal, s int32) error {
+func (b *batch) awardCashback(r *request, o *rewardOrder, w *walletd.Wallet, total decimal.Decimal, s int32) error {
 	var best *walletd.CashbackRule
 	var bestAmt decimal.Decimal
 	for _, id := range b.cashbackRules.ids() {
 		rule := b.cashbackRules.get(id)
-		if rule.Currency != o.Currency || rule.MinOrderTotal.IsSet() && total.LessThan(rule.MinOrderTotal.Decimal()) {
+		if rule.Currency != o.currency || rule.MinOrderTotal.IsSet() && total.LessThan(rule.MinOrderTotal.Decimal()) {
 			continue
 		}
 		amt := total.Mul(rule.Percent).Div(decimal.NewFromInt(100)).RoundDown(s)
@@ -245,22 +307,22 @@ func (b *batch) awardCashback(r *request, o *walletd.Order, w *walletd.Wallet, t
 	if best == nil {
 		return nil
 	}
-	e, err := b.reward(r, w, walletd.TypeCashback, bestAmt, fmt.Sprintf("%s%% cashback on order %s", best.Percent, o.ID), o.ID,
-		sysMeta(walletd.FlowCashback, "rule_id", best.ID, "percent", best.Percent.String(), "order_total", o.Total.String()))
+	e, err := b.reward(r, w, walletd.TypeCashback, bestAmt, fmt.Sprintf("%s%% cashback on order %s", best.Percent, o.ref), o.ref,
+		sysMeta(walletd.FlowCashback, "rule_id", best.ID, "percent", best.Percent.String(), "order_total", o.total.String()))
 	if err != nil {
 		return err
 	}
-	award(o, walletd.AwardCashback, e, w, bestAmt, s, best.ID)
+	o.award(walletd.AwardCashback, e, w, bestAmt, s, best.ID)
 	return nil
 }
 
 // awardMilestones credits w, the order's wallet, the milestones the user's
 // totals with this order reach, once per user and milestone.
-func (b *batch) awardMilestones(r *request, o *walletd.Order, w *walletd.Wallet, stats *walletd.UserStats, s int32) error {
+func (b *batch) awardMilestones(r *request, o *rewardOrder, w *walletd.Wallet, stats *walletd.UserStats, s int32) error {
 	for _, id := range b.milestones.ids() {
 		m := b.milestones.get(id)
-		awardKey := m.ID + "/" + o.UserID
-		if m.Currency != o.Currency || b.milestoneAwards.get(awardKey) != nil {
+		awardKey := m.ID + "/" + o.userID
+		if m.Currency != o.currency || b.milestoneAwards.get(awardKey) != nil {
 			continue
 		}
 		reached := false
@@ -273,13 +335,13 @@ func (b *batch) awardMilestones(r *request, o *walletd.Order, w *walletd.Wallet,
 		if !reached {
 			continue
 		}
-		e, err := b.reward(r, w, walletd.TypeMilestone, m.Reward.Decimal(), "Milestone: "+m.Name, o.ID,
+		e, err := b.reward(r, w, walletd.TypeMilestone, m.Reward.Decimal(), "Milestone: "+m.Name, o.ref,
 			sysMeta(walletd.FlowMilestone, "milestone_id", m.ID, "milestone_name", m.Name, "metric", m.Metric, "threshold", m.Threshold.String()))
 		if err != nil {
 			return err
 		}
-		b.milestoneAwards.put(awardKey, &walletd.MilestoneAward{MilestoneID: m.ID, UserID: o.UserID, OrderID: o.ID, TransactionID: e.ID, CreatedAt: b.now}, b.seq)
-		award(o, walletd.AwardMilestone, e, w, m.Reward.Decimal(), s, m.ID)
+		b.milestoneAwards.put(awardKey, &walletd.MilestoneAward{MilestoneID: m.ID, UserID: o.userID, OrderID: o.ref, TransactionID: e.ID, CreatedAt: b.now}, b.seq)
+		o.award(walletd.AwardMilestone, e, w, m.Reward.Decimal(), s, m.ID)
 	}
 	return nil
 }
@@ -287,12 +349,12 @@ func (b *batch) awardMilestones(r *request, o *walletd.Order, w *walletd.Wallet,
 // awardReferral rewards the referee (w, the order's wallet) and the
 // referrer, in the order's currency, on the referee's first qualifying
 // order, once.
-func (b *batch) awardReferral(r *request, o *walletd.Order, w *walletd.Wallet, total decimal.Decimal, s int32) error {
-	ref := b.referrals.get(o.UserID)
+func (b *batch) awardReferral(r *request, o *rewardOrder, w *walletd.Wallet, total decimal.Decimal, s int32) error {
+	ref := b.referrals.get(o.userID)
 	if ref == nil || ref.Status != walletd.StatusPending {
 		return nil
 	}
-	rs := b.referralSettings.get(o.Currency)
+	rs := b.referralSettings.get(o.currency)
 	if rs == nil || rs.MinOrderTotal.IsSet() && total.LessThan(rs.MinOrderTotal.Decimal()) {
 		return nil
 	}
@@ -301,26 +363,34 @@ func (b *batch) awardReferral(r *request, o *walletd.Order, w *walletd.Wallet, t
 			"referrer_user_id", ref.ReferrerUserID, "referee_user_id", ref.RefereeUserID)
 	}
 	if amt := rs.RefereeReward.Decimal(); amt.IsPositive() {
-		e, err := b.reward(r, w, walletd.TypeReferral, amt, "Referral reward: referred by "+ref.ReferrerUserID, o.ID, meta("referee"))
+		e, err := b.reward(r, w, walletd.TypeReferral, amt, "Referral reward: referred by "+ref.ReferrerUserID, o.ref, meta("referee"))
 		if err != nil {
 			return err
 		}
-		award(o, walletd.AwardReferee, e, w, amt, s, ref.ID)
+		o.award(walletd.AwardReferee, e, w, amt, s, ref.ID)
 	}
 	if amt := rs.ReferrerReward.Decimal(); amt.IsPositive() {
 		// The referrer is rewarded in the order's currency, if they hold
 		// a wallet in it.
-		if rid := b.walletOf(ref.ReferrerUserID, o.Currency); rid != "" {
+		if rid := b.walletOf(ref.ReferrerUserID, o.currency); rid != "" {
 			rw := b.mutable(rid)
-			e, err := b.reward(r, rw, walletd.TypeReferral, amt, "Referral reward: referred "+ref.RefereeUserID, o.ID, meta("referrer"))
+			e, err := b.reward(r, rw, walletd.TypeReferral, amt, "Referral reward: referred "+ref.RefereeUserID, o.ref, meta("referrer"))
 			if err != nil {
 				return err
 			}
-			award(o, walletd.AwardReferrer, e, rw, amt, s, ref.ID)
+			o.award(walletd.AwardReferrer, e, rw, amt, s, ref.ID)
 		}
 	}
 	next := *ref
-	next.Status, next.OrderID, next.RewardedAt = "rewarded", o.ID, b.now
+	next.Status, next.OrderID, next.RewardedAt = "rewarded", o.ref, b.now
 	b.referrals.put(ref.RefereeUserID, &next, b.seq)
 	return nil
+}
+
+// nonZero formats d at scale, or "" (left out of metadata) when it is zero.
+func nonZero(d decimal.Decimal, scale int32) string {
+	if d.IsZero() {
+		return ""
+	}
+	return walletd.FormatAmount(d, scale)
 }

@@ -31,8 +31,15 @@ type state struct {
 	referrals        table[walletd.Referral]         // by the referee's user id
 	kycSettings      table[walletd.KYCSettings]      // by currency
 	referralSettings table[walletd.ReferralSettings] // by currency
-	orders           table[walletd.Order]            // by order id
+	orders           table[walletd.Order]            // by order id: the old complete route's completions
 	userStats        table[walletd.UserStats]        // by user id + "/" + currency
+	shopOrders       table[walletd.ShopOrder]        // by IntKey(id)
+	orderRefs        table[walletd.OrderRef]         // by OrderRefKey(source, external_id)
+	paymentRefs      table[walletd.OrderRef]         // by provider payment reference
+	sequences        table[walletd.Sequence]         // by name
+	products         table[walletd.Product]          // by IntKey(id)
+	variations       table[walletd.Variation]        // by IntKey(id)
+	skus             table[walletd.SKUIndex]         // by SKU
 
 	// objects lists the object tables by kind, for restoring and persisting.
 	objects map[string]objectTable
@@ -57,6 +64,13 @@ func (s *state) initState() {
 	s.referralSettings = newTable[walletd.ReferralSettings](walletd.ObjReferralSettings, j)
 	s.orders = newTable[walletd.Order](walletd.ObjOrder, j)
 	s.userStats = newTable[walletd.UserStats](walletd.ObjUserStats, j)
+	s.shopOrders = newTable[walletd.ShopOrder](walletd.ObjShopOrder, j)
+	s.orderRefs = newTable[walletd.OrderRef](walletd.ObjOrderRef, j)
+	s.paymentRefs = newTable[walletd.OrderRef](walletd.ObjPaymentRef, j)
+	s.sequences = newTable[walletd.Sequence](walletd.ObjSequence, j)
+	s.products = newTable[walletd.Product](walletd.ObjProduct, j)
+	s.variations = newTable[walletd.Variation](walletd.ObjVariation, j)
+	s.skus = newTable[walletd.SKUIndex](walletd.ObjSKU, j)
 	s.objects = map[string]objectTable{
 		walletd.ObjTopup:            &s.topups,
 		walletd.ObjWithdrawal:       &s.withdrawals,
@@ -71,11 +85,20 @@ func (s *state) initState() {
 		walletd.ObjReferralSettings: &s.referralSettings,
 		walletd.ObjOrder:            &s.orders,
 		walletd.ObjUserStats:        &s.userStats,
+		walletd.ObjShopOrder:        &s.shopOrders,
+		walletd.ObjOrderRef:         &s.orderRefs,
+		walletd.ObjPaymentRef:       &s.paymentRefs,
+		walletd.ObjSequence:         &s.sequences,
+		walletd.ObjProduct:          &s.products,
+		walletd.ObjVariation:        &s.variations,
+		walletd.ObjSKU:              &s.skus,
 	}
 	s.kinds = []string{
 		walletd.ObjTopup, walletd.ObjWithdrawal, walletd.ObjCode, walletd.ObjCodeIndex, walletd.ObjRedemption,
 		walletd.ObjCashbackRule, walletd.ObjMilestone, walletd.ObjMilestoneAward, walletd.ObjReferral,
 		walletd.ObjKYCSettings, walletd.ObjReferralSettings, walletd.ObjOrder, walletd.ObjUserStats,
+		walletd.ObjShopOrder, walletd.ObjOrderRef, walletd.ObjPaymentRef, walletd.ObjSequence,
+		walletd.ObjProduct, walletd.ObjVariation, walletd.ObjSKU,
 	}
 }
 

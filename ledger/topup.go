@@ -75,7 +75,7 @@ func (c *CreateTopup) apply(b *batch, r *request) error {
 func (b *batch) pendingTopup(id string) (*walletd.Topup, error) {
 	t := b.topups.get(id)
 	if t == nil {
-		return nil, walletd.Errorf(walletd.ENotFound, "Top-up %q not found.", id)
+		return nil, walletd.Errorf(walletd.ENotFound, "Top-up %s not found.", walletd.QuoteInput(id))
 	} else if t.Status != walletd.StatusPending {
 		return nil, walletd.Errorf(walletd.EConflict, "Top-up %s is already %s.", id, t.Status)
 	}

@@ -18,9 +18,9 @@ func (*Transfer) Op() string { return "transfer" }
 func (c *Transfer) apply(b *batch, r *request) error {
 	from, to := b.wallet(c.FromWalletID), b.wallet(c.ToWalletID)
 	if from == nil {
-		return walletd.Errorf(walletd.ENotFound, "Wallet %q not found.", c.FromWalletID)
+		return walletd.Errorf(walletd.ENotFound, "Wallet %s not found.", walletd.QuoteInput(c.FromWalletID))
 	} else if to == nil {
-		return walletd.Errorf(walletd.ENotFound, "Wallet %q not found.", c.ToWalletID)
+		return walletd.Errorf(walletd.ENotFound, "Wallet %s not found.", walletd.QuoteInput(c.ToWalletID))
 	} else if from.ID == to.ID {
 		return walletd.Errorf(walletd.EInvalid, "A transfer needs two different wallets.")
 	} else if from.Currency != to.Currency {

@@ -20,8 +20,22 @@ type VerifyOptions struct {
 	// PublicKey verifies checkpoint signatures; nil skips them (and reports
 	// it as a problem if there are checkpoints).
 	PublicKey ed25519.PublicKey
-	// LedgerID, if set, is the id every checkpoint must name.
+	// LedgerID, if set, is the id every checkpoint must name. It must be
+	// set when External is not empty.
 	LedgerID string
+	// External are checkpoints kept outside the ledger (saved from NATS, a
+	// webhook delivery or the API by someone the operator does not
+	// control). The stored checkpoints prove nothing against whoever can
+	// delete them together with the entries they cover; an external one
+	// can: the ledger must reach its seq and have its head hash there.
+	External []ExternalCheckpoint
+}
+
+// ExternalCheckpoint is a checkpoint kept outside the ledger and where it
+// came from, which Verify names in its problems.
+type ExternalCheckpoint struct {
+	Checkpoint *walletd.Checkpoint
+	Source     string // a file name, say
 }
 
 // VerifyReport is the outcome of Verify.
@@ -31,8 +45,10 @@ type VerifyReport struct {
 	HeadSeq     uint64 `json:"head_seq"`
 	HeadHash    string `json:"head_hash"`
 	Checkpoints int    `json:"checkpoints"`
-	FirstBadSeq uint64 `json:"first_bad_seq,omitempty"`
-	Problem     string `json:"problem,omitempty"`
+	// ExternalCheckpoints is the number of VerifyOptions.External checked.
+	ExternalCheckpoints int    `json:"external_checkpoints,omitempty"`
+	FirstBadSeq         uint64 `json:"first_bad_seq,omitempty"`
+	Problem             string `json:"problem,omitempty"`
 }
 
 // Verify checks a whole chain: seqs run 1, 2, 3 … without gaps, each
@@ -43,6 +59,11 @@ type VerifyReport struct {
 // and every balance_after and held_after follows from the one before and
 // the entry's amount. So even someone holding the HMAC key cannot write an
 // entry that makes money appear without verify naming it.
+//
+// Each of opt.External must be signed by PublicKey, name opt.LedgerID and
+// match the hash at its seq, which must exist: a ledger whose head is
+// behind an external checkpoint lost entries, even if the checkpoint rows
+// that covered them went with them.
 //
 // It stops at the first problem: FirstBadSeq names the seq. An error from
 // it that has a BadSeq method (see walletd.EntryIterator) is such a
@@ -63,12 +84,17 @@ func Verify(ctx context.Context, it walletd.EntryIterator, checkpoints []*wallet
 			return rep.fail(cp.Seq, fmt.Sprintf("checkpoint at seq %d names ledger %q, not %q", cp.Seq, cp.LedgerID, opt.LedgerID)), nil
 		}
 	}
+	ext, badSeq, problem := checkExternal(opt)
+	if problem != "" {
+		return rep.fail(badSeq, problem), nil
+	}
+	rep.ExternalCheckpoints = len(ext)
 
 	hashers := make(map[string]*Hasher)
 	books := make(walletBooks)
 	var prev walletd.Hash
 	var e walletd.Entry
-	next := 0
+	next, nextExt := 0, 0
 	for {
 		ok, err := it.Next(&e)
 		var bad interface{ BadSeq() uint64 }
@@ -107,6 +133,12 @@ func Verify(ctx context.Context, it walletd.EntryIterator, checkpoints []*wallet
 			}
 			next++
 		}
+		for nextExt < len(ext) && ext[nextExt].Checkpoint.Seq == e.Seq {
+			if x := ext[nextExt]; x.Checkpoint.HeadHash != e.Hash {
+				return rep.fail(e.Seq, fmt.Sprintf("seq %d: hash differs from checkpoint %s, which signs seq %d: the chain up to it was rewritten after it was signed", e.Seq, x.Source, e.Seq)), nil
+			}
+			nextExt++
+		}
 		prev = e.Hash
 		rep.HeadSeq = e.Seq
 		rep.Entries++
@@ -122,6 +154,10 @@ func Verify(ctx context.Context, it walletd.EntryIterator, checkpoints []*wallet
 			return rep.fail(0, "checkpoint at seq 0"), nil
 		}
 		return rep.fail(rep.HeadSeq+1, fmt.Sprintf("a checkpoint signs seq %d but the ledger ends at seq %d: entries were removed", cp.Seq, rep.HeadSeq)), nil
+	}
+	if nextExt < len(ext) {
+		x := ext[nextExt]
+		return rep.fail(rep.HeadSeq+1, fmt.Sprintf("the ledger ends at seq %d but checkpoint %s signs seq %d: entries were removed", rep.HeadSeq, x.Source, x.Checkpoint.Seq)), nil
 	}
 	rep.OK = true
 	rep.HeadHash = prev.String()
@@ -153,6 +189,35 @@ func VerifyExport(ctx context.Context, r io.ReadSeeker, opt VerifyOptions) (*Ver
 	}
 	rep, err := Verify(ctx, er, cps, opt)
 	return rep, h, err
+}
+
+// checkExternal returns opt.External sorted by seq, or the seq and problem
+// of the first that is not signed by opt.PublicKey or names another ledger. A
+// signature is checked before the ledger id: nothing in a checkpoint with
+// a bad signature, its ledger id included, can be believed.
+func checkExternal(opt VerifyOptions) ([]ExternalCheckpoint, uint64, string) {
+	ext := append([]ExternalCheckpoint(nil), opt.External...)
+	sort.SliceStable(ext, func(i, j int) bool { return ext[i].Checkpoint.Seq < ext[j].Checkpoint.Seq })
+	for _, x := range ext {
+		cp, name := x.Checkpoint, x.Source
+		var problem string
+		switch {
+		case opt.PublicKey == nil:
+			problem = fmt.Sprintf("checkpoint %s cannot be checked: no public key given", name)
+		case !cp.Verify(opt.PublicKey):
+			problem = fmt.Sprintf("checkpoint %s (seq %d) has a bad signature: it was forged or altered, or the public key is not the one that signed it", name, cp.Seq)
+		case opt.LedgerID == "":
+			problem = fmt.Sprintf("checkpoint %s cannot be checked: the ledger's id is not known", name)
+		case cp.LedgerID != opt.LedgerID:
+			problem = fmt.Sprintf("checkpoint %s (seq %d) names ledger %q, not %q: it is another ledger's, or this ledger was replaced", name, cp.Seq, cp.LedgerID, opt.LedgerID)
+		case cp.Seq == 0:
+			problem = fmt.Sprintf("checkpoint %s signs seq 0", name)
+		default:
+			continue
+		}
+		return nil, cp.Seq, problem
+	}
+	return ext, 0, ""
 }
 
 func (r *VerifyReport) fail(seq uint64, problem string) *VerifyReport {

@@ -1,17 +1,20 @@
 package ledger_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/walletd/walletd"
 
 	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd/ledger/export"
 )
 
 // testChain is an in-memory chain hashed with real keys, for Verify's
@@ -316,4 +319,123 @@ func TestVerify_Large(t *testing.T) {
 	if _, err := ledger.Verify(ctx, &sliceIter{entries: c.entries}, nil, ledger.VerifyOptions{Keyring: c.keyring}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Verify with a cancelled context = %v", err)
 	}
+}
+
+// TestVerify_External holds a chain against checkpoints kept outside it,
+// which whoever cuts the ledger cannot delete with the stored ones.
+func TestVerify_External(t *testing.T) {
+	c := newTestChain(t, 10, 0)
+	verify := func(t *testing.T, entries []*walletd.Entry, stored []*walletd.Checkpoint, ext ...*walletd.Checkpoint) *ledger.VerifyReport {
+		t.Helper()
+		opt := ledger.VerifyOptions{Keyring: c.keyring, PublicKey: c.pub, LedgerID: testLedgerID}
+		for i, cp := range ext {
+			opt.External = append(opt.External, ledger.ExternalCheckpoint{Checkpoint: cp, Source: fmt.Sprintf("cp%d.json", i)})
+		}
+		rep, err := ledger.Verify(context.Background(), &sliceIter{entries: entries}, stored, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	wantProblem := func(t *testing.T, rep *ledger.VerifyReport, seq uint64, text string) {
+		t.Helper()
+		wantBad(t, rep, seq)
+		if !strings.Contains(rep.Problem, text) {
+			t.Fatalf("problem %q does not say %q", rep.Problem, text)
+		}
+	}
+
+	t.Run("OK", func(t *testing.T) {
+		rep := verify(t, c.entries, []*walletd.Checkpoint{c.checkpoint(5)}, c.checkpoint(10), c.checkpoint(5), c.checkpoint(10))
+		if !rep.OK || rep.HeadSeq != 10 || rep.Checkpoints != 1 || rep.ExternalCheckpoints != 3 {
+			t.Fatalf("report %+v", rep)
+		}
+	})
+	t.Run("ErrTruncatedWithCheckpoints", func(t *testing.T) {
+		// The tail after 7 is cut and the stored checkpoint at 10 with it:
+		// the stored checkpoints see nothing, the one kept outside does.
+		stored := []*walletd.Checkpoint{c.checkpoint(5)}
+		if rep := verify(t, c.entries[:7], stored); !rep.OK {
+			t.Fatalf("report %+v", rep)
+		}
+		rep := verify(t, c.entries[:7], stored, c.checkpoint(10))
+		wantProblem(t, rep, 8, "the ledger ends at seq 7 but checkpoint cp0.json signs seq 10: entries were removed")
+	})
+	t.Run("ErrRewrittenWithKey", func(t *testing.T) {
+		es := copyEntries(c.entries)
+		es[7].Reason = "rewritten"
+		for i := 7; i < len(es); i++ {
+			es[i].PrevHash = es[i-1].Hash
+			es[i].Hash = ledger.ComputeHash(c.keyring.Key(es[i].KeyID), es[i])
+		}
+		wantProblem(t, verify(t, es, nil, c.checkpoint(9)), 9, "seq 9: hash differs from checkpoint cp0.json")
+	})
+	t.Run("ErrSignature", func(t *testing.T) {
+		cp := c.checkpoint(12) // beyond the head, but forged: the signature is named, not the cut
+		cp.Signature[0] ^= 1
+		wantProblem(t, verify(t, c.entries, nil, c.checkpoint(4), cp), 12, "checkpoint cp1.json (seq 12) has a bad signature")
+	})
+	t.Run("ErrOtherKey", func(t *testing.T) {
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		cp := c.checkpoint(6)
+		cp.Sign(priv)
+		wantProblem(t, verify(t, c.entries, nil, cp), 6, "bad signature")
+	})
+	t.Run("ErrLedgerID", func(t *testing.T) {
+		cp := c.checkpoint(6)
+		cp.LedgerID = "ldg_other"
+		cp.Sign(c.priv)
+		wantProblem(t, verify(t, c.entries, nil, cp), 6, `names ledger "ldg_other", not "ldg_test"`)
+	})
+	t.Run("ErrSeqZero", func(t *testing.T) {
+		wantProblem(t, verify(t, c.entries, nil, c.checkpoint(0)), 0, "signs seq 0")
+	})
+	t.Run("ErrStoredFirst", func(t *testing.T) {
+		// A bad stored checkpoint is reported before the external ones.
+		bad := c.checkpoint(3)
+		bad.Signature[1] ^= 1
+		wantProblem(t, verify(t, c.entries, []*walletd.Checkpoint{bad}, c.checkpoint(12)), 3, "checkpoint at seq 3 has a bad signature")
+	})
+	t.Run("ErrNoPublicKeyOrLedgerID", func(t *testing.T) {
+		ext := []ledger.ExternalCheckpoint{{Checkpoint: c.checkpoint(5), Source: "cp.json"}}
+		for _, opt := range []ledger.VerifyOptions{
+			{Keyring: c.keyring, LedgerID: testLedgerID, External: ext},
+			{Keyring: c.keyring, PublicKey: c.pub, External: ext},
+		} {
+			rep, err := ledger.Verify(context.Background(), &sliceIter{entries: c.entries}, nil, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantProblem(t, rep, 5, "checkpoint cp.json cannot be checked")
+		}
+	})
+	t.Run("Export", func(t *testing.T) {
+		// VerifyExport holds the export against them, with the header's
+		// ledger id.
+		var buf bytes.Buffer
+		w, err := export.NewWriter(&buf, testLedgerID, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range c.entries[:7] {
+			if err := w.WriteEntry(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		opt := ledger.VerifyOptions{Keyring: c.keyring, PublicKey: c.pub,
+			External: []ledger.ExternalCheckpoint{{Checkpoint: c.checkpoint(7), Source: "seven.json"}}}
+		rep, _, err := ledger.VerifyExport(context.Background(), bytes.NewReader(buf.Bytes()), opt)
+		if err != nil || !rep.OK || rep.ExternalCheckpoints != 1 {
+			t.Fatalf("report %+v, %v", rep, err)
+		}
+		opt.External[0] = ledger.ExternalCheckpoint{Checkpoint: c.checkpoint(8), Source: "eight.json"}
+		rep, _, err = ledger.VerifyExport(context.Background(), bytes.NewReader(buf.Bytes()), opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantProblem(t, rep, 8, "the ledger ends at seq 7 but checkpoint eight.json signs seq 8")
+	})
 }

@@ -56,7 +56,7 @@ func (b *batch) wallet(id string) *walletd.Wallet { return b.wallets.get(id) }
 func (b *batch) walletOr404(id string) (*walletd.Wallet, error) {
 	w := b.wallet(id)
 	if w == nil {
-		return nil, walletd.Errorf(walletd.ENotFound, "Wallet %q not found.", id)
+		return nil, walletd.Errorf(walletd.ENotFound, "Wallet %s not found.", walletd.QuoteInput(id))
 	}
 	return w, nil
 }
@@ -103,7 +103,7 @@ func (c *CreateWallet) apply(b *batch, r *request) error {
 func (c *Post) apply(b *batch, r *request) error {
 	cur := b.wallet(c.WalletID)
 	if cur == nil {
-		return walletd.Errorf(walletd.ENotFound, "Wallet %q not found.", c.WalletID)
+		return walletd.Errorf(walletd.ENotFound, "Wallet %s not found.", walletd.QuoteInput(c.WalletID))
 	}
 	amount, err := walletd.ParseAmount(c.Amount, b.scale(cur.Currency))
 	if err != nil {
@@ -164,7 +164,7 @@ func checkDebit(w *walletd.Wallet, amount decimal.Decimal, scale int32) error {
 func (c *SetStatus) apply(b *batch, r *request) error {
 	cur := b.wallet(c.WalletID)
 	if cur == nil {
-		return walletd.Errorf(walletd.ENotFound, "Wallet %q not found.", c.WalletID)
+		return walletd.Errorf(walletd.ENotFound, "Wallet %s not found.", walletd.QuoteInput(c.WalletID))
 	}
 	if err := walletd.CheckText("reason", c.Reason, walletd.MaxReasonLen, false); err != nil {
 		return err
@@ -192,7 +192,7 @@ func checkEmail(s string) error {
 	}
 	at := strings.LastIndexByte(s, '@')
 	if at < 1 || at == len(s)-1 || strings.ContainsAny(s, " \t<>") {
-		return walletd.Errorf(walletd.EInvalid, "email %q is not an email address.", s)
+		return walletd.Errorf(walletd.EInvalid, "email %s is not an email address.", walletd.QuoteInput(s))
 	}
 	return nil
 }

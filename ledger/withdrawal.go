@@ -83,7 +83,7 @@ func (c *RequestWithdrawal) apply(b *batch, r *request) error {
 func (b *batch) pendingWithdrawal(id string) (*walletd.Withdrawal, *walletd.Wallet, error) {
 	d := b.withdrawals.get(id)
 	if d == nil {
-		return nil, nil, walletd.Errorf(walletd.ENotFound, "Withdrawal %q not found.", id)
+		return nil, nil, walletd.Errorf(walletd.ENotFound, "Withdrawal %s not found.", walletd.QuoteInput(id))
 	} else if d.Status != walletd.StatusPending {
 		return nil, nil, walletd.Errorf(walletd.EConflict, "Withdrawal %s is already %s.", id, d.Status)
 	}

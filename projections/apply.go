@@ -199,19 +199,23 @@ type eventDoc struct {
 	CreatedAt string `json:"created_at"`
 	Test      bool   `json:"test"`
 	Data      struct {
-		TransactionID string `json:"transaction_id"`
-		UserID        string `json:"user_id"`
-		UserEmail     string `json:"user_email"`
-		Amount        string `json:"amount"`
-		Currency      string `json:"currency"`
-		BalanceAfter  string `json:"balance_after"`
-		Type          string `json:"type"`
-		Reason        string `json:"reason"`
-		OrderID       string `json:"order_id"`
-		LedgerHash    string `json:"ledger_hash"`
-		Seq           uint64 `json:"seq"`
-		WalletID      string `json:"wallet_id"`
-		Status        string `json:"status"`
+		// TransactionID is walletd's transaction id (txn_id); the seed's
+		// integer transaction_id is the seq. Events published before
+		// txn_id existed carried the txn id in transaction_id.
+		TransactionID     string              `json:"txn_id"`
+		SeedTransactionID events.StorefrontID `json:"transaction_id"`
+		UserID            events.StorefrontID `json:"user_id"`
+		UserEmail         string              `json:"user_email"`
+		Amount            string              `json:"amount"`
+		Currency          string              `json:"currency"`
+		BalanceAfter      string              `json:"balance_after"`
+		Type              string              `json:"type"`
+		Reason            string              `json:"reason"`
+		OrderID           events.StorefrontID `json:"order_id"`
+		LedgerHash        string              `json:"ledger_hash"`
+		Seq               uint64              `json:"seq"`
+		WalletID          string              `json:"wallet_id"`
+		Status            string              `json:"status"`
 	} `json:"data"`
 }
 
@@ -275,6 +279,9 @@ func decode(m *message) (doc *eventDoc, created string, why string) {
 	if d.WalletID == "" {
 		return nil, "", m.key + ": no wallet_id"
 	}
+	if _, seq := d.SeedTransactionID.Int64(); d.TransactionID == "" && !seq {
+		d.TransactionID = string(d.SeedTransactionID) // an event from before txn_id
+	}
 	if d.Seq == 0 {
 		d.Seq = m.ledgerSeq
 	}
@@ -306,8 +313,8 @@ func (b *batch) transaction(ctx context.Context, doc *eventDoc, created string) 
 			return "", fmt.Errorf("projections: prepare: %w", err)
 		}
 	}
-	res, err := b.insTxn.ExecContext(ctx, d.WalletID, d.Seq, d.TransactionID, d.UserID, kind, d.Type, d.Amount,
-		d.Currency, d.BalanceAfter, d.Reason, d.OrderID, d.LedgerHash, created)
+	res, err := b.insTxn.ExecContext(ctx, d.WalletID, d.Seq, d.TransactionID, string(d.UserID), kind, d.Type, d.Amount,
+		d.Currency, d.BalanceAfter, d.Reason, string(d.OrderID), d.LedgerHash, created)
 	if err != nil {
 		return "", fmt.Errorf("projections: insert transaction %d: %w", d.Seq, err)
 	}
@@ -321,7 +328,7 @@ func (b *batch) transaction(ctx context.Context, doc *eventDoc, created string) 
 		row = &balanceRow{walletID: d.WalletID, status: walletd.StatusActive, createdAt: created}
 		b.balances[d.WalletID] = row
 	}
-	fill(&row.userID, d.UserID)
+	fill(&row.userID, string(d.UserID))
 	fill(&row.email, d.UserEmail)
 	fill(&row.currency, d.Currency)
 	row.balance, row.lastSeq, row.updatedAt = d.BalanceAfter, d.Seq, created
@@ -346,7 +353,7 @@ func (b *batch) walletEvent(doc *eventDoc, created string) {
 		row = &balanceRow{walletID: d.WalletID, balance: b.db.zero(d.Currency), status: walletd.StatusActive, createdAt: created}
 		b.balances[d.WalletID] = row
 	}
-	fill(&row.userID, d.UserID)
+	fill(&row.userID, string(d.UserID))
 	fill(&row.email, d.UserEmail)
 	fill(&row.currency, d.Currency)
 	switch doc.Event {

@@ -37,7 +37,7 @@ func (s *benchStream) next(n int) []message {
 		w := int(s.seq % uint64(s.wallets))
 		id := fmt.Sprintf("wal_%06d", w)
 		if s.seq <= uint64(s.wallets) {
-			add(0, events.WalletCreated, events.WalletData{WalletID: id, UserID: fmt.Sprint(w), UserEmail: "u@example.com",
+			add(0, events.WalletCreated, events.WalletData{WalletID: id, UserID: events.StorefrontID(fmt.Sprint(w)), UserEmail: "u@example.com",
 				Currency: "USD", Status: "active", Seq: s.seq})
 			continue
 		}
@@ -48,12 +48,12 @@ func (s *benchStream) next(n int) []message {
 		} else {
 			s.balances[w] += amount
 		}
-		add(0, key, events.TransactionData{TransactionID: fmt.Sprintf("txn_%d", s.seq), UserID: fmt.Sprint(w),
+		add(0, key, events.TransactionData{TransactionID: s.seq, TxnID: fmt.Sprintf("txn_%d", s.seq), UserID: events.StorefrontID(fmt.Sprint(w)),
 			UserEmail: "u@example.com", Amount: cents(amount), Currency: "USD", BalanceAfter: cents(s.balances[w]),
 			Type: typ, Reason: "benchmark", LedgerHash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 			Seq: s.seq, WalletID: id})
 		if s.seq%10 == 0 {
-			add(1, events.TransferSent, events.TransferData{TransferID: "trf", Amount: cents(amount), Currency: "USD", Seq: s.seq})
+			add(1, events.TransferSent, events.TransferData{TransferID: s.seq, Amount: cents(amount), Currency: "USD", Seq: s.seq})
 		}
 	}
 	return out

@@ -15,6 +15,7 @@ type Metrics struct {
 	Lag           prometheus.Gauge     // stream messages not yet applied
 	StreamSeq     prometheus.Gauge     // last stream sequence applied
 	LedgerSeq     prometheus.Gauge     // ledger seq of the last event applied
+	Refused       prometheus.Counter   // stream messages walletd did not write, not applied
 }
 
 // NewMetrics makes the projector's collectors and registers them on reg
@@ -50,9 +51,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		LedgerSeq: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "walletd_projection_ledger_seq", Help: "Ledger seq of the last event the read models reflect.",
 		}),
+		Refused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "walletd_projection_events_refused_total", Help: "Stream messages refused because the relay's MAC does not prove walletd wrote them.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Applied, m.Skipped, m.Bad, m.Batches, m.BatchDuration, m.Errors, m.Lag, m.StreamSeq, m.LedgerSeq)
+		reg.MustRegister(m.Applied, m.Skipped, m.Bad, m.Batches, m.BatchDuration, m.Errors, m.Lag, m.StreamSeq, m.LedgerSeq, m.Refused)
 	}
 	return m
 }

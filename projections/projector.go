@@ -65,6 +65,10 @@ type Projector struct {
 	Logger    *slog.Logger
 	Metrics   *Metrics // nil: no metrics
 	Now       func() time.Time
+	// Key is the relay's key (bus.Relay.Key): set, a message without the
+	// relay's valid MAC is refused, counted in Metrics.Refused, and never
+	// reaches a read model.
+	Key []byte
 
 	mu       sync.Mutex
 	consumer *bus.Consumer
@@ -108,12 +112,13 @@ func (p *Projector) feed() *bus.Consumer {
 		Applier:     &applier{p: p, conv: make([]message, 0, p.BatchSize)},
 		Name:        "projections",
 		Logger:      p.Logger.With("component", "projector"),
+		Key:         p.Key,
 	}
 	if !p.Ephemeral {
 		c.Durable = p.Consumer
 	}
 	if m := p.Metrics; m != nil {
-		c.Metrics = bus.ConsumerMetrics{Errors: m.Errors, Lag: m.Lag}
+		c.Metrics = bus.ConsumerMetrics{Errors: m.Errors, Lag: m.Lag, Refused: m.Refused}
 	}
 	p.consumer = c
 	return c

@@ -470,7 +470,7 @@ func value(m prometheus.Metric) float64 {
 // events' data types (so that a field added to events.TransactionData or
 // events.WalletData is not lost unnoticed) and what it refuses.
 func TestDecode(t *testing.T) {
-	txn := events.TransactionData{TransactionID: "txn_1", UserID: "u", UserEmail: "u@x", Amount: "1.50", Currency: "USD",
+	txn := events.TransactionData{TransactionID: 7, TxnID: "txn_1", UserID: "u", UserEmail: "u@x", Amount: "1.50", Currency: "USD",
 		BalanceAfter: "3.00", Type: "topup", Reason: "r", OrderID: "o", LedgerHash: "h", Seq: 7, WalletID: "wal_1"}
 	wal := events.WalletData{WalletID: "wal_1", UserID: "u", UserEmail: "u@x", Currency: "USD", Status: "frozen", Seq: 8}
 	envelope := func(key string, data any, test bool) message {

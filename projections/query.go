@@ -131,6 +131,86 @@ func (db *DB) Statement(ctx context.Context, walletID, currency string, from, to
 	return st, nil
 }
 
+// StreamStatement is Statement without holding the entries: it calls head
+// with the statement's opening balance (before reading any entry), then row
+// with each transaction of [from, to) oldest first, straight from the
+// database cursor, and returns the statement with its closing balance and
+// totals and no entries. Memory stays constant however many rows the
+// period holds. The opening balance is at the currency's scale (or the
+// stored balance's, if finer). Returns EInvalid if to is not after from or
+// the period holds more than MaxStatementEntries transactions (counted
+// before head is called, so a caller can still answer 400).
+func (db *DB) StreamStatement(ctx context.Context, walletID, currency string, from, to time.Time,
+	head func(*walletd.Statement) error, row func(*walletd.Transaction) error) (*walletd.Statement, error) {
+	if !to.After(from) {
+		return nil, walletd.Errorf(walletd.EInvalid, "to must be after from.")
+	}
+	loOp, lo := since(from)
+	hiOp, hi := before(to)
+	cond := `wallet_id = ? AND created_at ` + loOp + ` ? AND created_at ` + hiOp + ` ?`
+	var n int
+	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM transactions WHERE `+cond+` LIMIT ?)`,
+		walletID, lo, hi, walletd.MaxStatementEntries+1).Scan(&n); err != nil {
+		return nil, fmt.Errorf("projections: statement count: %w", err)
+	}
+	if n > walletd.MaxStatementEntries {
+		return nil, walletd.Errorf(walletd.EInvalid, "The period holds more than %d transactions: ask for a shorter one.", walletd.MaxStatementEntries)
+	}
+	opening, err := db.balanceBefore(ctx, walletID, from)
+	if err != nil {
+		return nil, err
+	}
+	scale := max(db.scale(currency), 0)
+	if opening != "" {
+		scale = max(scale, fracDigits(opening))
+	}
+	st := &walletd.Statement{WalletID: walletID, Currency: currency, From: from.UTC(), To: to.UTC(),
+		OpeningBalance: formatOr(opening, scale)}
+	if err := head(st); err != nil {
+		return nil, err
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+txnColumns+` FROM transactions WHERE `+cond+
+		` ORDER BY created_at, seq LIMIT ?`, walletID, lo, hi, walletd.MaxStatementEntries)
+	if err != nil {
+		return nil, fmt.Errorf("projections: statement: %w", err)
+	}
+	defer rows.Close()
+	var credits, debits decimal.Decimal
+	closing := opening
+	var t walletd.Transaction
+	var created string
+	for rows.Next() {
+		if err := rows.Scan(&t.TransactionID, &t.Seq, &t.WalletID, &t.UserID, &t.Kind, &t.Type, &t.Amount, &t.Currency,
+			&t.BalanceAfter, &t.Reason, &t.OrderID, &t.LedgerHash, &created); err != nil {
+			return nil, fmt.Errorf("projections: statement: %w", err)
+		}
+		t.CreatedAt, _ = time.Parse(time.RFC3339, created)
+		a, err := decimal.NewFromString(t.Amount)
+		if err != nil {
+			return nil, fmt.Errorf("projections: transaction %d: amount %q: %w", t.Seq, t.Amount, err)
+		}
+		if t.Kind == KindDebit {
+			debits = debits.Add(a)
+			st.Debits++
+		} else {
+			credits = credits.Add(a)
+			st.Credits++
+		}
+		scale = max(scale, fracDigits(t.Amount))
+		closing = t.BalanceAfter
+		if err := row(&t); err != nil {
+			return nil, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("projections: statement: %w", err)
+	}
+	st.ClosingBalance = formatOr(closing, scale)
+	st.TotalCredits = credits.StringFixed(scale)
+	st.TotalDebits = debits.StringFixed(scale)
+	return st, nil
+}
+
 // balanceBefore returns the balance after the wallet's last transaction
 // created before t, or "" if there is none.
 func (db *DB) balanceBefore(ctx context.Context, walletID string, t time.Time) (string, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -300,4 +301,95 @@ func TestDB_Transactions(t *testing.T) {
 			t.Fatalf("Balance: %v", err)
 		}
 	})
+}
+
+func TestDB_StreamStatement(t *testing.T) {
+	_, db, usd, jpy := statementEnv(t)
+	ctx := context.Background()
+	for _, tc := range []struct{ wallet, currency, from, to string }{
+		{usd, "USD", "2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z"},
+		{usd, "USD", "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z"},
+		{usd, "USD", "2026-12-15T12:00:00Z", "2026-12-15T12:00:00.1Z"},
+		{usd, "USD", "2027-02-01T00:00:00Z", "2027-03-01T00:00:00Z"},
+		{usd, "USD", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z"},
+		{jpy, "JPY", "2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z"},
+	} {
+		t.Run(tc.from+"/"+tc.to, func(t *testing.T) {
+			want, err := db.Statement(ctx, tc.wallet, tc.currency, day(tc.from), day(tc.to))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var opening string
+			var rows []walletd.Transaction
+			got, err := db.StreamStatement(ctx, tc.wallet, tc.currency, day(tc.from), day(tc.to),
+				func(st *walletd.Statement) error { opening = st.OpeningBalance; return nil },
+				func(e *walletd.Transaction) error { rows = append(rows, *e); return nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.Entries = rows
+			if opening != want.OpeningBalance {
+				t.Fatalf("opening %s, want %s", opening, want.OpeningBalance)
+			}
+			if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+				t.Fatalf("stream %+v\nwant %+v", got, want)
+			}
+		})
+	}
+	t.Run("ErrInvalidPeriod", func(t *testing.T) {
+		_, err := db.StreamStatement(ctx, usd, "USD", day("2026-12-01T00:00:00Z"), day("2026-12-01T00:00:00Z"),
+			func(*walletd.Statement) error { return nil }, func(*walletd.Transaction) error { return nil })
+		if walletd.ErrorCode(err) != walletd.EInvalid {
+			t.Fatalf("from = to: %v", err)
+		}
+	})
+}
+
+// TestDB_StreamStatement_Memory checks that streaming holds one row at a
+// time: the live heap at the last row is not larger than at the first by
+// anything like the rows read (no timing involved).
+func TestDB_StreamStatement_Memory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("posts 2000 entries")
+	}
+	e := mustEnv(t)
+	db := mustDB(t)
+	e.startProjector(t, db, "projections")
+	e.clock.Set(day("2026-11-24T09:00:00Z"))
+	usd := e.l.MustWallet(t, "u1", "USD")
+	const n = 2000
+	for i := range n {
+		e.at(t, day("2026-12-01T00:00:00Z").Add(time.Duration(i)*time.Second), credit(usd, "1.00", "topup"))
+	}
+	e.waitApplied(t, db)
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	var first, last uint64
+	var count int
+	st, err := db.StreamStatement(context.Background(), usd, "USD", day("2026-12-01T00:00:00Z"), day("2027-01-01T00:00:00Z"),
+		func(*walletd.Statement) error { return nil },
+		func(*walletd.Transaction) error {
+			count++
+			switch count {
+			case 1:
+				first = heap()
+			case n:
+				last = heap()
+			}
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count != n || st.ClosingBalance != "2000.00" || st.TotalCredits != "2000.00" || st.OpeningBalance != "0.00" {
+		t.Fatalf("%d rows, statement %+v", count, st)
+	}
+	// 2000 transactions held in memory take well over 500 KB.
+	if last > first && last-first > 256<<10 {
+		t.Fatalf("live heap grew by %d bytes over %d rows", last-first, n)
+	}
 }

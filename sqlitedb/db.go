@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"strconv"
@@ -71,6 +72,10 @@ type Options struct {
 	// opens and before the migrations, such as
 	// "PRAGMA wal_autocheckpoint = 10000".
 	Pragmas []string
+
+	// Logger is told when Open tightens the mode of an existing file;
+	// nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // DB is an open database: its path, the write connection and the
@@ -85,7 +90,9 @@ type DB struct {
 }
 
 // Open opens the database at path, creating it with mode 0600 if it does
-// not exist, applies the pending migrations of opt.Migrations and returns
+// not exist (an existing one, and its -wal and -shm files, readable or
+// writable by group or others are set to 0600 and a warning is logged),
+// applies the pending migrations of opt.Migrations and returns
 // it with its write connection and its read-only pool. It fails if path's
 // directory does not exist, if the file is not a SQLite database or if a
 // migration fails.
@@ -171,7 +178,11 @@ func openWriter(ctx context.Context, path string, opt Options) (*sql.DB, *migrat
 	default:
 		return nil, nil, fmt.Errorf("sqlitedb: open %s: unknown synchronous level %q", path, opt.Synchronous)
 	}
-	if err := create(path); err != nil {
+	logger := opt.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if err := create(path, logger); err != nil {
 		return nil, nil, fmt.Errorf("sqlitedb: open %s: %w", path, err)
 	}
 	w, err := sql.Open("sqlite3", dsn(path, opt, true))
@@ -205,15 +216,31 @@ func openWriter(ctx context.Context, path string, opt Options) (*sql.DB, *migrat
 // there already (an empty file is an empty SQLite database). SQLite itself
 // would create it 0644 less the umask, yet the databases hold balances,
 // API key hashes and webhook secrets; SQLite gives the -wal and -shm files
-// the mode of the database file.
-func create(path string) error {
+// the mode of the database file. An existing database, -wal or -shm file
+// that group or others may read or write (one made by an older walletd,
+// or copied in) is set to 0600, and logged.
+func create(path string, logger *slog.Logger) error {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return nil
-	} else if err != nil {
+	if err == nil {
+		return f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	return f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if mode := fi.Mode().Perm(); mode&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return err
+			}
+			logger.Warn("tightened the mode of a database file", "path", p, "mode", fmt.Sprintf("%04o", mode), "new_mode", "0600")
+		}
+	}
+	return nil
 }
 
 // dsn returns the go-sqlite3 data source name of a write connection or of

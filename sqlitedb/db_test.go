@@ -1,7 +1,9 @@
 package sqlitedb_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,6 +114,55 @@ func TestOpen(t *testing.T) {
 			if m := fi.Mode().Perm(); m != 0o600 {
 				t.Errorf("%s has mode %o, want 600", filepath.Base(p), m)
 			}
+		}
+	})
+
+	t.Run("LooseModeTightened", func(t *testing.T) {
+		// A database another process has open (so its -wal and -shm
+		// exist), made readable by others: the next Open sets all three
+		// files to 0600 and says so.
+		path := filepath.Join(t.TempDir(), "loose.db")
+		first, err := sqlitedb.Open(ctx, path, sqlitedb.Options{Migrations: "ledger"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer first.Close()
+		if _, err := first.Write.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('x', 'y')`); err != nil {
+			t.Fatal(err)
+		}
+		files := []string{path, path + "-wal", path + "-shm"}
+		for _, p := range files {
+			if err := os.Chmod(p, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var logs bytes.Buffer
+		db, err := sqlitedb.Open(ctx, path, sqlitedb.Options{Migrations: "ledger", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for _, p := range files {
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m := fi.Mode().Perm(); m != 0o600 {
+				t.Errorf("%s has mode %o, want 600", filepath.Base(p), m)
+			}
+			if !strings.Contains(logs.String(), "path="+p+" mode=0644 new_mode=0600") {
+				t.Errorf("no log line for %s:\n%s", filepath.Base(p), logs.String())
+			}
+		}
+		// A file already 0600 is not logged again.
+		logs.Reset()
+		again, err := sqlitedb.Open(ctx, path, sqlitedb.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		again.Close()
+		if logs.Len() != 0 {
+			t.Errorf("logged on a 0600 database: %s", logs.String())
 		}
 	})
 

@@ -3,6 +3,7 @@ package webhooks
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -19,7 +20,7 @@ func (s *Service) SendTest(ctx context.Context, id, event string) (*walletd.Webh
 		event = events.WalletCredited
 	}
 	if event != events.Ping && !IsKnownEvent(event) {
-		return nil, walletd.Errorf(walletd.EInvalid, "Unknown event %q; known events: %s.", event, strings.Join(KnownEvents, ", "))
+		return nil, walletd.Errorf(walletd.EInvalid, "Unknown event %s; known events: %s.", walletd.QuoteInput(event), strings.Join(KnownEvents, ", "))
 	}
 	r := s.record(id)
 	if r == nil {
@@ -31,11 +32,15 @@ func (s *Service) SendTest(ctx context.Context, id, event string) (*walletd.Webh
 	now := s.Now().UTC().Truncate(time.Millisecond)
 	d := newDelivery{id: walletd.NewID("whd"), endpointID: id, eventID: events.NewID(), event: event,
 		kind: KindTest, once: true, eventTime: now, contentType: "application/json"}
-	data := syntheticData(event, now)
-	if r.Format == FormatWooCommerce {
-		d.payload = data
+	var data json.RawMessage
+	if isOrderTopic(event) {
+		data = sampleOrderData(now)
 	} else {
-		d.payload = s.envelope(d.eventID, event, now, data, true)
+		data = syntheticData(event, now)
+	}
+	d.payload = s.envelope(d.eventID, event, now, data, true)
+	if r.Format == FormatWooCommerce {
+		d.payload = bodyFor(r.Format, event, d.payload)
 	}
 	var got map[string]int
 	err := s.DB.tx(ctx, func(tx *sql.Tx) (err error) {

@@ -47,6 +47,10 @@ type Dispatcher struct {
 	BatchSize int           // most messages per transaction (default 500)
 	Idle      time.Duration // how often to measure the lag when idle (default 1s)
 	Logger    *slog.Logger
+	// Key is the relay's key (bus.Relay.Key): set, a message without the
+	// relay's valid MAC is refused, counted in Metrics.Refused, and never
+	// becomes a delivery.
+	Key []byte
 
 	// beforeAck, if set, runs after a batch is committed and before it is
 	// acknowledged; an error stops the dispatcher there, as a crash would.
@@ -93,12 +97,13 @@ func (d *Dispatcher) Open() error {
 		Applier:     &dispatch{d: d},
 		Name:        "webhooks: dispatcher",
 		Logger:      d.Logger.With("component", "webhook-dispatcher"),
+		Key:         d.Key,
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = 500
 	}
 	if m := d.Service.Metrics; m != nil {
-		c.Metrics = bus.ConsumerMetrics{Errors: m.DispatchErrors, Lag: m.DispatchLag}
+		c.Metrics = bus.ConsumerMetrics{Errors: m.DispatchErrors, Lag: m.DispatchLag, Refused: m.Refused}
 	}
 	if err := c.Open(); err != nil {
 		return err
@@ -240,7 +245,7 @@ func (s *Service) recordEvents(ctx context.Context, stream string, lastSeq uint6
 				continue
 			}
 			ds = append(ds, newDelivery{id: walletd.NewID("whd"), endpointID: r.ID, eventID: ev.id, event: ev.key,
-				payload: payloadFor(r.Format, ev.data), contentType: "application/json", kind: KindEvent,
+				payload: bodyFor(r.Format, ev.key, ev.data), contentType: "application/json", kind: KindEvent,
 				eventTime: ev.time, streamSeq: ev.seq})
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -49,12 +50,14 @@ func TestDispatcher_LiveDelivery(t *testing.T) {
 	if _, err := l.Writer.Submit(context.Background(), "", &ledger.Transfer{FromWalletID: a, ToWalletID: b, Amount: "10.00", Note: "Splitting lunch"}); err != nil {
 		t.Fatal(err)
 	}
-	// Every event of the outbox reaches the receiver, byte for byte as
-	// published, signed.
+	// Every seed event of the outbox reaches the receiver, byte for byte as
+	// published, signed; walletd's own (wallet.created) are not in the
+	// walletpro format's default filter.
 	want, err := sqlite.NewOutbox(l.DB, siteURL).After(context.Background(), 0, -1, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
+	want = slices.DeleteFunc(want, func(r events.Record) bool { return !slices.Contains(webhooks.SeedEvents, r.Key()) })
 	got := rc.waitFor(t, "", 1+len(want))
 	byID := map[string]*received{}
 	for _, r := range got[1:] {
@@ -93,7 +96,7 @@ func TestDispatcher_LiveDelivery(t *testing.T) {
 	if err := json.Unmarshal(env.Data, &data); err != nil {
 		t.Fatal(err)
 	}
-	if data.TransactionID != credit.ID || data.UserID != "103" || data.UserEmail != "103@example.com" || data.Amount != "25.00" ||
+	if data.TransactionID != credit.Seq || data.TxnID != credit.ID || data.UserID != "103" || data.UserEmail != "103@example.com" || data.Amount != "25.00" ||
 		data.Currency != "USD" || data.BalanceAfter != "25.00" || data.Type != "topup" || data.LedgerHash != credit.Hash.String() ||
 		data.Seq != credit.Seq || data.WalletID != a {
 		t.Fatalf("data %+v", data)

@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,12 +15,16 @@ import (
 )
 
 // normalizeEvents validates an event filter: known keys, no duplicates.
+// Returns EInvalid naming the first unknown key.
 func normalizeEvents(in []string) ([]string, error) {
 	out := []string{}
 	for _, e := range in {
 		e = strings.TrimSpace(e)
+		if e == OrderDeleted || e == OrderRestored {
+			return nil, walletd.Errorf(walletd.EInvalid, "Unknown event %s: walletd never deletes or restores an order; its order topics are %s.", walletd.QuoteInput(e), strings.Join(OrderTopics, ", "))
+		}
 		if !IsKnownEvent(e) {
-			return nil, walletd.Errorf(walletd.EInvalid, "Unknown event %q; known events: %s.", e, strings.Join(KnownEvents, ", "))
+			return nil, walletd.Errorf(walletd.EInvalid, "Unknown event %s; known events: %s.", walletd.QuoteInput(e), strings.Join(KnownEvents, ", "))
 		}
 		if !slices.Contains(out, e) {
 			out = append(out, e)
@@ -103,30 +107,36 @@ func (s *Service) CreateEndpoint(ctx context.Context, in walletd.WebhookEndpoint
 		APIVersion: in.APIVersion, Format: in.Format, CreatedAt: now, UpdatedAt: now,
 	}, keys: signingKeys{current: secret}}
 	err = s.DB.tx(ctx, func(tx *sql.Tx) error {
+		n, err := nextNumericID(ctx, tx)
+		if err != nil {
+			return err
+		}
+		r.NumericID = n
 		if err := s.DB.saveEndpoint(ctx, tx, r); err != nil {
 			return err
 		}
 		if r.Status != StatusActive {
 			return nil
 		}
-		_, err := insertDeliveries(ctx, tx, []newDelivery{s.ping(r, now)}, now)
+		_, err = insertDeliveries(ctx, tx, []newDelivery{s.ping(r, now)}, now)
 		return err
 	})
 	if err != nil {
 		return nil, "", err
 	}
 	s.refresh(ctx, r.ID)
-	s.Logger.Info("webhooks: endpoint created", attrEndpointID, r.ID, "format", r.Format, "events", len(r.Events))
+	s.Logger.Info("webhooks: endpoint created", attrEndpointID, r.ID, "numeric_id", r.NumericID, "format", r.Format, "events", len(r.Events))
 	return r.public(), secret, nil
 }
 
 // ping is the delivery sent when an endpoint is created: event "ping" in
-// the envelope, or WooCommerce's form-encoded webhook_id for that format.
+// the envelope, or for the woocommerce format WooCommerce's own ping, the
+// form-encoded webhook_id=<numeric id> (sent unsigned, see newRequest).
 func (s *Service) ping(r *endpointRecord, now time.Time) newDelivery {
 	d := newDelivery{id: walletd.NewID("whd"), endpointID: r.ID, eventID: events.NewID(), event: events.Ping,
 		kind: KindPing, once: true, eventTime: now, contentType: "application/json"}
 	if r.Format == FormatWooCommerce {
-		d.payload, d.contentType = []byte("webhook_id="+url.QueryEscape(r.ID)), "application/x-www-form-urlencoded"
+		d.payload, d.contentType = []byte("webhook_id="+strconv.FormatInt(r.NumericID, 10)), "application/x-www-form-urlencoded"
 		return d
 	}
 	data, _ := json.Marshal(map[string]string{"endpoint_id": r.ID, "message": "walletd webhook endpoint created"})

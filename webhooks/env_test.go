@@ -212,7 +212,7 @@ func (e *natsEnv) publish(tb testing.TB, key string, data string) (string, []byt
 	env := events.Envelope{ID: events.NewID(), Event: key, APIVersion: "v1", CreatedAt: events.FormatTime(time.Now()),
 		SiteURL: siteURL, Data: json.RawMessage(data)}
 	body, _ := json.Marshal(env)
-	msg := nats.NewMsg(events.Subject("walletd", key))
+	msg := nats.NewMsg(events.Subject("walletd", "wal_test", key))
 	msg.Data = body
 	msg.Header.Set(bus.HeaderSeq, "1")
 	msg.Header.Set(bus.HeaderIndex, "0")

@@ -15,6 +15,7 @@ type Metrics struct {
 	Endpoints       *prometheus.GaugeVec   // endpoints by status
 	DispatchErrors  prometheus.Counter     // dispatcher errors, each followed by a resume
 	DispatchLag     prometheus.Gauge       // stream messages not yet recorded
+	Refused         prometheus.Counter     // stream messages walletd did not write, not delivered
 }
 
 // NewMetrics makes the collectors and registers them on reg (nil: not
@@ -50,6 +51,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		DispatchLag: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "walletd_webhook_dispatch_lag_events", Help: "Stream messages the dispatcher has not recorded yet.",
 		}),
+		Refused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "walletd_webhook_events_refused_total", Help: "Stream messages refused because the relay's MAC does not prove walletd wrote them.",
+		}),
 	}
 	for _, r := range []string{ResultSucceeded, ResultRetrying, ResultFailed, ResultHeld, ResultSuspended, ResultDisabled} {
 		m.Attempts.WithLabelValues(r)
@@ -59,7 +63,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.Recorded, m.Attempts, m.AttemptDuration, m.DeliveryLatency, m.QueueDepth, m.Held,
-			m.Endpoints, m.DispatchErrors, m.DispatchLag)
+			m.Endpoints, m.DispatchErrors, m.DispatchLag, m.Refused)
 	}
 	return m
 }

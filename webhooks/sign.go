@@ -160,7 +160,9 @@ func newRequest(ctx context.Context, ep *endpointRecord, d *job, siteURL string,
 		h.Set(HeaderWCResource, resource)
 		h.Set(HeaderWCEvent, event)
 		h.Set(HeaderWCSignature, SignWooCommerce(ep.keys.current, d.payload))
-		h.Set(HeaderWCID, ep.ID)
+		// WooCommerce's webhook id is an integer; its delivery id is a
+		// hash string (wp_hash), so walletd's whd_ id stands in for it.
+		h.Set(HeaderWCID, strconv.FormatInt(ep.NumericID, 10))
 		h.Set(HeaderWCDeliveryID, d.id)
 	default:
 		h.Set(HeaderWalletProSignature, SignWalletPro(ep.keys.current, t, d.payload))

@@ -57,7 +57,7 @@ type querier interface {
 }
 
 const endpointColumns = `id, name, url, events, status, status_reason, api_version, format, secret,
-	prev_secret, prev_secret_until, created_at, updated_at, secret_rotated_at`
+	prev_secret, prev_secret_until, created_at, updated_at, secret_rotated_at, numeric_id`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -66,7 +66,7 @@ func (db *DB) scanEndpoint(row scanner) (*endpointRecord, error) {
 	var evs, secret, prev string
 	var until, created, updated, rotated int64
 	if err := row.Scan(&r.ID, &r.Name, &r.URL, &evs, &r.Status, &r.StatusReason, &r.APIVersion, &r.Format,
-		&secret, &prev, &until, &created, &updated, &rotated); err != nil {
+		&secret, &prev, &until, &created, &updated, &rotated, &r.NumericID); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(evs), &r.Events); err != nil {
@@ -126,18 +126,34 @@ func (db *DB) saveEndpoint(ctx context.Context, q querier, r *endpointRecord) er
 		secret, prev = r.storedSecret, r.storedPrev
 	}
 	_, err := q.ExecContext(ctx, `INSERT INTO endpoints (`+endpointColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name, url = excluded.url, events = excluded.events,
 		status = excluded.status, status_reason = excluded.status_reason, api_version = excluded.api_version,
 		format = excluded.format, secret = excluded.secret, prev_secret = excluded.prev_secret,
 		prev_secret_until = excluded.prev_secret_until, updated_at = excluded.updated_at,
 		secret_rotated_at = excluded.secret_rotated_at`,
 		r.ID, r.Name, r.URL, string(evs), r.Status, r.StatusReason, r.APIVersion, r.Format,
-		secret, prev, ms(r.keys.until), ms(r.CreatedAt), ms(r.UpdatedAt), ms(r.SecretRotatedAt))
+		secret, prev, ms(r.keys.until), ms(r.CreatedAt), ms(r.UpdatedAt), ms(r.SecretRotatedAt), r.NumericID)
 	if err != nil {
 		return fmt.Errorf("webhooks: save endpoint %s: %w", r.ID, sqlitedb.FormatError(err))
 	}
 	return nil
+}
+
+// seqEndpointNumericID names the sequence of endpoint numeric ids.
+const seqEndpointNumericID = "endpoint_numeric_id"
+
+// nextNumericID takes the next endpoint numeric id in tx. The sequence
+// only grows, so a deleted endpoint's number is never given again (a
+// WooCommerce receiver may still hold it).
+func nextNumericID(ctx context.Context, q querier) (int64, error) {
+	var n int64
+	err := q.QueryRowContext(ctx, `UPDATE sequences SET last = last + 1 WHERE name = ? RETURNING last`,
+		seqEndpointNumericID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("webhooks: next endpoint number: %w", err)
+	}
+	return n, nil
 }
 
 // tx runs fn in one write transaction.

@@ -11,9 +11,10 @@ import (
 // real event with made-up values, so a receiver can exercise its handler.
 func syntheticData(key string, now time.Time) json.RawMessage {
 	tx := events.TransactionData{
-		TransactionID: "txn_test", UserID: "103", UserEmail: "jane@example.com", Amount: "25.00", Currency: "USD",
+		TransactionID: 4821, UserID: "103", UserEmail: "jane@example.com", Amount: "25.00", Currency: "USD",
 		BalanceAfter: "75.00", Type: "topup", Reason: "Test event", OrderID: "1204",
-		LedgerHash: "0000000000000000000000000000000000000000000000000000000000000000", Seq: 1, WalletID: "wal_test",
+		LedgerHash: "0000000000000000000000000000000000000000000000000000000000000000", Seq: 4821, WalletID: "wal_test",
+		TxnID: "txn_test",
 	}
 	var v any
 	switch key {
@@ -44,9 +45,9 @@ func syntheticData(key string, now time.Time) json.RawMessage {
 		v = tx
 	case events.TransferSent, events.TransferReceived:
 		v = events.TransferData{
-			TransferID: "tfr_test", SenderID: "103", SenderEmail: "jane@example.com", RecipientID: "207",
+			TransferID: 319, SenderID: "103", SenderEmail: "jane@example.com", RecipientID: "207",
 			RecipientEmail: "bob@example.com", Amount: "10.00", Currency: "USD", Note: "Splitting lunch",
-			TransactionID: "txn_test", LedgerHash: tx.LedgerHash, Seq: 1,
+			TransactionID: 319, LedgerHash: tx.LedgerHash, Seq: 319, WalletID: "wal_test", TxnID: "txn_test", TfrID: "tfr_test",
 		}
 	case events.WalletCreated, events.WalletFrozen, events.WalletUnfrozen:
 		status := "active"
@@ -54,7 +55,7 @@ func syntheticData(key string, now time.Time) json.RawMessage {
 			status = "frozen"
 		}
 		v = events.WalletData{WalletID: "wal_test", UserID: "103", UserEmail: "jane@example.com", Currency: "USD",
-			Status: status, Reason: "Test event", TransactionID: "txn_test", LedgerHash: tx.LedgerHash, Seq: 1}
+			Status: status, Reason: "Test event", TransactionID: 4821, LedgerHash: tx.LedgerHash, Seq: 4821, TxnID: "txn_test"}
 	case events.TopupPending, events.OrderCompleted, events.OrderRefunded:
 		tx.Type, tx.Reason = "topup_pending", ""
 		if key != events.TopupPending {
@@ -66,7 +67,7 @@ func syntheticData(key string, now time.Time) json.RawMessage {
 		v = tx
 	case events.WalletUpdated, events.ConfigUpdated:
 		u := events.UpdateData{Change: "limits", Settings: map[string]string{"daily": "100.00"},
-			TransactionID: "txn_test", LedgerHash: tx.LedgerHash, Seq: 1}
+			TransactionID: 4821, LedgerHash: tx.LedgerHash, Seq: 4821, TxnID: "txn_test"}
 		if key == events.WalletUpdated {
 			u.WalletID, u.UserID, u.UserEmail, u.Currency = "wal_test", "103", "jane@example.com", "USD"
 		} else {

@@ -50,8 +50,10 @@ const (
 	// FormatStandard follows Standard Webhooks: webhook-id,
 	// webhook-timestamp and webhook-signature: v1,<base64>.
 	FormatStandard = "standard"
-	// FormatWooCommerce sends the event's data object with X-WC-Webhook-*
-	// headers, signed with base64 HMAC-SHA256 of the body.
+	// FormatWooCommerce sends WooCommerce's REST order object for the order
+	// topics, and the envelope's data object for the events an endpoint
+	// lists, with X-WC-Webhook-* headers, signed with base64 HMAC-SHA256 of
+	// the body.
 	FormatWooCommerce = "woocommerce"
 )
 
@@ -90,31 +92,80 @@ const LogSize = 100
 // first attempt.
 var DefaultSchedule = []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, time.Hour, 4 * time.Hour}
 
-// KnownEvents lists the event keys an endpoint may subscribe to and send
-// as a test: the 16 WalletPro keys, walletd's own, and the WooCommerce
-// order topics.
-var KnownEvents = []string{
+// SeedEvents lists the 16 event keys of the WalletPro webhooks
+// documentation, in its order: what a walletpro endpoint with an empty
+// filter receives (with pings and test events).
+var SeedEvents = []string{
 	events.WalletCredited, events.WalletDebited, events.TopupCompleted, events.TopupFailed,
 	events.ReloadTriggered, events.TransferSent, events.TransferReceived, events.WithdrawalRequested,
 	events.WithdrawalApproved, events.WithdrawalRejected, events.RedemptionCodeRedeemed,
 	events.MilestoneAwarded, events.CashbackAwarded, events.ReferralRewarded,
 	events.SpendingLimitBlocked, events.KYCRequired,
-	events.WalletCreated, events.WalletFrozen, events.WalletUnfrozen, events.LedgerCheckpoint,
-	events.WalletUpdated, events.TopupPending, events.OrderCompleted, events.OrderRefunded, events.ConfigUpdated,
-	OrderCreated, OrderUpdated, OrderDeleted, OrderRestored,
 }
 
-// WooCommerce order topics (events/envelope.go will carry them when the
-// order flows publish them).
+// OwnEvents lists walletd's own event keys, which the seed does not know.
+// An endpoint in the walletpro or woocommerce format receives them only
+// when it lists them.
+var OwnEvents = []string{
+	events.WalletCreated, events.WalletUpdated, events.WalletFrozen, events.WalletUnfrozen,
+	events.TopupPending, events.OrderCompleted, events.OrderRefunded, events.ConfigUpdated, events.LedgerCheckpoint,
+}
+
+// WooCommerce order topics: the storefront order flows publish them, and
+// the woocommerce format sends them with WooCommerce's REST order object
+// as the body (woocommerce.go).
 const (
-	OrderCreated  = "order.created"
-	OrderUpdated  = "order.updated"
+	OrderCreated = "order.created"
+	OrderUpdated = "order.updated"
+)
+
+// WooCommerce's other order topics. walletd never emits them (its orders
+// are ledger objects, never deleted or restored), so an endpoint may not
+// list them.
+const (
 	OrderDeleted  = "order.deleted"
 	OrderRestored = "order.restored"
 )
 
+// OrderTopics lists the WooCommerce order topics walletd emits: what a
+// woocommerce endpoint with an empty filter receives.
+var OrderTopics = []string{OrderCreated, OrderUpdated}
+
+// KnownEvents lists the event keys an endpoint may subscribe to and send
+// as a test: the 16 WalletPro keys, walletd's own, and the WooCommerce
+// order topics.
+var KnownEvents = slices.Concat(SeedEvents, OwnEvents, OrderTopics)
+
 // IsKnownEvent reports whether key is in KnownEvents.
 func IsKnownEvent(key string) bool { return slices.Contains(KnownEvents, key) }
+
+// isOrderTopic reports whether key is one of the WooCommerce order topics
+// walletd emits.
+func isOrderTopic(key string) bool { return slices.Contains(OrderTopics, key) }
+
+// DefaultEvents returns the events an endpoint of format receives when its
+// filter is empty:
+//
+//   - walletpro: the 16 seed events (SeedEvents), so that a receiver written
+//     from the seed, which may refuse keys it does not know, never gets
+//     one of walletd's own and is never suspended for it;
+//   - standard: every event but ledger.checkpoint (for auditors) and
+//     config.updated (for operators);
+//   - woocommerce: the order topics (OrderTopics).
+//
+// Pings and test events are sent whatever the filter.
+func DefaultEvents(format string) []string {
+	switch format {
+	case FormatStandard:
+		return slices.DeleteFunc(slices.Clone(KnownEvents), func(k string) bool {
+			return k == events.LedgerCheckpoint || k == events.ConfigUpdated
+		})
+	case FormatWooCommerce:
+		return slices.Clone(OrderTopics)
+	default:
+		return slices.Clone(SeedEvents)
+	}
+}
 
 // topic splits an event key into a WooCommerce resource and event:
 // "order.updated" → ("order", "updated"); "wallet.transfer.sent" →
@@ -124,13 +175,20 @@ func topic(key string) (resource, event string) {
 	return resource, event
 }
 
-// endpointMatches reports whether the endpoint's filter selects event key: an
-// empty filter selects every event except ledger.checkpoint and
-// config.updated (for auditors and operators), which must be listed to be
-// received.
+// endpointMatches reports whether the endpoint's filter selects event key:
+// a listed key, or with an empty filter one of its format's defaults
+// (DefaultEvents). The standard format's default is "every event but",
+// so that it also takes events added after the endpoint was saved.
 func endpointMatches(e *walletd.WebhookEndpoint, key string) bool {
-	if len(e.Events) == 0 {
-		return key != events.LedgerCheckpoint && key != events.ConfigUpdated
+	if len(e.Events) > 0 {
+		return slices.Contains(e.Events, key)
 	}
-	return slices.Contains(e.Events, key)
+	switch e.Format {
+	case FormatStandard:
+		return key != events.LedgerCheckpoint && key != events.ConfigUpdated
+	case FormatWooCommerce:
+		return isOrderTopic(key)
+	default:
+		return slices.Contains(SeedEvents, key)
+	}
 }

@@ -20,6 +20,7 @@ Usage:
   walletd migrate   [flags]   apply database migrations and exit
   walletd verify    [flags]   verify a ledger (--data-dir) or an export (--export)
   walletd export    [flags]   write the ledger as JSONL (--out)
+  walletd checkpoint fetch    save the latest signed checkpoint, for verify --checkpoint
   walletd keys      VERB      create | rotate-ledger-key
   walletd bench     [flags]   drive a running server with load and report ops/s and latency
   walletd webhook   VERB      list | get | create | update | delete | rotate-secret | test | logs | retry | enable
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string) error {
 		return runVerify(ctx, rest)
 	case "export":
 		return runExport(ctx, rest)
+	case "checkpoint":
+		return runCheckpoint(ctx, rest)
 	case "keys":
 		return runKeys(ctx, rest)
 	case "bench":

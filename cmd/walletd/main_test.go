@@ -24,6 +24,10 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/walletd/walletd/events"
+	"github.com/walletd/walletd/events/bus"
 	"github.com/walletd/walletd/walletdtest"
 )
 
@@ -583,5 +587,333 @@ func ledgerEntries[T any](tb testing.TB, p *proc) []T {
 			out = append(out, e)
 		}
 		after = page.NextAfterSeq
+	}
+}
+
+// logRecords returns the JSON log records of a process whose message
+// contains text.
+func (p *proc) logRecords(text string) []map[string]any {
+	var out []map[string]any
+	for _, line := range strings.Split(p.Logs(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil {
+			if msg, _ := rec["msg"].(string); strings.Contains(msg, text) {
+				out = append(out, rec)
+			}
+		}
+	}
+	return out
+}
+
+// natsURL returns the embedded NATS server's URL, from the serve log.
+func (p *proc) natsURL(tb testing.TB) string {
+	tb.Helper()
+	recs := p.logRecords("embedded NATS server started")
+	if len(recs) == 0 {
+		tb.Fatalf("no NATS URL in the logs:\n%s", p.Logs())
+	}
+	return recs[len(recs)-1]["nats_url"].(string)
+}
+
+// TestServe_PublicURL: --public-url (or WALLETD_PUBLIC_URL, or the
+// deprecated --site-url) is the site_url of the events; without it serve
+// warns, naming the flag; a value that is not an absolute http(s) URL
+// without query or fragment is refused at start.
+func TestServe_PublicURL(t *testing.T) {
+	// lastEvent credits a new wallet and returns the stream's last message
+	// once it is that credit.
+	lastEvent := func(t *testing.T, p *proc) (*jetstream.RawStreamMsg, events.Envelope) {
+		t.Helper()
+		var w struct{ ID string }
+		if _, err := p.call("POST", "/v1/wallets", `{"user_id":"103","email":"jane@example.com","currency":"USD"}`, "", &w); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.call("POST", "/v1/wallets/"+w.ID+"/credit", `{"amount":"1.00"}`, "", nil); err != nil {
+			t.Fatal(err)
+		}
+		nc, err := nats.Connect(p.natsURL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		js, _ := jetstream.New(nc)
+		var m *jetstream.RawStreamMsg
+		var env events.Envelope
+		walletdtest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+			s, err := js.Stream(context.Background(), "WALLETD")
+			if err != nil {
+				return err
+			}
+			if m, err = s.GetLastMsgForSubject(context.Background(), "walletd.w.*."+w.ID+".wallet.credited"); err != nil {
+				return err
+			}
+			return json.Unmarshal(m.Data, &env)
+		})
+		return m, env
+	}
+	warnings := func(p *proc) []map[string]any {
+		var out []map[string]any
+		for _, rec := range p.logRecords("-url") {
+			if msg := rec["msg"].(string); rec["level"] == "WARN" && (strings.Contains(msg, "--public-url") || strings.Contains(msg, "--site-url")) {
+				out = append(out, rec)
+			}
+		}
+		return out
+	}
+
+	t.Run("WarnsWhenUnset", func(t *testing.T) {
+		p := startServe(t, filepath.Join(t.TempDir(), "data"))
+		ws := warnings(p)
+		if len(ws) != 1 || !strings.Contains(ws[0]["msg"].(string), "--public-url is not set") {
+			t.Fatalf("want one warning naming --public-url, got %v\n%s", ws, p.Logs())
+		}
+		_, env := lastEvent(t, p)
+		if env.SiteURL != "http://127.0.0.1:0" {
+			t.Fatalf("site_url %q, want http://<http-addr>", env.SiteURL)
+		}
+		if err := p.stop(t, syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("Flag", func(t *testing.T) {
+		p := startServe(t, filepath.Join(t.TempDir(), "data"), "--public-url", "https://Wallet.example.com/walletd/")
+		if ws := warnings(p); len(ws) != 0 {
+			t.Fatalf("warnings with --public-url: %v", ws)
+		}
+		if rec := p.logRecords("walletd serving"); len(rec) != 1 || rec[0]["public_url"] != "https://Wallet.example.com/walletd" {
+			t.Fatalf("serving log %v", rec)
+		}
+		m, env := lastEvent(t, p)
+		if env.SiteURL != "https://Wallet.example.com/walletd" {
+			t.Fatalf("site_url %q", env.SiteURL)
+		}
+		// The event is on its wallet's subject, in its partition.
+		if sp, ok := events.ParseSubject("walletd", m.Subject); !ok || sp.Partition != fmt.Sprint(events.Partition(sp.Wallet, 8)) || sp.Key != "wallet.credited" {
+			t.Fatalf("subject %s", m.Subject)
+		}
+		if err := p.stop(t, syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("Env", func(t *testing.T) {
+		t.Setenv("WALLETD_PUBLIC_URL", "http://wallet.internal:8080")
+		p := startServe(t, filepath.Join(t.TempDir(), "data"))
+		if ws := warnings(p); len(ws) != 0 {
+			t.Fatalf("warnings with WALLETD_PUBLIC_URL: %v", ws)
+		}
+		if _, env := lastEvent(t, p); env.SiteURL != "http://wallet.internal:8080" {
+			t.Fatalf("site_url %q", env.SiteURL)
+		}
+		if err := p.stop(t, syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("DeprecatedSiteURL", func(t *testing.T) {
+		p := startServe(t, filepath.Join(t.TempDir(), "data"), "--site-url", "https://old.example.com")
+		ws := warnings(p)
+		if len(ws) != 1 || !strings.Contains(ws[0]["msg"].(string), "--site-url is deprecated: use --public-url") {
+			t.Fatalf("want one deprecation warning naming --public-url, got %v", ws)
+		}
+		if _, env := lastEvent(t, p); env.SiteURL != "https://old.example.com" {
+			t.Fatalf("site_url %q", env.SiteURL)
+		}
+		if err := p.stop(t, syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("Refused", func(t *testing.T) {
+		for _, tt := range []struct{ name, value string }{
+			{"NoScheme", "wallet.example.com"},
+			{"Relative", "/walletd"},
+			{"OtherScheme", "ftp://wallet.example.com"},
+			{"NoHost", "https://"},
+			{"Query", "https://wallet.example.com/?a=1"},
+			{"Fragment", "https://wallet.example.com/#top"},
+			{"UserInfo", "https://user:secret@wallet.example.com"},
+			{"Space", "https://wallet.example.com/a b"},
+			{"BadPort", "https://wallet.example.com:http"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				dir := filepath.Join(t.TempDir(), "data")
+				out, err := exec.Command(binary, "serve", "--data-dir", dir, "--http-addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0",
+					"--public-url", tt.value).CombinedOutput()
+				if err == nil || !strings.Contains(string(out), "--public-url") || !strings.Contains(string(out), "absolute http or https URL") {
+					t.Fatalf("--public-url %q: err=%v\n%s", tt.value, err, out)
+				}
+				if _, err := os.Stat(dir); !os.IsNotExist(err) {
+					t.Fatalf("the data dir was made before the flag was checked: %v", err)
+				}
+			})
+		}
+		t.Run("Disagree", func(t *testing.T) {
+			out, err := exec.Command(binary, "serve", "--data-dir", filepath.Join(t.TempDir(), "data"), "--http-addr", "127.0.0.1:0",
+				"--nats-addr", "127.0.0.1:0", "--public-url", "https://a.example.com", "--site-url", "https://b.example.com").CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "disagree") {
+				t.Fatalf("err=%v\n%s", err, out)
+			}
+		})
+	})
+}
+
+// TestServe_MigratesLegacySubjects: a data dir whose stream was written
+// with the earlier subjects (walletd.<event key>) starts under the new
+// scheme and loses nothing: the stream is updated in place, the relay
+// goes on after its last message on the new subjects, a projections.db
+// rebuilt from the mixed stream has every transaction, and the webhook
+// dispatcher goes on delivering.
+func TestServe_MigratesLegacySubjects(t *testing.T) {
+	var mu sync.Mutex
+	var delivered []string
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var env events.Envelope
+		json.NewDecoder(r.Body).Decode(&env)
+		if env.Event == "wallet.credited" { // not the creation ping
+			mu.Lock()
+			delivered = append(delivered, env.Event)
+			mu.Unlock()
+		}
+	}))
+	defer recv.Close()
+
+	dir := filepath.Join(t.TempDir(), "data")
+	p := startServe(t, dir, "--webhook-allow-cidrs", "127.0.0.0/8", "--public-url", "https://shop.example")
+	if _, err := p.call("POST", "/v1/webhook-endpoints", `{"name":"erp","url":"`+recv.URL+`/hook","events":["wallet.credited"]}`, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	var w struct{ ID string }
+	if _, err := p.call("POST", "/v1/wallets", `{"user_id":"103","email":"jane@example.com","currency":"USD"}`, "", &w); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ {
+		if _, err := p.call("POST", "/v1/wallets/"+w.ID+"/credit", `{"amount":"2.00"}`, "", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every event is in the stream, and the four credits were delivered.
+	walletdtest.CheckFor(t, 20*time.Second, 50*time.Millisecond, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(delivered) != 4 {
+			return fmt.Errorf("delivered %v", delivered)
+		}
+		return nil
+	})
+	if err := p.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+
+	// Make the stream what an earlier walletd left: the same messages on
+	// walletd.<event key>, in a stream without the transform.
+	ctx := context.Background()
+	srv := &bus.Server{Addr: "127.0.0.1:0", StoreDir: filepath.Join(dir, "nats")}
+	if err := srv.Open(); err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(nc)
+	s, err := js.Stream(ctx, "WALLETD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []*jetstream.RawStreamMsg
+	for seq := uint64(1); seq <= s.CachedInfo().State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, m)
+	}
+	if err := js.DeleteStream(ctx, "WALLETD"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "WALLETD", Subjects: []string{"walletd.>"}, Storage: jetstream.FileStorage,
+		Duplicates: 2 * time.Minute, Retention: jetstream.LimitsPolicy, Discard: jetstream.DiscardOld}); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range msgs {
+		key, ok := events.KeyFromSubject("walletd", m.Subject)
+		if !ok {
+			t.Fatalf("subject %s", m.Subject)
+		}
+		old := nats.NewMsg("walletd." + key)
+		old.Header, old.Data = m.Header, m.Data
+		if _, err := js.PublishMsg(ctx, old, jetstream.WithExpectLastSequence(uint64(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nc.Close()
+	srv.Close()
+	// The read models are rebuilt from the stream, old subjects included.
+	for _, f := range []string{"projections.db", "projections.db-wal", "projections.db-shm"} {
+		os.Remove(filepath.Join(dir, f))
+	}
+
+	p2 := startServe(t, dir, "--webhook-allow-cidrs", "127.0.0.0/8", "--public-url", "https://shop.example")
+	if len(p2.logRecords("nats: stream subjects migrated")) != 1 {
+		t.Fatalf("no migration logged:\n%s", p2.Logs())
+	}
+	var last struct {
+		Seq uint64 `json:"seq"`
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := p2.call("POST", "/v1/wallets/"+w.ID+"/credit", `{"amount":"2.00"}`, "", &last); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var hist struct {
+		Items []struct {
+			BalanceAfter string `json:"balance_after"`
+		} `json:"items"`
+	}
+	if _, err := p2.call("GET", fmt.Sprintf("/v1/wallets/%s/transactions?min_seq=%d", w.ID, last.Seq), "", "", &hist); err != nil {
+		t.Fatal(err)
+	}
+	if len(hist.Items) != 7 || hist.Items[0].BalanceAfter != "14.00" || hist.Items[6].BalanceAfter != "2.00" {
+		t.Fatalf("history after the migration: %+v", hist.Items)
+	}
+	walletdtest.CheckFor(t, 20*time.Second, 50*time.Millisecond, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(delivered) != 7 {
+			return fmt.Errorf("delivered %v", delivered)
+		}
+		return nil
+	})
+	// The stream: the old messages as they were, then the new subjects.
+	nc2, err := nats.Connect(p2.natsURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc2.Close()
+	js2, _ := jetstream.New(nc2)
+	walletdtest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		s, err := js2.Stream(ctx, "WALLETD")
+		if err != nil {
+			return err
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.State.Msgs < uint64(len(msgs))+3 {
+			return fmt.Errorf("%d messages", info.State.Msgs)
+		}
+		for seq := uint64(1); seq <= info.State.LastSeq; seq++ {
+			m, err := s.GetMsg(ctx, seq)
+			if err != nil {
+				return err
+			}
+			sp, ok := events.ParseSubject("walletd", m.Subject)
+			if !ok || sp.Legacy != (seq <= uint64(len(msgs))) || m.Header.Get(nats.MsgIdHdr) == "" {
+				return fmt.Errorf("message %d on %s", seq, m.Subject)
+			}
+		}
+		return nil
+	})
+	if err := p2.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
 	}
 }

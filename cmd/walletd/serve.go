@@ -36,26 +36,35 @@ type serveConfig struct {
 	MaxBatch           int
 	Currencies         string
 	ShutdownTimeout    time.Duration
-	SiteURL            string
-	PprofAddr          string
-	NATS               natsConfig
-	Webhooks           webhookConfig
-	Features           featureConfig
+	// PublicURL is the address walletd is reached at (--public-url,
+	// resolved and validated by Open): the site_url of every event, and
+	// the base of the links walletd hands out (payment links, postback
+	// URLs).
+	PublicURL       string
+	Public          publicURLConfig // the flags behind PublicURL
+	PprofAddr       string
+	InsecureDataDir bool // --insecure-data-dir-permissions: see checkDataDir
+	NATS            natsConfig
+	Webhooks        webhookConfig
+	Features        featureConfig
 }
 
 // natsConfig says where events go: an embedded server (default) or an
 // external one.
 type natsConfig struct {
-	Addr      string // embedded server's client address
-	URL       string // external server; when set no server is embedded
-	Creds     string
-	TLSCA     string
-	TLSCert   string
-	TLSKey    string
-	Stream    string
-	Prefix    string
-	Replicas  int
-	DupWindow time.Duration
+	Addr    string // embedded server's client address
+	URL     string // external server; when set no server is embedded
+	Creds   string
+	TLSCA   string
+	TLSCert string
+	TLSKey  string
+	Stream  string
+	Prefix  string
+	// Partitions is the N of the stream's partition(N, wallet) transform
+	// (serve only: the stream is serve's to set up).
+	Partitions int
+	Replicas   int
+	DupWindow  time.Duration
 }
 
 func natsFlags(fs *flag.FlagSet, c *natsConfig) {
@@ -66,7 +75,7 @@ func natsFlags(fs *flag.FlagSet, c *natsConfig) {
 	fs.StringVar(&c.TLSCert, "nats-tls-cert", "", "client certificate for NATS (with --nats-tls-key)")
 	fs.StringVar(&c.TLSKey, "nats-tls-key", "", "client key for NATS")
 	fs.StringVar(&c.Stream, "nats-stream", "WALLETD", "JetStream stream name")
-	fs.StringVar(&c.Prefix, "nats-prefix", "walletd", "subject prefix: events go to <prefix>.<event key>")
+	fs.StringVar(&c.Prefix, "nats-prefix", "walletd", "subject prefix: events go to <prefix>.w.<partition>.<wallet id>.<event key> and <prefix>.sys.<event key>")
 	fs.IntVar(&c.Replicas, "nats-replicas", 1, "stream replicas (3 for a cluster)")
 	fs.DurationVar(&c.DupWindow, "nats-dup-window", 2*time.Minute, "JetStream duplicate window for Nats-Msg-Id")
 }
@@ -87,7 +96,7 @@ func (c *natsConfig) options() []nats.Option {
 }
 
 func (c *natsConfig) streamConfig() bus.StreamConfig {
-	return bus.StreamConfig{Name: c.Stream, Prefix: c.Prefix, Replicas: c.Replicas, Duplicates: c.DupWindow}
+	return bus.StreamConfig{Name: c.Stream, Prefix: c.Prefix, Replicas: c.Replicas, Duplicates: c.DupWindow, Partitions: c.Partitions}
 }
 
 func serveFlags(fs *flag.FlagSet) *serveConfig {
@@ -101,8 +110,10 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.IntVar(&c.MaxBatch, "max-batch", 1000, "most commands in one group commit")
 	fs.StringVar(&c.Currencies, "currencies", "", "extra currencies as CODE:SCALE,… (ISO 4217 ones are built in)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long shutdown waits for requests in flight")
-	fs.StringVar(&c.SiteURL, "site-url", "", "site_url of every event envelope (default http://<http-addr>)")
+	publicURLFlags(fs, &c.Public)
+	fs.IntVar(&c.NATS.Partitions, "nats-partitions", bus.DefaultPartitions, "partitions of wallets in the stream, 1 to 1024: the N of partition(N, wallet id) in wallet events' subjects")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's net/http/pprof profiles on this address (off when empty; keep it on loopback)")
+	fs.BoolVar(&c.InsecureDataDir, insecureDataDirFlag, false, "use a data dir that group or others may write to (logs a warning; by default serve refuses it)")
 	natsFlags(fs, &c.NATS)
 	webhookFlags(fs, &c.Webhooks)
 	featureFlags(fs, &c.Features)
@@ -147,7 +158,7 @@ func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
 		}
 		return err
 	}
-	logger.Info("walletd serving", "http_addr", s.http.URL(), "data_dir", cfg.DataDir, "ledger_id", s.db.LedgerID(), "version", version)
+	logger.Info("walletd serving", "http_addr", s.http.URL(), "public_url", cfg.PublicURL, "data_dir", cfg.DataDir, "ledger_id", s.db.LedgerID(), "version", version)
 	<-ctx.Done()
 	logger.Info("shutting down")
 	if err := s.Close(); err != nil {
@@ -191,11 +202,14 @@ func (s *server) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	siteURL := cfg.SiteURL
-	if siteURL == "" {
-		siteURL = "http://" + cfg.HTTPAddr
+	if cfg.PublicURL, err = cfg.Public.resolve(cfg.HTTPAddr, logger); err != nil {
+		return err
 	}
+	siteURL := cfg.PublicURL
 	p := dataPaths(cfg.DataDir)
+	if err := checkDataDir(cfg.DataDir, cfg.InsecureDataDir, logger); err != nil {
+		return err
+	}
 	unlock, err := prepareDataDir(p)
 	if err != nil {
 		return err
@@ -238,7 +252,9 @@ func (s *server) Open(ctx context.Context) error {
 		return fmt.Errorf("nats: jetstream: %w", err)
 	}
 	ensureStream := func(ctx context.Context) error {
-		_, err := bus.EnsureStream(ctx, js, cfg.NATS.streamConfig())
+		sc := cfg.NATS.streamConfig()
+		sc.Logger = logger
+		_, err := bus.EnsureStream(ctx, js, sc)
 		return err
 	}
 	if s.nats != nil {
@@ -251,7 +267,12 @@ func (s *server) Open(ctx context.Context) error {
 	}
 
 	// The relay, then the writer that wakes it after every commit.
+	relayKey, err := loadOrCreateRelayKey(cfg.DataDir)
+	if err != nil {
+		return err
+	}
 	s.relay = &bus.Relay{
+		Key:     relayKey,
 		JS:      js,
 		Stream:  cfg.NATS.Stream,
 		Prefix:  cfg.NATS.Prefix,
@@ -293,13 +314,13 @@ func (s *server) Open(ctx context.Context) error {
 		return err
 	}
 	s.projector = &projections.Projector{DB: s.pdb, JS: js, Stream: cfg.NATS.Stream, Prefix: cfg.NATS.Prefix,
-		Consumer: projections.DefaultConsumer, Logger: logger, Metrics: projections.NewMetrics(reg)}
+		Consumer: projections.DefaultConsumer, Logger: logger, Metrics: projections.NewMetrics(reg), Key: relayKey}
 	if err := s.projector.Open(); err != nil {
 		return err
 	}
 	cfg.Webhooks.SiteURL = siteURL
 	s.webhooks = &outboundWebhooks{Config: &cfg.Webhooks, DataDir: cfg.DataDir, JS: js, Stream: cfg.NATS.Stream,
-		Prefix: cfg.NATS.Prefix, Registerer: reg, Logger: logger}
+		Prefix: cfg.NATS.Prefix, Registerer: reg, Logger: logger, RelayKey: relayKey}
 	if err := s.webhooks.Open(); err != nil {
 		return err
 	}
@@ -316,6 +337,7 @@ func (s *server) Open(ctx context.Context) error {
 		CheckpointPublicKey: pubPEM,
 		Projections:         &whttp.Projections{Reader: s.pdb},
 		Webhooks:            s.webhooks.Service(),
+		Alert:               s.relay.Alert,
 		Metrics:             s.metrics,
 		Logger:              logger,
 		ShutdownTimeout:     cfg.ShutdownTimeout,

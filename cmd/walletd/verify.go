@@ -19,15 +19,22 @@ import (
 )
 
 const verifyUsage = `Usage:
-  walletd verify [--data-dir D] [--keyring K] [--checkpoint-pubkey P] [--json]
+  walletd verify [--data-dir D] [--keyring K] [--checkpoint-pubkey P] [--checkpoint FILE]… [--json]
       verify <D>/ledger.db with <D>/keyring.json and <D>/checkpoint.pub
-  walletd verify --export FILE --keyring K --checkpoint-pubkey P [--json]
+  walletd verify --export FILE --keyring K --checkpoint-pubkey P [--checkpoint FILE]… [--json]
       verify an export written by walletd export
 
 Verify checks every link, every HMAC (with the key each entry names) and
 every signed checkpoint, and stops at the first problem. Exit status: 0 the
 ledger verifies, 1 it does not (the first bad seq is printed), 2 verify
-could not run (missing file, bad flag).
+could not run (missing file, bad flag, unreadable checkpoint file).
+
+The checkpoints stored in a ledger cannot show that its tail was cut off
+together with them. --checkpoint (repeatable) holds the ledger against
+checkpoints kept elsewhere: saved from NATS or a webhook (the
+ledger.checkpoint event), from GET /v1/ledger/checkpoints or by walletd
+checkpoint fetch. Each must be signed by the public key, name this ledger,
+and the ledger must reach its seq with the same hash there.
 `
 
 // runVerify is `walletd verify`.
@@ -43,6 +50,8 @@ func verifyMain(ctx context.Context, args []string, stdout io.Writer) error {
 	exportPath := fs.String("export", "", "verify this export (JSONL) instead of the ledger in --data-dir")
 	keyringPath := fs.String("keyring", "", "the ledger keyring (default <data-dir>/keyring.json; required with --export)")
 	pubPath := fs.String("checkpoint-pubkey", "", "the checkpoint public key, PEM (default <data-dir>/checkpoint.pub; required with --export)")
+	var checkpointFiles fileList
+	fs.Var(&checkpointFiles, "checkpoint", "a checkpoint kept outside the ledger (JSON, one or more; repeatable): the ledger must reach it and agree with it")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -70,12 +79,16 @@ func verifyMain(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	external, err := readCheckpointFiles(checkpointFiles)
+	if err != nil {
+		return err
+	}
 	// A verify run allocates a great deal of short-lived memory over a
 	// small live heap; collecting less often makes it markedly faster.
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
-	opt := ledger.VerifyOptions{Keyring: kr, PublicKey: pub}
+	opt := ledger.VerifyOptions{Keyring: kr, PublicKey: pub, External: external}
 
 	start := time.Now()
 	var rep *ledger.VerifyReport
@@ -99,8 +112,12 @@ func verifyMain(ctx context.Context, args []string, stdout io.Writer) error {
 		b, _ := json.MarshalIndent(out, "", "  ")
 		fmt.Fprintf(stdout, "%s\n", b)
 	} else if rep.OK {
-		fmt.Fprintf(stdout, "ok entries=%d head_seq=%d head_hash=%s checkpoints=%d elapsed=%s rate=%.0f/s\n",
-			rep.Entries, rep.HeadSeq, rep.HeadHash, rep.Checkpoints, elapsed.Round(time.Millisecond),
+		var ext string
+		if rep.ExternalCheckpoints > 0 {
+			ext = fmt.Sprintf(" external_checkpoints=%d", rep.ExternalCheckpoints)
+		}
+		fmt.Fprintf(stdout, "ok entries=%d head_seq=%d head_hash=%s checkpoints=%d%s elapsed=%s rate=%.0f/s\n",
+			rep.Entries, rep.HeadSeq, rep.HeadHash, rep.Checkpoints, ext, elapsed.Round(time.Millisecond),
 			float64(rep.Entries)/elapsed.Seconds())
 	} else if rep.FirstBadSeq == 0 {
 		fmt.Fprintf(stdout, "FAIL: %s\n", rep.Problem) // a damaged export header

@@ -8,13 +8,18 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/walletd/walletd"
+	"github.com/walletd/walletd/http/client"
 	"github.com/walletd/walletd/keyfile"
 	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd/ledger/export"
 	"github.com/walletd/walletd/walletdtest"
 )
 
@@ -252,4 +257,221 @@ func head(out string) string {
 		return out[:i]
 	}
 	return out
+}
+
+// saveCheckpoint writes cp in every shape verify --checkpoint reads and
+// returns the files by shape.
+func saveCheckpoint(t *testing.T, f *verifyFixture, cps ...*walletd.Checkpoint) map[string]string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{}
+	write := func(shape string, b []byte) {
+		files[shape] = filepath.Join(dir, shape+".json")
+		if err := os.WriteFile(files[shape], b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub, err := os.ReadFile(f.p.CheckpointPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nats, items [][]byte
+	for _, cp := range cps {
+		ev := ledger.CheckpointEvent(cp, "https://shop.example")
+		nats = append(nats, ev.Body())
+		b, _ := json.Marshal(client.NewCheckpointJSON(cp))
+		items = append(items, b)
+	}
+	last := len(cps) - 1
+	// As published on NATS and delivered by a walletpro or standard webhook.
+	write("Envelope", nats[last])
+	// `nats sub --raw` appends one envelope a line.
+	write("NATSLines", append(bytes.Join(nats, []byte("\n")), '\n'))
+	// As a woocommerce webhook delivers it: the envelope's data.
+	write("WebhookData", ledger.CheckpointEvent(cps[last], "").Envelope.Data)
+	// One item of GET /v1/ledger/checkpoints, as checkpoint fetch saves it.
+	write("APIItem", append(items[last], '\n'))
+	// The whole answer, indented by a tool on the way.
+	answer := map[string]any{"success": true, "data": map[string]any{"items": json.RawMessage("[" + string(bytes.Join(items, []byte(","))) + "]"), "public_key": string(pub)}}
+	b, err := json.MarshalIndent(answer, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("APIAnswer", b)
+	// A checkpoint line of an export.
+	var line bytes.Buffer
+	ew, err := export.NewWriter(&line, cps[last].LedgerID, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ew.WriteCheckpoint(cps[last]); err != nil {
+		t.Fatal(err)
+	}
+	if err := ew.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range bytes.SplitAfter(line.Bytes(), []byte("\n")) {
+		if bytes.HasPrefix(l, []byte(`{"record":"checkpoint"`)) {
+			write("ExportLine", l)
+		}
+	}
+	if len(files) != 6 {
+		t.Fatalf("shapes %v", files)
+	}
+	return files
+}
+
+// storedCheckpoints returns the checkpoints in the fixture's ledger.
+func storedCheckpoints(t *testing.T, f *verifyFixture) []*walletd.Checkpoint {
+	t.Helper()
+	cps, err := f.l.DB.Checkpoints(context.Background(), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cps
+}
+
+// TestVerify_Checkpoint holds a ledger against checkpoints kept outside
+// it: the one defence against an operator who cuts the tail off together
+// with the checkpoint rows that covered it.
+func TestVerify_Checkpoint(t *testing.T) {
+	ctx := context.Background()
+	f := newVerifyFixture(t) // 24 entries, checkpoints at 5, 10, 15, 20
+	cps := storedCheckpoints(t, f)
+	if len(cps) != 4 || cps[3].Seq != 20 {
+		t.Fatalf("stored checkpoints %+v", cps)
+	}
+	files := saveCheckpoint(t, f, cps...)
+
+	t.Run("OK", func(t *testing.T) {
+		for shape, file := range files {
+			out, err := execVerify(t, "--data-dir", f.dir, "--checkpoint", file)
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", shape, err, out)
+			} else if !strings.HasPrefix(out, "ok entries=24 ") || !strings.Contains(out, " checkpoints=4 external_checkpoints=") {
+				t.Fatalf("%s: output %q", shape, out)
+			}
+		}
+		// Repeated, and in the JSON report.
+		out, err := execVerify(t, "--data-dir", f.dir, "--checkpoint", files["APIItem"], "--checkpoint", files["NATSLines"], "--json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep ledger.VerifyReport
+		if err := json.Unmarshal([]byte(out), &rep); err != nil || !rep.OK || rep.ExternalCheckpoints != 5 {
+			t.Fatalf("report %+v, %v", rep, err)
+		}
+	})
+
+	t.Run("ErrTruncatedWithCheckpoints", func(t *testing.T) {
+		// The operator's copy: the tail after 12 is deleted with the
+		// checkpoint rows that covered it.
+		g := newVerifyFixture(t)
+		kept := saveCheckpoint(t, g, storedCheckpoints(t, g)[3])
+		g.l.Close()
+		tamperLedger(t, g.p.LedgerDB, `DELETE FROM entries WHERE seq > 12; DELETE FROM checkpoints WHERE seq > 12`)
+
+		// The limit: on its own, the shorter ledger verifies.
+		out, err := execVerify(t, "--data-dir", g.dir)
+		if err != nil || !strings.HasPrefix(out, "ok entries=12 head_seq=12 ") {
+			t.Fatalf("without --checkpoint: %v %q", err, out)
+		}
+		for shape, file := range kept {
+			out, err := execVerify(t, "--data-dir", g.dir, "--checkpoint", file)
+			wantExit(t, err, 1)
+			want := "FAIL first_bad_seq=13: the ledger ends at seq 12 but checkpoint " + file + " signs seq 20: entries were removed\n"
+			if out != want {
+				t.Fatalf("%s: output\n%q, want\n%q", shape, out, want)
+			}
+		}
+		wantExit(t, run(ctx, []string{"verify", "--data-dir", g.dir, "--checkpoint", kept["Envelope"]}), 1)
+
+		// An export of the cut ledger, the same.
+		exp := filepath.Join(t.TempDir(), "ledger.jsonl")
+		if err := run(ctx, []string{"export", "--data-dir", g.dir, "--out", exp}); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"--export", exp, "--keyring", g.p.Keyring, "--checkpoint-pubkey", g.p.CheckpointPub}
+		if out, err := execVerify(t, args...); err != nil {
+			t.Fatalf("export without --checkpoint: %v %q", err, out)
+		}
+		out, err = execVerify(t, append(args, "--checkpoint", kept["APIAnswer"])...)
+		wantExit(t, err, 1)
+		if !strings.HasPrefix(out, "FAIL first_bad_seq=13: the ledger ends at seq 12 but checkpoint ") {
+			t.Fatalf("export: output %q", out)
+		}
+	})
+
+	t.Run("ErrRewritten", func(t *testing.T) {
+		// A checkpoint signed with the ledger's key at seq 10 over another
+		// head: the ledger is not the one that was signed.
+		cp := *cps[1]
+		cp.HeadHash = cps[0].HeadHash
+		cp.Sign(f.l.Priv)
+		file := saveCheckpoint(t, f, &cp)["APIItem"]
+		out, err := execVerify(t, "--data-dir", f.dir, "--checkpoint", file)
+		wantExit(t, err, 1)
+		if !strings.HasPrefix(out, "FAIL first_bad_seq=10: seq 10: hash differs from checkpoint "+file) {
+			t.Fatalf("output %q", out)
+		}
+	})
+
+	t.Run("ErrForged", func(t *testing.T) {
+		// A checkpoint of a seq the ledger never reached, not signed by its
+		// key: refused for its signature, not taken as proof of a cut.
+		forged := *cps[3]
+		forged.Seq = 99
+		forged.Signature = append([]byte(nil), cps[3].Signature...)
+		for shape, file := range saveCheckpoint(t, f, &forged) {
+			out, err := execVerify(t, "--data-dir", f.dir, "--checkpoint", file)
+			wantExit(t, err, 1)
+			if want := "FAIL first_bad_seq=99: checkpoint " + file + " (seq 99) has a bad signature"; !strings.HasPrefix(out, want) {
+				t.Fatalf("%s: output %q, want %q", shape, out, want)
+			}
+		}
+	})
+
+	t.Run("ErrOtherLedger", func(t *testing.T) {
+		// Another ledger's checkpoint: its own key, so a bad signature here.
+		other := newVerifyFixture(t)
+		file := saveCheckpoint(t, other, storedCheckpoints(t, other)[0])["Envelope"]
+		out, err := execVerify(t, "--data-dir", f.dir, "--checkpoint", file)
+		wantExit(t, err, 1)
+		if !strings.Contains(out, "has a bad signature") {
+			t.Fatalf("output %q", out)
+		}
+		// Signed with this ledger's key but naming another ledger: a
+		// ledger replaced by a fresh one under the same keys.
+		cp := *cps[0]
+		cp.LedgerID = storedCheckpoints(t, other)[0].LedgerID
+		cp.Sign(f.l.Priv)
+		file = saveCheckpoint(t, f, &cp)["APIItem"]
+		out, err = execVerify(t, "--data-dir", f.dir, "--checkpoint", file)
+		wantExit(t, err, 1)
+		if want := fmt.Sprintf("FAIL first_bad_seq=5: checkpoint %s (seq 5) names ledger %q, not %q", file, cp.LedgerID, cps[0].LedgerID); !strings.HasPrefix(out, want) {
+			t.Fatalf("output %q, want %q", out, want)
+		}
+	})
+
+	// A checkpoint file that cannot be read stops verify before it starts
+	// (exit 2 from main), naming the file.
+	t.Run("ErrUnreadable", func(t *testing.T) {
+		dir := t.TempDir()
+		for name, body := range map[string]string{
+			"empty.json":   "",
+			"text.json":    "[#1] Received on \"walletd.ledger.checkpoint\"\n",
+			"entry.json":   `{"record":"entry","seq":1}`,
+			"missing.json": "-",
+		} {
+			path := filepath.Join(dir, name)
+			if body != "-" {
+				os.WriteFile(path, []byte(body), 0o600)
+			}
+			err := run(ctx, []string{"verify", "--data-dir", f.dir, "--checkpoint", path})
+			var ee exitError
+			if err == nil || errors.As(err, &ee) || !strings.Contains(err.Error(), name) {
+				t.Fatalf("%s: want an error naming the file, got %v", name, err)
+			}
+		}
+	})
 }

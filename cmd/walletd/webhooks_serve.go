@@ -60,6 +60,7 @@ type outboundWebhooks struct {
 	Prefix     string
 	Registerer prometheus.Registerer // nil: no metrics
 	Logger     *slog.Logger
+	RelayKey   []byte // bus.Relay.Key: messages without its MAC are refused
 
 	db         *webhooks.DB
 	service    *webhooks.Service
@@ -119,7 +120,7 @@ func (w *outboundWebhooks) Open() (err error) {
 	if err := w.service.Open(); err != nil {
 		return err
 	}
-	w.dispatcher = &webhooks.Dispatcher{Service: w.service, JS: w.JS, Stream: w.Stream, Prefix: w.Prefix, Consumer: c.Consumer, Logger: w.Logger}
+	w.dispatcher = &webhooks.Dispatcher{Service: w.service, JS: w.JS, Stream: w.Stream, Prefix: w.Prefix, Consumer: c.Consumer, Logger: w.Logger, Key: w.RelayKey}
 	if err := w.dispatcher.Open(); err != nil {
 		return err
 	}

@@ -61,6 +61,10 @@ type Consumer struct {
 	Name    string
 	Logger  *slog.Logger
 	Metrics ConsumerMetrics
+	// Key, if set, is the relay's key: a message without a valid
+	// HeaderMAC (VerifyMessage) is refused — logged, counted in
+	// Metrics.Refused, acknowledged and never given to the Applier.
+	Key []byte
 
 	lag atomic.Uint64
 
@@ -375,7 +379,23 @@ func (c *Consumer) session(ctx context.Context, logger *slog.Logger, target uint
 			}
 			b.Last = max(b.Last, seq)
 			pending = meta.NumPending
+			if c.Key != nil {
+				if _, _, err := VerifyMessage(c.Key, c.Stream, seq, m.Headers(), m.Data()); err != nil {
+					logger.Error(c.Name+": refused a stream message walletd did not write", attrStreamSeq, seq, attrError, err)
+					if c.Metrics.Refused != nil {
+						c.Metrics.Refused.Inc()
+					}
+					continue
+				}
+			}
 			b.Msgs = append(b.Msgs, Message{Seq: seq, Time: meta.Timestamp, Subject: m.Subject(), Header: m.Headers(), Data: m.Data()})
+		}
+		if len(b.Msgs) == 0 && b.Last > applied {
+			// Only refused messages: acknowledge them; the position moves
+			// with the next message applied.
+			for _, m := range got {
+				m.Ack()
+			}
 		}
 		if len(b.Msgs) > 0 {
 			if err := c.Applier.Apply(ctx, b); err != nil {

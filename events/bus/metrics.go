@@ -11,6 +11,8 @@ type RelayMetrics struct {
 	Lag       prometheus.Observer // seconds from commit to stream ack, per record
 	Backlog   prometheus.Gauge    // ledger head seq minus relay position
 	Errors    prometheus.Counter  // publish or resume errors, each followed by a resync
+	Forged    prometheus.Counter  // stream messages the relay could not prove it wrote
+	Alert     prometheus.Gauge    // 1 once a forged message was found
 }
 
 // NewRelayMetrics makes the relay's collectors and registers them on reg
@@ -30,10 +32,16 @@ func NewRelayMetrics(reg prometheus.Registerer) *RelayMetrics {
 	errs := prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "walletd_relay_errors_total", Help: "Relay publish or resume errors (each followed by a resync).",
 	})
+	forged := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "walletd_relay_forged_messages_total", Help: "Stream messages the relay could not prove it wrote (each an alert).",
+	})
+	alert := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "walletd_relay_alert", Help: "1 once the relay found a message in the stream that walletd did not write.",
+	})
 	if reg != nil {
-		reg.MustRegister(backlog, lag, published, errs)
+		reg.MustRegister(backlog, lag, published, errs, forged, alert)
 	}
-	return &RelayMetrics{Published: published, Lag: lag, Backlog: backlog, Errors: errs}
+	return &RelayMetrics{Published: published, Lag: lag, Backlog: backlog, Errors: errs, Forged: forged, Alert: alert}
 }
 
 // ConsumerMetrics are the collectors a Consumer updates; either may be
@@ -42,4 +50,6 @@ func NewRelayMetrics(reg prometheus.Registerer) *RelayMetrics {
 type ConsumerMetrics struct {
 	Errors prometheus.Counter // NATS or applier errors, each followed by a resume
 	Lag    prometheus.Gauge   // stream messages not yet applied
+	// Refused counts messages with no valid HeaderMAC: not applied.
+	Refused prometheus.Counter
 }

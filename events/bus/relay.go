@@ -60,6 +60,9 @@ type Relay struct {
 	// Setup, if set, runs before every resync until it succeeds: walletd
 	// uses it to create the stream when NATS was away at start-up.
 	Setup func(ctx context.Context) error
+	// Key, if set, signs every message (HeaderMAC) and makes the relay
+	// resume only from a message it can prove it wrote: see resync.
+	Key []byte
 
 	once   sync.Once
 	notify chan struct{}
@@ -68,6 +71,7 @@ type Relay struct {
 	index  int
 	base   uint64 // the stream's last sequence as the relay knows it
 	synced bool
+	alert  error // set when the stream held a message the relay did not write
 
 	cancel context.CancelFunc // set by Open
 	done   chan struct{}      // closed when the publishing goroutine ends
@@ -232,6 +236,9 @@ func (r *Relay) publish(ctx context.Context, recs []events.Record) error {
 		msg.Data = rec.Body()
 		msg.Header.Set(HeaderSeq, strconv.FormatUint(rec.Seq, 10))
 		msg.Header.Set(HeaderIndex, strconv.Itoa(rec.Index))
+		if r.Key != nil {
+			msg.Header.Set(HeaderMAC, messageMAC(r.Key, r.Stream, base+uint64(i)+1, rec.Envelope.ID, rec.Seq, rec.Index, msg.Data))
+		}
 		f, err := r.JS.PublishMsgAsync(msg,
 			jetstream.WithMsgID(rec.Envelope.ID),
 			jetstream.WithExpectStream(r.Stream),
@@ -267,6 +274,16 @@ func (r *Relay) publish(ctx context.Context, recs []events.Record) error {
 }
 
 // resync sets the position from the stream's last message.
+//
+// With a Key, the position comes only from a message the relay can prove
+// it wrote: a valid HeaderMAC (bound to the message's stream sequence) and
+// a Nats-Msg-Id equal to the id of the outbox record at its seq and index.
+// Messages that fail are walked back over, each one raising the alert
+// (Alert, the forged-messages metric, an error log); the relay resumes
+// after the last provable message and publishes after the stream's end,
+// leaving the forged messages for the consumers to refuse. A non-empty
+// stream with no provable message stops publishing: resuming from nothing
+// would publish the outbox again.
 func (r *Relay) resync(ctx context.Context) error {
 	s, err := r.JS.Stream(ctx, r.Stream)
 	if err != nil {
@@ -277,7 +294,11 @@ func (r *Relay) resync(ctx context.Context) error {
 		return fmt.Errorf("relay: stream info: %w", err)
 	}
 	seq, index := uint64(0), -1
-	if info.State.Msgs > 0 {
+	if info.State.Msgs > 0 && r.Key != nil {
+		if seq, index, err = r.provable(ctx, s, info.State.FirstSeq, info.State.LastSeq); err != nil {
+			return err
+		}
+	} else if info.State.Msgs > 0 {
 		m, err := s.GetLastMsgForSubject(ctx, events.StreamSubjects(r.Prefix))
 		if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 			return fmt.Errorf("relay: last message: %w", err)
@@ -293,6 +314,74 @@ func (r *Relay) resync(ctx context.Context) error {
 	r.mu.Unlock()
 	r.Logger.Info("relay: resumed from the stream", attrComponent, "relay", attrSeq, seq, attrIndex, index, attrStreamSeq, info.State.LastSeq)
 	return nil
+}
+
+// provable walks the stream back from last to the first message the relay
+// can prove it wrote and returns its position. Every message passed over
+// raises the alert.
+func (r *Relay) provable(ctx context.Context, s jetstream.Stream, first, last uint64) (uint64, int, error) {
+	for n := last; n >= first && n > 0; n-- {
+		m, err := s.GetMsg(ctx, n)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue // deleted
+		}
+		if err != nil {
+			return 0, 0, fmt.Errorf("relay: stream message %d: %w", n, err)
+		}
+		seq, index, err := r.prove(ctx, m)
+		if err == nil {
+			return seq, index, nil
+		}
+		if !errors.Is(err, ErrForged) {
+			return 0, 0, err
+		}
+		r.raise(fmt.Errorf("relay: stream %s message %d: %w", r.Stream, n, err))
+	}
+	err := fmt.Errorf("relay: stream %s has %d..%d and no message this walletd can prove it wrote: publishing stopped", r.Stream, first, last)
+	r.raise(err)
+	return 0, 0, err
+}
+
+// prove checks the MAC of m and that its Nats-Msg-Id is the outbox's event
+// id for its seq and index.
+func (r *Relay) prove(ctx context.Context, m *jetstream.RawStreamMsg) (uint64, int, error) {
+	seq, index, err := VerifyMessage(r.Key, r.Stream, m.Sequence, m.Header, m.Data)
+	if err != nil {
+		return 0, 0, err
+	}
+	recs, err := r.Source.After(ctx, seq, index-1, 1)
+	if err != nil {
+		return 0, 0, fmt.Errorf("relay: read outbox: %w", err)
+	}
+	if len(recs) == 0 || recs[0].Seq != seq || recs[0].Index != index || recs[0].Envelope.ID != m.Header.Get(nats.MsgIdHdr) {
+		return 0, 0, fmt.Errorf("%w: seq %d index %d is not the ledger's record", ErrForged, seq, index)
+	}
+	return seq, index, nil
+}
+
+// raise records a message the relay did not write: metric, error log and
+// Alert.
+func (r *Relay) raise(err error) {
+	r.Logger.Error("relay: ALERT: the stream holds a message walletd did not write", attrComponent, "relay", attrError, err)
+	if m := r.Metrics; m != nil && m.Forged != nil {
+		m.Forged.Inc()
+	}
+	if m := r.Metrics; m != nil && m.Alert != nil {
+		m.Alert.Set(1)
+	}
+	r.mu.Lock()
+	r.alert = err
+	r.mu.Unlock()
+}
+
+// Alert returns the last forged message the relay found in the stream, or
+// nil. It stays set until the process restarts: someone could publish on
+// the stream's subjects, which an operator must look into. /readyz reports
+// it.
+func (r *Relay) Alert() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.alert
 }
 
 // checkStream resyncs when the stream's last sequence is not the one the

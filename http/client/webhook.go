@@ -25,6 +25,7 @@ var _ walletd.WebhookService = (*WebhookService)(nil)
 // only in the answers of create and rotate-secret.
 type WebhookEndpointJSON struct {
 	ID                      string   `json:"id"`
+	NumericID               int64    `json:"numeric_id"`
 	Name                    string   `json:"name"`
 	URL                     string   `json:"url"`
 	Events                  []string `json:"events"`
@@ -47,7 +48,7 @@ func NewWebhookEndpointJSON(e *walletd.WebhookEndpoint, secret string) WebhookEn
 		evs = []string{}
 	}
 	return WebhookEndpointJSON{
-		ID: e.ID, Name: e.Name, URL: e.URL, Events: evs, Status: e.Status, StatusReason: e.StatusReason,
+		ID: e.ID, NumericID: e.NumericID, Name: e.Name, URL: e.URL, Events: evs, Status: e.Status, StatusReason: e.StatusReason,
 		APIVersion: e.APIVersion, Format: e.Format, CreatedAt: formatTime(e.CreatedAt), UpdatedAt: formatTime(e.UpdatedAt),
 		SecretRotatedAt: formatTime(e.SecretRotatedAt), PreviousSecretExpiresAt: formatTime(e.PreviousSecretUntil),
 		Secret: secret,
@@ -56,7 +57,7 @@ func NewWebhookEndpointJSON(e *walletd.WebhookEndpoint, secret string) WebhookEn
 
 // endpoint returns j as the domain type.
 func (j *WebhookEndpointJSON) endpoint() (*walletd.WebhookEndpoint, error) {
-	e := &walletd.WebhookEndpoint{ID: j.ID, Name: j.Name, URL: j.URL, Events: j.Events, Status: j.Status,
+	e := &walletd.WebhookEndpoint{ID: j.ID, NumericID: j.NumericID, Name: j.Name, URL: j.URL, Events: j.Events, Status: j.Status,
 		StatusReason: j.StatusReason, APIVersion: j.APIVersion, Format: j.Format}
 	for _, t := range []struct {
 		name string

@@ -29,7 +29,7 @@ func (db *DB) APIKey(ctx context.Context, id string) (*walletd.APIKey, error) {
 	if err != nil {
 		return nil, err
 	} else if len(keys) == 0 {
-		return nil, walletd.Errorf(walletd.ENotFound, "API key %q not found.", id)
+		return nil, walletd.Errorf(walletd.ENotFound, "API key %s not found.", walletd.QuoteInput(id))
 	}
 	return keys[0], nil
 }
@@ -47,7 +47,7 @@ func (db *DB) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
 		return fmt.Errorf("sqlite: revoke api key: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return walletd.Errorf(walletd.ENotFound, "Active API key %q not found.", id)
+		return walletd.Errorf(walletd.ENotFound, "Active API key %s not found.", walletd.QuoteInput(id))
 	}
 	return nil
 }

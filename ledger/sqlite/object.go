@@ -34,7 +34,7 @@ func (db *DB) LoadObject(ctx context.Context, kind, id string) ([]byte, error) {
 	var data string
 	err := db.read.QueryRowContext(ctx, `SELECT data FROM objects WHERE kind = ? AND id = ?`, kind, id).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, walletd.Errorf(walletd.ENotFound, "No %s %q.", strings.ReplaceAll(kind, "_", " "), id)
+		return nil, walletd.Errorf(walletd.ENotFound, "No %s %s.", strings.ReplaceAll(kind, "_", " "), walletd.QuoteInput(id))
 	} else if err != nil {
 		return nil, fmt.Errorf("sqlite: load %s %s: %w", kind, id, err)
 	}

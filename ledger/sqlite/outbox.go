@@ -66,7 +66,11 @@ func (o *Outbox) After(ctx context.Context, seq uint64, index int, limit int) ([
 				return nil, err
 			}
 		}
+		n := len(out)
 		out = append(out, ledger.EntryEvents(e, owner, cp, o.SiteURL)...)
+		for i := n; i < len(out); i++ {
+			out[i].Wallet = e.WalletID // "" for config entries: the sys subjects
+		}
 	}
 	for _, cp := range cps {
 		out = append(out, ledger.CheckpointEvent(cp, o.SiteURL))

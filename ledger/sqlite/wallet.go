@@ -21,7 +21,7 @@ const walletColumns = `id, user_id, email, currency, balance, held, status, crea
 func (db *DB) Wallet(ctx context.Context, id string) (*walletd.Wallet, error) {
 	w, err := scanWallet(db.read.QueryRowContext(ctx, `SELECT `+walletColumns+` FROM wallets WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, walletd.Errorf(walletd.ENotFound, "Wallet %q not found.", id)
+		return nil, walletd.Errorf(walletd.ENotFound, "Wallet %s not found.", walletd.QuoteInput(id))
 	}
 	return w, err
 }
