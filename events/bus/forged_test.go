@@ -34,7 +34,7 @@ func TestRelay_Forged(t *testing.T) {
 			recs := expectedRecords(tb, l)
 			last := recs[len(recs)-1]
 			msg := nats.NewMsg(events.Subject("walletd", last.Wallet, last.Key()))
-			msg.Data = bytes.Replace(last.Body(), []byte(`"2.00"`), []byte(`"1000000.00"`), -1)
+			msg.Data = bytes.ReplaceAll(last.Body(), []byte(`"2.00"`), []byte(`"1000000.00"`))
 			msg.Header.Set(nats.MsgIdHdr, "evt_forged")
 			msg.Header.Set(bus.HeaderSeq, strconv.FormatUint(last.Seq+1, 10))
 			msg.Header.Set(bus.HeaderIndex, "0")

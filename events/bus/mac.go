@@ -49,7 +49,7 @@ func messageMAC(key []byte, stream string, streamSeq uint64, msgID string, seq u
 func VerifyMessage(key []byte, stream string, streamSeq uint64, h nats.Header, body []byte) (uint64, int, error) {
 	seq, index, err := position(h)
 	if err != nil {
-		return 0, 0, fmt.Errorf("%w: %v", ErrForged, err)
+		return 0, 0, fmt.Errorf("%w: %w", ErrForged, err)
 	}
 	got, err := hex.DecodeString(h.Get(HeaderMAC))
 	if err != nil || len(got) != sha256.Size {
