@@ -28,8 +28,12 @@ bench:
 # differ, so a target added, moved or removed is not silently skipped.
 FUZZ_TARGETS = \
 	.:FuzzCheckRawJSON \
+	.:FuzzCheckText \
 	.:FuzzMoney \
 	.:FuzzParseAmount \
+	.:FuzzStorefrontID \
+	./cmd/walletd:FuzzParseCheckpoints \
+	./events:FuzzParseSubject \
 	./http:FuzzDecodeJSON \
 	./ledger:FuzzCanonical \
 	./ledger:FuzzFeatureParsers \

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/walletd/walletd"
+	"github.com/walletd/walletd/walletdtest"
 )
 
 // manyKeys is an object of n distinct keys, then extra keys.
@@ -147,7 +147,7 @@ func FuzzCheckRawJSON(f *testing.F) {
 			if !valid || !utf8.Valid(raw) {
 				t.Fatalf("%q accepted: json.Valid %v, utf8.Valid %v", raw, valid, utf8.Valid(raw))
 			}
-			if k, dup := duplicateKey(raw); dup {
+			if k, dup := walletdtest.DuplicateKey(raw); dup {
 				t.Fatalf("%q accepted with the key %q twice", raw, k)
 			}
 		case strings.HasPrefix(msg, "items is not valid JSON"):
@@ -161,7 +161,7 @@ func FuzzCheckRawJSON(f *testing.F) {
 				t.Fatalf("%q: %s", raw, msg)
 			}
 		case strings.HasPrefix(msg, "items holds the key"):
-			if _, dup := duplicateKey(raw); !dup {
+			if _, dup := walletdtest.DuplicateKey(raw); !dup {
 				t.Fatalf("%q: %s, but encoding/json sees no duplicate", raw, msg)
 			}
 		case strings.HasPrefix(msg, "items holds an unpaired UTF-16 surrogate escape"):
@@ -172,52 +172,4 @@ func FuzzCheckRawJSON(f *testing.F) {
 			t.Fatalf("%q: unexpected %s", raw, msg)
 		}
 	})
-}
-
-// duplicateKey returns a key that an object of raw (valid JSON) holds
-// twice, read with encoding/json's tokenizer, and whether there is one.
-func duplicateKey(raw []byte) (string, bool) {
-	type frame struct {
-		keys      map[string]bool // nil for an array
-		expectKey bool
-	}
-	var stack []*frame
-	done := func() { // a value ended
-		if n := len(stack); n > 0 && stack[n-1].keys != nil {
-			stack[n-1].expectKey = true
-		}
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return "", false
-		} else if err != nil {
-			panic(fmt.Sprintf("%q: %v", raw, err))
-		}
-		switch tok := tok.(type) {
-		case json.Delim:
-			switch tok {
-			case '{':
-				stack = append(stack, &frame{keys: map[string]bool{}, expectKey: true})
-			case '[':
-				stack = append(stack, &frame{})
-			default:
-				stack = stack[:len(stack)-1]
-				done()
-			}
-		case string:
-			if n := len(stack); n > 0 && stack[n-1].keys != nil && stack[n-1].expectKey {
-				if stack[n-1].keys[tok] {
-					return tok, true
-				}
-				stack[n-1].keys[tok], stack[n-1].expectKey = true, false
-				continue
-			}
-			done()
-		default:
-			done()
-		}
-	}
 }

@@ -3,7 +3,6 @@ package http
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/walletd/walletd"
+	"github.com/walletd/walletd/walletdtest"
 )
 
 // FuzzDecodeJSON feeds request bodies to the decoder every endpoint uses:
@@ -45,7 +45,7 @@ func check(t *testing.T, body []byte, v any, fields []string) {
 		if !utf8.Valid(body) {
 			t.Fatalf("%T: body %q accepted, not UTF-8", v, body)
 		}
-		if k, dup := duplicateKey(body); dup {
+		if k, dup := walletdtest.DuplicateKey(body); dup {
 			t.Fatalf("%T: body %q accepted with the key %q twice", v, body, k)
 		}
 		for _, k := range topKeys(body) {
@@ -87,53 +87,4 @@ func topKeys(body []byte) []string {
 		}
 	}
 	return keys
-}
-
-// duplicateKey returns a key that an object of body (valid JSON) holds
-// twice at any depth, read with encoding/json's tokenizer, and whether
-// there is one.
-func duplicateKey(body []byte) (string, bool) {
-	type frame struct {
-		keys      map[string]bool // nil for an array
-		expectKey bool
-	}
-	var stack []*frame
-	done := func() { // a value ended
-		if n := len(stack); n > 0 && stack[n-1].keys != nil {
-			stack[n-1].expectKey = true
-		}
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return "", false
-		} else if err != nil {
-			panic(err)
-		}
-		switch tok := tok.(type) {
-		case json.Delim:
-			switch tok {
-			case '{':
-				stack = append(stack, &frame{keys: map[string]bool{}, expectKey: true})
-			case '[':
-				stack = append(stack, &frame{})
-			default:
-				stack = stack[:len(stack)-1]
-				done()
-			}
-		case string:
-			if n := len(stack); n > 0 && stack[n-1].keys != nil && stack[n-1].expectKey {
-				if stack[n-1].keys[tok] {
-					return tok, true
-				}
-				stack[n-1].keys[tok], stack[n-1].expectKey = true, false
-				continue
-			}
-			done()
-		default:
-			done()
-		}
-	}
 }

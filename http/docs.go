@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/swaggest/swgui"
 	"github.com/swaggest/swgui/v5emb"
+	"github.com/walletd/walletd"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -195,7 +196,7 @@ func orderKeys(m *yaml.Node, first ...string) {
 // answers 500 internal.
 func (s *Server) registerDocRoutes(r *mux.Router) {
 	if _, err := openAPIDocument(); err != nil {
-		s.Logger.Error("openapi document", attrError, err)
+		s.Logger.Error("openapi document", walletd.LogError, err)
 	}
 	r.Handle(specPath, s.instrument(specPath, http.HandlerFunc(s.serveOpenAPISpec))).Methods("GET")
 	r.Handle(docsRedirect, s.instrument(docsRedirect, http.RedirectHandler(docsPath, http.StatusMovedPermanently))).Methods("GET")

@@ -22,15 +22,6 @@ import (
 // MaxBodyBytes is the largest request body any endpoint accepts.
 const MaxBodyBytes = 1 << 20
 
-// Log attribute keys.
-const (
-	attrRequestID = "request_id"
-	attrRoute     = "route"
-	attrStatus    = "status"
-	attrWalletID  = "wallet_id"
-	attrError     = "error"
-)
-
 // Server is the HTTP server. Set the fields, then Open.
 type Server struct {
 	Addr       string
@@ -111,7 +102,7 @@ func (s *Server) Open() error {
 	go func() {
 		defer s.wg.Done()
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.Logger.Error("http serve", attrError, err)
+			s.Logger.Error("http serve", walletd.LogError, err)
 		}
 	}()
 	return nil
@@ -199,13 +190,13 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.Ledger.Ping(ctx); err != nil {
-		s.Logger.Warn("not ready", attrError, err)
+		s.Logger.Warn("not ready", walletd.LogError, err)
 		s.Error(w, r, walletd.Errorf(walletd.EUnavailable, "The ledger database does not answer."))
 		return
 	}
 	if s.Alert != nil {
 		if err := s.Alert(); err != nil {
-			s.Logger.Error("not ready", attrError, err)
+			s.Logger.Error("not ready", walletd.LogError, err)
 			s.Error(w, r, walletd.Errorf(walletd.EUnavailable, "The event stream holds a message walletd did not write: see the relay's alert in the log."))
 			return
 		}
@@ -272,7 +263,7 @@ func (s *Server) Error(w http.ResponseWriter, r *http.Request, err error) {
 		code, msg = walletd.EUnavailable, "The request was cancelled or timed out."
 	}
 	if code == walletd.EInternal {
-		s.Logger.Error("internal error", attrRequestID, requestID(r.Context()), attrError, err)
+		s.Logger.Error("internal error", walletd.LogRequestID, requestID(r.Context()), walletd.LogError, err)
 	}
 	writeJSON(w, ErrorStatus(code), errorBody{Code: code, Message: msg})
 }

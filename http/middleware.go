@@ -80,7 +80,7 @@ func (s *Server) instrument(route string, next http.Handler) http.Handler {
 				if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 					panic(v)
 				}
-				s.Logger.Error("panic in handler", attrRequestID, id, attrRoute, route, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				s.Logger.Error("panic in handler", walletd.LogRequestID, id, walletd.LogRoute, route, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				if sw.status == 0 {
 					s.Error(sw, r, fmt.Errorf("panic: %v", v))
 				}
@@ -94,9 +94,9 @@ func (s *Server) instrument(route string, next http.Handler) http.Handler {
 		d := time.Since(start)
 		s.Metrics.observeRequest(route, r.Method, sw.status, d)
 		s.Logger.LogAttrs(r.Context(), levelFor(sw.status), "request",
-			slog.String("method", r.Method), slog.String(attrRoute, route), slog.String("path", r.URL.Path),
-			slog.Int(attrStatus, sw.status), slog.Duration("duration", d), slog.Int("bytes", sw.bytes),
-			slog.String(attrRequestID, id))
+			slog.String("method", r.Method), slog.String(walletd.LogRoute, route), slog.String("path", r.URL.Path),
+			slog.Int(walletd.LogStatus, sw.status), slog.Duration("duration", d), slog.Int("bytes", sw.bytes),
+			slog.String(walletd.LogRequestID, id))
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/walletd/walletd"
 
 	"github.com/gorilla/mux"
+	"github.com/walletd/walletd/http/client"
 	"github.com/walletd/walletd/webhooks"
 )
 
@@ -41,79 +42,15 @@ func (s *Server) registerWebhookRoutes(handle handleFunc) {
 	handle("POST", webhookBase+"/{id}/deliveries/{delivery_id}/retry", walletd.ScopeAdmin, h(s.handleRetryWebhookDelivery))
 }
 
-// webhookEndpointJSON is an endpoint as the API shows it. Secret is set
-// only in the answers of create and rotate-secret. NumericID is the
-// endpoint's integer id, WooCommerce's webhook id (X-WC-Webhook-ID).
-type webhookEndpointJSON struct {
-	ID                      string   `json:"id"`
-	NumericID               int64    `json:"numeric_id"`
-	Name                    string   `json:"name"`
-	URL                     string   `json:"url"`
-	Events                  []string `json:"events"`
-	Status                  string   `json:"status"`
-	StatusReason            string   `json:"status_reason,omitempty"`
-	APIVersion              string   `json:"api_version"`
-	Format                  string   `json:"format"`
-	CreatedAt               string   `json:"created_at"`
-	UpdatedAt               string   `json:"updated_at"`
-	SecretRotatedAt         string   `json:"secret_rotated_at,omitempty"`
-	PreviousSecretExpiresAt string   `json:"previous_secret_expires_at,omitempty"`
-	Secret                  string   `json:"secret,omitempty"`
-}
+// The wire shapes of endpoints, deliveries and attempts are defined once,
+// in http/client, which decodes what these handlers encode.
 
-func webhookEndpointToJSON(e *walletd.WebhookEndpoint) webhookEndpointJSON {
-	evs := e.Events
-	if evs == nil {
-		evs = []string{}
-	}
-	return webhookEndpointJSON{
-		ID: e.ID, NumericID: e.NumericID, Name: e.Name, URL: e.URL, Events: evs, Status: e.Status, StatusReason: e.StatusReason,
-		APIVersion: e.APIVersion, Format: e.Format, CreatedAt: timeJSON(e.CreatedAt), UpdatedAt: timeJSON(e.UpdatedAt),
-		SecretRotatedAt: timeJSON(e.SecretRotatedAt), PreviousSecretExpiresAt: timeJSON(e.PreviousSecretUntil),
-	}
-}
-
-// webhookAttemptJSON is one row of the delivery log.
-type webhookAttemptJSON struct {
-	AttemptedAt string `json:"attempted_at"`
-	Event       string `json:"event"`
-	EventID     string `json:"event_id"`
-	DeliveryID  string `json:"delivery_id"`
-	HTTPStatus  int    `json:"http_status"`
-	ResponseMS  int64  `json:"response_ms"`
-	Attempt     int    `json:"attempt"`
-	Result      string `json:"result"`
-	Error       string `json:"error,omitempty"`
-	Kind        string `json:"kind"`
-	Manual      bool   `json:"manual"`
-}
-
-// webhookDeliveryJSON is a delivery with the exact payload sent.
-type webhookDeliveryJSON struct {
-	ID            string `json:"id"`
-	EndpointID    string `json:"endpoint_id"`
-	EventID       string `json:"event_id"`
-	Event         string `json:"event"`
-	Kind          string `json:"kind"`
-	State         string `json:"state"`
-	Attempts      int    `json:"attempts"`
-	NextAttemptAt string `json:"next_attempt_at,omitempty"`
-	LastStatus    int    `json:"last_status"`
-	LastError     string `json:"last_error,omitempty"`
-	ContentType   string `json:"content_type"`
-	Payload       string `json:"payload"`
-	CreatedAt     string `json:"created_at"`
-	UpdatedAt     string `json:"updated_at"`
-}
-
-func webhookDeliveryToJSON(d *walletd.WebhookDelivery) webhookDeliveryJSON {
-	out := webhookDeliveryJSON{
-		ID: d.ID, EndpointID: d.EndpointID, EventID: d.EventID, Event: d.Event, Kind: d.Kind, State: d.State,
-		Attempts: d.Attempts, LastStatus: d.LastStatus, LastError: d.LastError, ContentType: d.ContentType,
-		Payload: string(d.Payload), CreatedAt: timeJSON(d.CreatedAt), UpdatedAt: timeJSON(d.UpdatedAt),
-	}
-	if d.State == webhooks.StatePending {
-		out.NextAttemptAt = timeJSON(d.NextAttemptAt)
+// webhookDeliveryToJSON returns d as the API shows it: next_attempt_at only
+// while the delivery is pending.
+func webhookDeliveryToJSON(d *walletd.WebhookDelivery) client.WebhookDeliveryJSON {
+	out := client.NewWebhookDeliveryJSON(d)
+	if d.State != webhooks.StatePending {
+		out.NextAttemptAt = ""
 	}
 	return out
 }
@@ -140,8 +77,7 @@ func (s *Server) handleCreateWebhookEndpoint(w http.ResponseWriter, r *http.Requ
 		s.Error(w, r, err)
 		return
 	}
-	out := webhookEndpointToJSON(ep)
-	out.Secret = secret
+	out := client.NewWebhookEndpointJSON(ep, secret)
 	writeData(w, http.StatusCreated, out)
 }
 
@@ -151,9 +87,9 @@ func (s *Server) handleListWebhookEndpoints(w http.ResponseWriter, r *http.Reque
 		s.Error(w, r, err)
 		return
 	}
-	items := make([]webhookEndpointJSON, 0, len(eps))
+	items := make([]client.WebhookEndpointJSON, 0, len(eps))
 	for _, ep := range eps {
-		items = append(items, webhookEndpointToJSON(ep))
+		items = append(items, client.NewWebhookEndpointJSON(ep, ""))
 	}
 	writeData(w, http.StatusOK, map[string]any{"items": items})
 }
@@ -164,7 +100,7 @@ func (s *Server) handleGetWebhookEndpoint(w http.ResponseWriter, r *http.Request
 		s.Error(w, r, err)
 		return
 	}
-	writeData(w, http.StatusOK, webhookEndpointToJSON(ep))
+	writeData(w, http.StatusOK, client.NewWebhookEndpointJSON(ep, ""))
 }
 
 // updateWebhookEndpointRequest is the body of PATCH: absent fields keep
@@ -190,7 +126,7 @@ func (s *Server) handleUpdateWebhookEndpoint(w http.ResponseWriter, r *http.Requ
 		s.Error(w, r, err)
 		return
 	}
-	writeData(w, http.StatusOK, webhookEndpointToJSON(ep))
+	writeData(w, http.StatusOK, client.NewWebhookEndpointJSON(ep, ""))
 }
 
 func (s *Server) handleDeleteWebhookEndpoint(w http.ResponseWriter, r *http.Request) {
@@ -236,8 +172,7 @@ func (s *Server) handleRotateWebhookSecret(w http.ResponseWriter, r *http.Reques
 		s.Error(w, r, err)
 		return
 	}
-	out := webhookEndpointToJSON(ep)
-	out.Secret = secret
+	out := client.NewWebhookEndpointJSON(ep, secret)
 	writeData(w, http.StatusOK, out)
 }
 
@@ -276,11 +211,7 @@ func (s *Server) handleEnableWebhookEndpoint(w http.ResponseWriter, r *http.Requ
 		s.Error(w, r, err)
 		return
 	}
-	out := struct {
-		webhookEndpointJSON
-		DeliverHeld bool  `json:"deliver_held"`
-		Held        int64 `json:"held"`
-	}{webhookEndpointToJSON(ep), req.DeliverHeld, n}
+	out := client.WebhookEnableJSON{WebhookEndpointJSON: client.NewWebhookEndpointJSON(ep, ""), DeliverHeld: req.DeliverHeld, Held: n}
 	writeData(w, http.StatusOK, out)
 }
 
@@ -295,13 +226,9 @@ func (s *Server) handleWebhookAttempts(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	items := make([]webhookAttemptJSON, 0, len(as))
+	items := make([]client.WebhookAttemptJSON, 0, len(as))
 	for _, a := range as {
-		items = append(items, webhookAttemptJSON{
-			AttemptedAt: timeJSON(a.At), Event: a.Event, EventID: a.EventID, DeliveryID: a.DeliveryID,
-			HTTPStatus: a.HTTPStatus, ResponseMS: a.ResponseMS, Attempt: a.Attempt, Result: a.Result,
-			Error: a.Error, Kind: a.Kind, Manual: a.Manual,
-		})
+		items = append(items, client.NewWebhookAttemptJSON(a))
 	}
 	writeData(w, http.StatusOK, map[string]any{"items": items})
 }

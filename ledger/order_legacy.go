@@ -88,6 +88,9 @@ func compactItems(items json.RawMessage) (json.RawMessage, error) {
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, items); err != nil {
 		return nil, walletd.Errorf(walletd.EInvalid, "items is not valid JSON.")
+	} else if err := walletd.CheckRawJSON("items", buf.Bytes()); err != nil {
+		// json.Compact checks no UTF-8, surrogates or duplicate keys.
+		return nil, err
 	}
 	return buf.Bytes(), nil
 }

@@ -11,14 +11,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/walletd/walletd"
 	"github.com/walletd/walletd/events"
 	"github.com/walletd/walletd/events/bus"
-)
-
-// Log attribute keys.
-const (
-	attrStream    = "stream"
-	attrStreamSeq = "stream_seq"
 )
 
 // DefaultConsumer is the durable consumer name when Projector.Consumer is
@@ -155,7 +150,7 @@ func (p *Projector) Rebuild(ctx context.Context) error {
 	if err := p.DB.Reset(ctx); err != nil {
 		return err
 	}
-	p.Logger.Info("projections: rebuilding from the stream", attrStream, p.Stream)
+	p.Logger.Info("projections: rebuilding from the stream", walletd.LogStream, p.Stream)
 	return c.CatchUp(ctx)
 }
 
@@ -203,7 +198,7 @@ func (a *applier) Apply(ctx context.Context, b *bus.Batch) error {
 		return moved(err)
 	}
 	for _, e := range bad {
-		p.Logger.Error("projections: event passed over", "component", "projector", attrStream, p.Stream, attrStreamSeq, e.streamSeq, "reason", e.reason)
+		p.Logger.Error("projections: event passed over", "component", "projector", walletd.LogStream, p.Stream, walletd.LogStreamSeq, e.streamSeq, "reason", e.reason)
 	}
 	if m := p.Metrics; m != nil {
 		m.Applied.Add(float64(res.applied))

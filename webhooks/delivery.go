@@ -156,6 +156,6 @@ func (s *Service) EnableEndpoint(ctx context.Context, id string, deliverHeld boo
 		return nil, 0, err
 	}
 	s.refresh(ctx, id)
-	s.Logger.Info("webhooks: endpoint enabled", attrEndpointID, id, "deliver_held", deliverHeld, "held", n)
+	s.Logger.Info("webhooks: endpoint enabled", walletd.LogEndpointID, id, "deliver_held", deliverHeld, "held", n)
 	return out.public(), n, nil
 }

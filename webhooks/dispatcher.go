@@ -166,7 +166,7 @@ func (a *dispatch) Apply(ctx context.Context, b *bus.Batch) error {
 		ev, ok := d.toEvent(m)
 		if !ok {
 			d.Logger.Error("webhooks: event passed over: no event id or subject", "component", "webhook-dispatcher",
-				attrStreamSeq, m.Seq, "subject", m.Subject)
+				walletd.LogStreamSeq, m.Seq, "subject", m.Subject)
 			continue
 		}
 		evs = append(evs, ev)

@@ -125,7 +125,7 @@ func (s *Service) CreateEndpoint(ctx context.Context, in walletd.WebhookEndpoint
 		return nil, "", err
 	}
 	s.refresh(ctx, r.ID)
-	s.Logger.Info("webhooks: endpoint created", attrEndpointID, r.ID, "numeric_id", r.NumericID, "format", r.Format, "events", len(r.Events))
+	s.Logger.Info("webhooks: endpoint created", walletd.LogEndpointID, r.ID, "numeric_id", r.NumericID, "format", r.Format, "events", len(r.Events))
 	return r.public(), secret, nil
 }
 
@@ -268,7 +268,7 @@ func (s *Service) DeleteEndpoint(ctx context.Context, id string) error {
 		return walletd.Errorf(walletd.ENotFound, "Webhook endpoint %q not found.", id)
 	}
 	s.refresh(ctx, id)
-	s.Logger.Info("webhooks: endpoint deleted", attrEndpointID, id)
+	s.Logger.Info("webhooks: endpoint deleted", walletd.LogEndpointID, id)
 	return nil
 }
 
@@ -307,6 +307,6 @@ func (s *Service) RotateSecret(ctx context.Context, id string, opt walletd.Webho
 		return nil, "", err
 	}
 	s.refresh(ctx, id)
-	s.Logger.Info("webhooks: secret rotated", attrEndpointID, id)
+	s.Logger.Info("webhooks: secret rotated", walletd.LogEndpointID, id)
 	return out.public(), secret, nil
 }

@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/walletd/walletd"
 )
 
 // httpDoer sends one request; *http.Client implements it.
@@ -185,7 +187,7 @@ func (l *lane) load() time.Duration {
 	jobs, next, err := l.s.DB.due(l.ctx, l.id, now, free, busy)
 	if err != nil {
 		if l.ctx.Err() == nil {
-			l.s.Logger.Warn("webhooks: load due deliveries", attrEndpointID, l.id, attrError, err)
+			l.s.Logger.Warn("webhooks: load due deliveries", walletd.LogEndpointID, l.id, walletd.LogError, err)
 		}
 		return time.Second
 	}
@@ -359,7 +361,7 @@ func (s *Service) commitLoop() {
 		changed, err := s.commit(ctx, batch)
 		if err != nil {
 			// The deliveries stay as they were (pending): they are sent again.
-			s.Logger.Error("webhooks: cannot record attempt results; the deliveries will be sent again", attrError, err, "results", len(batch))
+			s.Logger.Error("webhooks: cannot record attempt results; the deliveries will be sent again", walletd.LogError, err, "results", len(batch))
 		}
 		touched := map[string]bool{}
 		s.mu.RLock()
@@ -396,14 +398,14 @@ func (s *Service) observe(batch []*result) {
 		}
 		switch r.logResult {
 		case ResultSuspended:
-			s.Logger.Warn("webhooks: the last retry failed; endpoint suspended", attrEndpointID, r.job.endpointID,
-				attrDeliveryID, r.job.id, attrEventID, r.job.eventID, attrStatus, r.status, attrError, r.errText)
+			s.Logger.Warn("webhooks: the last retry failed; endpoint suspended", walletd.LogEndpointID, r.job.endpointID,
+				walletd.LogDeliveryID, r.job.id, walletd.LogEventID, r.job.eventID, walletd.LogHTTPStatus, r.status, walletd.LogError, r.errText)
 		case ResultDisabled:
-			s.Logger.Warn("webhooks: the receiver answered 410 Gone; endpoint disabled", attrEndpointID, r.job.endpointID,
-				attrDeliveryID, r.job.id)
+			s.Logger.Warn("webhooks: the receiver answered 410 Gone; endpoint disabled", walletd.LogEndpointID, r.job.endpointID,
+				walletd.LogDeliveryID, r.job.id)
 		default:
-			s.Logger.Debug("webhooks: attempt", attrEndpointID, r.job.endpointID, attrDeliveryID, r.job.id,
-				attrEventID, r.job.eventID, attrAttempt, r.attempt, attrStatus, r.status, "result", r.logResult, attrError, r.errText)
+			s.Logger.Debug("webhooks: attempt", walletd.LogEndpointID, r.job.endpointID, walletd.LogDeliveryID, r.job.id,
+				walletd.LogEventID, r.job.eventID, walletd.LogAttempt, r.attempt, walletd.LogHTTPStatus, r.status, "result", r.logResult, walletd.LogError, r.errText)
 		}
 	}
 }

@@ -11,17 +11,6 @@ import (
 	"github.com/walletd/walletd"
 )
 
-// Log attribute keys.
-const (
-	attrEndpointID = "endpoint_id"
-	attrDeliveryID = "delivery_id"
-	attrEventID    = "event_id"
-	attrStatus     = "http_status"
-	attrAttempt    = "attempt"
-	attrError      = "error"
-	attrStreamSeq  = "stream_seq"
-)
-
 var _ walletd.WebhookService = (*Service)(nil)
 
 // Service manages webhook endpoints and sends their deliveries. Set the
@@ -119,7 +108,7 @@ func (s *Service) Open() error {
 	for _, r := range recs {
 		if r.keys.err != nil {
 			s.Logger.Error("webhooks: the endpoint's secret cannot be opened; its deliveries will fail until the secret is rotated",
-				attrEndpointID, r.ID, attrError, r.keys.err)
+				walletd.LogEndpointID, r.ID, walletd.LogError, r.keys.err)
 		}
 	}
 	s.mu.Lock()
@@ -182,7 +171,7 @@ func (s *Service) refresh(ctx context.Context, id string) {
 	l := s.lanes[id]
 	s.mu.Unlock()
 	if err != nil && walletd.ErrorCode(err) != walletd.ENotFound {
-		s.Logger.Error("webhooks: reload endpoint", attrEndpointID, id, attrError, err)
+		s.Logger.Error("webhooks: reload endpoint", walletd.LogEndpointID, id, walletd.LogError, err)
 	}
 	if l != nil {
 		l.poke()
@@ -223,7 +212,7 @@ func (s *Service) housekeeping() {
 		case <-prune.C:
 			n, err := s.DB.prune(s.ctx, s.Now().Add(-s.Retention))
 			if err != nil && s.ctx.Err() == nil {
-				s.Logger.Warn("webhooks: prune", attrError, err)
+				s.Logger.Warn("webhooks: prune", walletd.LogError, err)
 			} else if n > 0 {
 				s.Logger.Info("webhooks: pruned finished deliveries", "deleted", n)
 			}

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -35,6 +36,13 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	// A fuzzing run (and each of its workers, which restart often) runs
+	// only the fuzz target: it needs no binary, and building one per worker
+	// start would leave no time to fuzz.
+	flag.Parse()
+	if fuzzing() {
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "walletd-bin")
 	if err != nil {
 		panic(err)
@@ -47,6 +55,16 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// fuzzing reports whether the test binary runs a fuzz target.
+func fuzzing() bool {
+	for _, name := range []string{"test.fuzz", "test.fuzzworker"} {
+		if f := flag.Lookup(name); f != nil && f.Value.String() != "" && f.Value.String() != "false" {
+			return true
+		}
+	}
+	return false
 }
 
 // proc is a running `walletd serve`.

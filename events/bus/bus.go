@@ -7,16 +7,3 @@
 // starts its goroutines (failing fast on what can be checked at once),
 // Close stops them and waits.
 package bus
-
-// Log attribute keys.
-const (
-	attrComponent     = "component"
-	attrStream        = "stream"
-	attrConsumer      = "consumer"
-	attrStreamSeq     = "stream_seq"
-	attrStreamLastSeq = "stream_last_seq"
-	attrSeq           = "seq"
-	attrIndex         = "index"
-	attrError         = "error"
-	attrRetryIn       = "retry_in"
-)

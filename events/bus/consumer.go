@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/walletd/walletd"
 	"github.com/walletd/walletd/events"
 )
 
@@ -121,7 +122,7 @@ func (c *Consumer) Open() error {
 	go func() {
 		defer close(c.done)
 		if err := c.run(ctx, 0); err != nil {
-			c.Logger.Error(c.Name+": stopped", attrError, err)
+			c.Logger.Error(c.Name+": stopped", walletd.LogError, err)
 			c.mu.Lock()
 			c.err = err
 			c.mu.Unlock()
@@ -197,7 +198,7 @@ func (c *Consumer) checkPosition(ctx context.Context) error {
 // run runs sessions until ctx is done or, when target > 0, until the
 // stream sequence target is applied.
 func (c *Consumer) run(ctx context.Context, target uint64) error {
-	logger := c.Logger.With(attrStream, c.Stream, attrConsumer, c.consumerName())
+	logger := c.Logger.With(walletd.LogStream, c.Stream, walletd.LogConsumer, c.consumerName())
 	backoff := 100 * time.Millisecond
 	for {
 		progressed, err := c.session(ctx, logger, target)
@@ -212,7 +213,7 @@ func (c *Consumer) run(ctx context.Context, target uint64) error {
 		case errors.Is(err, ErrStop), errors.Is(err, ErrStreamMismatch):
 			return err
 		case errors.Is(err, ErrPositionMoved):
-			logger.Info(c.Name+": resuming from the stored position", attrError, err)
+			logger.Info(c.Name+": resuming from the stored position", walletd.LogError, err)
 			continue
 		}
 		if progressed {
@@ -221,7 +222,7 @@ func (c *Consumer) run(ctx context.Context, target uint64) error {
 		if c.Metrics.Errors != nil {
 			c.Metrics.Errors.Inc()
 		}
-		logger.Warn(c.Name+": will resume from the stored position", attrError, err, attrRetryIn, backoff)
+		logger.Warn(c.Name+": will resume from the stored position", walletd.LogError, err, walletd.LogRetryIn, backoff)
 		select {
 		case <-ctx.Done():
 			if target > 0 {
@@ -272,7 +273,7 @@ func (c *Consumer) start(ctx context.Context, logger *slog.Logger) (uint64, erro
 			return 0, fmt.Errorf("%s: %w: recorded from %q, configured %q", c.Name, ErrStreamMismatch, pos.Stream, c.Stream)
 		}
 		logger.Warn(c.Name+": the position was recorded from another stream; starting after the last message of this one",
-			"recorded_stream", pos.Stream, attrStreamSeq, pos.Seq, attrStreamLastSeq, st.LastSeq)
+			"recorded_stream", pos.Stream, walletd.LogStreamSeq, pos.Seq, walletd.LogStreamLastSeq, st.LastSeq)
 		if err := c.Applier.Reposition(ctx, pos, Position{Stream: c.Stream, Seq: st.LastSeq}); err != nil {
 			return 0, err
 		}
@@ -282,14 +283,14 @@ func (c *Consumer) start(ctx context.Context, logger *slog.Logger) (uint64, erro
 		// the lost events again after its new last message; the applier
 		// recognises those it has already applied.
 		logger.Warn(c.Name+": the stream ends before the stored position; resuming after its last message",
-			attrStreamSeq, pos.Seq, attrStreamLastSeq, st.LastSeq)
+			walletd.LogStreamSeq, pos.Seq, walletd.LogStreamLastSeq, st.LastSeq)
 		if err := c.Applier.Reposition(ctx, pos, Position{Stream: pos.Stream, Seq: st.LastSeq}); err != nil {
 			return 0, err
 		}
 		return st.LastSeq, nil
 	case st.Msgs > 0 && pos.Seq+1 < st.FirstSeq:
 		logger.Error(c.Name+": the stream no longer holds the messages after the stored position",
-			attrStreamSeq, pos.Seq, "stream_first_seq", st.FirstSeq, "consequence", c.Lost)
+			walletd.LogStreamSeq, pos.Seq, "stream_first_seq", st.FirstSeq, "consequence", c.Lost)
 	}
 	return pos.Seq, nil
 }
@@ -326,7 +327,7 @@ func (c *Consumer) session(ctx context.Context, logger *slog.Logger, target uint
 			cancel()
 		}
 	}()
-	logger.Info(c.Name+": consuming", attrStreamSeq, applied, "deliver_from", from)
+	logger.Info(c.Name+": consuming", walletd.LogStreamSeq, applied, "deliver_from", from)
 
 	next, fresh := from, true
 	stalls := 0 // idle checks in a row with messages pending and none delivered
@@ -334,7 +335,7 @@ func (c *Consumer) session(ctx context.Context, logger *slog.Logger, target uint
 	defer idle.Stop()
 	buf := make([]jetstream.Msg, 0, c.BatchSize)
 	b := &Batch{Msgs: make([]Message, 0, c.BatchSize)}
-	logConsumeErr := func(err error) { logger.Debug(c.Name+": consumer", attrError, err) }
+	logConsumeErr := func(err error) { logger.Debug(c.Name+": consumer", walletd.LogError, err) }
 	for {
 		got, err := sub.Next(ctx, idle.C, buf, logConsumeErr)
 		if err != nil {
@@ -381,7 +382,7 @@ func (c *Consumer) session(ctx context.Context, logger *slog.Logger, target uint
 			pending = meta.NumPending
 			if c.Key != nil {
 				if _, _, err := VerifyMessage(c.Key, c.Stream, seq, m.Headers(), m.Data()); err != nil {
-					logger.Error(c.Name+": refused a stream message walletd did not write", attrStreamSeq, seq, attrError, err)
+					logger.Error(c.Name+": refused a stream message walletd did not write", walletd.LogStreamSeq, seq, walletd.LogError, err)
 					if c.Metrics.Refused != nil {
 						c.Metrics.Refused.Inc()
 					}

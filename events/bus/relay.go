@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/walletd/walletd"
 	"github.com/walletd/walletd/events"
 )
 
@@ -151,7 +152,7 @@ func (r *Relay) Close() error {
 // run publishes until ctx is done. Errors are logged and retried with
 // back-off.
 func (r *Relay) run(ctx context.Context) {
-	logger := r.Logger.With(attrComponent, "relay")
+	logger := r.Logger.With(walletd.LogComponent, "relay")
 	backoff := 100 * time.Millisecond
 	idle := time.NewTimer(0)
 	defer idle.Stop()
@@ -164,7 +165,7 @@ func (r *Relay) run(ctx context.Context) {
 			if m := r.Metrics; m != nil && m.Errors != nil {
 				m.Errors.Inc()
 			}
-			logger.Warn("relay: will resync from the stream", attrError, err, attrRetryIn, backoff)
+			logger.Warn("relay: will resync from the stream", walletd.LogError, err, walletd.LogRetryIn, backoff)
 			r.mu.Lock()
 			r.synced = false
 			r.mu.Unlock()
@@ -187,7 +188,7 @@ func (r *Relay) run(ctx context.Context) {
 		case <-r.notify:
 		case <-idle.C:
 			if err := r.checkStream(ctx); err != nil {
-				logger.Warn("relay: stream check", attrError, err)
+				logger.Warn("relay: stream check", walletd.LogError, err)
 			}
 		}
 	}
@@ -312,7 +313,7 @@ func (r *Relay) resync(ctx context.Context) error {
 	r.mu.Lock()
 	r.seq, r.index, r.base, r.synced = seq, index, info.State.LastSeq, true
 	r.mu.Unlock()
-	r.Logger.Info("relay: resumed from the stream", attrComponent, "relay", attrSeq, seq, attrIndex, index, attrStreamSeq, info.State.LastSeq)
+	r.Logger.Info("relay: resumed from the stream", walletd.LogComponent, "relay", walletd.LogSeq, seq, walletd.LogIndex, index, walletd.LogStreamSeq, info.State.LastSeq)
 	return nil
 }
 
@@ -362,7 +363,7 @@ func (r *Relay) prove(ctx context.Context, m *jetstream.RawStreamMsg) (uint64, i
 // raise records a message the relay did not write: metric, error log and
 // Alert.
 func (r *Relay) raise(err error) {
-	r.Logger.Error("relay: ALERT: the stream holds a message walletd did not write", attrComponent, "relay", attrError, err)
+	r.Logger.Error("relay: ALERT: the stream holds a message walletd did not write", walletd.LogComponent, "relay", walletd.LogError, err)
 	if m := r.Metrics; m != nil && m.Forged != nil {
 		m.Forged.Inc()
 	}

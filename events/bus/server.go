@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/walletd/walletd"
 	"github.com/walletd/walletd/events"
 )
 
@@ -218,10 +219,10 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg StreamConfig)
 		switch tr := before.Config.SubjectTransform; {
 		case tr == nil:
 			cfg.Logger.Info("nats: stream subjects migrated: messages up to the stream seq logged keep their <prefix>.<event key> subjects, later ones are on the wallet and sys branches",
-				attrStream, cfg.Name, attrStreamLastSeq, before.State.LastSeq, "partitions", cfg.Partitions)
+				walletd.LogStream, cfg.Name, walletd.LogStreamLastSeq, before.State.LastSeq, "partitions", cfg.Partitions)
 		case tr.Source != src || tr.Destination != dst:
 			cfg.Logger.Warn("nats: stream partitions changed: messages after the stream seq logged are in the new partitions; partitioned consumers must switch there",
-				attrStream, cfg.Name, attrStreamLastSeq, before.State.LastSeq, "from", tr.Destination, "to", dst)
+				walletd.LogStream, cfg.Name, walletd.LogStreamLastSeq, before.State.LastSeq, "from", tr.Destination, "to", dst)
 		}
 	}
 	return s, nil
