@@ -68,7 +68,9 @@ type Checkout struct {
 	LinkTTL time.Duration
 	// Expirer cancels the orders whose links expire unpaid
 	// (ledger.LinkExpirer); nil leaves them pending.
-	Expirer interface{ Schedule(orderID int64, at time.Time) }
+	Expirer interface {
+		Schedule(orderID int64, at time.Time)
+	}
 	// Methods are the payment methods the page offers after the wallet.
 	Methods []PaymentMethod
 	// FailedVisits and FailedBurst rate-limit the failed link visits of
