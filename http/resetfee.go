@@ -287,7 +287,7 @@ func (s *Server) handleCreateResetFeeKey(w http.ResponseWriter, r *http.Request)
 	secret = resetFeeKeyPrefix + secret
 	hash = hashSecret(secret)
 	cmd := &ledger.CreateResetFeeKey{ID: walletd.NewID("rfk"), Name: req.Name, Prefix: secret[:len(resetFeeKeyPrefix)+6], Hash: hash}
-	res, err := s.Writer.Submit(r.Context(), "", cmd)
+	res, err := s.Writer.Submit(r.Context(), "", cmd) // each request a new key: its secret is shown once
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -327,7 +327,7 @@ func (s *Server) handleListResetFeeKeys(w http.ResponseWriter, r *http.Request) 
 
 func (s *Server) handleRevokeResetFeeKey(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["key_id"]
-	res, err := s.Writer.Submit(r.Context(), "", &ledger.RevokeResetFeeKey{ID: id})
+	res, err := s.Writer.Submit(r.Context(), r.Header.Get("Idempotency-Key"), &ledger.RevokeResetFeeKey{ID: id})
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -336,6 +336,9 @@ func (s *Server) handleRevokeResetFeeKey(w http.ResponseWriter, r *http.Request)
 	if !ok {
 		s.Error(w, r, errors.New("reset-fee key: the writer reported no key"))
 		return
+	}
+	if res.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	writeData(w, http.StatusOK, resetFeeKeyToJSON(k, writtenBy(res.Entries)))
 }

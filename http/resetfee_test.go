@@ -289,3 +289,113 @@ func TestResetFee_Keys(t *testing.T) {
 	// The key routes need admin.
 	s.do(t, "GET", "/v1/reset-fee/keys", "", "Authorization", s.bearer(t, walletd.ScopeWalletsWrite)).expect(t, 403, "forbidden")
 }
+
+// exerciseResetFee drives every reset-fee operation through call,
+// TestOpenAPI_ResponsesMatch's checker of answers against the document.
+func exerciseResetFee(t *testing.T, s *testServer, call func(method, tpl, path, body string, headers ...string) *response) {
+	t.Helper()
+	var p struct {
+		Variations []struct{ ID int64 }
+	}
+	call("POST", "/v1/products", "/v1/products", `{"name":"Reset","currency":"USD","variations":[{"challenge_type":"1 Step","account_size":"$5,000","price":"9.00"}]}`).data(t, &p)
+	var k struct {
+		ID        string `json:"id"`
+		SecretKey string `json:"secret_key"`
+	}
+	call("POST", "/v1/reset-fee/keys", "/v1/reset-fee/keys", `{"name":"backend"}`).data(t, &k)
+	call("POST", "/v1/reset-fee/keys", "/v1/reset-fee/keys", `{"name":1}`).expect(t, 400, "invalid_json")
+	call("GET", "/v1/reset-fee/keys", "/v1/reset-fee/keys", "").expect(t, 200, "")
+	body := fmt.Sprintf(`{"billing_details":{"first_name":"Ana","email":"ana@example.com","country":"US"},"product_id":%d,"secret_key":%q,"account_id":"1"}`, p.Variations[0].ID, k.SecretKey)
+	call("POST", "/v1/reset-fee", "/v1/reset-fee", body, "Authorization", "").expect(t, 200, "")
+	call("POST", "/v1/reset-fee", "/v1/reset-fee", strings.Replace(body, `"US"`, `"ZZ"`, 1), "Authorization", "").expect(t, 400, "")
+	call("POST", "/v1/reset-fee", "/v1/reset-fee", strings.Replace(body, k.SecretKey, "nope", 1), "Authorization", "").expect(t, 401, "")
+	call("POST", "/v1/reset-fee", "/v1/reset-fee", `{"secret_key":"`+strings.Repeat("a", 2<<20)+`"}`, "Authorization", "").expect(t, 413, "")
+	call("POST", "/v1/reset-fee/keys/{key_id}/revoke", "/v1/reset-fee/keys/"+k.ID+"/revoke", "").expect(t, 200, "")
+	call("DELETE", "/v1/reset-fee/keys/{key_id}", "/v1/reset-fee/keys/"+k.ID, "").expect(t, 409, "conflict")
+	call("DELETE", "/v1/reset-fee/keys/{key_id}", "/v1/reset-fee/keys/rfk_nope", "").expect(t, 404, "not_found")
+	call("POST", "/v1/reset-fee", "/v1/reset-fee", body, "Authorization", "").expect(t, 401, "")
+}
+
+// TestResetFee_BadInput: the catalogue of bad bodies. Each gets the
+// seed's flat failure with the right status and a message naming the
+// field, and changes nothing; a wrong key never says whether the product
+// exists.
+func TestResetFee_BadInput(t *testing.T) {
+	s := mustResetFee(t, mustServer(t))
+	good := s.body(s.Variations[0], "12345")
+	repl := func(old, new string) string {
+		if !strings.Contains(good, old) {
+			t.Fatalf("%q not in the body", old)
+		}
+		return strings.Replace(good, old, new, 1)
+	}
+	entries := func() string { return string(s.do(t, "GET", "/v1/ledger/entries?limit=1000", "").Raw) }
+	before := entries()
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		says       string
+	}{
+		{"Empty", ``, 400, "body"},
+		{"Malformed", `{"billing_details":`, 400, ""},
+		{"NotAnObject", `[1]`, 400, ""},
+		{"Trailing", good + `{}`, 400, "exactly one JSON object"},
+		{"Null", `null`, 401, "Invalid secret key provided"},
+		{"DuplicateKey", repl(`"account_id"`, `"account_id":"1","account_id"`), 400, "account_id"},
+		{"DuplicateNestedKey", repl(`"city"`, `"city":"x","city"`), 400, "city"},
+		{"UnknownField", repl(`"account_id"`, `"admin":true,"account_id"`), 400, "admin"},
+		{"ProductIDString", repl(fmt.Sprintf(`"product_id":%d`, s.Variations[0]), `"product_id":"72238"`), 400, "product_id"},
+		{"ProductIDFloat", repl(fmt.Sprintf(`"product_id":%d`, s.Variations[0]), `"product_id":1.5`), 400, "product_id"},
+		{"ProductIDHuge", repl(fmt.Sprintf(`"product_id":%d`, s.Variations[0]), `"product_id":1e400`), 400, "product_id"},
+		{"ProductIDNegative", repl(fmt.Sprintf(`"product_id":%d`, s.Variations[0]), `"product_id":-3`), 400, "product_id"},
+		{"ProductIDMissing", repl(fmt.Sprintf(`"product_id":%d,`, s.Variations[0]), ``), 400, "product_id"},
+		{"ProductUnknown", repl(fmt.Sprintf(`"product_id":%d`, s.Variations[0]), `"product_id":999999`), 400, "product_id 999999"},
+		{"ProductIsAProduct", repl(fmt.Sprintf(`"product_id":%d`, s.Variations[0]), fmt.Sprintf(`"product_id":%d`, s.Variations[0]-1)), 400, "product_id"},
+		{"AccountIDNumber", repl(`"account_id":"12345"`, `"account_id":12345`), 400, "account_id"},
+		{"AccountIDMissing", repl(`,"account_id":"12345"`, ``), 400, "account_id"},
+		{"AccountIDBlank", repl(`"account_id":"12345"`, `"account_id":"  "`), 400, "account_id"},
+		{"AccountIDControl", repl(`"account_id":"12345"`, `"account_id":"a\u0000b"`), 400, "account_id"},
+		{"EmailMissing", repl(`"email":"jane@example.com",`, ``), 400, "billing_details.email"},
+		{"EmailBad", repl(`"jane@example.com"`, `"jane"`), 400, "billing_details.email"},
+		{"EmailNumber", repl(`"jane@example.com"`, `5`), 400, "email"},
+		{"BillingMissing", `{"product_id":1,"secret_key":"` + s.Secret + `","account_id":"1"}`, 400, "billing_details"},
+		{"BillingNotObject", repl(`"billing_details":{`, `"billing_details":"x","x":{`), 400, ""},
+		{"CountryThreeLetters", repl(`"country":"US"`, `"country":"USA"`), 400, "billing_details.country"},
+		{"CountryUnknown", repl(`"country":"US"`, `"country":"XX"`), 400, "billing_details.country"},
+		{"CountryNumber", repl(`"country":"US"`, `"country":1`), 400, "country"},
+		{"NameTooLong", repl(`"first_name":"John"`, `"first_name":"`+strings.Repeat("a", 300)+`"`), 400, "billing_details.first_name"},
+		{"InvalidUTF8", repl(`"John"`, "\"J\xffohn\""), 400, ""},
+		{"LoneSurrogate", repl(`"John"`, `"J\ud800ohn"`), 400, ""},
+		{"Huge", `{"secret_key":"` + strings.Repeat("a", 2<<20) + `"}`, 413, "larger"},
+		{"SecretMissing", repl(fmt.Sprintf(`"secret_key":%q,`, s.Secret), ``), 401, "Invalid secret key provided"},
+		{"SecretWrong", repl(s.Secret, s.Secret+"x"), 401, "Invalid secret key provided"},
+		{"SecretNumber", repl(fmt.Sprintf(`"secret_key":%q`, s.Secret), `"secret_key":1`), 400, "secret_key"},
+		// A wrong key says the same whether the product exists or not,
+		// and whatever else is wrong with the body.
+		{"WrongKeyUnknownProduct", strings.Replace(repl(fmt.Sprintf(`"product_id":%d`, s.Variations[0]), `"product_id":999999`), s.Secret, "nope", 1), 401, "Invalid secret key provided"},
+		{"WrongKeyBadEmail", strings.Replace(repl(`"jane@example.com"`, `"jane"`), s.Secret, "nope", 1), 401, "Invalid secret key provided"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, f := s.post(t, "/wp-json/walletd/v1/reset-fee", tc.body)
+			if r.Status != tc.status || f.Success || f.Message == "" || !strings.Contains(f.Message, tc.says) || f.OrderID != 0 || f.PaymentURL != "" {
+				t.Fatalf("%d %s, want %d with %q", r.Status, r.Raw, tc.status, tc.says)
+			}
+			if tc.status == 401 && f.Message != "Invalid secret key provided" {
+				t.Fatalf("401 message %q", f.Message)
+			}
+		})
+	}
+	if after := entries(); after != before {
+		t.Fatal("a refused request wrote to the ledger")
+	}
+	s.do(t, "PATCH", fmt.Sprintf("/v1/products/%d/variations/%d", s.Variations[0]-1, s.Variations[0]), `{"enabled":false}`).expect(t, 200, "")
+	if r, f := s.post(t, "/v1/reset-fee", good); r.Status != 400 || !strings.Contains(f.Message, "product_id") {
+		t.Fatalf("disabled variation: %d %s", r.Status, r.Raw)
+	}
+	// The key endpoints' bad input.
+	s.do(t, "POST", "/v1/reset-fee/keys", `{"name":`).expect(t, 400, "invalid_json")
+	s.do(t, "POST", "/v1/reset-fee/keys", `{"name":"a","x":1}`).expect(t, 400, "invalid_json")
+	s.do(t, "POST", "/v1/reset-fee/keys", `{"name":"`+strings.Repeat("a", 300)+`"}`).expect(t, 400, "invalid_request")
+	s.do(t, "POST", "/v1/reset-fee/keys", `{}`, "Authorization", "").expect(t, 401, "unauthorized")
+	s.do(t, "POST", "/v1/reset-fee/keys/"+strings.Repeat("x", 100)+"/revoke", "").expect(t, 404, "not_found")
+}
