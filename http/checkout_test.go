@@ -98,13 +98,12 @@ func mustClockResetFee(t *testing.T, clk *clock) (*resetFeeSetup, *ledger.LinkEx
 	t.Helper()
 	s := mustClockServer(t, clk)
 	x := &ledger.LinkExpirer{Writer: s.L.Writer, Reader: s.L.DB, Now: clk.Now, Margin: time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OnExpired: s.Checkout.OnLinkExpired}
 	if err := x.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { x.Close() })
 	s.Checkout.Expirer = x
-	s.Checkout.OnLinkExpired(0) // counted in the metrics test below
 	return mustResetFee(t, s), x
 }
 
@@ -141,7 +140,7 @@ func TestCheckout_Expiry(t *testing.T) {
 
 	// A restart: a new expirer finds both pending orders and cancels them.
 	x.Close()
-	x2 := &ledger.LinkExpirer{Writer: s.L.Writer, Reader: s.L.DB, Now: clk.Now, Margin: time.Millisecond}
+	x2 := &ledger.LinkExpirer{Writer: s.L.Writer, Reader: s.L.DB, Now: clk.Now, Margin: time.Millisecond, OnExpired: s.Checkout.OnLinkExpired}
 	if err := x2.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +154,15 @@ func TestCheckout_Expiry(t *testing.T) {
 		return nil
 	})
 	s.wantMoney(t, s.WalletID, "100.00/0.00/100.00")
+	metrics := string(s.do(t, "GET", "/metrics", "").Raw)
+	for _, w := range []string{`walletd_payment_links_total{event="issued"} 2`, `walletd_payment_links_total{event="spent"} 1`,
+		`walletd_payment_links_total{event="expired"} 2`, `walletd_payment_links_total{event="refused"} 2`,
+		`walletd_orders{status="cancelled"} 2`, `walletd_reset_fee_requests_total{outcome="created"} 2`,
+		`walletd_payment_page_duration_seconds_count{page="pay"} 2`, `walletd_payment_page_duration_seconds_count{page="error"} 2`} {
+		if !strings.Contains(metrics, w) {
+			t.Errorf("metrics lack %s", w)
+		}
+	}
 	// Expiring again changes nothing.
 	if _, err := s.L.Writer.Submit(context.Background(), "", &ledger.ExpirePaymentLink{OrderID: f.OrderID}); walletd.ErrorCode(err) != walletd.EConflict {
 		t.Fatalf("second expiry: %v", err)

@@ -352,3 +352,59 @@ func TestServe_CrashDuringResetFeePayments(t *testing.T) {
 	}
 	t.Logf("%d orders, %d paid, SIGKILL mid-payment", len(orders), paid)
 }
+
+// TestServe_PaymentLinkTTL: serve refuses a link lifetime outside 5 to 10
+// minutes, before it opens anything.
+func TestServe_PaymentLinkTTL(t *testing.T) {
+	for _, ttl := range []string{"4m59s", "10m1s", "0s", "-5m"} {
+		dir := filepath.Join(t.TempDir(), "data")
+		out, err := exec.Command(binary, "serve", "--data-dir", dir, "--http-addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0",
+			"--payment-link-ttl", ttl).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "--payment-link-ttl") || !strings.Contains(string(out), "5m0s to 10m0s") {
+			t.Fatalf("--payment-link-ttl %s: %v\n%s", ttl, err, out)
+		}
+	}
+}
+
+// TestCLI_ResetFeeKey: walletd reset-fee-key create, list and revoke
+// against a running server; the secret is printed once and works.
+func TestCLI_ResetFeeKey(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	p := startServe(t, dir)
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(binary, append([]string{"reset-fee-key"}, append(args, "--url", p.URL, "--data-dir", dir)...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("reset-fee-key %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	out := run("create", "--name", "backend")
+	m := regexp.MustCompile(`id:\s+(rfk_\S+)\nsecret_key: (rfk_\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("create printed %q", out)
+	}
+	id, secret := m[1], m[2]
+	list := run("list")
+	if !strings.Contains(list, id) || !strings.Contains(list, "backend") || !strings.Contains(list, "active") || strings.Contains(list, secret) {
+		t.Fatalf("list %q", list)
+	}
+	s := &resetFeeShop{p: p, secret: secret}
+	shop := mustResetFeeShop(t, p, 1, "10.00")
+	s.variations = shop.variations
+	if _, _, err := s.request(0, s.variations[0], "1"); err != nil {
+		t.Fatalf("the CLI's key: %v", err)
+	}
+	if out := run("revoke", id); !strings.Contains(out, "revoked "+id) {
+		t.Fatalf("revoke %q", out)
+	}
+	if _, _, err := s.request(0, s.variations[0], "1"); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("revoked key: %v", err)
+	}
+	if out := run("list", "--json"); !strings.Contains(out, `"status": "revoked"`) {
+		t.Fatalf("list --json %q", out)
+	}
+	if out, err := exec.Command(binary, "reset-fee-key", "revoke", "rfk_nope", "--url", p.URL, "--data-dir", dir).CombinedOutput(); err == nil || !strings.Contains(string(out), "404") {
+		t.Fatalf("revoke unknown: %v %s", err, out)
+	}
+}
