@@ -283,9 +283,9 @@ func (s *Server) handleCreateResetFeeKey(w http.ResponseWriter, r *http.Request)
 			return
 		}
 	}
-	secret, hash := newSecret(resetFeeKeyBytes)
+	secret, _ := newSecret(resetFeeKeyBytes)
 	secret = resetFeeKeyPrefix + secret
-	hash = hashSecret(secret)
+	hash := hashSecret(secret)
 	cmd := &ledger.CreateResetFeeKey{ID: walletd.NewID("rfk"), Name: req.Name, Prefix: secret[:len(resetFeeKeyPrefix)+6], Hash: hash}
 	res, err := s.Writer.Submit(r.Context(), "", cmd) // each request a new key: its secret is shown once
 	if err != nil {

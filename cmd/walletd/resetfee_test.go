@@ -85,7 +85,7 @@ func (s *resetFeeShop) request(customer int, variation int64, account string) (i
 		Message    string `json:"message"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
-		return 0, "", fmt.Errorf("reset-fee: %d %+v %v", resp.StatusCode, out, err)
+		return 0, "", fmt.Errorf("reset-fee: %d %+v %w", resp.StatusCode, out, err)
 	}
 	u, err := url.Parse(out.PaymentURL)
 	if err != nil {
