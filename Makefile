@@ -35,6 +35,8 @@ FUZZ_TARGETS = \
 	./cmd/walletd:FuzzParseCheckpoints \
 	./events:FuzzParseSubject \
 	./http:FuzzDecodeJSON \
+	./http:FuzzParsePaymentLink \
+	./http:FuzzParseResetFeeRequest \
 	./ledger:FuzzCanonical \
 	./ledger:FuzzFeatureParsers \
 	./ledger/export:FuzzExportReader \

@@ -52,6 +52,9 @@ var objectTypes = map[string]func() any{
 	ObjProduct:          func() any { return new(Product) },
 	ObjVariation:        func() any { return new(Variation) },
 	ObjSKU:              func() any { return new(SKUIndex) },
+	ObjResetFeeKey:      func() any { return new(ResetFeeKey) },
+	ObjPaymentLink:      func() any { return new(PaymentLink) },
+	ObjResetFeeRef:      func() any { return new(ResetFeeRef) },
 }
 
 // DecodeObject decodes stored object data of kind into a pointer to its

@@ -53,6 +53,9 @@ type Server struct {
 	// Webhooks manages outbound webhook endpoints; nil leaves their
 	// routes answering 503.
 	Webhooks walletd.WebhookService
+	// Checkout configures the reset-fee links and payment pages; nil
+	// takes the defaults (checkout.go).
+	Checkout *Checkout
 
 	ln     net.Listener
 	srv    *http.Server
@@ -174,6 +177,8 @@ func (s *Server) routes() *mux.Router {
 	s.registerAPIKeyRoutes(handle)
 	s.registerHistoryRoutes(handle)
 	s.registerWebhookRoutes(handle)
+	s.registerResetFeeRoutes(handle)
+	s.registerCheckoutRoutes(handle)
 	s.registerDocRoutes(r)
 	return r
 }

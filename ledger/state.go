@@ -40,6 +40,9 @@ type state struct {
 	products         table[walletd.Product]          // by IntKey(id)
 	variations       table[walletd.Variation]        // by IntKey(id)
 	skus             table[walletd.SKUIndex]         // by SKU
+	resetFeeKeys     table[walletd.ResetFeeKey]      // by id
+	paymentLinks     table[walletd.PaymentLink]      // by IntKey(order id)
+	resetFeeRefs     table[walletd.ResetFeeRef]      // by ResetFeeRefKey(account id, variation id)
 
 	// objects lists the object tables by kind, for restoring and persisting.
 	objects map[string]objectTable
@@ -71,6 +74,9 @@ func (s *state) initState() {
 	s.products = newTable[walletd.Product](walletd.ObjProduct, j)
 	s.variations = newTable[walletd.Variation](walletd.ObjVariation, j)
 	s.skus = newTable[walletd.SKUIndex](walletd.ObjSKU, j)
+	s.resetFeeKeys = newTable[walletd.ResetFeeKey](walletd.ObjResetFeeKey, j)
+	s.paymentLinks = newTable[walletd.PaymentLink](walletd.ObjPaymentLink, j)
+	s.resetFeeRefs = newTable[walletd.ResetFeeRef](walletd.ObjResetFeeRef, j)
 	s.objects = map[string]objectTable{
 		walletd.ObjTopup:            &s.topups,
 		walletd.ObjWithdrawal:       &s.withdrawals,
@@ -92,6 +98,9 @@ func (s *state) initState() {
 		walletd.ObjProduct:          &s.products,
 		walletd.ObjVariation:        &s.variations,
 		walletd.ObjSKU:              &s.skus,
+		walletd.ObjResetFeeKey:      &s.resetFeeKeys,
+		walletd.ObjPaymentLink:      &s.paymentLinks,
+		walletd.ObjResetFeeRef:      &s.resetFeeRefs,
 	}
 	s.kinds = []string{
 		walletd.ObjTopup, walletd.ObjWithdrawal, walletd.ObjCode, walletd.ObjCodeIndex, walletd.ObjRedemption,
@@ -99,6 +108,7 @@ func (s *state) initState() {
 		walletd.ObjKYCSettings, walletd.ObjReferralSettings, walletd.ObjOrder, walletd.ObjUserStats,
 		walletd.ObjShopOrder, walletd.ObjOrderRef, walletd.ObjPaymentRef, walletd.ObjSequence,
 		walletd.ObjProduct, walletd.ObjVariation, walletd.ObjSKU,
+		walletd.ObjResetFeeKey, walletd.ObjPaymentLink, walletd.ObjResetFeeRef,
 	}
 }
 

@@ -47,6 +47,7 @@ type serveConfig struct {
 	NATS            natsConfig
 	Webhooks        webhookConfig
 	Features        featureConfig
+	Checkout        checkoutConfig
 }
 
 // natsConfig says where events go: an embedded server (default) or an
@@ -117,6 +118,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	natsFlags(fs, &c.NATS)
 	webhookFlags(fs, &c.Webhooks)
 	featureFlags(fs, &c.Features)
+	checkoutFlags(fs, &c.Checkout)
 	return c
 }
 
@@ -188,6 +190,7 @@ type server struct {
 	webhooks  *outboundWebhooks
 	http      *whttp.Server
 	pprof     *sideServer // nil without --pprof-addr
+	expirer   *ledger.LinkExpirer
 }
 
 // Open starts everything; on an error the caller calls Close, which stops
@@ -200,6 +203,9 @@ func (s *server) Open(ctx context.Context) error {
 	}
 	limitLocation, err := cfg.Features.resolve(currencies)
 	if err != nil {
+		return err
+	}
+	if err := cfg.Checkout.check(); err != nil {
 		return err
 	}
 	if cfg.PublicURL, err = cfg.Public.resolve(cfg.HTTPAddr, logger); err != nil {
@@ -308,6 +314,10 @@ func (s *server) Open(ctx context.Context) error {
 		return err
 	}
 	s.writer.Open()
+	checkout, err := s.openCheckout(ctx)
+	if err != nil {
+		return err
+	}
 
 	// The consumers of the stream: the projections and the webhooks.
 	if s.pdb, err = openProjections(ctx, cfg.DataDir, cfg.Currencies); err != nil {
@@ -343,6 +353,7 @@ func (s *server) Open(ctx context.Context) error {
 		ShutdownTimeout:     cfg.ShutdownTimeout,
 		LimitLocation:       limitLocation,
 		DefaultCurrency:     cfg.Features.DefaultCurrency,
+		Checkout:            checkout,
 		Verify: func(ctx context.Context) (*ledger.VerifyReport, error) {
 			return verifyDB(ctx, db, keyring, pub)
 		},
@@ -379,6 +390,9 @@ func (s *server) Close() error {
 	}
 	if s.webhooks != nil {
 		warn("webhooks shutdown", s.webhooks.Close())
+	}
+	if s.expirer != nil {
+		warn("payment link expiries", s.expirer.Close())
 	}
 	if s.writer != nil {
 		warn("writer shutdown", s.writer.Close())
