@@ -16,6 +16,7 @@ import (
 	"github.com/walletd/walletd"
 
 	"github.com/gorilla/mux"
+	"github.com/walletd/walletd/http/plugin"
 	"github.com/walletd/walletd/ledger"
 )
 
@@ -53,6 +54,11 @@ type Server struct {
 	// Webhooks manages outbound webhook endpoints; nil leaves their
 	// routes answering 503.
 	Webhooks walletd.WebhookService
+	// Plugin serves the plugin order API under /plugin and /api/plugin,
+	// and PluginKeys its keys under /v1/plugin-keys; nil leaves them
+	// answering 503.
+	Plugin     *plugin.API
+	PluginKeys walletd.PluginStore
 
 	ln     net.Listener
 	srv    *http.Server
@@ -174,6 +180,7 @@ func (s *Server) routes() *mux.Router {
 	s.registerAPIKeyRoutes(handle)
 	s.registerHistoryRoutes(handle)
 	s.registerWebhookRoutes(handle)
+	s.registerPluginRoutes(r, handle)
 	s.registerDocRoutes(r)
 	return r
 }

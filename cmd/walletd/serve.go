@@ -47,6 +47,7 @@ type serveConfig struct {
 	NATS            natsConfig
 	Webhooks        webhookConfig
 	Features        featureConfig
+	Plugin          pluginConfig
 }
 
 // natsConfig says where events go: an embedded server (default) or an
@@ -117,6 +118,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	natsFlags(fs, &c.NATS)
 	webhookFlags(fs, &c.Webhooks)
 	featureFlags(fs, &c.Features)
+	pluginFlags(fs, &c.Plugin)
 	return c
 }
 
@@ -325,6 +327,11 @@ func (s *server) Open(ctx context.Context) error {
 		return err
 	}
 
+	pluginAPI, err := s.openPlugin(siteURL, currencies)
+	if err != nil {
+		return err
+	}
+
 	// HTTP.
 	pub := priv.Public().(ed25519.PublicKey)
 	db := s.db
@@ -343,6 +350,8 @@ func (s *server) Open(ctx context.Context) error {
 		ShutdownTimeout:     cfg.ShutdownTimeout,
 		LimitLocation:       limitLocation,
 		DefaultCurrency:     cfg.Features.DefaultCurrency,
+		Plugin:              pluginAPI,
+		PluginKeys:          db,
 		Verify: func(ctx context.Context) (*ledger.VerifyReport, error) {
 			return verifyDB(ctx, db, keyring, pub)
 		},
