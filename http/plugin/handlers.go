@@ -41,7 +41,7 @@ func requireStrings(w http.ResponseWriter, m map[string]json.RawMessage, keys []
 	out := make(map[string]string, len(required))
 	var missing []string
 	for _, f := range required {
-		s, err := str(f, m[f], 4096, true)
+		s, err := str(f, m[f], 16<<10, true)
 		if err != nil {
 			if fe, ok := err.(*FieldError); ok && fe.Message == "is required." {
 				missing = append(missing, f)
