@@ -35,6 +35,9 @@ FUZZ_TARGETS = \
 	./cmd/walletd:FuzzParseCheckpoints \
 	./events:FuzzParseSubject \
 	./http:FuzzDecodeJSON \
+	./http/plugin:FuzzParseObject \
+	./http/plugin:FuzzParseOrderData \
+	./http/plugin:FuzzParseToken \
 	./ledger:FuzzCanonical \
 	./ledger:FuzzFeatureParsers \
 	./ledger/export:FuzzExportReader \

@@ -79,7 +79,7 @@ func newEnv(t *testing.T, limits plugin.Limits) *env {
 	}
 	api := plugin.New(plugin.Config{
 		Store: e.L.DB, Writer: e.L.Writer, Keys: e.Keys, Issuer: testIssuer, BaseURL: "https://wallet.example.com",
-		Health: []plugin.Check{{Name: "ledger", Check: e.L.DB.Ping}, check("nats"), check("projections")},
+		Health:  []plugin.Check{{Name: "ledger", Check: e.L.DB.Ping}, check("nats"), check("projections")},
 		OpenAPI: whttp.OpenAPIYAML, Limits: limits, Now: e.Clock.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

@@ -100,7 +100,7 @@ func TestProcessOrder(t *testing.T) {
 		od := order(501)
 		od["total"] = "120.00"
 		od["products"] = []any{
-			map[string]any{"name": "A", "quantity": 2, "price": "60.00"}, // 30.00 each
+			map[string]any{"name": "A", "quantity": 2, "price": "60.00"},   // 30.00 each
 			map[string]any{"name": "B", "quantity": "3", "price": "10.00"}, // not divisible: one line of 10.00
 		}
 		r := e.post(t, "/plugin/order/process/", process(tok, od)).expect(t, 201, "")
