@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -57,14 +58,20 @@ func runPluginKey(ctx context.Context, args []string) error {
 		}
 		return pluginKeyList(ctx, dataPaths(*dataDir))
 	case "revoke":
+		// The id may come before the flags or after them.
+		var id []string
+		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+			id, rest = rest[:1], rest[1:]
+		}
 		if err := parseFlags(fs, rest); err != nil {
 			return err
 		}
-		if fs.NArg() != 1 {
+		id = append(id, fs.Args()...)
+		if len(id) != 1 {
 			fmt.Fprint(os.Stderr, pluginKeyUsage)
 			return exitError(2)
 		}
-		return pluginKeyRevoke(ctx, dataPaths(*dataDir), fs.Arg(0))
+		return pluginKeyRevoke(ctx, dataPaths(*dataDir), id[0])
 	}
 	fmt.Fprintf(os.Stderr, "walletd plugin-key: unknown verb %q\n\n%s", verb, pluginKeyUsage)
 	return exitError(2)
