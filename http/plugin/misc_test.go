@@ -216,3 +216,25 @@ func TestPostmanCollection(t *testing.T) {
 		t.Errorf("%d items for %d routes, schema %q", len(col.Item), len(api.Routes()), col.Info.Schema)
 	}
 }
+
+// TestRefreshToken_Race: one refresh token sent 20 times at once is
+// spent once; the other 19 are reuse, which revokes the family.
+func TestRefreshToken_Race(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, generous)
+	_, rt := e.tokens(t)
+	const n = 20
+	codes := make(chan int, n)
+	for range n {
+		go func() {
+			codes <- e.post(t, "/plugin/refresh-token/", map[string]any{"refresh_token": rt, "plugin_name": testPlugin}).Status
+		}()
+	}
+	count := map[int]int{}
+	for range n {
+		count[<-codes]++
+	}
+	if count[200] != 1 || count[401] != n-1 {
+		t.Fatalf("statuses %v", count)
+	}
+}
