@@ -213,9 +213,6 @@ func (a *API) handleRefreshToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, msgInvalidRefresh)
 		return
 	}
-	if !a.keyLimited(w, used.KeyID) {
-		return
-	}
 	d := time.Duration(hours) * time.Hour
 	jwtText, _, err := a.signToken(Claims{SiteURL: used.SiteURL, KeyID: used.KeyID, Family: used.Family}, used.PluginName, d)
 	if err != nil {

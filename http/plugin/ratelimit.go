@@ -13,7 +13,8 @@ import (
 
 // Rate limits: a token bucket (golang.org/x/time/rate) per client IP on
 // every route, and one per plugin key on the routes that name a key
-// (generate-token, test with a key, order/process once its JWT is read).
+// before they change anything (generate-token, test with a key,
+// order/process once its JWT is read and before it is spent).
 // A failed key or token check takes FailCost more tokens from the IP's
 // bucket, so guessing keys is slow: with the defaults, an address that
 // only fails gets about 1 attempt every 5 seconds once its burst is spent.
