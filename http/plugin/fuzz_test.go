@@ -2,6 +2,7 @@ package plugin_test
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +63,8 @@ func FuzzParseOrderData(f *testing.F) {
 		}
 		od, err := plugin.ParseOrderData(b, cur)
 		if err != nil {
-			if fe, ok := err.(*plugin.FieldError); !ok || !strings.HasPrefix(fe.Field, "order_data") {
+			var fe *plugin.FieldError
+			if !errors.As(err, &fe) || !strings.HasPrefix(fe.Field, "order_data") {
 				t.Fatalf("error %T %v", err, err)
 			}
 			return

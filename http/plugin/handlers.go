@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -43,7 +44,7 @@ func requireStrings(w http.ResponseWriter, m map[string]json.RawMessage, keys []
 	for _, f := range required {
 		s, err := str(f, m[f], 16<<10, true)
 		if err != nil {
-			if fe, ok := err.(*FieldError); ok && fe.Message == "is required." {
+			if fe := (*FieldError)(nil); errors.As(err, &fe) && fe.Message == "is required." {
 				missing = append(missing, f)
 				continue
 			}
@@ -136,8 +137,7 @@ func (a *API) handleGenerateToken(w http.ResponseWriter, r *http.Request) {
 		err = fieldErr("plugin_version", "is longer than 64 bytes.")
 	}
 	if err != nil {
-		fe := err.(*FieldError)
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: fe.Error(), Field: fe.Field})
+		badField(w, err)
 		return
 	}
 	k, ok := a.checkKey(w, r, f["plugin_key"], f["plugin_name"])
@@ -184,8 +184,7 @@ func (a *API) handleRefreshToken(w http.ResponseWriter, r *http.Request) {
 	}
 	hours, err := tokenHours(m["token_duration_hours"])
 	if err != nil {
-		fe := err.(*FieldError)
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: fe.Error(), Field: fe.Field})
+		badField(w, err)
 		return
 	}
 	text := f["refresh_token"]
@@ -251,4 +250,14 @@ func (a *API) handleTestPost(w http.ResponseWriter, r *http.Request) {
 		"status": "ok", "message": "The plugin key is valid.", "key_valid": true, "plugin_name": k.PluginName,
 		"api_version": APIVersion, "timestamp": a.cfg.Now().UTC().Format(time.RFC3339),
 	})
+}
+
+// badField answers 400 for a bad field: its message and its path.
+func badField(w http.ResponseWriter, err error) {
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: fe.Error(), Field: fe.Field})
+		return
+	}
+	writeError(w, http.StatusBadRequest, err.Error())
 }

@@ -165,14 +165,12 @@ func (a *API) handleProcessOrder(w http.ResponseWriter, r *http.Request) {
 
 	od, err := ParseOrderData(m["order_data"], a.cfg.Currencies)
 	if err != nil {
-		fe := err.(*FieldError)
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: fe.Error(), Field: fe.Field})
+		badField(w, err)
 		return
 	}
 	opts, err := options(m["processing_options"])
 	if err != nil {
-		fe := err.(*FieldError)
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: fe.Error(), Field: fe.Field})
+		badField(w, err)
 		return
 	}
 	cmd := Command(od, opts, c)
