@@ -37,6 +37,9 @@ FUZZ_TARGETS = \
 	./http:FuzzDecodeJSON \
 	./http:FuzzParsePaymentLink \
 	./http:FuzzParseResetFeeRequest \
+	./http/plugin:FuzzParseObject \
+	./http/plugin:FuzzParseOrderData \
+	./http/plugin:FuzzParseToken \
 	./ledger:FuzzCanonical \
 	./ledger:FuzzFeatureParsers \
 	./ledger/export:FuzzExportReader \

@@ -43,8 +43,9 @@ const (
 	TopupPending           = "wallet.topup.pending"
 	OrderCompleted         = "wallet.order.completed"
 	OrderRefunded          = "wallet.order.refunded"
-	OrderCreated           = "order.created" // an order was created; data: the order (walletd.ShopOrder)
-	OrderUpdated           = "order.updated" // an order's status or payments changed; data: the order
+	OrderCreated           = "order.created"          // an order was created; data: the order (walletd.ShopOrder)
+	OrderUpdated           = "order.updated"          // an order's status or payments changed; data: the order
+	PluginOrderProcessed   = "plugin.order.processed" // a storefront plugin's order was recorded; data: PluginOrderData
 	ConfigUpdated          = "config.updated"
 	LedgerCheckpoint       = "ledger.checkpoint"
 	Ping                   = "ping"

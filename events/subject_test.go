@@ -139,7 +139,7 @@ func TestSubject_KeysDoNotCollide(t *testing.T) {
 		events.WithdrawalRejected, events.RedemptionCodeRedeemed, events.MilestoneAwarded, events.CashbackAwarded,
 		events.ReferralRewarded, events.SpendingLimitBlocked, events.KYCRequired, events.WalletCreated, events.WalletFrozen,
 		events.WalletUnfrozen, events.WalletUpdated, events.TopupPending, events.OrderCompleted, events.OrderRefunded,
-		events.ConfigUpdated, events.LedgerCheckpoint, events.Ping,
+		events.ConfigUpdated, events.LedgerCheckpoint, events.Ping, events.PluginOrderProcessed,
 	}
 	for _, key := range keys {
 		p, ok := events.ParseSubject("walletd", "walletd."+key)

@@ -16,6 +16,7 @@ import (
 	"github.com/walletd/walletd"
 
 	"github.com/gorilla/mux"
+	"github.com/walletd/walletd/http/plugin"
 	"github.com/walletd/walletd/ledger"
 )
 
@@ -56,6 +57,11 @@ type Server struct {
 	// Checkout configures the reset-fee links and payment pages; nil
 	// takes the defaults (checkout.go).
 	Checkout *Checkout
+	// Plugin serves the plugin order API under /plugin and /api/plugin,
+	// and PluginKeys its keys under /v1/plugin-keys; nil leaves them
+	// answering 503.
+	Plugin     *plugin.API
+	PluginKeys walletd.PluginStore
 
 	ln     net.Listener
 	srv    *http.Server
@@ -179,6 +185,7 @@ func (s *Server) routes() *mux.Router {
 	s.registerWebhookRoutes(handle)
 	s.registerResetFeeRoutes(handle)
 	s.registerCheckoutRoutes(handle)
+	s.registerPluginRoutes(r, handle)
 	s.registerDocRoutes(r)
 	return r
 }

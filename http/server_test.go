@@ -44,6 +44,7 @@ func mustServer(tb testing.TB) *testServer {
 		APIKeys: l.DB,
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
+	s.PluginKeys = l.DB
 	s.Verify = func(ctx context.Context) (*ledger.VerifyReport, error) {
 		it, err := l.DB.IterateEntries(ctx)
 		if err != nil {

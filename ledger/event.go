@@ -39,6 +39,9 @@ func EntryEvents(e *walletd.Entry, owner, counterparty Party, siteURL string) []
 	if meta := metaOf(e); meta[FlowKey] == walletd.FlowOrder && meta[metaOrder] != "" {
 		return orderEvents(e, owner, meta, mk) // a step of an order (order_event.go)
 	}
+	if meta := metaOf(e); meta[FlowKey] == walletd.FlowPlugin {
+		return pluginEvents(e, meta, mk) // a plugin order processed (plugin_order.go)
+	}
 	switch e.Kind {
 	case walletd.KindOpen, walletd.KindFreeze, walletd.KindUnfreeze:
 		key, status := events.WalletCreated, walletd.StatusActive

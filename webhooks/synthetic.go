@@ -77,6 +77,14 @@ func syntheticData(key string, now time.Time) json.RawMessage {
 	case events.LedgerCheckpoint:
 		v = events.CheckpointData{LedgerID: "ldg_test", Seq: 1000, HeadHash: tx.LedgerHash,
 			CreatedAt: now.UTC().Format("2006-01-02T15:04:05.000000Z"), Signature: ""}
+	case events.PluginOrderProcessed:
+		v = events.PluginOrderData{OrderID: 1205, ShopOrderID: "12345", Source: "plugin_your_plugin_name", ExternalID: "12345@shop.example.com",
+			PluginName: "Your Plugin Name", PluginVersion: "1.0.0", SiteURL: "https://shop.example.com", Status: "completed", ShopStatus: "completed",
+			Total: "99.00", Currency: "USD", WalletID: "wal_test",
+			Customer:          events.PluginCustomer{UserID: "test@example.com", Email: "test@example.com", FirstName: "John", LastName: "Doe", Phone: "+1234567890", Country: "US"},
+			Products:          []events.PluginProduct{{Name: "Challenge Account - $10,000", Quantity: 1, Price: "99.00", AccountSize: "10000", ChallengeType: "standard"}},
+			ProcessingOptions: events.PluginProcessingOptions{CreateMT5Account: true, SendEmail: true, CreateUser: true},
+			TransactionID:     4821, LedgerHash: tx.LedgerHash, Seq: 4821}
 	case OrderCreated, OrderUpdated, OrderDeleted, OrderRestored:
 		wc := now.UTC().Format("2006-01-02T15:04:05")
 		v = map[string]any{

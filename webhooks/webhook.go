@@ -109,6 +109,7 @@ var SeedEvents = []string{
 var OwnEvents = []string{
 	events.WalletCreated, events.WalletUpdated, events.WalletFrozen, events.WalletUnfrozen,
 	events.TopupPending, events.OrderCompleted, events.OrderRefunded, events.ConfigUpdated, events.LedgerCheckpoint,
+	events.PluginOrderProcessed,
 }
 
 // WooCommerce order topics: the storefront order flows publish them, and

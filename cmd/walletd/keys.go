@@ -23,6 +23,10 @@ const keysUsage = `Usage:
   walletd keys rotate-ledger-key [--data-dir D]
       add a new HMAC key to the ledger keyring and make it active; old entries
       keep verifying with their own key. Run it while walletd serve is stopped.
+  walletd keys rotate-plugin-jwt-key [--data-dir D]
+      add a new signing key for the plugin API's JWTs and make it active;
+      tokens signed by the previous key stay valid until they expire. A
+      running walletd serve picks it up within a second.
 `
 
 func runKeys(ctx context.Context, args []string) error {
@@ -51,6 +55,11 @@ func runKeys(ctx context.Context, args []string) error {
 			return err
 		}
 		return rotateLedgerKey(dataPaths(*dataDir))
+	case "rotate-plugin-jwt-key":
+		if err := parseFlags(fs, rest); err != nil {
+			return err
+		}
+		return rotatePluginJWTKey(dataPaths(*dataDir))
 	}
 	fmt.Fprintf(os.Stderr, "walletd keys: unknown verb %q\n\n%s", verb, keysUsage)
 	return exitError(2)

@@ -21,7 +21,8 @@ Usage:
   walletd verify    [flags]   verify a ledger (--data-dir) or an export (--export)
   walletd export    [flags]   write the ledger as JSONL (--out)
   walletd checkpoint fetch    save the latest signed checkpoint, for verify --checkpoint
-  walletd keys      VERB      create | rotate-ledger-key
+  walletd keys      VERB      create | rotate-ledger-key | rotate-plugin-jwt-key
+  walletd plugin-key VERB     create | list | revoke: the keys of storefront plugins
   walletd bench     [flags]   drive a running server with load and report ops/s and latency
   walletd webhook   VERB      list | get | create | update | delete | rotate-secret | test | logs | retry | enable
   walletd reset-fee-key VERB  create | list | revoke: the reset-fee endpoint's secret keys
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string) error {
 		return runCheckpoint(ctx, rest)
 	case "keys":
 		return runKeys(ctx, rest)
+	case "plugin-key":
+		return runPluginKey(ctx, rest)
 	case "bench":
 		return runBench(ctx, rest)
 	case "webhook":

@@ -48,6 +48,7 @@ type serveConfig struct {
 	Webhooks        webhookConfig
 	Features        featureConfig
 	Checkout        checkoutConfig
+	Plugin          pluginConfig
 }
 
 // natsConfig says where events go: an embedded server (default) or an
@@ -119,6 +120,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	webhookFlags(fs, &c.Webhooks)
 	featureFlags(fs, &c.Features)
 	checkoutFlags(fs, &c.Checkout)
+	pluginFlags(fs, &c.Plugin)
 	return c
 }
 
@@ -335,6 +337,11 @@ func (s *server) Open(ctx context.Context) error {
 		return err
 	}
 
+	pluginAPI, err := s.openPlugin(siteURL, currencies)
+	if err != nil {
+		return err
+	}
+
 	// HTTP.
 	pub := priv.Public().(ed25519.PublicKey)
 	db := s.db
@@ -354,6 +361,8 @@ func (s *server) Open(ctx context.Context) error {
 		LimitLocation:       limitLocation,
 		DefaultCurrency:     cfg.Features.DefaultCurrency,
 		Checkout:            checkout,
+		Plugin:              pluginAPI,
+		PluginKeys:          db,
 		Verify: func(ctx context.Context) (*ledger.VerifyReport, error) {
 			return verifyDB(ctx, db, keyring, pub)
 		},
