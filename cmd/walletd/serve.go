@@ -47,6 +47,7 @@ type serveConfig struct {
 	NATS            natsConfig
 	Webhooks        webhookConfig
 	Features        featureConfig
+	GC              gcConfig
 }
 
 // natsConfig says where events go: an embedded server (default) or an
@@ -77,7 +78,7 @@ func natsFlags(fs *flag.FlagSet, c *natsConfig) {
 	fs.StringVar(&c.Stream, "nats-stream", "WALLETD", "JetStream stream name")
 	fs.StringVar(&c.Prefix, "nats-prefix", "walletd", "subject prefix: events go to <prefix>.w.<partition>.<wallet id>.<event key> and <prefix>.sys.<event key>")
 	fs.IntVar(&c.Replicas, "nats-replicas", 1, "stream replicas (3 for a cluster)")
-	fs.DurationVar(&c.DupWindow, "nats-dup-window", 2*time.Minute, "JetStream duplicate window for Nats-Msg-Id")
+	fs.DurationVar(&c.DupWindow, "nats-dup-window", bus.DefaultDuplicates, "JetStream duplicate window for Nats-Msg-Id (the relay's expected-sequence check gives exactly-once; this is a second guard)")
 }
 
 // natsOptions turns the credential and TLS flags into client options.
@@ -117,6 +118,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	natsFlags(fs, &c.NATS)
 	webhookFlags(fs, &c.Webhooks)
 	featureFlags(fs, &c.Features)
+	gcFlags(fs, &c.GC)
 	return c
 }
 
@@ -151,6 +153,7 @@ func newLogger(level, format string) (*slog.Logger, error) {
 // serve runs until ctx is cancelled, then shuts down in the reverse order
 // of start.
 func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
+	cfg.GC.apply(logger)
 	s := &server{cfg: cfg, logger: logger}
 	if err := s.Open(ctx); err != nil {
 		if cerr := s.Close(); cerr != nil {
