@@ -220,7 +220,7 @@ func (s *server) Open(ctx context.Context) error {
 	s.unlock = unlock
 
 	// The ledger: its database, keys and first admin key.
-	if s.db, err = sqlite.Open(ctx, p.LedgerDB); err != nil {
+	if s.db, err = sqlite.OpenPipelined(ctx, p.LedgerDB); err != nil {
 		return err
 	}
 	head, err := sqlite.NewOutbox(s.db, "").Head(ctx)
@@ -283,6 +283,7 @@ func (s *server) Open(ctx context.Context) error {
 		Logger:  logger,
 		Setup:   ensureStream,
 		Metrics: bus.NewRelayMetrics(reg),
+		Gated:   true, // the writer offers each batch once durable (Sync, OnDurable)
 	}
 	if err := s.relay.Open(); err != nil {
 		return err
@@ -299,13 +300,10 @@ func (s *server) Open(ctx context.Context) error {
 		MaxBatch:           cfg.MaxBatch,
 		LimitLocation:      limitLocation,
 		DefaultCurrency:    cfg.Features.DefaultCurrency,
-		OnCommit: func(commands, entries int, d time.Duration, err error) {
-			writerMetrics.OnCommit(commands, entries, d, err)
-			if err == nil {
-				s.relay.Notify()
-			}
-		},
-		Logger: logger,
+		OnCommit:           writerMetrics.OnCommit,
+		Sync:               s.db.Sync,
+		OnDurable:          s.relay.Offer,
+		Logger:             logger,
 	})
 	if err != nil {
 		return err

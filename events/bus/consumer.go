@@ -54,9 +54,12 @@ type Consumer struct {
 	// Lost is logged when the stream no longer holds the messages after
 	// the stored position: what their loss means for this reader.
 	Lost      string
-	BatchSize int           // most messages per batch (default 500)
-	Idle      time.Duration // how often to check the stream when no message comes (default 1s)
-	Applier   Applier
+	BatchSize int // most messages per batch (default 500)
+	// Linger is how long a batch waits for more messages after its first
+	// (Subscription.Linger; default 0).
+	Linger  time.Duration
+	Idle    time.Duration // how often to check the stream when no message comes (default 1s)
+	Applier Applier
 	// Name starts the Consumer's log messages and errors ("projections",
 	// "webhooks: dispatcher").
 	Name    string
@@ -316,6 +319,9 @@ func (c *Consumer) session(ctx context.Context, logger *slog.Logger, target uint
 		return false, err
 	}
 	sub, err := Consume(cons, c.BatchSize)
+	if sub != nil {
+		sub.Linger = c.Linger
+	}
 	if err != nil {
 		return false, fmt.Errorf("%s: consume: %w", c.Name, err)
 	}
