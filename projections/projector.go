@@ -31,8 +31,8 @@ var ErrStreamMismatch = errors.New("projections: projections.db was built from a
 // Projector applies the events of a JetStream stream to the read models of
 // a DB, through a bus.Consumer: the consumer resumes from the position
 // stored in the DB, and each batch (up to BatchSize messages that arrived
-// together) is applied in one transaction with the new position, then
-// acknowledged. The server keeps no state the projector depends on: a
+// together) is applied in one transaction with the new position (nothing
+// is acknowledged: see bus.Consumer). The server keeps no state the projector depends on: a
 // consumer deleted, a NATS restart or an error only costs a resume. When
 // the stream ends before the stored position (it lost its tail), the
 // position goes back to the stream's end and the events published again

@@ -21,7 +21,7 @@ const DefaultConsumer = "webhooks"
 // Dispatcher turns the events of the WALLETD stream into deliveries: for
 // each event, one delivery per matching endpoint (active: pending;
 // suspended: held; disabled: none), recorded with the stream position in
-// one webhooks.db transaction, then acknowledged.
+// one webhooks.db transaction (nothing is acknowledged: see bus.Consumer).
 //
 // It reads the stream through a bus.Consumer. The position of record is
 // the one in webhooks.db: at every (re)start the consumer is made again to

@@ -48,6 +48,10 @@ type serveConfig struct {
 	Webhooks        webhookConfig
 	Features        featureConfig
 	GC              gcConfig
+	// Projector runs the projector in serve (--projector); false leaves
+	// projections.db to a `walletd projector` process on the same data
+	// dir, whose read models serve still answers from.
+	Projector bool
 }
 
 // natsConfig says where events go: an embedded server (default) or an
@@ -119,6 +123,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	webhookFlags(fs, &c.Webhooks)
 	featureFlags(fs, &c.Features)
 	gcFlags(fs, &c.GC)
+	fs.BoolVar(&c.Projector, "projector", true, "run the projector in this process (false: run `walletd projector` on the same data dir; the read models are still served here)")
 	return c
 }
 
@@ -316,7 +321,10 @@ func (s *server) Open(ctx context.Context) error {
 	}
 	s.projector = &projections.Projector{DB: s.pdb, JS: js, Stream: cfg.NATS.Stream, Prefix: cfg.NATS.Prefix,
 		Consumer: projections.DefaultConsumer, Logger: logger, Metrics: projections.NewMetrics(reg), Key: relayKey}
-	if err := s.projector.Open(); err != nil {
+	if !cfg.Projector {
+		s.projector = nil
+		logger.Info("the projector is not run here (--projector=false): run walletd projector on this data dir")
+	} else if err := s.projector.Open(); err != nil {
 		return err
 	}
 	cfg.Webhooks.SiteURL = siteURL

@@ -26,9 +26,9 @@ var errCaughtUp = errors.New("bus: caught up")
 // server keeps no state the Consumer depends on: a consumer deleted, a NATS
 // restart or an error only costs a resume, with back-off from 100 ms to
 // 5 s. Each batch (up to BatchSize messages that arrived together) is
-// applied, with its position, by the Applier, then acknowledged; a lost
-// acknowledgement only means a redelivery after the stored position, which
-// the next session does not ask for.
+// applied, with its position, by the Applier. The consumer acknowledges
+// nothing (AckNone): the next session asks for what follows the stored
+// position, whatever the server would have redelivered.
 //
 // Set the fields, then Open; Close stops it. CatchUp instead applies the
 // stream up to its current end and returns.
@@ -67,7 +67,7 @@ type Consumer struct {
 	Metrics ConsumerMetrics
 	// Key, if set, is the relay's key: a message without a valid
 	// HeaderMAC (VerifyMessage) is refused — logged, counted in
-	// Metrics.Refused, acknowledged and never given to the Applier.
+	// Metrics.Refused, and never given to the Applier.
 	Key []byte
 
 	lag atomic.Uint64
@@ -397,22 +397,14 @@ func (c *Consumer) session(ctx context.Context, logger *slog.Logger, target uint
 			}
 			b.Msgs = append(b.Msgs, Message{Seq: seq, Time: meta.Timestamp, Subject: m.Subject(), Header: m.Headers(), Data: m.Data()})
 		}
-		if len(b.Msgs) == 0 && b.Last > applied {
-			// Only refused messages: acknowledge them; the position moves
-			// with the next message applied.
-			for _, m := range got {
-				m.Ack()
-			}
-		}
+		// Only refused messages: the position moves with the next message
+		// applied.
 		if len(b.Msgs) > 0 {
 			if err := c.Applier.Apply(ctx, b); err != nil {
 				return progressed, err
 			}
 			progressed = true
 			applied = b.Last
-			for _, m := range got {
-				m.Ack() // a lost ack only means a redelivery, which the next session does not ask for
-			}
 			c.setLag(pending + uint64(sub.Queued()))
 		}
 		if gap != nil {
@@ -485,9 +477,13 @@ func (c *Consumer) consumer(ctx context.Context, start uint64) (jetstream.Consum
 	cfg := jetstream.ConsumerConfig{
 		Description:   c.Description,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       time.Minute,
-		MaxAckPending: 4 * c.BatchSize,
+		// No acks: the position of record is the Applier's, stored with
+		// what it applied, and every session makes the consumer again from
+		// it, so an ack would tell the server nothing it uses. Each ack
+		// was a message to the server and a state change there, for every
+		// event and every reader. Pull requests of BatchSize keep the flow
+		// bounded.
+		AckPolicy:     jetstream.AckNonePolicy,
 		FilterSubject: events.StreamSubjects(c.Prefix), // every form: legacy subjects too
 	}
 	if start > 1 {
