@@ -44,7 +44,7 @@ credits=$(awk -v a="$e0" -v b="$e1" 'BEGIN{print b-a}')
 echo "credits during the profile: $credits"
 us() { # us REGEX: µs of CPU per credit in samples whose stack matches REGEX
   local s
-  s=$(go tool pprof -top -nodecount=100000 -focus="$1" "$BIN/walletd" "$work/cpu.prof" 2>/dev/null |
+  s=$(go tool pprof -top -nodecount=100000 -nodefraction=0 -edgefraction=0 -focus="$1" "$BIN/walletd" "$work/cpu.prof" 2>/dev/null |
     sed -n 's/^Showing nodes accounting for \([0-9.]*\)\(m\?s\),.*/\1 \2/p')
   awk -v s="$s" -v n="$credits" 'BEGIN{split(s,a," "); v=a[1]; if(a[2]=="ms")v/=1000; printf "%.1f", v*1e6/n}'
 }

@@ -184,11 +184,14 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		reqs:    make(chan *request, cfg.QueueSize),
 		closing: make(chan struct{}),
 		stopped: make(chan struct{}),
-		pipe:    make(chan *durable, 1),
-		synced:  make(chan struct{}),
-		recent:  make(map[string]string),
-		keyID:   keyID,
-		hasher:  NewHasher(key),
+		// Unbuffered: the writer commits batch N+1 while batch N syncs,
+		// then waits for the syncer to take it, gathering batch N+2 in the
+		// queue meanwhile. Fewer, larger batches: a commit costs CPU too.
+		pipe:   make(chan *durable),
+		synced: make(chan struct{}),
+		recent: make(map[string]string),
+		keyID:  keyID,
+		hasher: NewHasher(key),
 	}
 	w.initState()
 	st, err := cfg.Store.LoadState(ctx)
