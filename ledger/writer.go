@@ -95,7 +95,10 @@ type Writer struct {
 
 	// The pipelined commit (pipeline.go): committed batches on their way
 	// to the syncer, closed when the syncer ends, a failed Sync, and the
-	// last durable seq.
+	// last durable seq. pipe is unbuffered: the writer commits batch N+1
+	// while batch N syncs, then waits for the syncer to take it, gathering
+	// batch N+2 in the queue meanwhile. Fewer, larger batches: a commit
+	// costs CPU too.
 	pipe   chan *durable
 	synced chan struct{}
 	failed atomic.Bool
@@ -184,14 +187,11 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		reqs:    make(chan *request, cfg.QueueSize),
 		closing: make(chan struct{}),
 		stopped: make(chan struct{}),
-		// Unbuffered: the writer commits batch N+1 while batch N syncs,
-		// then waits for the syncer to take it, gathering batch N+2 in the
-		// queue meanwhile. Fewer, larger batches: a commit costs CPU too.
-		pipe:   make(chan *durable),
-		synced: make(chan struct{}),
-		recent: make(map[string]string),
-		keyID:  keyID,
-		hasher: NewHasher(key),
+		pipe:    make(chan *durable),
+		synced:  make(chan struct{}),
+		recent:  make(map[string]string),
+		keyID:   keyID,
+		hasher:  NewHasher(key),
 	}
 	w.initState()
 	st, err := cfg.Store.LoadState(ctx)
