@@ -367,7 +367,7 @@ func (c *Consumer) session(ctx context.Context, logger *slog.Logger, target uint
 		b.Msgs, b.Prev, b.Last = b.Msgs[:0], applied, applied
 		var gap error
 		var pending uint64
-		for i, m := range got {
+		for _, m := range got {
 			meta, err := m.Metadata()
 			if err != nil {
 				return progressed, fmt.Errorf("%s: message metadata: %w", c.Name, err)
@@ -377,7 +377,6 @@ func (c *Consumer) session(ctx context.Context, logger *slog.Logger, target uint
 				// A message is missing from the delivery: resume from the
 				// stored position rather than pass over it.
 				gap = fmt.Errorf("%s: stream seq %d delivered, %d expected", c.Name, seq, next)
-				got = got[:i]
 				break
 			}
 			fresh = false

@@ -67,8 +67,8 @@ type Relay struct {
 	// Gated makes the relay publish only what was offered as durable
 	// (handoff.go): set it when the ledger commits before it syncs.
 	Gated bool
-	// MaxHandoff caps the records of offered batches the relay keeps
-	// (default 131072); older ones are read from the Source again.
+	// MaxHandoff caps the entries of offered batches the relay keeps
+	// (default 16384, a few MB); older ones are read from the Source again.
 	MaxHandoff int
 
 	once   sync.Once
