@@ -118,6 +118,7 @@ func TestRelay_HandoffMatchesOutbox(t *testing.T) {
 			}
 		}
 		c.CheckpointEvery = 7
+		c.CheckpointInterval = 5 * time.Millisecond // checkpoint-only batches too
 	})
 	a := l.MustWallet(t, "alice", "USD")
 	b := l.MustWallet(t, "bob", "USD")
@@ -146,6 +147,7 @@ func TestRelay_HandoffMatchesOutbox(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	time.Sleep(50 * time.Millisecond) // a last checkpoint-only batch
 	want := expectedRecords(t, l)
 	walletdtest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
 		if n := len(streamRecords(t, e)); n != len(want) {
