@@ -103,9 +103,17 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
 }
 
+// levelFor is the level of a request's log line: errors of the server at
+// error, refusals (4xx) at info, and successes at debug, so that a server
+// at the default level writes no line per successful request, which at
+// thousands of writes a second costs more CPU than it is worth (the
+// request counters and histograms still count every one).
 func levelFor(status int) slog.Level {
-	if status >= 500 {
+	switch {
+	case status >= 500:
 		return slog.LevelError
+	case status >= 400:
+		return slog.LevelInfo
 	}
-	return slog.LevelInfo
+	return slog.LevelDebug
 }

@@ -60,6 +60,7 @@ func (w *Writer) process(reqs []*request) {
 		results: make(map[*request]*outcome, len(reqs)),
 	}
 	errs := make(map[*request]error)
+	var err error
 	for _, r := range reqs {
 		if err := r.ctx.Err(); err != nil {
 			errs[r] = err
@@ -70,13 +71,25 @@ func (w *Writer) process(reqs []*request) {
 		}
 	}
 
+	// Every batch reaches its callers through deliver, in order: with a
+	// pipelined commit, even an answer that wrote nothing may rest on the
+	// state of an earlier batch that is not durable yet.
+	if w.cfg.Sync != nil {
+		reqs = append([]*request(nil), reqs...) // run reuses its slice
+	}
+	d := &durable{b: b, reqs: reqs, errs: errs}
 	cp := b.checkpoint(reqs == nil)
 	if len(b.entries) == 0 && cp == nil {
 		w.abortBatch() // nothing to write, so nothing may have changed
-		b.answer(reqs, errs)
+		w.deliver(d)
 		return
 	}
-	if err := b.commit(len(reqs), cp); err != nil {
+	if w.failed.Load() {
+		err = errSyncFailed
+	} else {
+		err = b.commit(len(reqs), cp)
+	}
+	if err != nil {
 		w.logger.Error("commit failed", "error", err, "commands", len(reqs))
 		w.abortBatch()
 		for _, r := range reqs {
@@ -84,7 +97,7 @@ func (w *Writer) process(reqs []*request) {
 				errs[r] = fmt.Errorf("writer: commit: %w", err)
 			}
 		}
-		b.answer(reqs, errs)
+		w.deliver(d)
 		return
 	}
 	// Committed: the batch's state becomes the writer's.
@@ -94,7 +107,8 @@ func (w *Writer) process(reqs []*request) {
 		w.lastCP = cp
 	}
 	w.remember(b.keys)
-	b.answer(reqs, errs)
+	d.wrote, d.cp, d.head = true, cp, b.seq
+	w.deliver(d)
 }
 
 // checkpoint returns the checkpoint the batch ends with, if one is due:

@@ -76,6 +76,9 @@ func (w *Writer) lookup(ctx context.Context, r *request) (*walletd.Result, error
 			if entries[0].RequestHash != r.fp {
 				return nil, idempotencyConflict(r.key)
 			}
+			if err := w.waitDurable(ctx, entries); err != nil {
+				return nil, err
+			}
 			return w.replayed(ctx, r.cmd, entries)
 		}
 	}

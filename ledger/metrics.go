@@ -25,7 +25,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(1, 2, 11),
 		}),
 		CommitDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "walletd_writer_commit_duration_seconds", Help: "Duration of one group commit (transaction and fsync).",
+			Name: "walletd_writer_commit_duration_seconds", Help: "Duration of one group commit: the transaction, and its fsync unless the commit is pipelined (then the fsync runs on the syncer).",
 			Buckets: []float64{.0001, .0005, .001, .0025, .005, .01, .025, .05, .1, .25},
 		}),
 		EntriesAppended: prometheus.NewCounter(prometheus.CounterOpts{

@@ -54,7 +54,19 @@ type WriterConfig struct {
 	Lookup func(ctx context.Context, key string) ([]*walletd.Entry, error)
 	// OnCommit, if set, is called after every commit attempt with the
 	// number of commands, of entries, the commit duration and its error.
+	// With Sync set, a commit is not yet durable: hand entries on from
+	// OnDurable.
 	OnCommit func(commands, entries int, d time.Duration, err error)
+	// Sync, if set, says the Store's Commit is atomic but not durable, and
+	// makes every commit before it durable. The writer then pipelines its
+	// group commit (pipeline.go): batch N+1 is built and written while
+	// batch N's Sync runs, and a batch is answered only after its Sync.
+	// A Sync that fails stops the writer.
+	Sync func() error
+	// OnDurable, if set, is called with the entries (and the checkpoint,
+	// or nil) of every batch that wrote any, once they are durable, in
+	// commit order, from one goroutine. The relay takes them from here.
+	OnDurable func(entries []*walletd.Entry, cp *walletd.Checkpoint)
 	// LimitLocation is the time zone whose calendar days and months the
 	// daily and monthly spending limits count in (default UTC).
 	LimitLocation *time.Location
@@ -80,6 +92,17 @@ type Writer struct {
 	stopped chan struct{}
 	once    sync.Once
 	opened  sync.Once
+
+	// The pipelined commit (pipeline.go): committed batches on their way
+	// to the syncer, closed when the syncer ends, a failed Sync, and the
+	// last durable seq. pipe is unbuffered: the writer commits batch N+1
+	// while batch N syncs, then waits for the syncer to take it, gathering
+	// batch N+2 in the queue meanwhile. Fewer, larger batches: a commit
+	// costs CPU too.
+	pipe   chan *durable
+	synced chan struct{}
+	failed atomic.Bool
+	mark   durableMark
 
 	// State below is owned by the run goroutine.
 	ledgerID string
@@ -164,6 +187,8 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		reqs:    make(chan *request, cfg.QueueSize),
 		closing: make(chan struct{}),
 		stopped: make(chan struct{}),
+		pipe:    make(chan *durable),
+		synced:  make(chan struct{}),
 		recent:  make(map[string]string),
 		keyID:   keyID,
 		hasher:  NewHasher(key),
@@ -199,6 +224,15 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		}
 		w.restoreWallet(wal)
 	}
+	if cfg.Sync != nil {
+		// A process that stopped between a commit and its Sync left the
+		// commit in the page cache: make what the database holds durable
+		// before anything is answered or published from it.
+		if err := cfg.Sync(); err != nil {
+			return nil, fmt.Errorf("writer: sync: %w", err)
+		}
+	}
+	w.mark.set(w.headSeq)
 	if cfg.Lookup != nil {
 		var keys []string
 		if err := cfg.Store.IdempotencyKeys(func(k string) { keys = append(keys, k) }); err != nil {
@@ -218,7 +252,12 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 }
 
 // Open starts the writer goroutine.
-func (w *Writer) Open() { w.opened.Do(func() { go w.run() }) }
+func (w *Writer) Open() {
+	w.opened.Do(func() {
+		go w.syncLoop()
+		go w.run()
+	})
+}
 
 // Close stops accepting commands, commits what is queued, and waits for the
 // writer goroutine to end. Closing a writer that was never opened just
@@ -294,7 +333,11 @@ func (w *Writer) Submit(ctx context.Context, key string, c walletd.Command) (*wa
 }
 
 func (w *Writer) run() {
-	defer close(w.stopped)
+	defer func() {
+		close(w.pipe)
+		<-w.synced
+		close(w.stopped)
+	}()
 	var tick <-chan time.Time
 	if w.cfg.CheckpointInterval > 0 && w.cfg.CheckpointKey != nil {
 		t := time.NewTicker(w.cfg.CheckpointInterval)

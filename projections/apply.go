@@ -80,6 +80,10 @@ type badEvent struct {
 // position are skipped: that is what makes redelivery harmless.
 func (db *DB) apply(ctx context.Context, stream string, expect uint64, msgs []message, now time.Time) (res batchResult, bad []badEvent, err error) {
 	decs := decodeAll(msgs) // before the transaction, on every core
+	// A statement on a context that can be cancelled costs go-sqlite3 a
+	// goroutine that watches it; a batch is applied whole or not at all,
+	// and is short, so it runs to its end whatever ctx says.
+	ctx = context.WithoutCancel(ctx)
 	db.applyMu.Lock()
 	defer db.applyMu.Unlock()
 	tx, err := db.write.BeginTx(ctx, nil)

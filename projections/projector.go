@@ -20,6 +20,9 @@ import (
 // empty.
 const DefaultConsumer = "projections"
 
+// DefaultLinger is Projector.Linger's default.
+const DefaultLinger = 20 * time.Millisecond
+
 // ErrStreamMismatch is returned by Open, CatchUp and Rebuild (and by Close
 // when it happens while running) when projections.db was built from
 // another stream than the one configured: rebuild it or use another file.
@@ -28,8 +31,8 @@ var ErrStreamMismatch = errors.New("projections: projections.db was built from a
 // Projector applies the events of a JetStream stream to the read models of
 // a DB, through a bus.Consumer: the consumer resumes from the position
 // stored in the DB, and each batch (up to BatchSize messages that arrived
-// together) is applied in one transaction with the new position, then
-// acknowledged. The server keeps no state the projector depends on: a
+// together) is applied in one transaction with the new position (nothing
+// is acknowledged: see bus.Consumer). The server keeps no state the projector depends on: a
 // consumer deleted, a NATS restart or an error only costs a resume. When
 // the stream ends before the stored position (it lost its tail), the
 // position goes back to the stream's end and the events published again
@@ -56,10 +59,16 @@ type Projector struct {
 	// projector keeps up and large when it catches up, where larger
 	// batches write each page of the wallet index fewer times.
 	BatchSize int
-	Idle      time.Duration // how often to check the stream when no message comes (default 1s)
-	Logger    *slog.Logger
-	Metrics   *Metrics // nil: no metrics
-	Now       func() time.Time
+	// Linger is how long a batch waits for more events after its first
+	// (default DefaultLinger; negative: none). A transaction costs about
+	// as much as 40 events applied in it, so a projector that keeps up
+	// applied batches of a few dozen events and spent most of its time
+	// committing; lingering makes the batches large for that much lag.
+	Linger  time.Duration
+	Idle    time.Duration // how often to check the stream when no message comes (default 1s)
+	Logger  *slog.Logger
+	Metrics *Metrics // nil: no metrics
+	Now     func() time.Time
 	// Key is the relay's key (bus.Relay.Key): set, a message without the
 	// relay's valid MAC is refused, counted in Metrics.Refused, and never
 	// reaches a read model.
@@ -89,6 +98,10 @@ func (p *Projector) feed() *bus.Consumer {
 	if p.BatchSize <= 0 {
 		p.BatchSize = 5000
 	}
+	linger := p.Linger
+	if linger == 0 {
+		linger = DefaultLinger
+	}
 	if p.Logger == nil {
 		p.Logger = slog.Default()
 	}
@@ -103,6 +116,7 @@ func (p *Projector) feed() *bus.Consumer {
 		Description: "walletd projections: the position of record is in projections.db",
 		Lost:        "events in between are missing from the read models (rebuild from a complete stream to repair)",
 		BatchSize:   p.BatchSize,
+		Linger:      max(linger, 0),
 		Idle:        p.Idle,
 		Applier:     &applier{p: p, conv: make([]message, 0, p.BatchSize)},
 		Name:        "projections",

@@ -21,7 +21,7 @@ const DefaultConsumer = "webhooks"
 // Dispatcher turns the events of the WALLETD stream into deliveries: for
 // each event, one delivery per matching endpoint (active: pending;
 // suspended: held; disabled: none), recorded with the stream position in
-// one webhooks.db transaction, then acknowledged.
+// one webhooks.db transaction (nothing is acknowledged: see bus.Consumer).
 //
 // It reads the stream through a bus.Consumer. The position of record is
 // the one in webhooks.db: at every (re)start the consumer is made again to
@@ -41,12 +41,15 @@ const DefaultConsumer = "webhooks"
 type Dispatcher struct {
 	Service   *Service
 	JS        jetstream.JetStream
-	Stream    string        // stream name (default "WALLETD")
-	Prefix    string        // subject prefix (default "walletd")
-	Consumer  string        // durable consumer name (default DefaultConsumer)
-	BatchSize int           // most messages per transaction (default 500)
-	Idle      time.Duration // how often to measure the lag when idle (default 1s)
-	Logger    *slog.Logger
+	Stream    string // stream name (default "WALLETD")
+	Prefix    string // subject prefix (default "walletd")
+	Consumer  string // durable consumer name (default DefaultConsumer)
+	BatchSize int    // most messages per transaction (default 500)
+	// PositionEvery is how long a position with no deliveries may go
+	// unstored (default 1s; see dispatch).
+	PositionEvery time.Duration
+	Idle          time.Duration // how often to measure the lag when idle (default 1s)
+	Logger        *slog.Logger
 	// Key is the relay's key (bus.Relay.Key): set, a message without the
 	// relay's valid MAC is refused, counted in Metrics.Refused, and never
 	// becomes a delivery.
@@ -59,6 +62,13 @@ type Dispatcher struct {
 	beforeCommit func(n int) error
 
 	consumer *bus.Consumer
+}
+
+func (d *Dispatcher) positionEvery() time.Duration {
+	if d.PositionEvery > 0 {
+		return d.PositionEvery
+	}
+	return time.Second
 }
 
 // errCrash stops the dispatcher on a test hook.
@@ -133,27 +143,63 @@ func (d *Dispatcher) Close() error {
 
 // dispatch is the dispatcher's part of the consume loop: the position and
 // the delivery records of webhooks.db.
+//
+// Its position is stored lazily: a batch that records no delivery (most
+// of them, or all, when no endpoint wants its events) stores nothing, and
+// its position is stored with the next batch that records deliveries, at
+// the next idle check (Position), or after PositionEvery. A crash in
+// between delivers those batches again, which record nothing again: the
+// guarantee stays at least once, and a server with no endpoints commits
+// about once a second instead of once per batch.
 type dispatch struct {
 	d *Dispatcher
+	// pending is the position of the batches applied since the last one
+	// stored (nil: none); stored is what this applier last stored or read.
+	pending  *bus.Position
+	stored   bus.Position
+	storedAt time.Time
 }
 
 var _ bus.Applier = (*dispatch)(nil)
 
 // Position returns the position stored in webhooks.db.
+//
+// A position applied but not stored yet is stored first, unless the
+// stored one was moved meanwhile (it is then what counts).
 func (a *dispatch) Position(ctx context.Context) (bus.Position, error) {
 	stream, seq, err := a.d.Service.DB.position(ctx)
 	if err != nil {
 		return bus.Position{}, err
 	}
-	return bus.Position{Stream: stream, Seq: seq}, nil
+	got := bus.Position{Stream: stream, Seq: seq}
+	if p := a.pending; p != nil {
+		a.pending = nil
+		if got == a.stored {
+			if err := a.store(ctx, *p); err != nil {
+				return bus.Position{}, err
+			}
+			return *p, nil
+		}
+	}
+	a.stored = got
+	return got, nil
+}
+
+// store writes a position with no deliveries.
+func (a *dispatch) store(ctx context.Context, p bus.Position) error {
+	if _, err := a.d.Service.DB.record(ctx, p.Stream, p.Seq, nil, a.d.Service.Now()); err != nil {
+		return err
+	}
+	a.stored, a.storedAt = p, time.Now()
+	return nil
 }
 
 // Reposition stores to: the stream lost its tail (its events are
 // published again after it and recognised by their ids), or webhooks.db
 // was recorded from another stream.
 func (a *dispatch) Reposition(ctx context.Context, _, to bus.Position) error {
-	_, err := a.d.Service.DB.record(ctx, to.Stream, to.Seq, nil, a.d.Service.Now())
-	return err
+	a.pending = nil
+	return a.store(ctx, to)
 }
 
 // Apply records the deliveries of a batch and its position in one
@@ -171,9 +217,15 @@ func (a *dispatch) Apply(ctx context.Context, b *bus.Batch) error {
 		}
 		evs = append(evs, ev)
 	}
-	got, err := d.Service.recordEvents(ctx, d.Stream, b.Last, evs, d.beforeCommit)
+	lazy := d.beforeCommit == nil && time.Since(a.storedAt) < d.positionEvery()
+	got, recorded, err := d.Service.recordEvents(ctx, d.Stream, b.Last, evs, d.beforeCommit, lazy)
 	if err != nil {
 		return err
+	}
+	if p := (bus.Position{Stream: d.Stream, Seq: b.Last}); recorded {
+		a.pending, a.stored, a.storedAt = nil, p, time.Now()
+	} else {
+		a.pending = &p
 	}
 	if d.beforeAck != nil {
 		if err := d.beforeAck(len(b.Msgs)); err != nil {
@@ -235,7 +287,10 @@ func payloadFor(format string, envelope []byte) []byte {
 
 // recordEvents records the deliveries of a batch of stream events and the
 // new position, and wakes the lanes that got work.
-func (s *Service) recordEvents(ctx context.Context, stream string, lastSeq uint64, evs []streamEvent, hook func(int) error) (map[string]int, error) {
+//
+// With lazy, a batch that makes no delivery records nothing and returns
+// recorded = false: the caller keeps its position to store later.
+func (s *Service) recordEvents(ctx context.Context, stream string, lastSeq uint64, evs []streamEvent, hook func(int) error, lazy bool) (got map[string]int, recorded bool, err error) {
 	var ds []newDelivery
 	s.mu.RLock()
 	for i := range evs {
@@ -250,17 +305,19 @@ func (s *Service) recordEvents(ctx context.Context, stream string, lastSeq uint6
 		}
 	}
 	s.mu.RUnlock()
+	if lazy && len(ds) == 0 {
+		return nil, false, nil
+	}
 	if hook != nil {
 		if err := hook(len(evs)); err != nil {
-			return nil, bus.Stop(fmt.Errorf("%w: %w", errCrash, err))
+			return nil, false, bus.Stop(fmt.Errorf("%w: %w", errCrash, err))
 		}
 	}
-	got, err := s.DB.record(ctx, stream, lastSeq, ds, s.Now())
-	if err != nil {
-		return nil, err
+	if got, err = s.DB.record(ctx, stream, lastSeq, ds, s.Now()); err != nil {
+		return nil, false, err
 	}
 	for id := range got {
 		s.wake(id)
 	}
-	return got, nil
+	return got, true, nil
 }

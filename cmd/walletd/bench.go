@@ -39,6 +39,13 @@ balance, then N workers issue the mix of credits, debits and transfers for
 D, each waiting for its answer before the next (closed loop). Requests go to
 --url only (redirects are not followed). The token defaults to the contents
 of <data-dir>/admin.key.
+
+With --rate R the run is open loop instead: requests are started on a fixed
+schedule, R a second, whatever the answers do, by up to N workers. Each
+request's latency counts from the time the schedule started it at, not from
+when a worker got to it, so a server that falls behind shows its queueing in
+the latencies (free of coordinated omission); requests still scheduled when
+the duration ends are not sent.
 `
 
 // benchConfig is what `walletd bench` runs.
@@ -54,6 +61,7 @@ type benchConfig struct {
 	Idempotency  bool
 	Timeout      time.Duration
 	JSON         bool
+	Rate         float64 // requests a second, open loop; 0: closed loop
 }
 
 // benchOps are the operations of the mix, in a fixed order.
@@ -80,6 +88,7 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.BoolVar(&c.Idempotency, "idempotency", true, "send a unique Idempotency-Key with every write, as clients should")
 	fs.DurationVar(&c.Timeout, "timeout", 30*time.Second, "timeout of one request")
 	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON")
+	fs.Float64Var(&c.Rate, "rate", 0, "open loop: start this many requests a second on a fixed schedule (0: closed loop)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	} else if fs.NArg() > 0 {
@@ -115,6 +124,8 @@ type benchReport struct {
 	Mix          map[string]int     `json:"mix"`
 	Currency     string             `json:"currency"`
 	Idempotency  bool               `json:"idempotency"`
+	Rate         float64            `json:"rate,omitempty"` // offered requests a second (open loop)
+	Late         uint64             `json:"late,omitempty"` // open loop: requests started 1 ms or more after their time
 	SetupSeconds float64            `json:"setup_seconds"`
 	Elapsed      float64            `json:"elapsed_seconds"`
 	Requests     uint64             `json:"requests"`
@@ -130,6 +141,9 @@ type benchReport struct {
 func (r *benchReport) print(w io.Writer) {
 	fmt.Fprintf(w, "walletd bench: url=%s wallets=%d concurrency=%d duration=%s mix=%s currency=%s idempotency=%t\n",
 		r.URL, r.Wallets, r.Concurrency, r.Duration, formatMix(r.Mix), r.Currency, r.Idempotency)
+	if r.Rate > 0 {
+		fmt.Fprintf(w, "open loop: %.0f requests/s offered, %d started late (all workers busy)\n", r.Rate, r.Late)
+	}
 	if r.Interrupted {
 		fmt.Fprintln(w, "interrupted: the figures cover the run until then")
 	}
@@ -264,6 +278,8 @@ func bench(ctx context.Context, c *benchConfig, progress io.Writer) (*benchRepor
 		return nil, errors.New("bench: --concurrency must be at least 1")
 	} else if c.Duration <= 0 {
 		return nil, errors.New("bench: --duration must be positive")
+	} else if c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) || c.Rate > 1e7 {
+		return nil, errors.New("bench: --rate must be 0 (closed loop) or a rate up to 10000000 a second")
 	}
 	scale, err := walletd.DefaultCurrencies().Scale(c.Currency)
 	if err != nil {
@@ -308,7 +324,7 @@ func bench(ctx context.Context, c *benchConfig, progress io.Writer) (*benchRepor
 
 	rep := &benchReport{
 		URL: c.URL, Wallets: c.Wallets, Concurrency: c.Concurrency, Duration: c.Duration.String(),
-		Mix: mix, Currency: c.Currency, Idempotency: c.Idempotency,
+		Mix: mix, Currency: c.Currency, Idempotency: c.Idempotency, Rate: c.Rate,
 		OKByOp: map[string]uint64{}, Errors: map[string]uint64{},
 	}
 
@@ -382,6 +398,47 @@ func bench(ctx context.Context, c *benchConfig, progress io.Writer) (*benchRepor
 	results := make([]workerResult, c.Concurrency)
 	runStart := time.Now()
 	deadline := runStart.Add(c.Duration)
+	// Open loop: the schedule, the start time of every request.
+	var schedule chan time.Time
+	var late atomic.Uint64
+	if c.Rate > 0 {
+		schedule = make(chan time.Time, c.Concurrency)
+		go func() {
+			defer close(schedule)
+			for i := 0; ctx.Err() == nil; i++ {
+				t := runStart.Add(time.Duration(float64(i) * float64(time.Second) / c.Rate))
+				if !t.Before(deadline) {
+					return
+				}
+				select {
+				case schedule <- t:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	// next returns when the worker's next request starts by the book.
+	next := func() (time.Time, bool) {
+		if schedule == nil {
+			now := time.Now()
+			return now, ctx.Err() == nil && now.Before(deadline)
+		}
+		t, ok := <-schedule
+		if !ok {
+			return t, false
+		}
+		if d := time.Until(t); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				return t, false
+			}
+		} else if d < -time.Millisecond {
+			late.Add(1)
+		}
+		return t, true
+	}
 	for wi := 0; wi < c.Concurrency; wi++ {
 		wg.Add(1)
 		go func() {
@@ -392,7 +449,11 @@ func bench(ctx context.Context, c *benchConfig, progress io.Writer) (*benchRepor
 			credit := &ledger.Post{Kind: walletd.KindCredit, Amount: creditAmount, Type: "topup", Reason: "bench"}
 			debit := &ledger.Post{Kind: walletd.KindDebit, Amount: debitAmount, Type: "order_payment", Reason: "bench"}
 			transfer := &ledger.Transfer{Amount: transferAmount, Note: "bench"}
-			for ctx.Err() == nil && time.Now().Before(deadline) {
+			for {
+				t0, ok := next()
+				if !ok {
+					break
+				}
 				op := pick(r)
 				var cmd walletd.Command
 				switch op {
@@ -406,7 +467,6 @@ func bench(ctx context.Context, c *benchConfig, progress io.Writer) (*benchRepor
 					transfer.FromWalletID, transfer.ToWalletID, cmd = wallets[from], wallets[to], transfer
 				}
 				key := cl.key()
-				t0 := time.Now()
 				err := benchError(cl.wallets.Exec(ctx, key, cmd))
 				if err != nil && ctx.Err() != nil {
 					break // interrupted: not an error of the server
@@ -430,6 +490,7 @@ func bench(ctx context.Context, c *benchConfig, progress io.Writer) (*benchRepor
 	wg.Wait()
 	elapsed := time.Since(runStart)
 	rep.Interrupted = ctx.Err() != nil
+	rep.Late = late.Load()
 	for _, res := range results {
 		rep.Requests += res.requests
 		rep.OK += res.ok

@@ -49,6 +49,11 @@ type serveConfig struct {
 	Features        featureConfig
 	Checkout        checkoutConfig
 	Plugin          pluginConfig
+	GC              gcConfig
+	// Projector runs the projector in serve (--projector); false leaves
+	// projections.db to a `walletd projector` process on the same data
+	// dir, whose read models serve still answers from.
+	Projector bool
 }
 
 // natsConfig says where events go: an embedded server (default) or an
@@ -79,7 +84,7 @@ func natsFlags(fs *flag.FlagSet, c *natsConfig) {
 	fs.StringVar(&c.Stream, "nats-stream", "WALLETD", "JetStream stream name")
 	fs.StringVar(&c.Prefix, "nats-prefix", "walletd", "subject prefix: events go to <prefix>.w.<partition>.<wallet id>.<event key> and <prefix>.sys.<event key>")
 	fs.IntVar(&c.Replicas, "nats-replicas", 1, "stream replicas (3 for a cluster)")
-	fs.DurationVar(&c.DupWindow, "nats-dup-window", 2*time.Minute, "JetStream duplicate window for Nats-Msg-Id")
+	fs.DurationVar(&c.DupWindow, "nats-dup-window", bus.DefaultDuplicates, "JetStream duplicate window for Nats-Msg-Id (the relay's expected-sequence check gives exactly-once; this is a second guard)")
 }
 
 // natsOptions turns the credential and TLS flags into client options.
@@ -121,6 +126,8 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	featureFlags(fs, &c.Features)
 	checkoutFlags(fs, &c.Checkout)
 	pluginFlags(fs, &c.Plugin)
+	gcFlags(fs, &c.GC)
+	fs.BoolVar(&c.Projector, "projector", true, "run the projector in this process (false: run `walletd projector` on the same data dir; the read models are still served here)")
 	return c
 }
 
@@ -155,6 +162,7 @@ func newLogger(level, format string) (*slog.Logger, error) {
 // serve runs until ctx is cancelled, then shuts down in the reverse order
 // of start.
 func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
+	cfg.GC.apply(logger)
 	s := &server{cfg: cfg, logger: logger}
 	if err := s.Open(ctx); err != nil {
 		if cerr := s.Close(); cerr != nil {
@@ -225,7 +233,7 @@ func (s *server) Open(ctx context.Context) error {
 	s.unlock = unlock
 
 	// The ledger: its database, keys and first admin key.
-	if s.db, err = sqlite.Open(ctx, p.LedgerDB); err != nil {
+	if s.db, err = sqlite.OpenPipelined(ctx, p.LedgerDB); err != nil {
 		return err
 	}
 	head, err := sqlite.NewOutbox(s.db, "").Head(ctx)
@@ -288,6 +296,7 @@ func (s *server) Open(ctx context.Context) error {
 		Logger:  logger,
 		Setup:   ensureStream,
 		Metrics: bus.NewRelayMetrics(reg),
+		Gated:   true, // the writer offers each batch once durable (Sync, OnDurable)
 	}
 	if err := s.relay.Open(); err != nil {
 		return err
@@ -304,13 +313,10 @@ func (s *server) Open(ctx context.Context) error {
 		MaxBatch:           cfg.MaxBatch,
 		LimitLocation:      limitLocation,
 		DefaultCurrency:    cfg.Features.DefaultCurrency,
-		OnCommit: func(commands, entries int, d time.Duration, err error) {
-			writerMetrics.OnCommit(commands, entries, d, err)
-			if err == nil {
-				s.relay.Notify()
-			}
-		},
-		Logger: logger,
+		OnCommit:           writerMetrics.OnCommit,
+		Sync:               s.db.Sync,
+		OnDurable:          s.relay.Offer,
+		Logger:             logger,
 	})
 	if err != nil {
 		return err
@@ -327,7 +333,10 @@ func (s *server) Open(ctx context.Context) error {
 	}
 	s.projector = &projections.Projector{DB: s.pdb, JS: js, Stream: cfg.NATS.Stream, Prefix: cfg.NATS.Prefix,
 		Consumer: projections.DefaultConsumer, Logger: logger, Metrics: projections.NewMetrics(reg), Key: relayKey}
-	if err := s.projector.Open(); err != nil {
+	if !cfg.Projector {
+		s.projector = nil
+		logger.Info("the projector is not run here (--projector=false): run walletd projector on this data dir")
+	} else if err := s.projector.Open(); err != nil {
 		return err
 	}
 	cfg.Webhooks.SiteURL = siteURL

@@ -22,6 +22,12 @@ type Subscription struct {
 	errs chan error
 	done chan struct{}
 	max  int
+	// Linger is how long Next waits, after the first message, for more
+	// to fill its batch (0: it returns what has arrived). Applying costs
+	// mostly per batch (a transaction, its commit), so a reader that
+	// keeps up applies many small batches; a few milliseconds of linger
+	// make them large at the cost of that much lag.
+	Linger time.Duration
 }
 
 // Consume starts consuming cons with at most max messages in flight and
@@ -63,9 +69,13 @@ func (s *Subscription) Next(ctx context.Context, idle <-chan time.Time, buf []je
 				select {
 				case m := <-s.msgs:
 					batch = append(batch, m)
+					continue
 				default:
-					return batch, nil
 				}
+				break
+			}
+			if s.Linger > 0 && len(batch) < s.max {
+				batch = s.linger(ctx, batch)
 			}
 			return batch, nil
 		case err := <-s.errs:
@@ -81,6 +91,25 @@ func (s *Subscription) Next(ctx context.Context, idle <-chan time.Time, buf []je
 			return nil, nil
 		}
 	}
+}
+
+// linger adds to batch what arrives within Linger, up to the batch size.
+func (s *Subscription) linger(ctx context.Context, batch []jetstream.Msg) []jetstream.Msg {
+	t := time.NewTimer(s.Linger)
+	defer t.Stop()
+	for len(batch) < s.max {
+		select {
+		case m := <-s.msgs:
+			batch = append(batch, m)
+		case <-t.C:
+			return batch
+		case <-ctx.Done():
+			return batch
+		case <-s.cc.Closed():
+			return batch
+		}
+	}
+	return batch
 }
 
 // Queued returns how many delivered messages wait for Next.

@@ -26,9 +26,9 @@ var errCaughtUp = errors.New("bus: caught up")
 // server keeps no state the Consumer depends on: a consumer deleted, a NATS
 // restart or an error only costs a resume, with back-off from 100 ms to
 // 5 s. Each batch (up to BatchSize messages that arrived together) is
-// applied, with its position, by the Applier, then acknowledged; a lost
-// acknowledgement only means a redelivery after the stored position, which
-// the next session does not ask for.
+// applied, with its position, by the Applier. The consumer acknowledges
+// nothing (AckNone): the next session asks for what follows the stored
+// position, whatever the server would have redelivered.
 //
 // Set the fields, then Open; Close stops it. CatchUp instead applies the
 // stream up to its current end and returns.
@@ -54,9 +54,12 @@ type Consumer struct {
 	// Lost is logged when the stream no longer holds the messages after
 	// the stored position: what their loss means for this reader.
 	Lost      string
-	BatchSize int           // most messages per batch (default 500)
-	Idle      time.Duration // how often to check the stream when no message comes (default 1s)
-	Applier   Applier
+	BatchSize int // most messages per batch (default 500)
+	// Linger is how long a batch waits for more messages after its first
+	// (Subscription.Linger; default 0).
+	Linger  time.Duration
+	Idle    time.Duration // how often to check the stream when no message comes (default 1s)
+	Applier Applier
 	// Name starts the Consumer's log messages and errors ("projections",
 	// "webhooks: dispatcher").
 	Name    string
@@ -64,7 +67,7 @@ type Consumer struct {
 	Metrics ConsumerMetrics
 	// Key, if set, is the relay's key: a message without a valid
 	// HeaderMAC (VerifyMessage) is refused — logged, counted in
-	// Metrics.Refused, acknowledged and never given to the Applier.
+	// Metrics.Refused, and never given to the Applier.
 	Key []byte
 
 	lag atomic.Uint64
@@ -316,6 +319,9 @@ func (c *Consumer) session(ctx context.Context, logger *slog.Logger, target uint
 		return false, err
 	}
 	sub, err := Consume(cons, c.BatchSize)
+	if sub != nil {
+		sub.Linger = c.Linger
+	}
 	if err != nil {
 		return false, fmt.Errorf("%s: consume: %w", c.Name, err)
 	}
@@ -361,7 +367,7 @@ func (c *Consumer) session(ctx context.Context, logger *slog.Logger, target uint
 		b.Msgs, b.Prev, b.Last = b.Msgs[:0], applied, applied
 		var gap error
 		var pending uint64
-		for i, m := range got {
+		for _, m := range got {
 			meta, err := m.Metadata()
 			if err != nil {
 				return progressed, fmt.Errorf("%s: message metadata: %w", c.Name, err)
@@ -371,7 +377,6 @@ func (c *Consumer) session(ctx context.Context, logger *slog.Logger, target uint
 				// A message is missing from the delivery: resume from the
 				// stored position rather than pass over it.
 				gap = fmt.Errorf("%s: stream seq %d delivered, %d expected", c.Name, seq, next)
-				got = got[:i]
 				break
 			}
 			fresh = false
@@ -391,22 +396,14 @@ func (c *Consumer) session(ctx context.Context, logger *slog.Logger, target uint
 			}
 			b.Msgs = append(b.Msgs, Message{Seq: seq, Time: meta.Timestamp, Subject: m.Subject(), Header: m.Headers(), Data: m.Data()})
 		}
-		if len(b.Msgs) == 0 && b.Last > applied {
-			// Only refused messages: acknowledge them; the position moves
-			// with the next message applied.
-			for _, m := range got {
-				m.Ack()
-			}
-		}
+		// Only refused messages: the position moves with the next message
+		// applied.
 		if len(b.Msgs) > 0 {
 			if err := c.Applier.Apply(ctx, b); err != nil {
 				return progressed, err
 			}
 			progressed = true
 			applied = b.Last
-			for _, m := range got {
-				m.Ack() // a lost ack only means a redelivery, which the next session does not ask for
-			}
 			c.setLag(pending + uint64(sub.Queued()))
 		}
 		if gap != nil {
@@ -479,9 +476,13 @@ func (c *Consumer) consumer(ctx context.Context, start uint64) (jetstream.Consum
 	cfg := jetstream.ConsumerConfig{
 		Description:   c.Description,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       time.Minute,
-		MaxAckPending: 4 * c.BatchSize,
+		// No acks: the position of record is the Applier's, stored with
+		// what it applied, and every session makes the consumer again from
+		// it, so an ack would tell the server nothing it uses. Each ack
+		// was a message to the server and a state change there, for every
+		// event and every reader. Pull requests of BatchSize keep the flow
+		// bounded.
+		AckPolicy:     jetstream.AckNonePolicy,
 		FilterSubject: events.StreamSubjects(c.Prefix), // every form: legacy subjects too
 	}
 	if start > 1 {

@@ -64,6 +64,12 @@ type Relay struct {
 	// Key, if set, signs every message (HeaderMAC) and makes the relay
 	// resume only from a message it can prove it wrote: see resync.
 	Key []byte
+	// Gated makes the relay publish only what was offered as durable
+	// (handoff.go): set it when the ledger commits before it syncs.
+	Gated bool
+	// MaxHandoff caps the entries of offered batches the relay keeps
+	// (default 16384, a few MB); older ones are read from the Source again.
+	MaxHandoff int
 
 	once   sync.Once
 	notify chan struct{}
@@ -73,6 +79,11 @@ type Relay struct {
 	base   uint64 // the stream's last sequence as the relay knows it
 	synced bool
 	alert  error // set when the stream held a message the relay did not write
+	// The hand-off (handoff.go): offered batches, the records they hold
+	// (about), and the last durable position.
+	chunks []*chunk
+	held   int
+	limit  pos
 
 	cancel context.CancelFunc // set by Open
 	done   chan struct{}      // closed when the publishing goroutine ends
@@ -119,10 +130,21 @@ func (r *Relay) Open() error {
 		return errors.New("relay: open: JS and Source are required")
 	}
 	r.init()
+	var head uint64
+	if r.Gated {
+		h, err := r.Source.Head(context.Background())
+		if err != nil {
+			return fmt.Errorf("relay: open: %w", err)
+		}
+		head = h
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.done != nil {
 		return errors.New("relay: open: already open")
+	}
+	if l := (pos{head, events.CheckpointIndex}); r.Gated && r.limit.less(l) {
+		r.limit = l
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel, r.done = cancel, make(chan struct{})
@@ -210,12 +232,25 @@ func (r *Relay) step(ctx context.Context) (int, error) {
 		}
 	}
 	seq, index := r.Position()
-	recs, err := r.Source.After(ctx, seq, index, r.Window)
+	recs, mem, err := r.fromMemory(ctx, pos{seq, index}, r.Window)
 	if err != nil {
-		return 0, fmt.Errorf("relay: read outbox: %w", err)
+		return 0, err
+	}
+	if !mem {
+		if recs, err = r.Source.After(ctx, seq, index, r.Window); err != nil {
+			return 0, fmt.Errorf("relay: read outbox: %w", err)
+		}
+		recs = r.durableOnly(recs)
 	}
 	if m := r.Metrics; m != nil && m.Backlog != nil {
-		if head, err := r.Source.Head(ctx); err == nil && head >= seq {
+		if r.Gated {
+			r.mu.Lock()
+			head := r.limit.seq
+			r.mu.Unlock()
+			if head >= seq {
+				m.Backlog.Set(float64(head - seq))
+			}
+		} else if head, err := r.Source.Head(ctx); err == nil && head >= seq {
 			m.Backlog.Set(float64(head - seq))
 		}
 	}

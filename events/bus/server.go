@@ -142,12 +142,24 @@ func Connect(url, name string, extra ...nats.Option) (*nats.Conn, error) {
 // StreamConfig gives none.
 const DefaultPartitions = 8
 
+// DefaultDuplicates is the Nats-Msg-Id de-duplication window of a stream
+// whose StreamConfig gives none. The relay does not rely on it for
+// exactly-once: every publish carries the stream sequence it must follow
+// (Nats-Expected-Last-Sequence), so a message published again after its
+// ack was lost is refused by that check, and after any error the relay
+// resumes from the stream's last message. The window is a second guard for
+// the publishes in flight around a reconnect, which settle in seconds.
+// JetStream keeps one map entry per message in the window: at 20,000
+// events a second, a 2-minute window held 2.4 million ids (about 60 MB of
+// pointer-rich maps that every GC cycle scans); 5 seconds holds 100,000.
+const DefaultDuplicates = 5 * time.Second
+
 // StreamConfig describes walletd's stream.
 type StreamConfig struct {
 	Name       string        // default "WALLETD"
 	Prefix     string        // subject prefix, default "walletd"
 	Replicas   int           // 1 for a single server; 3 for a cluster
-	Duplicates time.Duration // Nats-Msg-Id de-duplication window, default 2m
+	Duplicates time.Duration // Nats-Msg-Id de-duplication window, default DefaultDuplicates
 	Storage    jetstream.StorageType
 	// Partitions is the number of partitions wallets' events are stored
 	// in (default DefaultPartitions, at most events.MaxPartitions): the N
@@ -167,7 +179,7 @@ func (c *StreamConfig) defaults() {
 		c.Replicas = 1
 	}
 	if c.Duplicates == 0 {
-		c.Duplicates = 2 * time.Minute
+		c.Duplicates = DefaultDuplicates
 	}
 	if c.Partitions == 0 {
 		c.Partitions = DefaultPartitions

@@ -20,7 +20,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *walletd.APIKey) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: create api key: %w", sqlitedb.FormatError(err))
 	}
-	return nil
+	return db.Sync() // durable before the key is handed out (OpenPipelined)
 }
 
 // APIKey returns key id. Returns ENotFound.
@@ -49,7 +49,7 @@ func (db *DB) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return walletd.Errorf(walletd.ENotFound, "Active API key %s not found.", walletd.QuoteInput(id))
 	}
-	return nil
+	return db.Sync() // durable before the revocation is confirmed (OpenPipelined)
 }
 
 func (db *DB) apiKeys(ctx context.Context, where string, args ...any) ([]*walletd.APIKey, error) {

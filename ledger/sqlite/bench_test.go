@@ -208,19 +208,39 @@ func BenchmarkIterateEntries(b *testing.B) {
 func BenchmarkWriter(b *testing.B) {
 	for _, cap := range []int{1, 10, 100, 1000} {
 		b.Run(fmt.Sprintf("cap=%d", cap), func(b *testing.B) {
-			benchmarkWriter(b, cap, false)
+			benchmarkWriter(b, cap, false, 0, false)
 		})
+	}
+}
+
+// BenchmarkWriterPipelined compares the group commit with an fsync in
+// the writer's loop (Open, synchronous=FULL) and the pipelined one
+// (OpenPipelined and WriterConfig.Sync), at the default batch cap and a
+// client-like number of goroutines, where batches are not always full.
+func BenchmarkWriterPipelined(b *testing.B) {
+	for _, workers := range []int{64, 256} {
+		for _, pipelined := range []bool{false, true} {
+			b.Run(fmt.Sprintf("workers=%d/pipelined=%t", workers, pipelined), func(b *testing.B) {
+				benchmarkWriter(b, 1000, false, workers, pipelined)
+			})
+		}
 	}
 }
 
 // BenchmarkWriterDebit measures the outgoing path: debits of wallets with
 // spending limits and KYC settings, whose checks and counters run in the
 // batch.
-func BenchmarkWriterDebit(b *testing.B) { benchmarkWriter(b, 1000, true) }
+func BenchmarkWriterDebit(b *testing.B) { benchmarkWriter(b, 1000, true, 0, false) }
 
-func benchmarkWriter(b *testing.B, maxBatch int, debits bool) {
+// benchmarkWriter runs workers goroutines (0: max(2 × maxBatch, 64)).
+func benchmarkWriter(b *testing.B, maxBatch int, debits bool, workers int, pipelined bool) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(b.TempDir(), "ledger.db"))
+	open := Open
+	syncOf := func(*DB) func() error { return nil } // nil: the fsync is the commit's
+	if pipelined {
+		open, syncOf = OpenPipelined, func(db *DB) func() error { return db.Sync }
+	}
+	db, err := open(ctx, filepath.Join(b.TempDir(), "ledger.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -232,7 +252,7 @@ func benchmarkWriter(b *testing.B, maxBatch int, debits bool) {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	var commits, entries atomic.Int64
 	w, err := ledger.NewWriter(ctx, ledger.WriterConfig{
-		Store: db, Keyring: kr, CheckpointKey: priv, CheckpointEvery: 1000, MaxBatch: maxBatch,
+		Store: db, Keyring: kr, CheckpointKey: priv, CheckpointEvery: 1000, MaxBatch: maxBatch, Sync: syncOf(db),
 		OnCommit: func(_, n int, _ time.Duration, err error) {
 			if err == nil {
 				commits.Add(1)
@@ -246,7 +266,9 @@ func benchmarkWriter(b *testing.B, maxBatch int, debits bool) {
 	w.Open()
 	defer w.Close()
 
-	workers := max(2*maxBatch, 64)
+	if workers == 0 {
+		workers = max(2*maxBatch, 64)
+	}
 	const nWallets = 64
 	wallets := make([]string, nWallets)
 	var wg sync.WaitGroup

@@ -36,6 +36,8 @@ type DB struct {
 	upsObject  *sql.Stmt
 	byIdem     *sql.Stmt
 	byIdemRead *sql.Stmt // the same query on the read pool
+
+	wal *walFile // OpenPipelined's handle for Sync; nil for Open
 }
 
 // options opens ledger.db with synchronous=FULL: an acknowledged write
@@ -45,6 +47,10 @@ var options = sqlitedb.Options{Migrations: "ledger", Synchronous: sqlitedb.SyncF
 // Open opens (creating if needed, mode 0600) the ledger database at path, applies the
 // migrations and makes sure it has a ledger id.
 func Open(ctx context.Context, path string) (*DB, error) {
+	return open(ctx, path, options)
+}
+
+func open(ctx context.Context, path string, options sqlitedb.Options) (*DB, error) {
 	pools, err := sqlitedb.Open(ctx, path, options)
 	if err != nil {
 		return nil, err // it names the operation and the path
@@ -115,6 +121,9 @@ func (db *DB) Close() error {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}
+	}
+	if db.wal != nil {
+		errs = append(errs, db.wal.close())
 	}
 	if db.pools != nil {
 		errs = append(errs, db.pools.Close())

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/walletd/walletd"
 	"github.com/walletd/walletd/events"
 	"github.com/walletd/walletd/ledger"
 )
@@ -54,6 +55,29 @@ func (o *Outbox) After(ctx context.Context, seq uint64, index int, limit int) ([
 			break
 		}
 	}
+	out, err := o.records(ctx, entries, cps)
+	if err != nil {
+		return nil, err
+	}
+	i := 0
+	for i < len(out) && (out[i].Seq < seq || out[i].Seq == seq && out[i].Index <= index) {
+		i++
+	}
+	return out[i:], nil
+}
+
+// Records returns the records of committed entries and of cp (nil for
+// none), in publish order: what After reads back for them. The relay
+// makes a durable batch's records with it, without reading them back.
+func (o *Outbox) Records(ctx context.Context, entries []*walletd.Entry, cp *walletd.Checkpoint) ([]events.Record, error) {
+	var cps []*walletd.Checkpoint
+	if cp != nil {
+		cps = []*walletd.Checkpoint{cp}
+	}
+	return o.records(ctx, entries, cps)
+}
+
+func (o *Outbox) records(ctx context.Context, entries []*walletd.Entry, cps []*walletd.Checkpoint) ([]events.Record, error) {
 	out := make([]events.Record, 0, len(entries)+len(cps))
 	for _, e := range entries {
 		owner, err := o.party(ctx, e.WalletID)
@@ -81,11 +105,7 @@ func (o *Outbox) After(ctx context.Context, seq uint64, index int, limit int) ([
 		}
 		return out[i].Index < out[j].Index
 	})
-	i := 0
-	for i < len(out) && (out[i].Seq < seq || out[i].Seq == seq && out[i].Index <= index) {
-		i++
-	}
-	return out[i:], nil
+	return out, nil
 }
 
 // Head returns the seq of the last committed entry.

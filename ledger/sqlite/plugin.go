@@ -28,7 +28,7 @@ func (db *DB) CreatePluginKey(ctx context.Context, k *walletd.PluginKey) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: create plugin key: %w", sqlitedb.FormatError(err))
 	}
-	return nil
+	return db.Sync() // durable before the key is handed out (OpenPipelined)
 }
 
 // PluginKey returns key id. Returns ENotFound.
@@ -188,7 +188,9 @@ func (db *DB) RefreshFamilyRevoked(ctx context.Context, family string) (bool, er
 }
 
 // inTx runs f in a transaction of the write connection, committing when
-// it returns nil.
+// it returns nil, and makes the commit durable before it returns (on a
+// database opened by OpenPipelined a commit alone is not): a spent token
+// id or refresh token must stay spent after a power loss.
 func (db *DB) inTx(ctx context.Context, op string, f func(tx *sql.Tx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -205,5 +207,5 @@ func (db *DB) inTx(ctx context.Context, op string, f func(tx *sql.Tx) error) err
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: %s: commit: %w", op, err)
 	}
-	return nil
+	return db.Sync()
 }

@@ -1,0 +1,77 @@
+package main_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/walletd/walletd/walletdtest"
+)
+
+// TestServe_ProjectorOutOfProcess: serve --projector=false answers the
+// transaction history from the read models a `walletd projector` process
+// on the same data dir keeps.
+func TestServe_ProjectorOutOfProcess(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	p := startServe(t, dir, "--projector=false")
+	var w struct{ ID string }
+	if _, err := p.call("POST", "/v1/wallets", `{"user_id":"104","email":"joe@example.com","currency":"USD"}`, "", &w); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := p.call("POST", "/v1/wallets/"+w.ID+"/credit", `{"amount":"1.25","type":"topup"}`, "", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	natsURL := ""
+	for _, line := range strings.Split(p.Logs(), "\n") {
+		var rec struct {
+			Msg string `json:"msg"`
+			URL string `json:"nats_url"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "embedded NATS server started" {
+			natsURL = rec.URL
+		}
+	}
+	if natsURL == "" {
+		t.Fatalf("no NATS URL in the logs:\n%s", p.Logs())
+	}
+	if !strings.Contains(p.Logs(), "--projector=false") {
+		t.Fatalf("serve does not say the projector runs elsewhere:\n%s", p.Logs())
+	}
+	proj := exec.Command(binary, "projector", "--nats-url", natsURL, "--data-dir", dir, "--consumer", "projections")
+	proj.Stdout, proj.Stderr = io.Discard, io.Discard
+	if err := proj.Start(); err != nil {
+		t.Fatal(err)
+	}
+	projDone := make(chan error, 1)
+	go func() { projDone <- proj.Wait() }()
+	type page struct {
+		Items []struct {
+			BalanceAfter string `json:"balance_after"`
+		} `json:"items"`
+	}
+	walletdtest.CheckFor(t, 20*time.Second, 50*time.Millisecond, func() error {
+		var hist page
+		if _, err := p.call("GET", "/v1/wallets/"+w.ID+"/transactions", "", "", &hist); err != nil {
+			return err
+		}
+		if len(hist.Items) != 3 || hist.Items[0].BalanceAfter != "3.75" {
+			return fmt.Errorf("history %+v", hist.Items)
+		}
+		return nil
+	})
+	proj.Process.Signal(syscall.SIGTERM)
+	if err := <-projDone; err != nil {
+		t.Fatalf("projector exit: %v", err)
+	}
+	if err := p.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM: %v\n%s", err, p.Logs())
+	}
+}
