@@ -285,3 +285,17 @@ func TestUnconfigured(t *testing.T) {
 		}
 	}
 }
+
+// TestRateLimits_GuessesSpareTheKey: failed checks naming a shop's key id
+// charge the guesser's IP, not the key: the shop keeps its own bucket.
+func TestRateLimits_GuessesSpareTheKey(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, plugin.Limits{PerIP: 1000, IPBurst: 1000, PerKey: 0.01, KeyBurst: 2})
+	for range 5 {
+		e.post(t, "/plugin/test/", map[string]any{"plugin_name": testPlugin, "plugin_key": e.KeyID + ".guess"}).expect(t, 401, "Invalid plugin key")
+	}
+	good := map[string]any{"plugin_name": testPlugin, "plugin_key": e.Key}
+	e.post(t, "/plugin/test/", good).expect(t, 200, "")
+	e.post(t, "/plugin/test/", good).expect(t, 200, "")
+	e.post(t, "/plugin/test/", good).expect(t, 429, "")
+}
