@@ -62,7 +62,7 @@ type env struct {
 // generous limits, so that only the rate-limit tests meet them.
 var generous = plugin.Limits{PerIP: 10000, IPBurst: 10000, PerKey: 10000, KeyBurst: 10000}
 
-func newEnv(t *testing.T, limits plugin.Limits) *env {
+func newEnv(t testing.TB, limits plugin.Limits) *env {
 	t.Helper()
 	e := &env{L: walletdtest.MustOpenLedger(t, nil), Clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, health: map[string]error{}}
 	e.KeyPath = filepath.Join(t.TempDir(), "plugin-jwt.json")
@@ -100,7 +100,7 @@ func (e *env) setHealth(name string, err error) {
 	e.hmu.Unlock()
 }
 
-func (e *env) newKey(t *testing.T, name string) (string, string) {
+func (e *env) newKey(t testing.TB, name string) (string, string) {
 	t.Helper()
 	k, key, err := walletd.NewPluginKey(name, time.Now())
 	if err != nil {
@@ -122,7 +122,7 @@ type reply struct {
 
 func (r *reply) str(key string) string { s, _ := r.Body[key].(string); return s }
 
-func (r *reply) expect(t *testing.T, status int, errMsg string) *reply {
+func (r *reply) expect(t testing.TB, status int, errMsg string) *reply {
 	t.Helper()
 	if r.Status != status || (errMsg != "" && r.str("error") != errMsg) {
 		t.Fatalf("got %d %s, want %d %q", r.Status, r.Raw, status, errMsg)
@@ -130,7 +130,7 @@ func (r *reply) expect(t *testing.T, status int, errMsg string) *reply {
 	return r
 }
 
-func (e *env) do(t *testing.T, method, path, body string) *reply {
+func (e *env) do(t testing.TB, method, path, body string) *reply {
 	t.Helper()
 	req, err := http.NewRequest(method, e.URL+path, bytes.NewBufferString(body))
 	if err != nil {
@@ -152,7 +152,7 @@ func (e *env) do(t *testing.T, method, path, body string) *reply {
 	return r
 }
 
-func (e *env) post(t *testing.T, path string, body any) *reply {
+func (e *env) post(t testing.TB, path string, body any) *reply {
 	t.Helper()
 	s, ok := body.(string)
 	if !ok {
@@ -163,7 +163,7 @@ func (e *env) post(t *testing.T, path string, body any) *reply {
 }
 
 // tokens generates a token pair for the env's key.
-func (e *env) tokens(t *testing.T) (jwtText, refresh string) {
+func (e *env) tokens(t testing.TB) (jwtText, refresh string) {
 	t.Helper()
 	r := e.post(t, "/plugin/generate-token/", map[string]any{"plugin_name": testPlugin, "plugin_key": e.Key,
 		"plugin_version": "1.0.0", "site_url": testSite, "token_duration_hours": 24}).expect(t, 200, "")

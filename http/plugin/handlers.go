@@ -96,15 +96,13 @@ func checkSiteURL(s string) error {
 }
 
 // checkKey finds the active plugin key of text for plugin. It charges the
-// client for a failed check and answers 401 (or 429, or 500) itself.
+// client's IP for a failed check, and the key's bucket for a good one, and
+// answers 401 (or 429, or 500) itself.
 func (a *API) checkKey(w http.ResponseWriter, r *http.Request, text, plugin string) (*walletd.PluginKey, bool) {
 	id, secret, ok := walletd.SplitPluginKey(text)
 	if !ok {
 		a.failed(r)
 		writeError(w, http.StatusUnauthorized, msgInvalidKey)
-		return nil, false
-	}
-	if !a.keyLimited(w, id) {
 		return nil, false
 	}
 	k, err := a.cfg.Store.PluginKey(r.Context(), id)
@@ -115,6 +113,11 @@ func (a *API) checkKey(w http.ResponseWriter, r *http.Request, text, plugin stri
 	if err != nil || !k.Active() || !k.Matches(secret) || k.PluginName != plugin {
 		a.failed(r)
 		writeError(w, http.StatusUnauthorized, msgInvalidKey)
+		return nil, false
+	}
+	// The key's own bucket counts only requests that hold the key: guesses
+	// at a key id charge the guesser's IP, never the shop's key.
+	if !a.keyLimited(w, id) {
 		return nil, false
 	}
 	return k, true

@@ -3,14 +3,19 @@ package plugin_test
 import (
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	whttp "github.com/walletd/walletd/http"
 	"github.com/walletd/walletd/http/plugin"
+	"github.com/walletd/walletd/walletdtest"
 )
 
 func TestRefreshToken(t *testing.T) {
@@ -237,4 +242,60 @@ func TestRefreshToken_Race(t *testing.T) {
 	if count[200] != 1 || count[401] != n-1 {
 		t.Fatalf("statuses %v", count)
 	}
+}
+
+// TestUnconfigured: a server without the plugin API answers its routes
+// 503 in the API's error shape; an API without the OpenAPI document
+// answers postman-collection 503.
+func TestUnconfigured(t *testing.T) {
+	t.Parallel()
+	l := walletdtest.MustOpenLedger(t, nil)
+	s := &whttp.Server{Addr: "127.0.0.1:0", Writer: l.Writer, Ledger: l.DB, APIKeys: l.DB, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, p := range []string{"/plugin/health/", "/api/plugin/order/process", "/plugin/generate-token/"} {
+		method := "GET"
+		if !strings.Contains(p, "health") {
+			method = "POST"
+		}
+		req, _ := http.NewRequest(method, s.URL()+p, strings.NewReader(`{}`))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]any
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != 503 || body["error"] == nil {
+			t.Errorf("%s: %d %v", p, resp.StatusCode, body)
+		}
+	}
+
+	api := plugin.New(plugin.Config{})
+	for _, rt := range api.Routes() {
+		if rt.Path != "/postman-collection/" {
+			continue
+		}
+		rec := httptest.NewRecorder()
+		rt.Handler(rec, httptest.NewRequest("GET", "/plugin/postman-collection/", nil))
+		if rec.Code != 503 || !strings.Contains(rec.Body.String(), `"error"`) {
+			t.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
+}
+
+// TestRateLimits_GuessesSpareTheKey: failed checks naming a shop's key id
+// charge the guesser's IP, not the key: the shop keeps its own bucket.
+func TestRateLimits_GuessesSpareTheKey(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, plugin.Limits{PerIP: 1000, IPBurst: 1000, PerKey: 0.01, KeyBurst: 2})
+	for range 5 {
+		e.post(t, "/plugin/test/", map[string]any{"plugin_name": testPlugin, "plugin_key": e.KeyID + ".guess"}).expect(t, 401, "Invalid plugin key")
+	}
+	good := map[string]any{"plugin_name": testPlugin, "plugin_key": e.Key}
+	e.post(t, "/plugin/test/", good).expect(t, 200, "")
+	e.post(t, "/plugin/test/", good).expect(t, 200, "")
+	e.post(t, "/plugin/test/", good).expect(t, 429, "")
 }
