@@ -53,6 +53,9 @@ type Server struct {
 	// Webhooks manages outbound webhook endpoints; nil leaves their
 	// routes answering 503.
 	Webhooks walletd.WebhookService
+	// Financing serves consumer financing (docs/financing.md); nil leaves
+	// its routes answering 503.
+	Financing FinancingService
 
 	ln     net.Listener
 	srv    *http.Server
@@ -174,6 +177,7 @@ func (s *Server) routes() *mux.Router {
 	s.registerAPIKeyRoutes(handle)
 	s.registerHistoryRoutes(handle)
 	s.registerWebhookRoutes(handle)
+	s.registerFinancingRoutes(handle)
 	s.registerDocRoutes(r)
 	return r
 }
@@ -238,6 +242,7 @@ var codes = map[string]int{
 	walletd.EUnavailable:         http.StatusServiceUnavailable,
 	EProjectionLagging:           http.StatusServiceUnavailable,
 	walletd.EInternal:            http.StatusInternalServerError,
+	walletd.EProvider:            http.StatusBadGateway,
 }
 
 // ErrorStatus returns the HTTP status for an error code.

@@ -47,6 +47,7 @@ type serveConfig struct {
 	NATS            natsConfig
 	Webhooks        webhookConfig
 	Features        featureConfig
+	Financing       financingConfig
 }
 
 // natsConfig says where events go: an embedded server (default) or an
@@ -117,6 +118,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	natsFlags(fs, &c.NATS)
 	webhookFlags(fs, &c.Webhooks)
 	featureFlags(fs, &c.Features)
+	financingFlags(fs, &c.Financing)
 	return c
 }
 
@@ -186,6 +188,7 @@ type server struct {
 	pdb       *projections.DB
 	projector *projections.Projector
 	webhooks  *outboundWebhooks
+	financing *financingPart
 	http      *whttp.Server
 	pprof     *sideServer // nil without --pprof-addr
 }
@@ -325,6 +328,12 @@ func (s *server) Open(ctx context.Context) error {
 		return err
 	}
 
+	s.financing = &financingPart{Config: &cfg.Financing, DataDir: cfg.DataDir, PublicURL: cfg.PublicURL, Writer: s.writer, Ledger: s.db,
+		Currencies: currencies, Registerer: reg, Logger: logger}
+	if err := s.financing.Open(); err != nil {
+		return err
+	}
+
 	// HTTP.
 	pub := priv.Public().(ed25519.PublicKey)
 	db := s.db
@@ -346,6 +355,9 @@ func (s *server) Open(ctx context.Context) error {
 		Verify: func(ctx context.Context) (*ledger.VerifyReport, error) {
 			return verifyDB(ctx, db, keyring, pub)
 		},
+	}
+	if fs := s.financing.Service(); fs != nil {
+		s.http.Financing = fs
 	}
 	if err := s.http.Open(); err != nil {
 		return err
@@ -376,6 +388,9 @@ func (s *server) Close() error {
 	}
 	if s.projector != nil {
 		warn("projector stopped", s.projector.Close())
+	}
+	if s.financing != nil {
+		warn("financing shutdown", s.financing.Close())
 	}
 	if s.webhooks != nil {
 		warn("webhooks shutdown", s.webhooks.Close())
