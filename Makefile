@@ -34,6 +34,8 @@ FUZZ_TARGETS = \
 	.:FuzzStorefrontID \
 	./cmd/walletd:FuzzParseCheckpoints \
 	./events:FuzzParseSubject \
+	./financing:FuzzParsePostback \
+	./financing:FuzzVerifySignature \
 	./http:FuzzDecodeJSON \
 	./ledger:FuzzCanonical \
 	./ledger:FuzzFeatureParsers \

@@ -345,7 +345,11 @@ func TestFlow_ConcurrentRequests(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			st, b := e.do(t, "POST", fmt.Sprintf("/v1/orders/%d/financing", id), "")
-			var env struct{ Data struct{ RequestToken string `json:"request_token"` } }
+			var env struct {
+				Data struct {
+					RequestToken string `json:"request_token"`
+				}
+			}
 			json.Unmarshal(b, &env)
 			if (st != 200 && st != 201) || env.Data.RequestToken == "" {
 				t.Errorf("%d %s", st, b)
