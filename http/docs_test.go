@@ -665,7 +665,7 @@ func TestOpenAPI_ResponsesMatch(t *testing.T) {
 	}
 
 	exerciseCatalogueAndOrders(t, s, call) // order_api_test.go
-	exerciseFinancing(t, call)              // financing_test.go
+	exerciseFinancing(t, call)             // financing_test.go
 
 	// Every documented operation of the native API was exercised.
 	for _, path := range sortedKeys(doc.Paths.Map()) {
