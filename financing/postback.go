@@ -69,7 +69,7 @@ func VerifySignature(h http.Header, body []byte, username, password string, now 
 	}
 	t, err := ParseTimestamp(ts[0])
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrSignature, err)
+		return fmt.Errorf("%w: %w", ErrSignature, err)
 	}
 	if d := now.Sub(t); d > window || d < -window {
 		return fmt.Errorf("%w: %s is %s away from now, outside the %s window", ErrSignature, HeaderTimestamp, d.Round(time.Second), window)
