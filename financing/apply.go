@@ -98,6 +98,7 @@ func (a *LedgerApplier) resolve(ctx context.Context, p *Postback, d Decision) (*
 
 // Apply applies a postback's decision. See Applier.
 func (a *LedgerApplier) Apply(ctx context.Context, p *Postback) (Outcome, error) {
+	a.Service.init()
 	d := Decide(p)
 	t, why, err := a.resolve(ctx, p, d)
 	if err != nil {
