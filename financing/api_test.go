@@ -29,6 +29,13 @@ func TestAPI_Settings(t *testing.T) {
 	if st != http.StatusServiceUnavailable {
 		t.Fatalf("postback while unconfigured: %d", st)
 	}
+	// A financed top-up is refused before the top-up is made.
+	wal := e.l.MustWallet(t, "ann", "USD")
+	before := e.mustDo(t, "GET", "/v1/wallets/"+wal, "", http.StatusOK)["last_seq"]
+	e.wantError(t, "POST", "/v1/wallets/"+wal+"/topups", `{"amount": "250.00", "method": "wegetfinancing"}`, http.StatusConflict, walletd.EConflict)
+	if after := e.mustDo(t, "GET", "/v1/wallets/"+wal, "", http.StatusOK)["last_seq"]; after != before {
+		t.Fatalf("last_seq %v → %v: a top-up was made", before, after)
+	}
 
 	for name, c := range map[string]struct {
 		body, code string
