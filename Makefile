@@ -34,6 +34,7 @@ FUZZ_TARGETS = \
 	.:FuzzStorefrontID \
 	./cmd/walletd:FuzzParseCheckpoints \
 	./events:FuzzParseSubject \
+	./financing:FuzzParseAnswer \
 	./financing:FuzzParsePostback \
 	./financing:FuzzVerifySignature \
 	./http:FuzzDecodeJSON \

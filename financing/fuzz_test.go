@@ -3,6 +3,7 @@ package financing_test
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,4 +86,33 @@ func equalFold(a, b string) bool {
 		}
 	}
 	return true
+}
+
+// FuzzParseAnswer: the provider's answers (a created request in either
+// shape, an error body) never panic; an accepted answer has a bounded
+// token and an absolute http(s) href, and an error's message is one
+// printable line of bounded length.
+func FuzzParseAnswer(f *testing.F) {
+	for _, s := range []string{
+		`{"href":"https://app.wegetfinancing.com/checkout?token=abc123","request_token":"abc123def456"}`,
+		`{"inv_id":12345,"href":"https://app.wegetfinancing.com/x","amount":"499.00"}`,
+		`{"type":"error","error":"missing_parameters","code":400,"message":"Missing parameters: phone"}`,
+		`{"href":"javascript:alert(1)","request_token":"a"}`, `<html>`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if a, err := financing.ParseAnswer(body); err == nil {
+			if a.RequestToken == "" || len(a.RequestToken) > 255 || !(strings.HasPrefix(a.Href, "https://") || strings.HasPrefix(a.Href, "http://")) {
+				t.Fatalf("accepted %+v", a)
+			}
+		}
+		if pe, ok := financing.ParseProviderError(body); ok {
+			for _, s := range []string{pe.Message, pe.Error} {
+				if len(s) > 310 || strings.ContainsAny(s, "\n\r\x00") {
+					t.Fatalf("error text %q", s)
+				}
+			}
+		}
+	})
 }

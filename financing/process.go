@@ -43,8 +43,8 @@ func (s *Service) Receive(ctx context.Context, h http.Header, body []byte) (p *P
 	if err != nil {
 		return nil, false, err
 	}
-	s.Logger.Info("financing postback received", "postback_id", id, walletd.LogEventID, p.EventID, "status", p.Status,
-		"merchant_transaction_id", p.MerchantTransactionID, "duplicate", duplicate)
+	s.Logger.Info("financing postback received", logPostbackID, id, walletd.LogEventID, p.EventID, logStatus, p.Status,
+		logReference, p.MerchantTransactionID, logDuplicate, duplicate)
 	if !duplicate {
 		s.Metrics.postback(p.Status)
 		if s.Notify != nil {
@@ -198,7 +198,7 @@ func (p *Processor) one(ctx context.Context, r pendingRow) error {
 		}
 	}
 	p.Metrics.outcome(out.State)
-	p.Logger.Info("financing postback applied", "postback_id", r.ID, "state", out.State, "outcome", out.Detail)
+	p.Logger.Info("financing postback applied", logPostbackID, r.ID, logState, out.State, logOutcome, out.Detail)
 	return p.Store.finish(ctx, r.ID, out.State, out.Detail, next, now)
 }
 

@@ -217,7 +217,7 @@ func (s *Service) SetSettings(ctx context.Context, in walletd.FinancingSettingsI
 		return nil, err
 	}
 	c.PasswordSet = true
-	s.Logger.Info("financing settings changed", "api_url", c.APIURL, "merchant_id", c.MerchantID)
+	s.Logger.Info("financing settings changed", logAPIURL, c.APIURL, logMerchantID, c.MerchantID)
 	return s.shown(c), nil
 }
 
@@ -401,11 +401,11 @@ func (s *Service) request(ctx context.Context, c *credentials, kind string, req 
 			if rerr := s.Store.release(cctx, ref); rerr != nil {
 				s.Logger.Error("financing: release a refused request", walletd.LogError, rerr)
 			}
-			s.Logger.Warn("financing request refused", "reference", ref, walletd.LogError, err)
+			s.Logger.Warn("financing request refused", logReference, ref, walletd.LogError, err)
 			return nil, false, walletd.Errorf(walletd.EProvider, "%s", refused.msg)
 		}
 		s.Metrics.request(ReqNoAnswer)
-		s.Logger.Warn("financing request without an answer", "reference", ref, walletd.LogError, err)
+		s.Logger.Warn("financing request without an answer", logReference, ref, walletd.LogError, err)
 		return nil, false, walletd.Errorf(walletd.EProvider, "WeGetFinancing did not answer the request for %s (%s); it may have been created: retry after %s.",
 			ref, walletd.QuoteInput(err.Error()), s.Now().Add(s.Lease).UTC().Format(time.RFC3339))
 	}
@@ -414,7 +414,7 @@ func (s *Service) request(ctx context.Context, c *credentials, kind string, req 
 		return nil, false, err
 	}
 	s.Metrics.request(ReqCreated)
-	s.Logger.Info("financing request created", "reference", ref, "kind", kind)
+	s.Logger.Info("financing request created", logReference, ref, logKind, kind)
 	return &walletd.FinancingRequest{Reference: ref, Kind: kind, RequestToken: a.RequestToken, Href: a.Href, Amount: amount,
 		Currency: currency, CreatedAt: now.Truncate(time.Millisecond)}, true, nil
 }
@@ -486,7 +486,7 @@ func (s *Service) noteOrder(ctx context.Context, id int64, key string, value any
 		_, err = s.Writer.Submit(context.WithoutCancel(ctx), "", &ledger.NoteOrder{ID: id, Key: key, Value: b, Reason: reason})
 	}
 	if err != nil {
-		s.Logger.Warn("financing: note on the order", "order_id", id, "key", key, walletd.LogError, err)
+		s.Logger.Warn("financing: note on the order", logOrderID, id, logMetaKey, key, walletd.LogError, err)
 	}
 }
 
