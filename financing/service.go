@@ -398,7 +398,7 @@ func (s *Service) request(ctx context.Context, c *credentials, kind string, req 
 		var refused *refusedError
 		if errors.As(err, &refused) {
 			s.Metrics.request(ReqRefused)
-			if rerr := s.Store.release(cctx, ref); rerr != nil {
+			if rerr := s.Store.release(context.WithoutCancel(ctx), ref); rerr != nil {
 				s.Logger.Error("financing: release a refused request", walletd.LogError, rerr)
 			}
 			s.Logger.Warn("financing request refused", logReference, ref, walletd.LogError, err)
@@ -410,7 +410,9 @@ func (s *Service) request(ctx context.Context, c *credentials, kind string, req 
 			ref, walletd.QuoteInput(err.Error()), s.Now().Add(s.Lease).UTC().Format(time.RFC3339))
 	}
 	now := s.Now().UTC()
-	if err := s.Store.created(cctx, ref, a.RequestToken, a.Href, now); err != nil {
+	// Not cctx: an answer that came just before the timeout is stored all
+	// the same.
+	if err := s.Store.created(context.WithoutCancel(ctx), ref, a.RequestToken, a.Href, now); err != nil {
 		return nil, false, err
 	}
 	s.Metrics.request(ReqCreated)
