@@ -79,7 +79,9 @@ func (f *Fake) Start() *Fake {
 	mux.HandleFunc("POST /merchant/{merchant_id}/requests", f.handleCreate)
 	mux.HandleFunc("GET /checkout", f.handleCheckout)
 	mux.HandleFunc("POST /checkout/decide", f.handleDecide)
-	f.srv = httptest.NewServer(mux)
+	// Assigned before it serves: the handlers read f.srv.
+	f.srv = httptest.NewUnstartedServer(mux)
+	f.srv.Start()
 	return f
 }
 
