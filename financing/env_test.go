@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,7 +32,6 @@ type env struct {
 	l         *walletdtest.Ledger
 	fake      *financingtest.Fake
 	svc       *financing.Service
-	proc      *financing.Processor
 	store     *financing.Store
 	storePath string
 	srv       *whttp.Server
@@ -38,6 +39,19 @@ type env struct {
 	token     string
 	metrics   *financing.Metrics
 	applier   financing.Applier
+
+	mu      sync.Mutex
+	running *financing.Processor // nil while stopped
+}
+
+// notify is the service's Notify: it wakes the running processor, if
+// any (the test stops and starts processors while the server serves).
+func (e *env) notify() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.running != nil {
+		e.running.Notify()
+	}
 }
 
 type envOptions struct {
@@ -74,20 +88,25 @@ func newEnv(t *testing.T, opt envOptions) *env {
 	}
 	t.Cleanup(func() { e.store.Close() })
 	e.metrics = financing.NewMetrics(prometheus.NewRegistry())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
 	e.svc = &financing.Service{Store: e.store, Writer: e.l.Writer, Ledger: e.l.DB, Metrics: e.metrics, Timeout: opt.timeout, Lease: opt.lease,
-		Logger: quietLogger}
+		Logger: quietLogger, PublicURL: "http://" + addr, Notify: e.notify}
 	e.applier = &financing.LedgerApplier{Service: e.svc}
 	if opt.applier != nil {
 		e.applier = opt.applier(e.applier)
 	}
 	e.startProcessor(t)
-	e.srv = &whttp.Server{Addr: "127.0.0.1:0", Writer: e.l.Writer, Ledger: e.l.DB, APIKeys: e.l.DB, Financing: e.svc, Logger: quietLogger}
+	e.srv = &whttp.Server{Addr: addr, Writer: e.l.Writer, Ledger: e.l.DB, APIKeys: e.l.DB, Financing: e.svc, Logger: quietLogger}
 	if err := e.srv.Open(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.srv.Close() })
 	e.url = e.srv.URL()
-	e.svc.PublicURL = e.url
 	if !opt.noConfigure {
 		e.mustDo(t, "PUT", "/v1/financing/settings", e.settings(""), http.StatusOK)
 	}
@@ -98,19 +117,23 @@ func newEnv(t *testing.T, opt envOptions) *env {
 // restart).
 func (e *env) startProcessor(t *testing.T) {
 	t.Helper()
-	e.proc = &financing.Processor{Store: e.store, Applier: e.applier, Metrics: e.metrics, Logger: quietLogger,
+	p := &financing.Processor{Store: e.store, Applier: e.applier, Metrics: e.metrics, Logger: quietLogger,
 		Retry: []time.Duration{20 * time.Millisecond, 50 * time.Millisecond}}
-	e.svc.Notify = e.proc.Notify
-	if err := e.proc.Open(); err != nil {
+	if err := p.Open(); err != nil {
 		t.Fatal(err)
 	}
-	p := e.proc
+	e.mu.Lock()
+	e.running = p
+	e.mu.Unlock()
 	t.Cleanup(func() { p.Close() })
 }
 
 func (e *env) stopProcessor() {
-	e.svc.Notify = nil
-	e.proc.Close()
+	e.mu.Lock()
+	p := e.running
+	e.running = nil
+	e.mu.Unlock()
+	p.Close()
 }
 
 // settings is a settings body for the fake, with extra fields.
