@@ -27,8 +27,9 @@ func TestUp(t *testing.T) {
 			if len(res.Applied) == 0 || res.Applied[0] != 1 || res.Current != res.Applied[len(res.Applied)-1] {
 				t.Fatalf("fresh database: %+v", res)
 			}
+			// Increasing; numbers may have gaps (each branch has its own).
 			for i, v := range res.Applied {
-				if v != int64(i+1) {
+				if i > 0 && v <= res.Applied[i-1] {
 					t.Fatalf("versions applied out of order: %v", res.Applied)
 				}
 			}
