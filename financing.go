@@ -62,7 +62,16 @@ type FinancingRequest struct {
 	Href         string    `json:"href"`
 	Amount       Money     `json:"amount"`
 	Currency     string    `json:"currency"`
-	CreatedAt    time.Time `json:"created_at"`
+	CreatedAt    time.Time `json:"created_at,omitzero"`
+	// State is created (the provider made it), sending (a call without
+	// an answer yet, or that timed out) or refused (the provider refused
+	// the last call: the next call sends again). Attempts counts the
+	// calls, LastError says why the last one failed, DurationMS how long
+	// it took.
+	State      string `json:"state"`
+	Attempts   int    `json:"attempts"`
+	LastError  string `json:"last_error,omitempty"`
+	DurationMS int64  `json:"duration_ms"`
 }
 
 // FinancingPostback is one postback as the inbound log keeps it.

@@ -372,10 +372,17 @@ func TestFlow_ProviderErrors(t *testing.T) {
 	if !strings.Contains(msg, "Missing parameters: phone") {
 		t.Fatalf("message %q", msg)
 	}
+	// The log of requests shows the refusal.
+	log := e.mustDo(t, "GET", "/v1/financing/requests", "", http.StatusOK)["items"].([]any)
+	if r := log[0].(map[string]any); len(log) != 1 || r["state"] != "refused" || !strings.Contains(r["last_error"].(string), "Missing parameters: phone") ||
+		r["attempts"] != 1.0 || r["reference"] != fmt.Sprint(id) {
+		t.Fatalf("requests %v", log)
+	}
 	// Nothing was created: the retry sends the request (answered in the
 	// API reference's shape, {inv_id, href, amount}).
 	d := e.mustDo(t, "POST", path, "", http.StatusCreated)
-	if !strings.HasPrefix(d["request_token"].(string), "tok") || e.fake.Creates() != 1 {
+	if !strings.HasPrefix(d["request_token"].(string), "tok") || e.fake.Creates() != 1 || d["state"] != "created" || d["attempts"] != 2.0 ||
+		d["last_error"] != nil {
 		t.Fatalf("%v, %d", d, e.fake.Creates())
 	}
 
@@ -386,6 +393,10 @@ func TestFlow_ProviderErrors(t *testing.T) {
 	e.fake.SetDelay(time.Second)
 	e.wantError(t, "POST", path2, "", http.StatusBadGateway, walletd.EProvider)
 	e.wantError(t, "POST", path2, "", http.StatusConflict, walletd.EConflict)
+	log = e.mustDo(t, "GET", "/v1/financing/requests?limit=1", "", http.StatusOK)["items"].([]any)
+	if r := log[0].(map[string]any); r["state"] != "sending" || r["last_error"] == nil || r["duration_ms"].(float64) < 250 {
+		t.Fatalf("requests %v", log)
+	}
 	e.fake.SetDelay(0)
 	time.Sleep(700 * time.Millisecond)
 	e.mustDo(t, "POST", path2, "", http.StatusCreated)

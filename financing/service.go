@@ -391,34 +391,42 @@ func (s *Service) request(ctx context.Context, c *credentials, kind string, req 
 	defer cancel()
 	start := s.Now()
 	a, err := s.send(cctx, c, req)
+	took := s.Now().Sub(start)
 	if s.Metrics != nil {
-		s.Metrics.RequestTiming.Observe(s.Now().Sub(start).Seconds())
+		s.Metrics.RequestTiming.Observe(took.Seconds())
 	}
+	// Not cctx: what the call did is stored whatever is left of its
+	// timeout (an answer that came just before it included).
+	sctx := context.WithoutCancel(ctx)
 	if err != nil {
 		var refused *refusedError
 		if errors.As(err, &refused) {
 			s.Metrics.request(ReqRefused)
-			if rerr := s.Store.release(context.WithoutCancel(ctx), ref); rerr != nil {
-				s.Logger.Error("financing: release a refused request", walletd.LogError, rerr)
+			if rerr := s.Store.failed(sctx, ref, true, refused.msg, took); rerr != nil {
+				s.Logger.Error("financing: record a refused request", walletd.LogError, rerr)
 			}
 			s.Logger.Warn("financing request refused", logReference, ref, walletd.LogError, err)
 			return nil, false, walletd.Errorf(walletd.EProvider, "%s", refused.msg)
 		}
 		s.Metrics.request(ReqNoAnswer)
+		if rerr := s.Store.failed(sctx, ref, false, clip(err.Error()), took); rerr != nil {
+			s.Logger.Error("financing: record a request without an answer", walletd.LogError, rerr)
+		}
 		s.Logger.Warn("financing request without an answer", logReference, ref, walletd.LogError, err)
 		return nil, false, walletd.Errorf(walletd.EProvider, "WeGetFinancing did not answer the request for %s (%s); it may have been created: retry after %s.",
 			ref, walletd.QuoteInput(err.Error()), s.Now().Add(s.Lease).UTC().Format(time.RFC3339))
 	}
 	now := s.Now().UTC()
-	// Not cctx: an answer that came just before the timeout is stored all
-	// the same.
-	if err := s.Store.created(context.WithoutCancel(ctx), ref, a.RequestToken, a.Href, now); err != nil {
+	if err := s.Store.created(sctx, ref, a.RequestToken, a.Href, now, took); err != nil {
 		return nil, false, err
 	}
 	s.Metrics.request(ReqCreated)
 	s.Logger.Info("financing request created", logReference, ref, logKind, kind)
-	return &walletd.FinancingRequest{Reference: ref, Kind: kind, RequestToken: a.RequestToken, Href: a.Href, Amount: amount,
-		Currency: currency, CreatedAt: now.Truncate(time.Millisecond)}, true, nil
+	stored, err := s.Store.request(sctx, ref, "")
+	if err != nil {
+		return nil, false, err
+	}
+	return stored, true, nil
 }
 
 // withRef adds ref to a return URL (?ref=…), so the page can name it.

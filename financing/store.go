@@ -90,11 +90,11 @@ func (s *Store) putSettings(ctx context.Context, c *credentials) error {
 	return nil
 }
 
-const requestCols = `reference, kind, state, COALESCE(request_token, ''), href, amount, currency, claimed_at, created_at`
+const requestCols = `reference, kind, state, COALESCE(request_token, ''), href, amount, currency, claimed_at, created_at,
+	attempts, last_error, duration_ms`
 
 type requestRow struct {
 	walletd.FinancingRequest
-	State     string
 	ClaimedAt time.Time
 }
 
@@ -102,7 +102,8 @@ func scanRequest(row interface{ Scan(...any) error }) (*requestRow, error) {
 	var r requestRow
 	var amount string
 	var claimed, created int64
-	if err := row.Scan(&r.Reference, &r.Kind, &r.State, &r.RequestToken, &r.Href, &amount, &r.Currency, &claimed, &created); err != nil {
+	if err := row.Scan(&r.Reference, &r.Kind, &r.State, &r.RequestToken, &r.Href, &amount, &r.Currency, &claimed, &created,
+		&r.Attempts, &r.LastError, &r.DurationMS); err != nil {
 		return nil, err
 	}
 	scale := int32(0)
@@ -118,9 +119,9 @@ func scanRequest(row interface{ Scan(...any) error }) (*requestRow, error) {
 }
 
 // claim takes the request of reference for the caller: it returns
-// claimed when the caller is to send it (no row, or a claim older than
-// lease that never got an answer), else the stored row (created, or a
-// send in progress).
+// claimed when the caller is to send it (no row, a refused one, or a
+// claim older than lease that never got an answer), else the stored row
+// (created, or a send in progress).
 func (s *Store) claim(ctx context.Context, ref, kind string, amount walletd.Money, currency string, now time.Time, lease time.Duration) (row *requestRow, claimed bool, err error) {
 	tx, err := s.pools.Write.BeginTx(ctx, nil) // _txlock=immediate: one claim at a time
 	if err != nil {
@@ -133,11 +134,11 @@ func (s *Store) claim(ctx context.Context, ref, kind string, amount walletd.Mone
 		_, err = tx.ExecContext(ctx, `INSERT INTO financing_requests (reference, kind, state, amount, currency, claimed_at)
 			VALUES (?, ?, 'sending', ?, ?, ?)`, ref, kind, amount.String(), currency, ms(now))
 	case err != nil:
-	case row.State == "created" || now.Sub(row.ClaimedAt) < lease:
+	case row.State == "created" || (row.State == "sending" && now.Sub(row.ClaimedAt) < lease):
 		return row, false, nil
-	default: // a claim whose sender never finished: take it over
-		_, err = tx.ExecContext(ctx, `UPDATE financing_requests SET claimed_at = ?, amount = ?, currency = ? WHERE reference = ?`,
-			ms(now), amount.String(), currency, ref)
+	default: // refused, or a claim whose sender never got an answer: send again
+		_, err = tx.ExecContext(ctx, `UPDATE financing_requests SET state = 'sending', claimed_at = ?, amount = ?, currency = ?,
+			attempts = attempts + 1 WHERE reference = ?`, ms(now), amount.String(), currency, ref)
 	}
 	if err == nil {
 		err = tx.Commit()
@@ -148,10 +149,11 @@ func (s *Store) claim(ctx context.Context, ref, kind string, amount walletd.Mone
 	return nil, true, nil
 }
 
-// created records the provider's answer to a claimed request.
-func (s *Store) created(ctx context.Context, ref, token, href string, now time.Time) error {
-	res, err := s.pools.Write.ExecContext(ctx, `UPDATE financing_requests SET state = 'created', request_token = ?, href = ?, created_at = ?
-		WHERE reference = ? AND state = 'sending'`, token, href, ms(now), ref)
+// created records the provider's answer to a claimed request, and how
+// long the call took.
+func (s *Store) created(ctx context.Context, ref, token, href string, now time.Time, d time.Duration) error {
+	res, err := s.pools.Write.ExecContext(ctx, `UPDATE financing_requests SET state = 'created', request_token = ?, href = ?, created_at = ?,
+		last_error = '', duration_ms = ? WHERE reference = ? AND state = 'sending'`, token, href, ms(now), d.Milliseconds(), ref)
 	if err != nil {
 		return fmt.Errorf("financing: record request %s: %w", ref, sqlitedb.FormatError(err))
 	}
@@ -161,12 +163,18 @@ func (s *Store) created(ctx context.Context, ref, token, href string, now time.T
 	return nil
 }
 
-// release drops a claim whose request the provider refused, so that a
-// retry sends it again.
-func (s *Store) release(ctx context.Context, ref string) error {
-	_, err := s.pools.Write.ExecContext(ctx, `DELETE FROM financing_requests WHERE reference = ? AND state = 'sending'`, ref)
+// failed records a call without a request: refused (the provider
+// refused it: the next call sends again), or without an answer (the
+// claim stays until its lease ends). msg says why, d how long it took.
+func (s *Store) failed(ctx context.Context, ref string, refused bool, msg string, d time.Duration) error {
+	state := "sending"
+	if refused {
+		state = "refused"
+	}
+	_, err := s.pools.Write.ExecContext(ctx, `UPDATE financing_requests SET state = ?, last_error = ?, duration_ms = ?
+		WHERE reference = ? AND state = 'sending'`, state, msg, d.Milliseconds(), ref)
 	if err != nil {
-		return fmt.Errorf("financing: release %s: %w", ref, err)
+		return fmt.Errorf("financing: record the failed request %s: %w", ref, err)
 	}
 	return nil
 }
@@ -187,10 +195,10 @@ func (s *Store) request(ctx context.Context, ref, token string) (*walletd.Financ
 	return &r.FinancingRequest, nil
 }
 
-// requests lists the created requests, newest first.
+// requests lists the requests in every state, the last called first.
 func (s *Store) requests(ctx context.Context, limit int) ([]*walletd.FinancingRequest, error) {
-	rows, err := s.pools.Read.QueryContext(ctx, `SELECT `+requestCols+` FROM financing_requests WHERE state = 'created'
-		ORDER BY created_at DESC, reference LIMIT ?`, limit)
+	rows, err := s.pools.Read.QueryContext(ctx, `SELECT `+requestCols+` FROM financing_requests
+		ORDER BY claimed_at DESC, reference LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("financing: list requests: %w", err)
 	}

@@ -25,17 +25,23 @@ CREATE TABLE financing_settings (
 
 -- One request per order or top-up (reference = merchant_transaction_id).
 -- A row is claimed ('sending') before the provider is called, so that two
--- callers never send two requests; 'created' holds the provider's answer.
+-- callers never send two requests; 'created' holds the provider's answer,
+-- 'refused' the provider's refusal (nothing was created: the next call
+-- sends again). It is also the log of the calls: attempts, the last
+-- error, the duration of the last call.
 CREATE TABLE financing_requests (
     reference     TEXT PRIMARY KEY,
     kind          TEXT NOT NULL CHECK (kind IN ('order', 'topup')),
-    state         TEXT NOT NULL CHECK (state IN ('sending', 'created')),
+    state         TEXT NOT NULL CHECK (state IN ('sending', 'created', 'refused')),
     request_token TEXT,
     href          TEXT NOT NULL DEFAULT '',
     amount        TEXT NOT NULL,
     currency      TEXT NOT NULL,
     claimed_at    INTEGER NOT NULL,
-    created_at    INTEGER NOT NULL DEFAULT 0
+    created_at    INTEGER NOT NULL DEFAULT 0,
+    attempts      INTEGER NOT NULL DEFAULT 1,
+    last_error    TEXT NOT NULL DEFAULT '',
+    duration_ms   INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX financing_requests_token ON financing_requests (request_token) WHERE request_token IS NOT NULL;
 
