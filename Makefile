@@ -34,6 +34,9 @@ FUZZ_TARGETS = \
 	.:FuzzStorefrontID \
 	./cmd/walletd:FuzzParseCheckpoints \
 	./events:FuzzParseSubject \
+	./financing:FuzzParseAnswer \
+	./financing:FuzzParsePostback \
+	./financing:FuzzVerifySignature \
 	./http:FuzzDecodeJSON \
 	./http:FuzzParsePaymentLink \
 	./http:FuzzParseResetFeeRequest \

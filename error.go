@@ -25,6 +25,9 @@ const (
 	ECodeExhausted       = "code_exhausted"
 	ECodeUsed            = "code_already_redeemed"
 	EInternal            = "internal"
+	// EProvider: a third party walletd called (a financing provider)
+	// refused or failed; the message carries its reason.
+	EProvider = "provider_error"
 )
 
 // Error is the one error type of the domain: a machine code and a message

@@ -667,6 +667,7 @@ func TestOpenAPI_ResponsesMatch(t *testing.T) {
 	exerciseCatalogueAndOrders(t, s, call) // order_api_test.go
 	exerciseResetFee(t, s, call)           // resetfee_test.go
 	exercisePluginKeys(t, call)            // plugin_test.go
+	exerciseFinancing(t, call)             // financing_test.go
 
 	// Every documented operation of the native API was exercised.
 	for _, path := range sortedKeys(doc.Paths.Map()) {

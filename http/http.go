@@ -62,6 +62,9 @@ type Server struct {
 	// answering 503.
 	Plugin     *plugin.API
 	PluginKeys walletd.PluginStore
+	// Financing serves consumer financing (docs/financing.md); nil leaves
+	// its routes answering 503.
+	Financing FinancingService
 
 	ln     net.Listener
 	srv    *http.Server
@@ -186,6 +189,7 @@ func (s *Server) routes() *mux.Router {
 	s.registerResetFeeRoutes(handle)
 	s.registerCheckoutRoutes(handle)
 	s.registerPluginRoutes(r, handle)
+	s.registerFinancingRoutes(handle)
 	s.registerDocRoutes(r)
 	return r
 }
@@ -250,6 +254,7 @@ var codes = map[string]int{
 	walletd.EUnavailable:         http.StatusServiceUnavailable,
 	EProjectionLagging:           http.StatusServiceUnavailable,
 	walletd.EInternal:            http.StatusInternalServerError,
+	walletd.EProvider:            http.StatusBadGateway,
 }
 
 // ErrorStatus returns the HTTP status for an error code.

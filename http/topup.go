@@ -76,12 +76,22 @@ func (s *Server) handleCreateTopup(w http.ResponseWriter, r *http.Request) {
 		// ExternalRef is the payment's or the storefront order's
 		// reference: a string, or an integer id (a WooCommerce order).
 		ExternalRef walletd.TextOrInteger `json:"external_ref"`
+		// Billing is the customer's details for method wegetfinancing
+		// (financing.go).
+		Billing *walletd.OrderAddress `json:"billing"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		s.Error(w, r, err)
 		return
 	}
 	cmd := &ledger.CreateTopup{WalletID: mux.Vars(r)["id"], Amount: req.Amount, Method: req.Method, ExternalRef: req.ExternalRef.String()}
+	if req.Method == walletd.PayWeGetFinancing {
+		s.createFinancedTopup(w, r, cmd, req.Billing)
+		return
+	} else if req.Billing != nil {
+		s.Error(w, r, walletd.Errorf(walletd.EInvalid, "billing is for method %s only.", walletd.PayWeGetFinancing))
+		return
+	}
 	s.apply(w, r, http.StatusCreated, cmd, func(res *walletd.Result) (any, error) {
 		return s.renderTopup(r.Context(), res, false)
 	})

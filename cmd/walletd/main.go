@@ -27,6 +27,7 @@ Usage:
   walletd webhook   VERB      list | get | create | update | delete | rotate-secret | test | logs | retry | enable
   walletd reset-fee-key VERB  create | list | revoke: the reset-fee endpoint's secret keys
   walletd projector [flags]   run only the projections (read models), against a NATS stream
+  walletd financing settings  show | set: the consumer-financing provider
   walletd projections rebuild rebuild the read models from the stream
   walletd version             print the version
 
@@ -85,6 +86,8 @@ func run(ctx context.Context, args []string) error {
 		return runWebhook(ctx, rest)
 	case "reset-fee-key":
 		return runResetFeeKey(ctx, rest)
+	case "financing":
+		return runFinancing(ctx, rest)
 	case "projector":
 		return runProjector(ctx, rest)
 	case "projections":

@@ -54,6 +54,7 @@ type serveConfig struct {
 	// projections.db to a `walletd projector` process on the same data
 	// dir, whose read models serve still answers from.
 	Projector bool
+	Financing financingConfig
 }
 
 // natsConfig says where events go: an embedded server (default) or an
@@ -128,6 +129,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	pluginFlags(fs, &c.Plugin)
 	gcFlags(fs, &c.GC)
 	fs.BoolVar(&c.Projector, "projector", true, "run the projector in this process (false: run `walletd projector` on the same data dir; the read models are still served here)")
+	financingFlags(fs, &c.Financing)
 	return c
 }
 
@@ -198,6 +200,7 @@ type server struct {
 	pdb       *projections.DB
 	projector *projections.Projector
 	webhooks  *outboundWebhooks
+	financing *financingPart
 	http      *whttp.Server
 	pprof     *sideServer // nil without --pprof-addr
 	expirer   *ledger.LinkExpirer
@@ -346,6 +349,12 @@ func (s *server) Open(ctx context.Context) error {
 		return err
 	}
 
+	s.financing = &financingPart{Config: &cfg.Financing, DataDir: cfg.DataDir, PublicURL: cfg.PublicURL, Writer: s.writer, Ledger: s.db,
+		Currencies: currencies, Registerer: reg, Logger: logger}
+	if err := s.financing.Open(); err != nil {
+		return err
+	}
+
 	pluginAPI, err := s.openPlugin(siteURL, currencies)
 	if err != nil {
 		return err
@@ -376,6 +385,9 @@ func (s *server) Open(ctx context.Context) error {
 			return verifyDB(ctx, db, keyring, pub)
 		},
 	}
+	if fs := s.financing.Service(); fs != nil {
+		s.http.Financing = fs
+	}
 	if err := s.http.Open(); err != nil {
 		return err
 	}
@@ -405,6 +417,9 @@ func (s *server) Close() error {
 	}
 	if s.projector != nil {
 		warn("projector stopped", s.projector.Close())
+	}
+	if s.financing != nil {
+		warn("financing shutdown", s.financing.Close())
 	}
 	if s.webhooks != nil {
 		warn("webhooks shutdown", s.webhooks.Close())

@@ -12,7 +12,7 @@ import (
 )
 
 // The plugin API's state (walletd.PluginStore): plugin keys, refresh
-// tokens and spent JWT ids, in the tables of migration 00004. Writes go
+// tokens and spent JWT ids, in the tables of migration 00003. Writes go
 // through the write connection, each in its own transaction, so a spend
 // is on disk (synchronous=FULL) before the caller goes on, and the
 // primary keys make every spend happen once however many callers race.
