@@ -255,4 +255,6 @@ func (p *Pipeline) Discard(ctx context.Context, id int64) (*Record, error) {
 }
 
 // String names an event for messages.
-func (r *Record) String() string { return fmt.Sprintf("%s event %d (%s)", r.Gateway, r.ID, r.ProviderID) }
+func (r *Record) String() string {
+	return fmt.Sprintf("%s event %d (%s)", r.Gateway, r.ID, r.ProviderID)
+}

@@ -2,6 +2,9 @@ package inbound_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -39,7 +42,15 @@ type env struct {
 
 func newEnv(t *testing.T, modify func(*inbound.Pipeline)) *env {
 	t.Helper()
-	e := &env{l: walletdtest.MustOpenLedger(t, nil), dir: t.TempDir(), modify: modify}
+	return newEnvOpts(t, inbound.AdapterOptions{}, modify)
+}
+
+// newEnvWith is newEnv with adapter options.
+func newEnvWith(t *testing.T, o inbound.AdapterOptions) *env { return newEnvOpts(t, o, nil) }
+
+func newEnvOpts(t *testing.T, o inbound.AdapterOptions, modify func(*inbound.Pipeline)) *env {
+	t.Helper()
+	e := &env{l: walletdtest.MustOpenLedger(t, nil), dir: t.TempDir(), modify: modify, opts: o}
 	e.key = make([]byte, 32)
 	for i := range e.key {
 		e.key[i] = byte(i)
@@ -198,4 +209,13 @@ func (f *flaky) Submit(ctx context.Context, key string, cmd walletd.Command) (*w
 		return nil, walletd.Errorf(walletd.EUnavailable, "The writer is busy.")
 	}
 	return f.next.Submit(ctx, key, cmd)
+}
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// genericSign signs body with the generic rule and genericSecret.
+func genericSign(body []byte) (http.Header, error) {
+	m := hmac.New(sha256.New, []byte(genericSecret))
+	m.Write(body)
+	return http.Header{"X-Webhook-Secret": {hex.EncodeToString(m.Sum(nil))}}, nil
 }
