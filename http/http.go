@@ -17,6 +17,7 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd/webhooks/inbound"
 )
 
 // MaxBodyBytes is the largest request body any endpoint accepts.
@@ -53,6 +54,9 @@ type Server struct {
 	// Webhooks manages outbound webhook endpoints; nil leaves their
 	// routes answering 503.
 	Webhooks walletd.WebhookService
+	// Inbound receives the payment gateways' webhooks; nil leaves their
+	// routes answering 503.
+	Inbound *inbound.Pipeline
 
 	ln     net.Listener
 	srv    *http.Server
@@ -174,6 +178,7 @@ func (s *Server) routes() *mux.Router {
 	s.registerAPIKeyRoutes(handle)
 	s.registerHistoryRoutes(handle)
 	s.registerWebhookRoutes(handle)
+	s.registerInboundRoutes(handle)
 	s.registerDocRoutes(r)
 	return r
 }

@@ -118,4 +118,3 @@ func TestCheckout_CreateSession(t *testing.T) {
 		}
 	})
 }
-

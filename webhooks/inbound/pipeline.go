@@ -27,6 +27,9 @@ type Pipeline struct {
 	Metrics  *Metrics // nil: none
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// PublicURL is the base of the endpoints' URLs in the management list
+	// ("": the request's host).
+	PublicURL string
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// MaxAttempts bounds the attempts at an event whose processing fails
