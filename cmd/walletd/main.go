@@ -24,6 +24,7 @@ Usage:
   walletd keys      VERB      create | rotate-ledger-key
   walletd bench     [flags]   drive a running server with load and report ops/s and latency
   walletd webhook   VERB      list | get | create | update | delete | rotate-secret | test | logs | retry | enable
+  walletd inbound   VERB      gateways | gateway | logs | test | dlq list|show|redrive|discard
   walletd projector [flags]   run only the projections (read models), against a NATS stream
   walletd projections rebuild rebuild the read models from the stream
   walletd version             print the version
@@ -79,6 +80,8 @@ func run(ctx context.Context, args []string) error {
 		return runBench(ctx, rest)
 	case "webhook":
 		return runWebhook(ctx, rest)
+	case "inbound":
+		return runInbound(ctx, rest)
 	case "projector":
 		return runProjector(ctx, rest)
 	case "projections":

@@ -47,6 +47,7 @@ type serveConfig struct {
 	NATS            natsConfig
 	Webhooks        webhookConfig
 	Features        featureConfig
+	Inbound         inboundConfig
 }
 
 // natsConfig says where events go: an embedded server (default) or an
@@ -117,6 +118,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	natsFlags(fs, &c.NATS)
 	webhookFlags(fs, &c.Webhooks)
 	featureFlags(fs, &c.Features)
+	inboundFlags(fs, &c.Inbound)
 	return c
 }
 
@@ -186,6 +188,7 @@ type server struct {
 	pdb       *projections.DB
 	projector *projections.Projector
 	webhooks  *outboundWebhooks
+	inbound   *inboundWebhooks
 	http      *whttp.Server
 	pprof     *sideServer // nil without --pprof-addr
 }
@@ -325,6 +328,12 @@ func (s *server) Open(ctx context.Context) error {
 		return err
 	}
 
+	s.inbound = &inboundWebhooks{Config: &cfg.Inbound, DataDir: cfg.DataDir, PublicURL: siteURL, Writer: s.writer, Ledger: s.db,
+		Currencies: currencies, Registerer: reg, Logger: logger}
+	if err := s.inbound.Open(); err != nil {
+		return err
+	}
+
 	// HTTP.
 	pub := priv.Public().(ed25519.PublicKey)
 	db := s.db
@@ -337,6 +346,7 @@ func (s *server) Open(ctx context.Context) error {
 		CheckpointPublicKey: pubPEM,
 		Projections:         &whttp.Projections{Reader: s.pdb},
 		Webhooks:            s.webhooks.Service(),
+		Inbound:             s.inbound.Pipeline(),
 		Alert:               s.relay.Alert,
 		Metrics:             s.metrics,
 		Logger:              logger,
@@ -373,6 +383,9 @@ func (s *server) Close() error {
 	}
 	if s.http != nil {
 		warn("http shutdown", s.http.Close())
+	}
+	if s.inbound != nil {
+		warn("inbound shutdown", s.inbound.Close())
 	}
 	if s.projector != nil {
 		warn("projector stopped", s.projector.Close())
