@@ -101,6 +101,8 @@ func (a *genericAdapter) Parse(g *Gateway, body []byte) (*Event, error) {
 	var err error
 	if ev.Type, err = str("event", m.Event, true); err != nil {
 		return nil, err
+	} else if strings.TrimSpace(ev.Type) == "" {
+		return nil, fmt.Errorf("%w: event (%s) is empty", ErrPayload, m.Event)
 	}
 	if ev.ProviderID, err = str("id", m.ID, true); err != nil {
 		return nil, err
