@@ -29,15 +29,14 @@ const (
 
 // env is a pipeline on a real ledger and a real webhooks.db.
 type env struct {
-	l       *walletdtest.Ledger
-	dir     string
-	key     []byte
-	db      *inbound.DB
-	p       *inbound.Pipeline
-	writer  walletd.Submitter
-	opts    inbound.AdapterOptions
-	modify  func(*inbound.Pipeline)
-	stopped bool
+	l      *walletdtest.Ledger
+	dir    string
+	key    []byte
+	db     *inbound.DB
+	p      *inbound.Pipeline
+	writer walletd.Submitter
+	opts   inbound.AdapterOptions
+	modify func(*inbound.Pipeline)
 }
 
 func newEnv(t *testing.T, modify func(*inbound.Pipeline)) *env {

@@ -173,7 +173,7 @@ func (a *paypalAdapter) cert(ctx context.Context, u string, now time.Time) ([]*x
 	}
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: a.opts.Roots, Intermediates: inter, CurrentTime: now,
 		DNSName: a.opts.CertName, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
-		return nil, fmt.Errorf("%w: certificate: %v", ErrSignature, err)
+		return nil, fmt.Errorf("%w: certificate: %w", ErrSignature, err)
 	}
 	a.mu.Lock()
 	if len(a.certs) >= 64 {
@@ -194,7 +194,7 @@ func (a *paypalAdapter) fetch(ctx context.Context, u string) ([]*x509.Certificat
 	}
 	res, err := a.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: fetch certificate: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: fetch certificate: %w", ErrUnavailable, err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
@@ -202,7 +202,7 @@ func (a *paypalAdapter) fetch(ctx context.Context, u string) ([]*x509.Certificat
 	}
 	b, err := io.ReadAll(io.LimitReader(res.Body, 64<<10))
 	if err != nil {
-		return nil, fmt.Errorf("%w: fetch certificate: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: fetch certificate: %w", ErrUnavailable, err)
 	}
 	var chain []*x509.Certificate
 	for len(chain) < 10 {
@@ -216,7 +216,7 @@ func (a *paypalAdapter) fetch(ctx context.Context, u string) ([]*x509.Certificat
 		}
 		c, err := x509.ParseCertificate(blk.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("%w: certificate: %v", ErrSignature, err)
+			return nil, fmt.Errorf("%w: certificate: %w", ErrSignature, err)
 		}
 		chain = append(chain, c)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -52,11 +53,11 @@ func (*stripeAdapter) Verify(_ context.Context, g *Gateway, h http.Header, body 
 		return fmt.Errorf("%w: no Stripe-Signature", ErrSignature)
 	}
 	if err := webhook.ValidatePayloadWithTolerance(body, header, g.Secret, StripeTolerance); err != nil {
-		return fmt.Errorf("%w: %v", ErrSignature, err)
+		return fmt.Errorf("%w: %w", ErrSignature, err)
 	}
 	ts, err := stripeTimestamp(header)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrSignature, err)
+		return fmt.Errorf("%w: %w", ErrSignature, err)
 	}
 	if d := ts.Sub(now); d > StripeTolerance || d < -StripeTolerance {
 		return fmt.Errorf("%w: timestamp outside the %s window", ErrSignature, StripeTolerance)
@@ -230,11 +231,13 @@ func (a *stripeAdapter) Sample(_ *Gateway, t Target, amount, currency, id string
 
 // jsonProblem describes a JSON decoding error without echoing input.
 func jsonProblem(err error) string {
-	switch e := err.(type) {
-	case *json.SyntaxError:
-		return fmt.Sprintf("malformed JSON at byte %d", e.Offset)
-	case *json.UnmarshalTypeError:
-		return fmt.Sprintf("%s must be a JSON %s", e.Field, jsonKind(e.Type.Kind().String()))
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("malformed JSON at byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("%s must be a JSON %s", te.Field, jsonKind(te.Type.Kind().String()))
 	}
 	return "malformed JSON"
 }
