@@ -62,17 +62,20 @@ func (s *Server) registerInboundRoutes(handle handleFunc) {
 // handleInboundReceive passes a delivery's raw bytes to the pipeline and
 // writes its answer in the seed's shape.
 func (s *Server) handleInboundReceive(w http.ResponseWriter, r *http.Request) {
+	req := &inbound.Request{Gateway: mux.Vars(r)["gateway"], Header: r.Header, RemoteAddr: r.RemoteAddr}
 	body, err := io.ReadAll(r.Body) // bounded by instrument's MaxBytesReader
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeJSON(w, http.StatusRequestEntityTooLarge, &inbound.Reply{Message: "Webhook payload too large", Code: "payload_too_large"})
+			rep := &inbound.Reply{Status: http.StatusRequestEntityTooLarge, Message: "Webhook payload too large", Code: "payload_too_large"}
+			writeJSON(w, rep.Status, s.Inbound.Refuse(r.Context(), req, rep, inbound.OutTooLarge))
 			return
 		}
 		writeJSON(w, http.StatusBadRequest, &inbound.Reply{Message: "Webhook payload could not be read", Code: "invalid_payload"})
 		return
 	}
-	rep := s.Inbound.Receive(r.Context(), &inbound.Request{Gateway: mux.Vars(r)["gateway"], Header: r.Header, Body: body, RemoteAddr: r.RemoteAddr})
+	req.Body = body
+	rep := s.Inbound.Receive(r.Context(), req)
 	if rep.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(rep.RetryAfter.Seconds()))))
 	}

@@ -21,7 +21,7 @@ const (
 	OutNotEnabled   = "not_configured"
 	OutUnavailable  = "unavailable"
 	OutInternal     = "internal_error"
-	outcomeLabelSet = 10
+	OutTooLarge     = "payload_too_large"
 )
 
 // Receive handles one delivery to gateway req.Gateway and returns the
@@ -148,4 +148,19 @@ func payloadMessage(err error) string {
 		msg = msg[:300]
 	}
 	return msg
+}
+
+// Refuse logs a delivery that HTTP refused before the pipeline saw it (a
+// body over the limit) and returns the reply to send. An unknown gateway
+// is not logged (its name would be the sender's choice).
+func (p *Pipeline) Refuse(ctx context.Context, req *Request, rep *Reply, outcome string) *Reply {
+	a, err := checkGatewayName(p.Adapters, req.Gateway)
+	if err != nil {
+		return rep
+	}
+	ip := ClientIP(req.RemoteAddr, req.Header.Values("X-Forwarded-For"), p.TrustedProxies)
+	e := &LogEntry{At: p.Now(), Gateway: a.Name(), Status: LogError, Outcome: outcome, HTTPStatus: rep.Status, ErrorMessage: rep.Message, RemoteIP: ip.String()}
+	rep.LogID, _ = p.DB.log(context.WithoutCancel(ctx), e)
+	p.Metrics.received(a.Name(), outcome)
+	return rep
 }
