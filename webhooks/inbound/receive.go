@@ -11,17 +11,17 @@ import (
 
 // Reception outcomes: the log's outcome column and the metrics' label.
 const (
-	OutAccepted     = "accepted"
-	OutDuplicate    = "duplicate"
-	OutSignature    = "invalid_signature"
-	OutPayload      = "invalid_payload"
-	OutNotAllowed   = "ip_not_allowed"
-	OutBlocked      = "ip_blocked"
-	OutRateLimited  = "rate_limited"
-	OutNotEnabled   = "not_configured"
-	OutUnavailable  = "unavailable"
-	OutInternal     = "internal_error"
-	OutTooLarge     = "payload_too_large"
+	OutAccepted    = "accepted"
+	OutDuplicate   = "duplicate"
+	OutSignature   = "invalid_signature"
+	OutPayload     = "invalid_payload"
+	OutNotAllowed  = "ip_not_allowed"
+	OutBlocked     = "ip_blocked"
+	OutRateLimited = "rate_limited"
+	OutNotEnabled  = "not_configured"
+	OutUnavailable = "unavailable"
+	OutInternal    = "internal_error"
+	OutTooLarge    = "payload_too_large"
 )
 
 // Receive handles one delivery to gateway req.Gateway and returns the
