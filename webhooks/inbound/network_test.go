@@ -2,6 +2,7 @@ package inbound_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/walletd/walletd"
+	"github.com/walletd/walletd/walletdtest"
 	"github.com/walletd/walletd/webhooks/inbound"
 )
 
@@ -121,5 +123,22 @@ func TestPipeline_NetworkRules(t *testing.T) {
 		if total != 2 || logs[0].Outcome != inbound.OutRateLimited || logs[0].HTTPStatus != http.StatusTooManyRequests {
 			t.Fatalf("logs %d %+v", total, logs)
 		}
+	})
+}
+
+// TestPipeline_LogBounded: a flood of refused requests keeps at most
+// MaxLogRows log rows.
+func TestPipeline_LogBounded(t *testing.T) {
+	e := newEnv(t, func(p *inbound.Pipeline) { p.MaxLogRows, p.BlockAfter = 5, -1 })
+	e.configure(t, "stripe", inbound.GatewayInput{Secret: stripeSecret})
+	for range 20 {
+		e.deliver("stripe", http.Header{}, []byte(`{}`))
+	}
+	walletdtest.CheckFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+		_, total, err := e.p.Logs(context.Background(), "stripe", "", 100)
+		if err != nil || total != 5 {
+			return fmt.Errorf("%d rows, %v", total, err)
+		}
+		return nil
 	})
 }

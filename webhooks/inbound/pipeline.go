@@ -55,6 +55,10 @@ type Pipeline struct {
 	BlockFor    time.Duration
 	// SubmitTimeout bounds one command to the writer (default 10 s).
 	SubmitTimeout time.Duration
+	// MaxLogRows bounds the reception log: the oldest rows beyond it are
+	// deleted every 60 polls (default 1,000,000), so that a flood of
+	// refused requests cannot fill the disk.
+	MaxLogRows int64
 
 	limiter *limiter
 	blocker *blocker
@@ -109,6 +113,9 @@ func (p *Pipeline) Open() error {
 	if p.SubmitTimeout <= 0 {
 		p.SubmitTimeout = 10 * time.Second
 	}
+	if p.MaxLogRows <= 0 {
+		p.MaxLogRows = 1_000_000
+	}
 	p.limiter = newLimiter()
 	p.blocker = newBlocker(p.BlockAfter, p.BlockWindow, p.BlockFor)
 	p.queue = make(chan int64, 1024)
@@ -157,7 +164,12 @@ func (p *Pipeline) poll() {
 	defer p.wg.Done()
 	t := time.NewTicker(p.PollInterval)
 	defer t.Stop()
-	for {
+	for n := 0; ; n++ {
+		if n%60 == 0 {
+			if err := p.DB.pruneLog(p.ctx, p.MaxLogRows); err != nil && p.ctx.Err() == nil {
+				p.Logger.Warn("inbound: prune the log", walletd.LogError, err)
+			}
+		}
 		ids, err := p.DB.due(p.ctx, p.Now(), cap(p.queue)/2)
 		if err != nil && p.ctx.Err() == nil {
 			p.Logger.Warn("inbound: due events", walletd.LogError, err)

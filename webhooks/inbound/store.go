@@ -431,3 +431,9 @@ func (db *DB) depth(ctx context.Context, state string) (int64, error) {
 	err := db.pools.Read.QueryRowContext(ctx, `SELECT count(*) FROM inbound_events WHERE state = ?`, state).Scan(&n)
 	return n, err
 }
+
+// pruneLog deletes the oldest log rows beyond the newest max.
+func (db *DB) pruneLog(ctx context.Context, max int64) error {
+	_, err := db.pools.Write.ExecContext(ctx, `DELETE FROM inbound_log WHERE id <= (SELECT max(id) FROM inbound_log) - ?`, max)
+	return err
+}
