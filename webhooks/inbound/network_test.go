@@ -137,7 +137,7 @@ func TestPipeline_LogBounded(t *testing.T) {
 	walletdtest.CheckFor(t, 5*time.Second, 20*time.Millisecond, func() error {
 		_, total, err := e.p.Logs(context.Background(), "stripe", "", 100)
 		if err != nil || total != 5 {
-			return fmt.Errorf("%d rows, %v", total, err)
+			return fmt.Errorf("%d rows, %w", total, err)
 		}
 		return nil
 	})
