@@ -116,6 +116,61 @@ func TestStripe_PaymentIntentSucceeded(t *testing.T) {
 			t.Fatalf("top-up %+v", tp)
 		}
 	})
+	t.Run("InvoicePaid", func(t *testing.T) {
+		id := e.order(t, "15.00", "GBP", false)
+		body := stripeEvent("evt_inv", "invoice.payment_succeeded", map[string]any{"id": "in_1", "object": "invoice", "amount_paid": 1500,
+			"currency": "gbp", "status": "paid", "customer": "cus_1", "metadata": map[string]any{"order_id": itoa(id)}})
+		if r := e.deliver("stripe", stripeHeader(body, stripeSecret, time.Now()), body); r.Status != http.StatusOK {
+			t.Fatalf("status %d %+v", r.Status, r)
+		}
+		if o := e.orderStatus(t, id); o.Status != walletd.OrderProcessing || o.TransactionID != "in_1" {
+			t.Fatalf("order %+v", o)
+		}
+	})
+	t.Run("CheckoutUnpaidThenAsyncPaid", func(t *testing.T) {
+		id := e.order(t, "20.00", "EUR", false)
+		obj := map[string]any{"id": "cs_async", "object": "checkout.session", "payment_status": "unpaid", "status": "complete",
+			"amount_total": 2000, "currency": "eur", "client_reference_id": itoa(id), "payment_intent": "pi_async"}
+		body := stripeEvent("evt_async1", "checkout.session.completed", obj)
+		if r := e.deliver("stripe", stripeHeader(body, stripeSecret, time.Now()), body); r.Status != http.StatusOK {
+			t.Fatalf("status %d %+v", r.Status, r)
+		}
+		if o := e.orderStatus(t, id); o.Status != walletd.OrderPending {
+			t.Fatalf("unpaid session paid the order: %s", o.Status)
+		}
+		obj["payment_status"] = "paid"
+		body = stripeEvent("evt_async2", "checkout.session.async_payment_succeeded", obj)
+		if r := e.deliver("stripe", stripeHeader(body, stripeSecret, time.Now()), body); r.Status != http.StatusOK {
+			t.Fatalf("status %d %+v", r.Status, r)
+		}
+		if o := e.orderStatus(t, id); o.Status != walletd.OrderProcessing {
+			t.Fatalf("order %s", o.Status)
+		}
+	})
+	t.Run("OrderPaymentFailed", func(t *testing.T) {
+		id := e.order(t, "6.00", "USD", false)
+		body := stripeEvent("evt_of", "payment_intent.payment_failed", map[string]any{"id": "pi_of", "object": "payment_intent",
+			"amount": 600, "currency": "usd", "status": "requires_payment_method", "metadata": map[string]any{"order_id": itoa(id)}})
+		if r := e.deliver("stripe", stripeHeader(body, stripeSecret, time.Now()), body); r.Status != http.StatusOK {
+			t.Fatalf("status %d %+v", r.Status, r)
+		}
+		if o := e.orderStatus(t, id); o.Status != walletd.OrderFailed {
+			t.Fatalf("order %s", o.Status)
+		}
+	})
+	t.Run("PartialRefundReviewed", func(t *testing.T) {
+		id := e.order(t, "9.00", "USD", false)
+		body := paymentIntent("evt_pr1", id, 900, "usd")
+		e.deliver("stripe", stripeHeader(body, stripeSecret, time.Now()), body)
+		ref := stripeEvent("evt_pr2", "charge.refunded", map[string]any{"id": "ch_pr", "object": "charge", "amount": 900, "amount_refunded": 300,
+			"currency": "usd", "payment_intent": "pi_evt_pr1", "metadata": map[string]any{"order_id": itoa(id)}})
+		if r := e.deliver("stripe", stripeHeader(ref, stripeSecret, time.Now()), ref); r.Status != http.StatusUnprocessableEntity || r.Code != "payment_mismatch" {
+			t.Fatalf("status %d %+v", r.Status, r)
+		}
+		if o := e.orderStatus(t, id); o.Status != walletd.OrderProcessing {
+			t.Fatalf("order %s", o.Status)
+		}
+	})
 	t.Run("UnrelatedEvent", func(t *testing.T) {
 		body := stripeEvent("evt_cust", "customer.created", map[string]any{"id": "cus_1", "object": "customer"})
 		r := e.deliver("stripe", stripeHeader(body, stripeSecret, time.Now()), body)
