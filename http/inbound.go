@@ -79,6 +79,12 @@ func (s *Server) handleInboundReceive(w http.ResponseWriter, r *http.Request) {
 	if rep.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(rep.RetryAfter.Seconds()))))
 	}
+	if ct, b := s.Inbound.Render(req.Gateway, rep); ct != "" {
+		w.Header().Set("Content-Type", ct)
+		w.WriteHeader(rep.Status)
+		w.Write(b)
+		return
+	}
 	writeJSON(w, rep.Status, rep)
 }
 

@@ -62,6 +62,15 @@ type Signer interface {
 	Sign(g *Gateway, body []byte, now time.Time) (http.Header, error)
 }
 
+// Answerer is implemented by adapters whose senders expect another answer
+// body than the seed's JSON (WeGetFinancing's plugin answers the text
+// "OK"): the HTTP layer then writes what Answer returns, with the reply's
+// status.
+type Answerer interface {
+	// Answer renders rep for the sender.
+	Answer(rep *Reply) (contentType string, body []byte)
+}
+
 // AdapterOptions is what adapters are built with.
 type AdapterOptions struct {
 	// Currencies gives the minor-unit scales (Stripe's integer amounts).

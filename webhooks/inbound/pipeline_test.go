@@ -275,3 +275,17 @@ func TestGeneric_Mapping(t *testing.T) {
 		t.Fatalf("logs %+v", logs)
 	}
 }
+
+// TestRegisterAdapter: a gateway is one adapter registered by name; a
+// name registered twice panics.
+func TestRegisterAdapter(t *testing.T) {
+	if got := strings.Join(inbound.Gateways(), ","); got != "generic,paypal,stripe" {
+		t.Fatalf("gateways %s", got)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a second stripe adapter was accepted")
+		}
+	}()
+	inbound.RegisterAdapter("stripe", func(inbound.AdapterOptions) inbound.Adapter { return nil })
+}

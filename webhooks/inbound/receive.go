@@ -164,3 +164,12 @@ func (p *Pipeline) Refuse(ctx context.Context, req *Request, rep *Reply, outcome
 	p.Metrics.received(a.Name(), outcome)
 	return rep
 }
+
+// Render returns the content type and body of rep for gateway's sender:
+// the adapter's own (Answerer), or "" and nil for the seed's JSON.
+func (p *Pipeline) Render(gateway string, rep *Reply) (string, []byte) {
+	if a, ok := p.Adapters[gateway].(Answerer); ok {
+		return a.Answer(rep)
+	}
+	return "", nil
+}
