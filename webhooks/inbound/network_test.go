@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -119,8 +120,18 @@ func TestPipeline_NetworkRules(t *testing.T) {
 		if r.Status != http.StatusTooManyRequests || r.RetryAfter < 45*time.Second || r.RetryAfter > 50*time.Second {
 			t.Fatalf("16th in a minute: %d %+v", r.Status, r)
 		}
+		// Over the limit, a valid payment changes nothing.
+		oid := e.order(t, "4.00", "USD", false)
+		pay := []byte(`{"event": "payment.completed", "order_reference": "` + strconv.FormatInt(oid, 10) + `", "amount": "4.00", "currency": "USD"}`)
+		ph, _ := genericSign(pay)
+		if r := send("generic", "192.0.2.1:1", "", ph, pay); r.Status != http.StatusTooManyRequests {
+			t.Fatalf("%d %+v", r.Status, r)
+		}
+		if o := e.orderStatus(t, oid); o.Status != walletd.OrderPending {
+			t.Fatalf("order %s", o.Status)
+		}
 		logs, total, _ := e.p.Logs(ctx, "generic", "error", 5)
-		if total != 2 || logs[0].Outcome != inbound.OutRateLimited || logs[0].HTTPStatus != http.StatusTooManyRequests {
+		if total != 3 || logs[0].Outcome != inbound.OutRateLimited || logs[0].HTTPStatus != http.StatusTooManyRequests {
 			t.Fatalf("logs %d %+v", total, logs)
 		}
 	})

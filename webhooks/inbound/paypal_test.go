@@ -158,6 +158,16 @@ func TestPayPal_Verify(t *testing.T) {
 			t.Fatalf("%d certificate fetches", n)
 		}
 	})
+	t.Run("Topup", func(t *testing.T) {
+		_, top := e.topup(t, "pete", "USD", "12.00")
+		b := saleCompleted("WH-TOP", "topup_"+top, "12.00", "USD")
+		if r := e.deliver("paypal", f.sign(b, webhookID, f.certURL(), now), b); r.Status != http.StatusOK {
+			t.Fatalf("%d %+v", r.Status, r)
+		}
+		if tp := e.topupStatus(t, top); tp.Status != walletd.StatusCompleted {
+			t.Fatalf("top-up %+v", tp)
+		}
+	})
 	t.Run("CaptureRefunded", func(t *testing.T) {
 		b := []byte(`{"id":"WH-3","event_type":"PAYMENT.CAPTURE.REFUNDED","resource_type":"refund","resource":{"id":"RF1","status":"COMPLETED",` +
 			`"custom_id":"order_` + itoa(id) + `","amount":{"value":"29.99","currency_code":"USD"}}}`)

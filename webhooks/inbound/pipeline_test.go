@@ -237,6 +237,18 @@ func TestGeneric_PHPSignature(t *testing.T) {
 			}
 		})
 	}
+	t.Run("Topup", func(t *testing.T) {
+		e.configure(t, "generic", inbound.GatewayInput{Secret: genericSecret, Mapping: &inbound.Mapping{TopupReference: "topup"}})
+		defer e.configure(t, "generic", inbound.GatewayInput{Secret: genericSecret})
+		_, top := e.topup(t, "gina", "EUR", "7.50")
+		body := `{"event": "payment.succeeded", "topup": "` + top + `", "amount": "7.5", "currency": "EUR"}`
+		if r := send(body, phpSign(body, genericSecret)); r.Status != http.StatusOK {
+			t.Fatalf("%d %+v", r.Status, r)
+		}
+		if tp := e.topupStatus(t, top); tp.Status != walletd.StatusCompleted {
+			t.Fatalf("top-up %+v", tp)
+		}
+	})
 	body := `{"event": "payment.completed", "order_reference": "` + itoa(id) + `", "amount": "29.99", "currency": "USD"}`
 	r := send(body, phpSign(body, genericSecret))
 	if r.Status != http.StatusOK {
