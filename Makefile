@@ -52,7 +52,12 @@ FUZZ_TARGETS = \
 	./webhooks:FuzzParseCIDRs \
 	./webhooks:FuzzParseRetryAfter \
 	./webhooks:FuzzParseSchedule \
-	./webhooks:FuzzValidateURL
+	./webhooks:FuzzValidateURL \
+	./webhooks/inbound:FuzzGenericEvent \
+	./webhooks/inbound:FuzzPayPalEvent \
+	./webhooks/inbound:FuzzPayPalHeaders \
+	./webhooks/inbound:FuzzStripeEvent \
+	./webhooks/inbound:FuzzStripeSignature
 
 # Time per target; before a release: make fuzz FUZZTIME=10m.
 FUZZTIME ?= 30s

@@ -664,6 +664,23 @@ func TestOpenAPI_ResponsesMatch(t *testing.T) {
 		call(op.method, op.tmpl, op.path, "").expect(t, 503, "unavailable")
 	}
 
+	// The inbound gateway routes: this server has no pipeline, so they
+	// answer 503 (inbound_test.go drives them with one).
+	for _, op := range []struct{ method, tmpl, path string }{
+		{"POST", "/v1/inbound/{gateway}", "/v1/inbound/stripe"},
+		{"GET", "/v1/inbound/gateways", "/v1/inbound/gateways"},
+		{"GET", "/v1/inbound/gateways/{gateway}", "/v1/inbound/gateways/stripe"},
+		{"PUT", "/v1/inbound/gateways/{gateway}", "/v1/inbound/gateways/stripe"},
+		{"POST", "/v1/inbound/gateways/{gateway}/test", "/v1/inbound/gateways/stripe/test"},
+		{"GET", "/v1/inbound/gateways/{gateway}/logs", "/v1/inbound/gateways/stripe/logs"},
+		{"GET", "/v1/inbound/dead-letters", "/v1/inbound/dead-letters"},
+		{"GET", "/v1/inbound/dead-letters/{id}", "/v1/inbound/dead-letters/1"},
+		{"POST", "/v1/inbound/dead-letters/{id}/redrive", "/v1/inbound/dead-letters/1/redrive"},
+		{"POST", "/v1/inbound/dead-letters/{id}/discard", "/v1/inbound/dead-letters/1/discard"},
+	} {
+		call(op.method, op.tmpl, op.path, "").expect(t, 503, "unavailable")
+	}
+
 	exerciseCatalogueAndOrders(t, s, call) // order_api_test.go
 	exerciseResetFee(t, s, call)           // resetfee_test.go
 	exercisePluginKeys(t, call)            // plugin_test.go

@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/walletd/walletd/http/plugin"
 	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd/webhooks/inbound"
 )
 
 // MaxBodyBytes is the largest request body any endpoint accepts.
@@ -65,6 +66,9 @@ type Server struct {
 	// Financing serves consumer financing (docs/financing.md); nil leaves
 	// its routes answering 503.
 	Financing FinancingService
+	// Inbound receives the payment gateways' webhooks; nil leaves their
+	// routes answering 503.
+	Inbound *inbound.Pipeline
 
 	ln     net.Listener
 	srv    *http.Server
@@ -190,6 +194,7 @@ func (s *Server) routes() *mux.Router {
 	s.registerCheckoutRoutes(handle)
 	s.registerPluginRoutes(r, handle)
 	s.registerFinancingRoutes(handle)
+	s.registerInboundRoutes(handle)
 	s.registerDocRoutes(r)
 	return r
 }

@@ -3,60 +3,48 @@ package webhooks
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
 	"fmt"
-	"strings"
 )
 
-// Sealer seals secrets at rest with the webhooks key
-// (<data-dir>/webhooks.key, LoadOrCreateKey) in the format endpoint
-// secrets are stored in: "v1:" + base64 of nonce ‖ AES-256-GCM ciphertext,
-// with associated data naming what the secret belongs to, so that a
-// sealed value copied to another row does not open. Other parts that keep
-// credentials in webhooks.db (the financing provider's password) use it.
+// Sealer seals secrets at rest in the format of the outbound endpoints'
+// secrets ("v1:" + base64 of nonce ‖ AES-256-GCM ciphertext, with
+// associated data naming the row), for the other stores of webhooks.db
+// (the inbound gateways' secrets). A nil *Sealer stores secrets as they
+// are, as DB does without a key.
 type Sealer struct {
-	aead cipher.AEAD
+	db DB
 }
 
-// NewSealer returns a Sealer for a 32-byte key.
+// NewSealer returns a Sealer with the 32-byte key of LoadOrCreateKey; a
+// nil key gives a nil Sealer.
 func NewSealer(key []byte) (*Sealer, error) {
-	if len(key) != 32 {
-		return nil, fmt.Errorf("webhooks: seal key: want 32 bytes")
+	if key == nil {
+		return nil, nil
 	}
 	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("webhooks: seal key: %w", err)
+	if err != nil || len(key) != 32 {
+		return nil, fmt.Errorf("webhooks: seal key: want 32 bytes")
 	}
 	aead, err := cipher.NewGCM(block)
 	if err != nil {
 		return nil, fmt.Errorf("webhooks: seal key: %w", err)
 	}
-	return &Sealer{aead: aead}, nil
+	return &Sealer{db: DB{seal: aead}}, nil
 }
 
-// Seal returns the stored form of secret, bound to ad.
+// Seal returns the stored form of secret, bound to ad (the row's name:
+// opening it under another name fails).
 func (s *Sealer) Seal(ad, secret string) string {
-	nonce := make([]byte, s.aead.NonceSize())
-	rand.Read(nonce)
-	out := s.aead.Seal(nonce, nonce, []byte(secret), []byte(ad))
-	return sealedPrefix + base64.StdEncoding.EncodeToString(out)
+	if s == nil {
+		return secret
+	}
+	return s.db.sealSecret(ad, secret)
 }
 
-// Open returns the secret a Seal with the same ad stored.
+// Open is the inverse of Seal.
 func (s *Sealer) Open(ad, stored string) (string, error) {
-	if !strings.HasPrefix(stored, sealedPrefix) {
-		return "", errors.New("the secret is not sealed")
+	if s == nil {
+		return (&DB{}).openSecret(ad, stored)
 	}
-	b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(stored, sealedPrefix))
-	n := s.aead.NonceSize()
-	if err != nil || len(b) < n {
-		return "", errors.New("the sealed secret is malformed")
-	}
-	plain, err := s.aead.Open(nil, b[:n], b[n:], []byte(ad))
-	if err != nil {
-		return "", errors.New("the secret cannot be opened with this webhooks key")
-	}
-	return string(plain), nil
+	return s.db.openSecret(ad, stored)
 }

@@ -26,6 +26,7 @@ Usage:
   walletd bench     [flags]   drive a running server with load and report ops/s and latency
   walletd webhook   VERB      list | get | create | update | delete | rotate-secret | test | logs | retry | enable
   walletd reset-fee-key VERB  create | list | revoke: the reset-fee endpoint's secret keys
+  walletd inbound   VERB      gateways | gateway | logs | test | dlq list|show|redrive|discard
   walletd projector [flags]   run only the projections (read models), against a NATS stream
   walletd financing settings  show | set: the consumer-financing provider
   walletd projections rebuild rebuild the read models from the stream
@@ -88,6 +89,8 @@ func run(ctx context.Context, args []string) error {
 		return runResetFeeKey(ctx, rest)
 	case "financing":
 		return runFinancing(ctx, rest)
+	case "inbound":
+		return runInbound(ctx, rest)
 	case "projector":
 		return runProjector(ctx, rest)
 	case "projections":

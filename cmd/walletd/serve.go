@@ -55,6 +55,7 @@ type serveConfig struct {
 	// dir, whose read models serve still answers from.
 	Projector bool
 	Financing financingConfig
+	Inbound   inboundConfig
 }
 
 // natsConfig says where events go: an embedded server (default) or an
@@ -130,6 +131,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	gcFlags(fs, &c.GC)
 	fs.BoolVar(&c.Projector, "projector", true, "run the projector in this process (false: run `walletd projector` on the same data dir; the read models are still served here)")
 	financingFlags(fs, &c.Financing)
+	inboundFlags(fs, &c.Inbound)
 	return c
 }
 
@@ -201,6 +203,7 @@ type server struct {
 	projector *projections.Projector
 	webhooks  *outboundWebhooks
 	financing *financingPart
+	inbound   *inboundWebhooks
 	http      *whttp.Server
 	pprof     *sideServer // nil without --pprof-addr
 	expirer   *ledger.LinkExpirer
@@ -355,6 +358,12 @@ func (s *server) Open(ctx context.Context) error {
 		return err
 	}
 
+	s.inbound = &inboundWebhooks{Config: &cfg.Inbound, DataDir: cfg.DataDir, PublicURL: siteURL, Writer: s.writer, Ledger: s.db,
+		Currencies: currencies, Registerer: reg, Logger: logger}
+	if err := s.inbound.Open(); err != nil {
+		return err
+	}
+
 	pluginAPI, err := s.openPlugin(siteURL, currencies)
 	if err != nil {
 		return err
@@ -372,6 +381,7 @@ func (s *server) Open(ctx context.Context) error {
 		CheckpointPublicKey: pubPEM,
 		Projections:         &whttp.Projections{Reader: s.pdb},
 		Webhooks:            s.webhooks.Service(),
+		Inbound:             s.inbound.Pipeline(),
 		Alert:               s.relay.Alert,
 		Metrics:             s.metrics,
 		Logger:              logger,
@@ -414,6 +424,9 @@ func (s *server) Close() error {
 	}
 	if s.http != nil {
 		warn("http shutdown", s.http.Close())
+	}
+	if s.inbound != nil {
+		warn("inbound shutdown", s.inbound.Close())
 	}
 	if s.projector != nil {
 		warn("projector stopped", s.projector.Close())
