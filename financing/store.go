@@ -15,7 +15,7 @@ import (
 )
 
 // Store keeps the financing settings, requests and postbacks in
-// webhooks.db (migration 00005), with the password sealed by the webhooks
+// webhooks.db (migration 00004), with the password sealed by the webhooks
 // key. It opens its own connections to the file; SQLite's locking and
 // busy timeout let it share the file with the webhook service.
 type Store struct {
