@@ -164,6 +164,28 @@ func (o *ShopOrder) Reported() bool {
 	return len(o.Payments) == 0 && (o.Status == OrderCompleted || o.Status == OrderRefunded)
 }
 
+// MetaVirtual is the meta_data key that marks an order of virtual
+// products (true, "true", "yes" or 1).
+const MetaVirtual = "virtual"
+
+// Virtual reports whether the order is of virtual products: nothing to
+// ship, so a payment completes it. Reset-fee orders are virtual; any other
+// order is when its meta_data "virtual" says so. Every flow that pays an
+// order (the payment page, gateway webhooks, financing postbacks) asks
+// this one method.
+func (o *ShopOrder) Virtual() bool {
+	if o.Source == SourceResetFee {
+		return true
+	}
+	for _, m := range o.MetaData {
+		if m.Key == MetaVirtual {
+			var v any
+			return json.Unmarshal(m.Value, &v) == nil && (v == true || v == "true" || v == "yes" || v == float64(1))
+		}
+	}
+	return false
+}
+
 // OrderAddress is the billing details of an order's customer, in
 // WooCommerce's fields (and the reset-fee seed's billing_details).
 type OrderAddress struct {

@@ -2,18 +2,12 @@ package financing
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
 
 	"github.com/walletd/walletd"
 
 	"github.com/walletd/walletd/ledger"
 )
-
-// MetaVirtual is the meta_data key that marks an order of virtual
-// products: an approval completes it at once (processing otherwise).
-const MetaVirtual = "virtual"
 
 // Meta keys the financing flow notes on an order (ledger.NoteOrder).
 const (
@@ -152,7 +146,7 @@ func (a *LedgerApplier) applyOrder(ctx context.Context, p *Postback, d Decision,
 				return cur.TransactionID == token && cur.PaymentMethod == walletd.PayWeGetFinancing
 			})
 		}
-		if virtual(o) {
+		if o.Virtual() {
 			if err := submit("complete", &ledger.CompleteOrder{ID: o.ID}); err != nil && walletd.ErrorCode(err) != walletd.EConflict {
 				return Outcome{}, err
 			}
@@ -197,17 +191,6 @@ func (a *LedgerApplier) refused(ctx context.Context, id int64, err error, done f
 		}
 	}
 	return review("order %d: %s", id, walletd.ErrorMessage(err))
-}
-
-// virtual reports whether an order is of virtual products (meta_data
-// "virtual": true).
-func virtual(o *walletd.ShopOrder) bool {
-	i := slices.IndexFunc(o.MetaData, func(m walletd.OrderMeta) bool { return m.Key == MetaVirtual })
-	if i < 0 {
-		return false
-	}
-	var v any
-	return json.Unmarshal(o.MetaData[i].Value, &v) == nil && (v == true || v == "true" || v == "yes" || v == float64(1))
 }
 
 func (a *LedgerApplier) applyTopup(ctx context.Context, p *Postback, d Decision, t *target) (Outcome, error) {

@@ -285,7 +285,7 @@ func (c *PayLinkFromWallet) apply(b *batch, r *request) error {
 	if err := (&PayOrder{ID: o.ID, Method: walletd.PayWallet, WalletID: walletID}).apply(b, r); err != nil {
 		return err
 	}
-	if o.Source == walletd.SourceResetFee { // a virtual product: nothing to ship, done once paid
+	if o.Virtual() { // nothing to ship: done once paid
 		return (&CompleteOrder{ID: o.ID}).apply(b, r)
 	}
 	return nil

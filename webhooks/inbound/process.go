@@ -2,7 +2,6 @@ package inbound
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -185,7 +184,7 @@ func (p *Pipeline) act(ctx context.Context, t *target, action string) (bool, err
 		if err := submit("pay", &ledger.PayOrder{ID: o.ID, Method: method, Amount: o.Total.String(), Currency: o.Currency, Reference: ref}); err != nil {
 			return false, err
 		}
-		if action == ActionCompleteOrder && virtual(o) {
+		if action == ActionCompleteOrder && o.Virtual() {
 			if err := submit("complete", &ledger.CompleteOrder{ID: o.ID}); err != nil {
 				return false, err
 			}
@@ -202,19 +201,6 @@ func (p *Pipeline) act(ctx context.Context, t *target, action string) (bool, err
 		return false, walletd.Errorf(walletd.EInvalid, "Unknown action %s.", walletd.QuoteInput(action))
 	}
 	return true, nil
-}
-
-// virtual says whether o is an order of virtual products: its meta_data
-// "virtual" is true. Such an order needs no fulfilment and is completed
-// when paid.
-func virtual(o *walletd.ShopOrder) bool {
-	for _, m := range o.MetaData {
-		if m.Key == "virtual" {
-			var v bool
-			return json.Unmarshal(m.Value, &v) == nil && v
-		}
-	}
-	return false
 }
 
 // findOrder reads the order ref names: its id, or the external id of an
