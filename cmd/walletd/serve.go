@@ -408,7 +408,7 @@ func (s *server) Close() error {
 }
 
 // verifyDB runs the full verifier over an open ledger database.
-func verifyDB(ctx context.Context, db *sqlite.DB, kr *ledger.Keyring, pub ed25519.PublicKey) (*ledger.VerifyReport, error) {
+func verifyDB(ctx context.Context, db *sqlite.DB, kr *walletd.Keyring, pub ed25519.PublicKey) (*ledger.VerifyReport, error) {
 	cps, err := db.Checkpoints(ctx, 0, 0)
 	if err != nil {
 		return nil, err
@@ -450,13 +450,13 @@ func lockDataDir(dir string) (func(), error) {
 // creating them (mode 0600) on first start.
 // A ledger that already has entries never gets a new keyring: without its
 // keys the chain can be neither verified nor extended.
-func loadOrCreateKeys(p paths, hasEntries bool, logger *slog.Logger) (*ledger.Keyring, ed25519.PrivateKey, string, error) {
+func loadOrCreateKeys(p paths, hasEntries bool, logger *slog.Logger) (*walletd.Keyring, ed25519.PrivateKey, string, error) {
 	kr, err := keyfile.LoadKeyring(p.Keyring)
 	if errors.Is(err, os.ErrNotExist) {
 		if hasEntries {
 			return nil, nil, "", fmt.Errorf("%s is missing but %s has entries: restore the keyring, the chain cannot be verified or extended without it", p.Keyring, p.LedgerDB)
 		}
-		if kr, err = ledger.NewKeyring(time.Now()); err == nil {
+		if kr, err = walletd.NewKeyring(time.Now()); err == nil {
 			err = keyfile.SaveKeyring(p.Keyring, kr)
 			logger.Info("created ledger keyring", "path", p.Keyring, "key_id", kr.Active)
 		}
