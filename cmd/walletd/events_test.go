@@ -79,7 +79,8 @@ func TestServe_EventsAndProjections(t *testing.T) {
 	}
 
 	projDir := filepath.Join(t.TempDir(), "proj")
-	proj := exec.Command(binary, "projector", "--nats-url", natsURL, "--data-dir", projDir, "--consumer", "test-projector")
+	proj := exec.Command(binary, "projector", "--nats-url", natsURL, "--data-dir", projDir, "--consumer", "test-projector",
+		"--nats-nkey", filepath.Join(dir, "nats-auth", "projector.nk"), "--relay-key", filepath.Join(dir, "relay.key"))
 	proj.Stdout, proj.Stderr = io.Discard, io.Discard
 	if err := proj.Start(); err != nil {
 		t.Fatal(err)
@@ -243,7 +244,7 @@ func TestServe_MigratesLegacySubjects(t *testing.T) {
 	// Make the stream what an earlier walletd left: the same messages on
 	// walletd.<event key>, in a stream without the transform.
 	ctx := context.Background()
-	srv := &bus.Server{Addr: "127.0.0.1:0", StoreDir: filepath.Join(dir, "nats")}
+	srv := &bus.Server{Addr: "127.0.0.1:0", StoreDir: filepath.Join(dir, "nats"), NoAuth: true}
 	if err := srv.Open(); err != nil {
 		t.Fatal(err)
 	}
@@ -321,10 +322,7 @@ func TestServe_MigratesLegacySubjects(t *testing.T) {
 		return nil
 	})
 	// The stream: the old messages as they were, then the new subjects.
-	nc2, err := nats.Connect(p2.natsURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc2 := p2.natsConnect(t)
 	defer nc2.Close()
 	js2, _ := jetstream.New(nc2)
 	walletdtest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {

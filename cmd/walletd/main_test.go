@@ -16,6 +16,7 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3"
+	"github.com/nats-io/nats.go"
 )
 
 // binary is the walletd program built once for the process tests.
@@ -58,6 +59,7 @@ type proc struct {
 	cmd   *exec.Cmd
 	URL   string
 	Token string
+	dir   string // the data dir
 	done  chan error
 	logs  *strings.Builder
 	mu    sync.Mutex
@@ -78,7 +80,7 @@ func startServe(tb testing.TB, dataDir string, extra ...string) *proc {
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	p := &proc{cmd: cmd, done: make(chan error, 1), logs: &strings.Builder{}}
+	p := &proc{cmd: cmd, dir: dataDir, done: make(chan error, 1), logs: &strings.Builder{}}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -229,4 +231,19 @@ func (p *proc) natsURL(tb testing.TB) string {
 		tb.Fatalf("no NATS URL in the logs:\n%s", p.Logs())
 	}
 	return recs[len(recs)-1]["nats_url"].(string)
+}
+
+// natsConnect connects to the embedded NATS server as walletd's publisher
+// identity (the only one that may read every message by sequence).
+func (p *proc) natsConnect(tb testing.TB) *nats.Conn {
+	tb.Helper()
+	opt, err := nats.NkeyOptionFromSeed(filepath.Join(p.dir, "nats-auth", "walletd.nk"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	nc, err := nats.Connect(p.natsURL(tb), opt, nats.CustomInboxPrefix("_INBOX_walletd"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return nc
 }

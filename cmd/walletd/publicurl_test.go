@@ -13,7 +13,6 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/walletd/walletd/events"
 	"github.com/walletd/walletd/walletdtest"
@@ -35,10 +34,7 @@ func TestServe_PublicURL(t *testing.T) {
 		if _, err := p.call("POST", "/v1/wallets/"+w.ID+"/credit", `{"amount":"1.00"}`, "", nil); err != nil {
 			t.Fatal(err)
 		}
-		nc, err := nats.Connect(p.natsURL(t))
-		if err != nil {
-			t.Fatal(err)
-		}
+		nc := p.natsConnect(t)
 		defer nc.Close()
 		js, _ := jetstream.New(nc)
 		var m *jetstream.RawStreamMsg

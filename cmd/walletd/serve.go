@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -45,6 +44,7 @@ type serveConfig struct {
 	PprofAddr       string
 	InsecureDataDir bool // --insecure-data-dir-permissions: see checkDataDir
 	NATS            natsConfig
+	NATSServer      natsServerConfig // the embedded server's TLS
 	Webhooks        webhookConfig
 	Features        featureConfig
 }
@@ -55,6 +55,7 @@ type natsConfig struct {
 	Addr    string // embedded server's client address
 	URL     string // external server; when set no server is embedded
 	Creds   string
+	NKey    string // nkey seed file (the embedded server's identities)
 	TLSCA   string
 	TLSCert string
 	TLSKey  string
@@ -71,6 +72,7 @@ func natsFlags(fs *flag.FlagSet, c *natsConfig) {
 	fs.StringVar(&c.Addr, "nats-addr", "127.0.0.1:4222", "client address of the embedded NATS server")
 	fs.StringVar(&c.URL, "nats-url", "", "external NATS server or cluster (nats://…); when set, none is embedded")
 	fs.StringVar(&c.Creds, "nats-creds", "", "NATS credentials file (with --nats-url)")
+	fs.StringVar(&c.NKey, "nats-nkey", "", "nkey seed file of this process's identity on walletd serve's embedded NATS server (see walletd nats-user)")
 	fs.StringVar(&c.TLSCA, "nats-tls-ca", "", "CA certificate to verify the NATS server (with --nats-url)")
 	fs.StringVar(&c.TLSCert, "nats-tls-cert", "", "client certificate for NATS (with --nats-tls-key)")
 	fs.StringVar(&c.TLSKey, "nats-tls-key", "", "client key for NATS")
@@ -115,6 +117,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's net/http/pprof profiles on this address (off when empty; keep it on loopback)")
 	fs.BoolVar(&c.InsecureDataDir, insecureDataDirFlag, false, "use a data dir that group or others may write to (logs a warning; by default serve refuses it)")
 	natsFlags(fs, &c.NATS)
+	natsServerFlags(fs, &c.NATSServer)
 	webhookFlags(fs, &c.Webhooks)
 	featureFlags(fs, &c.Features)
 	return c
@@ -180,7 +183,9 @@ type server struct {
 	db        *sqlite.DB
 	metrics   *whttp.Metrics
 	nats      *bus.Server // nil with --nats-url
+	natsAuth  *authReloader
 	nc        *nats.Conn
+	consumers []*nats.Conn // the projector's and the dispatcher's, embedded only
 	relay     *bus.Relay
 	writer    *ledger.Writer
 	pdb       *projections.DB
@@ -206,6 +211,9 @@ func (s *server) Open(ctx context.Context) error {
 		return err
 	}
 	siteURL := cfg.PublicURL
+	if err := checkNATSExposure(&cfg.NATS, &cfg.NATSServer); err != nil {
+		return err
+	}
 	p := dataPaths(cfg.DataDir)
 	if err := checkDataDir(cfg.DataDir, cfg.InsecureDataDir, logger); err != nil {
 		return err
@@ -237,19 +245,27 @@ func (s *server) Open(ctx context.Context) error {
 	// NATS: the embedded server unless --nats-url, and the stream.
 	natsURL := cfg.NATS.URL
 	if natsURL == "" {
-		s.nats = &bus.Server{Addr: cfg.NATS.Addr, StoreDir: filepath.Join(cfg.DataDir, "nats")}
-		if err := s.nats.Open(); err != nil {
+		if s.nats, s.natsAuth, err = openEmbeddedNATS(cfg, logger); err != nil {
 			return err
 		}
 		natsURL = s.nats.ClientURL()
 		logger.Info("embedded NATS server started", "nats_url", natsURL)
+		s.nc, err = embeddedClient(s.nats, cfg.DataDir, identityServe)
+	} else {
+		s.nc, err = bus.Connect(natsURL, "walletd", cfg.NATS.options()...)
 	}
-	if s.nc, err = bus.Connect(natsURL, "walletd", cfg.NATS.options()...); err != nil {
+	if err != nil {
 		return err
 	}
 	js, err := jetstream.New(s.nc)
 	if err != nil {
 		return fmt.Errorf("nats: jetstream: %w", err)
+	}
+	// The consumers read with identities of their own on the embedded
+	// server: they cannot publish on the stream.
+	projectorJS, dispatcherJS, err := s.consumerStreams(js)
+	if err != nil {
+		return err
 	}
 	ensureStream := func(ctx context.Context) error {
 		sc := cfg.NATS.streamConfig()
@@ -313,13 +329,13 @@ func (s *server) Open(ctx context.Context) error {
 	if s.pdb, err = openProjections(ctx, cfg.DataDir, cfg.Currencies); err != nil {
 		return err
 	}
-	s.projector = &projections.Projector{DB: s.pdb, JS: js, Stream: cfg.NATS.Stream, Prefix: cfg.NATS.Prefix,
+	s.projector = &projections.Projector{DB: s.pdb, JS: projectorJS, Stream: cfg.NATS.Stream, Prefix: cfg.NATS.Prefix,
 		Consumer: projections.DefaultConsumer, Logger: logger, Metrics: projections.NewMetrics(reg), Key: relayKey}
 	if err := s.projector.Open(); err != nil {
 		return err
 	}
 	cfg.Webhooks.SiteURL = siteURL
-	s.webhooks = &outboundWebhooks{Config: &cfg.Webhooks, DataDir: cfg.DataDir, JS: js, Stream: cfg.NATS.Stream,
+	s.webhooks = &outboundWebhooks{Config: &cfg.Webhooks, DataDir: cfg.DataDir, JS: dispatcherJS, Stream: cfg.NATS.Stream,
 		Prefix: cfg.NATS.Prefix, Registerer: reg, Logger: logger, RelayKey: relayKey}
 	if err := s.webhooks.Open(); err != nil {
 		return err
@@ -386,8 +402,14 @@ func (s *server) Close() error {
 	if s.relay != nil {
 		warn("relay shutdown", s.relay.Close())
 	}
+	for _, nc := range s.consumers {
+		nc.Close()
+	}
 	if s.nc != nil {
 		s.nc.Close()
+	}
+	if s.natsAuth != nil {
+		warn("nats identities", s.natsAuth.Close())
 	}
 	if s.nats != nil {
 		warn("nats shutdown", s.nats.Close())
