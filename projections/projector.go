@@ -64,6 +64,9 @@ type Projector struct {
 	// relay's valid MAC is refused, counted in Metrics.Refused, and never
 	// reaches a read model.
 	Key []byte
+	// UnsignedThrough is the adopted stream's bus.UnsignedMark: unsigned
+	// messages at or below it are accepted (bus.Consumer.UnsignedThrough).
+	UnsignedThrough uint64
 
 	mu       sync.Mutex
 	consumer *bus.Consumer
@@ -109,6 +112,7 @@ func (p *Projector) feed() *bus.Consumer {
 		Logger:      p.Logger.With("component", "projector"),
 		Key:         p.Key,
 	}
+	c.UnsignedThrough = p.UnsignedThrough
 	if !p.Ephemeral {
 		c.Durable = p.Consumer
 	}

@@ -406,23 +406,31 @@ func relayKeyFlag(fs *flag.FlagSet) *string {
 }
 
 // consumerIdentity resolves what a reading process needs: the relay key
-// (messages without its MAC are refused, so it is required) and, when no
-// --nats-nkey or --nats-creds is given, the projector identity's seed in
-// dataDir when it is there.
-func consumerIdentity(c *natsConfig, dataDir, relayKeyPath string) ([]byte, error) {
+// (messages without its MAC are refused, so it is required), the mark of
+// an adopted unsigned stream when serve's relay-unsigned.json lies next to
+// the key, and, when no --nats-nkey or --nats-creds is given, the
+// projector identity's seed in dataDir when it is there.
+func consumerIdentity(c *natsConfig, dataDir, relayKeyPath string) ([]byte, uint64, error) {
 	if relayKeyPath == "" {
 		relayKeyPath = filepath.Join(dataDir, relayKeyFile)
 	}
 	key, err := loadRelayKey(relayKeyPath)
 	if err != nil {
-		return nil, fmt.Errorf("%w: a reader of the stream verifies every message's MAC; give --relay-key (walletd serve's <data-dir>/%s)", err, relayKeyFile)
+		return nil, 0, fmt.Errorf("%w: a reader of the stream verifies every message's MAC; give --relay-key (walletd serve's <data-dir>/%s)", err, relayKeyFile)
+	}
+	var through uint64
+	mark, err := loadUnsignedMark(filepath.Join(filepath.Dir(relayKeyPath), unsignedMarkFile))
+	if err != nil {
+		return nil, 0, err
+	} else if mark != nil && mark.Stream == c.Stream {
+		through = mark.Through
 	}
 	if c.NKey == "" && c.Creds == "" {
 		if seed := natsAuthDir(dataDir).Seed(identityProjector); fileExists(seed) {
 			c.NKey = seed
 		}
 	}
-	return key, nil
+	return key, through, nil
 }
 
 func fileExists(path string) bool {

@@ -34,7 +34,7 @@ func runProjector(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	key, err := consumerIdentity(&nc, *dataDir, *relayKey)
+	key, unsigned, err := consumerIdentity(&nc, *dataDir, *relayKey)
 	if err != nil {
 		return err
 	}
@@ -64,7 +64,7 @@ func runProjector(ctx context.Context, args []string) error {
 		defer ms.Close()
 	}
 	p := &projections.Projector{DB: pdb, JS: js, Stream: nc.Stream, Prefix: nc.Prefix, Consumer: *consumer,
-		Logger: logger, Metrics: projections.NewMetrics(metrics.Registry), Key: key}
+		Logger: logger, Metrics: projections.NewMetrics(metrics.Registry), Key: key, UnsignedThrough: unsigned}
 	if err := p.Open(); err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func runProjections(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	key, err := consumerIdentity(&nc, *dataDir, *relayKey)
+	key, unsigned, err := consumerIdentity(&nc, *dataDir, *relayKey)
 	if err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ func runProjections(ctx context.Context, args []string) error {
 	}
 	defer conn.Close()
 	start := time.Now()
-	p := &projections.Projector{DB: pdb, JS: js, Stream: nc.Stream, Prefix: nc.Prefix, Ephemeral: true, Key: key,
+	p := &projections.Projector{DB: pdb, JS: js, Stream: nc.Stream, Prefix: nc.Prefix, Ephemeral: true, Key: key, UnsignedThrough: unsigned,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	if err := p.Rebuild(ctx); err != nil {
 		return err

@@ -43,6 +43,7 @@ type serveConfig struct {
 	Public          publicURLConfig // the flags behind PublicURL
 	PprofAddr       string
 	InsecureDataDir bool // --insecure-data-dir-permissions: see checkDataDir
+	AdoptUnsigned   bool // --adopt-unsigned-stream: see unsignedThrough
 	NATS            natsConfig
 	NATSServer      natsServerConfig // the embedded server's TLS
 	Webhooks        webhookConfig
@@ -118,6 +119,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.BoolVar(&c.InsecureDataDir, insecureDataDirFlag, false, "use a data dir that group or others may write to (logs a warning; by default serve refuses it)")
 	natsFlags(fs, &c.NATS)
 	natsServerFlags(fs, &c.NATSServer)
+	fs.BoolVar(&c.AdoptUnsigned, "adopt-unsigned-stream", false, "once, after an upgrade: check the stream's unsigned messages (written before walletd signed them) against the ledger and accept them (docs/operations.md)")
 	webhookFlags(fs, &c.Webhooks)
 	featureFlags(fs, &c.Features)
 	return c
@@ -287,6 +289,10 @@ func (s *server) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	unsigned, err := unsignedThrough(ctx, cfg.DataDir, js, cfg.NATS.Stream, cfg.NATS.Prefix, sqlite.NewOutbox(s.db, siteURL), cfg.AdoptUnsigned, logger)
+	if err != nil {
+		return err
+	}
 	s.relay = &bus.Relay{
 		Key:     relayKey,
 		JS:      js,
@@ -297,6 +303,7 @@ func (s *server) Open(ctx context.Context) error {
 		Setup:   ensureStream,
 		Metrics: bus.NewRelayMetrics(reg),
 	}
+	s.relay.UnsignedThrough = unsigned
 	if err := s.relay.Open(); err != nil {
 		return err
 	}
@@ -331,12 +338,14 @@ func (s *server) Open(ctx context.Context) error {
 	}
 	s.projector = &projections.Projector{DB: s.pdb, JS: projectorJS, Stream: cfg.NATS.Stream, Prefix: cfg.NATS.Prefix,
 		Consumer: projections.DefaultConsumer, Logger: logger, Metrics: projections.NewMetrics(reg), Key: relayKey}
+	s.projector.UnsignedThrough = unsigned
 	if err := s.projector.Open(); err != nil {
 		return err
 	}
 	cfg.Webhooks.SiteURL = siteURL
 	s.webhooks = &outboundWebhooks{Config: &cfg.Webhooks, DataDir: cfg.DataDir, JS: dispatcherJS, Stream: cfg.NATS.Stream,
 		Prefix: cfg.NATS.Prefix, Registerer: reg, Logger: logger, RelayKey: relayKey}
+	s.webhooks.UnsignedThrough = unsigned
 	if err := s.webhooks.Open(); err != nil {
 		return err
 	}

@@ -64,6 +64,10 @@ type Relay struct {
 	// Key, if set, signs every message (HeaderMAC) and makes the relay
 	// resume only from a message it can prove it wrote: see resync.
 	Key []byte
+	// UnsignedThrough is the UnsignedMark of an adopted stream (adopt.go):
+	// a message at or below it without a MAC is proven by its content,
+	// which must be the ledger's event.
+	UnsignedThrough uint64
 
 	once   sync.Once
 	notify chan struct{}
@@ -346,6 +350,9 @@ func (r *Relay) provable(ctx context.Context, s jetstream.Stream, first, last ui
 // prove checks the MAC of m and that its Nats-Msg-Id is the outbox's event
 // id for its seq and index.
 func (r *Relay) prove(ctx context.Context, m *jetstream.RawStreamMsg) (uint64, int, error) {
+	if m.Sequence <= r.UnsignedThrough && m.Header.Get(HeaderMAC) == "" {
+		return matchRecord(ctx, r.Source, m.Header, m.Data)
+	}
 	seq, index, err := VerifyMessage(r.Key, r.Stream, m.Sequence, m.Header, m.Data)
 	if err != nil {
 		return 0, 0, err
