@@ -34,6 +34,7 @@ FUZZ_TARGETS = \
 	.:FuzzStorefrontID \
 	./cmd/walletd:FuzzParseCheckpoints \
 	./events:FuzzParseSubject \
+	./events/bus:FuzzIdentityInput \
 	./http:FuzzDecodeJSON \
 	./ledger:FuzzCanonical \
 	./ledger:FuzzFeatureParsers \
