@@ -172,7 +172,7 @@ func (s *Service) Endpoints(ctx context.Context) ([]*walletd.WebhookEndpoint, er
 func (s *Service) Endpoint(ctx context.Context, id string) (*walletd.WebhookEndpoint, error) {
 	r := s.record(id)
 	if r == nil {
-		return nil, walletd.Errorf(walletd.ENotFound, "Webhook endpoint %q not found.", id)
+		return nil, walletd.Errorf(walletd.ENotFound, "Webhook endpoint %s not found.", walletd.QuoteInput(id))
 	}
 	return r.public(), nil
 }
@@ -265,7 +265,7 @@ func (s *Service) DeleteEndpoint(ctx context.Context, id string) error {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return walletd.Errorf(walletd.ENotFound, "Webhook endpoint %q not found.", id)
+		return walletd.Errorf(walletd.ENotFound, "Webhook endpoint %s not found.", walletd.QuoteInput(id))
 	}
 	s.refresh(ctx, id)
 	s.Logger.Info("webhooks: endpoint deleted", walletd.LogEndpointID, id)
