@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/walletd/walletd"
+	"github.com/walletd/walletd/webhooks"
 )
 
 // TestService_LongIDQuoted: an unknown id of any length is ENotFound whose
@@ -34,5 +35,41 @@ func TestService_LongIDQuoted(t *testing.T) {
 				t.Fatalf("message of %d bytes: %.300s", len(msg), msg)
 			}
 		})
+	}
+}
+
+// TestService_MaxEndpoints: creating an endpoint beyond Service.MaxEndpoints
+// is EConflict and saves nothing; deleting one makes room again.
+func TestService_MaxEndpoints(t *testing.T) {
+	e := mustService(t, func(s *webhooks.Service) { s.MaxEndpoints = 3 })
+	ctx := context.Background()
+	create := func(i int) (*walletd.WebhookEndpoint, error) {
+		ep, _, err := e.Svc.CreateEndpoint(ctx, walletd.WebhookEndpointInput{URL: fmt.Sprintf("https://example.com/hook/%d", i), Status: webhooks.StatusDisabled})
+		return ep, err
+	}
+	var first *walletd.WebhookEndpoint
+	for i := 0; i < 3; i++ {
+		ep, err := create(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = ep
+		}
+	}
+	if _, err := create(3); walletd.ErrorCode(err) != walletd.EConflict || !strings.Contains(walletd.ErrorMessage(err), "delete one first") {
+		t.Fatalf("a fourth endpoint: %v, want %s", err, walletd.EConflict)
+	}
+	if eps, err := e.Svc.Endpoints(ctx); err != nil || len(eps) != 3 {
+		t.Fatalf("%d endpoints, %v", len(eps), err)
+	}
+	if err := e.Svc.DeleteEndpoint(ctx, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := create(4); err != nil {
+		t.Fatalf("after a delete: %v", err)
+	}
+	if webhooks.MaxEndpoints != 100 {
+		t.Fatalf("MaxEndpoints is %d: the OpenAPI document says 100", webhooks.MaxEndpoints)
 	}
 }
