@@ -37,6 +37,7 @@ FUZZ_TARGETS = \
 	./financing:FuzzParseAnswer \
 	./financing:FuzzParsePostback \
 	./financing:FuzzVerifySignature \
+	./events/bus:FuzzIdentityInput \
 	./http:FuzzDecodeJSON \
 	./http:FuzzParsePaymentLink \
 	./http:FuzzParseResetFeeRequest \

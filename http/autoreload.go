@@ -6,6 +6,7 @@ import (
 	"github.com/walletd/walletd"
 
 	"github.com/gorilla/mux"
+	"github.com/walletd/walletd/http/client"
 	"github.com/walletd/walletd/ledger"
 )
 
@@ -19,13 +20,8 @@ func (s *Server) registerAutoReloadRoutes(handle handleFunc) {
 	handle("DELETE", "/v1/wallets/{id}/auto-reload", write, s.handleSetAutoReload(true))
 }
 
-// autoReloadJSON is a wallet's auto-reload; disabled has no other field.
-type autoReloadJSON struct {
-	Enabled   bool   `json:"enabled"`
-	Threshold string `json:"threshold,omitempty"`
-	Amount    string `json:"amount,omitempty"`
-	Method    string `json:"method,omitempty"`
-}
+// autoReloadJSON is a wallet's auto-reload as the API shows it.
+type autoReloadJSON = client.AutoReloadJSON
 
 func autoReloadToJSON(a walletd.AutoReload) autoReloadJSON {
 	if !a.Amount.IsSet() {

@@ -29,6 +29,14 @@ const DefaultProjectionWait = 2 * time.Second
 // walletd.MaxStatementEntries it bounds what one statement holds.
 const MaxStatementPeriod = 366 * 24 * time.Hour
 
+// Rows of a JSON statement per answer: the default and the most a limit
+// may ask for. offset and next_offset page through the rest; the totals
+// are always the whole period's. (The CSV form streams every row.)
+const (
+	DefaultStatementRows = 1000
+	MaxStatementRows     = 1000
+)
+
 // Projections configures the endpoints served from the read models.
 type Projections struct {
 	Reader walletd.ProjectionReader
@@ -218,6 +226,10 @@ type statementJSON struct {
 	TotalCredits   string            `json:"total_credits"`
 	TotalDebits    string            `json:"total_debits"`
 	Entries        []transactionJSON `json:"entries"`
+	// EntryCount is how many transactions the period holds; NextOffset
+	// is the offset of the next page, null on the last one.
+	EntryCount int  `json:"entry_count"`
+	NextOffset *int `json:"next_offset"`
 }
 
 func (s *Server) handleStatement(w http.ResponseWriter, r *http.Request) {
@@ -233,6 +245,11 @@ func (s *Server) handleStatement(w http.ResponseWriter, r *http.Request) {
 	format := r.URL.Query().Get("format")
 	if format != "" && format != "json" && format != "csv" {
 		s.Error(w, r, walletd.Errorf(walletd.EInvalid, "format must be json or csv."))
+		return
+	}
+	limit, offset, err := statementPage(r, format)
+	if err != nil {
+		s.Error(w, r, err)
 		return
 	}
 	if p.to.Sub(p.from) > MaxStatementPeriod {
@@ -252,26 +269,77 @@ func (s *Server) handleStatement(w http.ResponseWriter, r *http.Request) {
 		s.streamStatementCSV(w, r, ss, wal.ID, wal.Currency, p.from, p.to)
 		return
 	}
-	st, err := pr.Statement(r.Context(), wal.ID, wal.Currency, p.from, p.to)
+	if format == "csv" {
+		st, err := pr.Statement(r.Context(), wal.ID, wal.Currency, p.from, p.to)
+		if err != nil {
+			s.Error(w, r, err)
+			return
+		}
+		s.writeStatementCSV(w, st)
+		return
+	}
+	out, err := statementPageJSON(r.Context(), pr, wal, p.from, p.to, limit, offset)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	if format == "csv" {
-		s.writeStatementCSV(w, st)
-		return
+	writeData(w, http.StatusOK, out)
+}
+
+// statementPage parses the JSON statement's limit and offset; the CSV
+// form takes neither. Returns EInvalid.
+func statementPage(r *http.Request, format string) (limit, offset int, err error) {
+	q := r.URL.Query()
+	if format == "csv" && (q.Has("limit") || q.Has("offset")) {
+		return 0, 0, walletd.Errorf(walletd.EInvalid, "limit and offset page the JSON statement; the CSV form holds every row.")
 	}
-	out := statementJSON{
+	if limit, err = parseLimit(q.Get("limit"), DefaultStatementRows, MaxStatementRows); err != nil {
+		return 0, 0, err
+	}
+	if v := q.Get("offset"); v != "" {
+		if offset, err = strconv.Atoi(v); err != nil || offset < 0 || offset > walletd.MaxStatementEntries {
+			return 0, 0, walletd.Errorf(walletd.EInvalid, "offset must be an integer from 0 to %d.", walletd.MaxStatementEntries)
+		}
+	}
+	return limit, offset, nil
+}
+
+// statementPageJSON returns the rows [offset, offset+limit) of a
+// statement with the whole period's balances and totals. A read model
+// that streams (projections.DB) keeps only those rows in memory.
+func statementPageJSON(ctx context.Context, pr walletd.ProjectionReader, wal *walletd.Wallet, from, to time.Time, limit, offset int) (*statementJSON, error) {
+	page := make([]transactionJSON, 0, min(limit, 64))
+	n := 0
+	keep := func(t *walletd.Transaction) {
+		if n >= offset && n < offset+limit {
+			page = append(page, transactionToJSON(t))
+		}
+		n++
+	}
+	var st *walletd.Statement
+	var err error
+	if ss, ok := pr.(statementStreamer); ok {
+		st, err = ss.StreamStatement(ctx, wal.ID, wal.Currency, from, to, func(*walletd.Statement) error { return nil },
+			func(t *walletd.Transaction) error { keep(t); return nil })
+	} else if st, err = pr.Statement(ctx, wal.ID, wal.Currency, from, to); err == nil {
+		for i := range st.Entries {
+			keep(&st.Entries[i])
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := &statementJSON{
 		WalletID: st.WalletID, Currency: st.Currency,
 		From: st.From.Format(time.RFC3339Nano), To: st.To.Format(time.RFC3339Nano),
 		OpeningBalance: st.OpeningBalance, ClosingBalance: st.ClosingBalance,
 		TotalCredits: st.TotalCredits, TotalDebits: st.TotalDebits,
-		Entries: make([]transactionJSON, 0, len(st.Entries)),
+		Entries: page, EntryCount: n,
 	}
-	for i := range st.Entries {
-		out.Entries = append(out.Entries, transactionToJSON(&st.Entries[i]))
+	if next := offset + limit; next < n {
+		out.NextOffset = &next
 	}
-	writeData(w, http.StatusOK, out)
+	return out, nil
 }
 
 // statementCSVHeader names the columns of a CSV statement. The first row

@@ -2,11 +2,10 @@ package http
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/walletd/walletd"
+	"github.com/walletd/walletd/http/client"
 )
 
 // The ledger over HTTP: its entries (every answer of a write shows the
@@ -19,59 +18,13 @@ func (s *Server) registerLedgerRoutes(handle handleFunc) {
 	handle("GET", "/v1/ledger/checkpoints", walletd.ScopeAdmin, s.handleCheckpoints)
 }
 
-// entryJSON is a ledger entry (a transaction) as the API shows it.
-type entryJSON struct {
-	TransactionID  string            `json:"transaction_id"`
-	Seq            uint64            `json:"seq"`
-	LedgerHash     string            `json:"ledger_hash"`
-	PrevHash       string            `json:"prev_hash"`
-	RequestHash    string            `json:"request_hash,omitempty"`
-	Email          string            `json:"email,omitempty"`
-	KeyID          string            `json:"key_id"`
-	EventID        string            `json:"event_id"`
-	Kind           string            `json:"kind"`
-	Type           string            `json:"type"`
-	WalletID       string            `json:"wallet_id"`
-	UserID         string            `json:"user_id"`
-	Currency       string            `json:"currency"`
-	Amount         string            `json:"amount"`
-	BalanceAfter   string            `json:"balance_after"`
-	HeldAfter      string            `json:"held_after"`
-	AvailableAfter string            `json:"available_after"`
-	Reason         string            `json:"reason"`
-	OrderID        string            `json:"order_id,omitempty"`
-	TransferID     string            `json:"transfer_id,omitempty"`
-	Counterparty   string            `json:"counterparty_wallet_id,omitempty"`
-	Metadata       map[string]string `json:"metadata"`
-	IdempotencyKey string            `json:"idempotency_key,omitempty"`
-	CreatedAt      string            `json:"created_at"`
-}
+// entryJSON is a ledger entry (a transaction) as the API shows it: the
+// client's type, so that the server's answers and what the client reads
+// cannot drift apart.
+type entryJSON = client.EntryJSON
 
-func entryToJSON(e *walletd.Entry) entryJSON {
-	out := entryJSON{
-		TransactionID: e.ID, Seq: e.Seq, LedgerHash: e.Hash.String(), PrevHash: e.PrevHash.String(),
-		RequestHash: e.RequestHash, Email: e.Email, KeyID: e.KeyID, EventID: e.EventID, Kind: e.Kind, Type: e.Type, WalletID: e.WalletID,
-		UserID: e.UserID, Currency: e.Currency, Amount: e.Amount, BalanceAfter: e.BalanceAfter,
-		HeldAfter: e.HeldAfter, AvailableAfter: availableAfter(e), Reason: e.Reason, OrderID: e.OrderID,
-		TransferID: e.TransferID, Counterparty: e.Counterparty, IdempotencyKey: e.IdempotencyKey,
-		CreatedAt: e.CreatedAt.UTC().Format(time.RFC3339Nano), Metadata: map[string]string{},
-	}
-	if e.Metadata != "" {
-		json.Unmarshal([]byte(e.Metadata), &out.Metadata)
-	}
-	return out
-}
-
-// availableAfter is an entry's balance minus its held amount, at the
-// balance's scale: the entry's text is all there is of the wallet at that
-// seq. An entry with no balance (a config entry) answers its balance.
-func availableAfter(e *walletd.Entry) string {
-	var b, h walletd.Money
-	if b.UnmarshalText([]byte(e.BalanceAfter)) != nil || !b.IsSet() || h.UnmarshalText([]byte(e.HeldAfter)) != nil {
-		return e.BalanceAfter
-	}
-	return walletd.NewMoney(b.Decimal().Sub(h.Decimal()), b.Scale()).String()
-}
+// entryToJSON returns e as the API shows it.
+func entryToJSON(e *walletd.Entry) entryJSON { return client.NewEntryJSON(e) }
 
 func (s *Server) handleVerify(w http.ResponseWriter, r *http.Request) {
 	rep, err := s.Verify(r.Context())

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/shopspring/decimal"
+	"github.com/walletd/walletd/http/client"
 	"github.com/walletd/walletd/ledger"
 )
 
@@ -19,12 +20,8 @@ func (s *Server) registerLimitsRoutes(handle handleFunc) {
 	handle("PUT", "/v1/wallets/{id}/limits", walletd.ScopeWalletsWrite, s.handleSetLimits)
 }
 
-// limitsJSON are a wallet's spending limits; an absent field is no limit.
-type limitsJSON struct {
-	PerTransaction string `json:"per_transaction,omitempty"`
-	Daily          string `json:"daily,omitempty"`
-	Monthly        string `json:"monthly,omitempty"`
-}
+// limitsJSON are a wallet's spending limits as the API shows them.
+type limitsJSON = client.LimitsJSON
 
 func limitsToJSON(l walletd.Limits) limitsJSON {
 	return limitsJSON{PerTransaction: l.PerTransaction.String(), Daily: l.Daily.String(), Monthly: l.Monthly.String()}

@@ -32,6 +32,8 @@ func TestText(t *testing.T) {
 			{"WithdrawalDestination", "POST", "/v1/wallets/" + w.ID + "/withdrawals", `{"amount":"1","method":"bank","destination":%s}`, "destination"},
 			{"MilestoneName", "POST", "/v1/milestones", `{"name":%s,"metric":"order_count","threshold":"2","reward":"1"}`, "name"},
 			{"APIKeyName", "POST", "/v1/api-keys", `{"name":%s,"scopes":["wallets:read"]}`, "name"},
+			{"CreditMetadataValue", "POST", "/v1/wallets/" + w.ID + "/credit", `{"amount":"1","metadata":{"note":%s}}`, `metadata value of "note"`},
+			{"DebitMetadataKey", "POST", "/v1/wallets/" + w.ID + "/debit", `{"amount":"1","metadata":{%s:"x"}}`, "metadata key"},
 		} {
 			for _, bad := range []struct{ name, text, says string }{
 				{"RLO", "a\u202Eb@example.com", "bidirectional formatting character U+202E"},

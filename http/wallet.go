@@ -9,6 +9,7 @@ import (
 	"github.com/walletd/walletd"
 
 	"github.com/gorilla/mux"
+	"github.com/walletd/walletd/http/client"
 	"github.com/walletd/walletd/ledger"
 )
 
@@ -26,24 +27,9 @@ func (s *Server) registerWalletRoutes(handle handleFunc) {
 	handle("POST", "/v1/wallets/{id}/unfreeze", write, s.handleSetStatus(false))
 }
 
-// walletJSON is a wallet as the API shows it.
-type walletJSON struct {
-	ID        string `json:"id"`
-	UserID    string `json:"user_id"`
-	Email     string `json:"email"`
-	Currency  string `json:"currency"`
-	Balance   string `json:"balance"`
-	Held      string `json:"held"`
-	Available string `json:"available"`
-	Status    string `json:"status"`
-	CreatedAt string `json:"created_at"`
-	UpdatedAt string `json:"updated_at"`
-	LastSeq   uint64 `json:"last_seq"`
-	// The wallet's settings (see limits.go).
-	KYCStatus  string         `json:"kyc_status"`
-	Limits     limitsJSON     `json:"limits"`
-	AutoReload autoReloadJSON `json:"auto_reload"`
-}
+// walletJSON is a wallet as the API shows it: the client's type, so that
+// the two cannot drift apart.
+type walletJSON = client.WalletJSON
 
 func (s *Server) walletJSON(w *walletd.Wallet) walletJSON {
 	sc, _ := s.Currencies.Scale(w.Currency)

@@ -4,7 +4,7 @@
 // secret written to disk, through WriteAtomic. docs/ledger-format.md
 // describes the keyring file and the PEM forms that openssl reads.
 //
-// The ledger holds keys in memory only (ledger.Keyring, an
+// The ledger holds keys in memory only (walletd.Keyring, an
 // ed25519.PrivateKey); file formats, permissions and atomic replacement
 // live here, so that the domain does no file I/O.
 package keyfile

@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd"
 )
 
 // keyringFile is the JSON form of a keyring file, as docs/ledger-format.md
@@ -29,7 +29,7 @@ type keyJSON struct {
 // LoadKeyring reads the keyring file at path. A missing file gives an error
 // that matches fs.ErrNotExist; a key shorter than 16 bytes or an active id
 // that names no key is an error too.
-func LoadKeyring(path string) (*ledger.Keyring, error) {
+func LoadKeyring(path string) (*walletd.Keyring, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("keyring: %w", err)
@@ -38,11 +38,11 @@ func LoadKeyring(path string) (*ledger.Keyring, error) {
 	if err := json.Unmarshal(b, &f); err != nil {
 		return nil, fmt.Errorf("keyring: parse %s: %w", path, err)
 	}
-	keys := make([]ledger.Key, len(f.Keys))
+	keys := make([]walletd.Key, len(f.Keys))
 	for i, k := range f.Keys {
-		keys[i] = ledger.Key{ID: k.ID, Secret: k.Secret, CreatedAt: k.CreatedAt}
+		keys[i] = walletd.Key{ID: k.ID, Secret: k.Secret, CreatedAt: k.CreatedAt}
 	}
-	kr, err := ledger.KeyringFrom(f.Active, keys)
+	kr, err := walletd.KeyringFrom(f.Active, keys)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -51,7 +51,7 @@ func LoadKeyring(path string) (*ledger.Keyring, error) {
 
 // SaveKeyring writes kr to path with mode 0600, atomically (see
 // WriteAtomic).
-func SaveKeyring(path string, kr *ledger.Keyring) error {
+func SaveKeyring(path string, kr *walletd.Keyring) error {
 	f := keyringFile{Active: kr.Active}
 	for _, k := range kr.Keys {
 		f.Keys = append(f.Keys, keyJSON{ID: k.ID, Secret: k.Secret, CreatedAt: k.CreatedAt})

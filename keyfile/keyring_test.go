@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walletd/walletd"
 	"github.com/walletd/walletd/keyfile"
-	"github.com/walletd/walletd/ledger"
 )
 
 // TestSaveLoadKeyring saves a keyring, checks the file's mode and
@@ -19,7 +19,7 @@ import (
 func TestSaveLoadKeyring(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keyring.json")
-	kr, _ := ledger.NewKeyring(time.Date(2024, 5, 1, 12, 0, 0, 123456789, time.UTC))
+	kr, _ := walletd.NewKeyring(time.Date(2024, 5, 1, 12, 0, 0, 123456789, time.UTC))
 	if err := kr.Rotate(time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
@@ -81,12 +81,12 @@ func TestSaveLoadKeyring(t *testing.T) {
 			secret[i] = byte(i)
 		}
 		for _, tc := range []struct {
-			kr   *ledger.Keyring
+			kr   *walletd.Keyring
 			want string
 		}{
-			{&ledger.Keyring{Active: "k1", Keys: []ledger.Key{{ID: "k1", Secret: secret, CreatedAt: time.Date(2024, 5, 1, 11, 59, 0, 0, time.UTC)}}},
+			{&walletd.Keyring{Active: "k1", Keys: []walletd.Key{{ID: "k1", Secret: secret, CreatedAt: time.Date(2024, 5, 1, 11, 59, 0, 0, time.UTC)}}},
 				"{\n  \"active\": \"k1\",\n  \"keys\": [\n    {\n      \"id\": \"k1\",\n      \"secret\": \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\",\n      \"created_at\": \"2024-05-01T11:59:00Z\"\n    }\n  ]\n}\n"},
-			{&ledger.Keyring{}, "{\n  \"active\": \"\",\n  \"keys\": null\n}\n"},
+			{&walletd.Keyring{}, "{\n  \"active\": \"\",\n  \"keys\": null\n}\n"},
 		} {
 			p := filepath.Join(t.TempDir(), "k.json")
 			if err := keyfile.SaveKeyring(p, tc.kr); err != nil {

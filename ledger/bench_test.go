@@ -69,7 +69,7 @@ func BenchmarkHasher_Sum(b *testing.B) {
 // benchExport returns an export of n chained entries.
 func benchExport(b *testing.B, n int) ([]byte, ledger.VerifyOptions) {
 	b.Helper()
-	kr := &ledger.Keyring{Active: "k1", Keys: []ledger.Key{{ID: "k1", Secret: []byte("0123456789abcdef0123456789abcdef")}}}
+	kr := &walletd.Keyring{Active: "k1", Keys: []walletd.Key{{ID: "k1", Secret: []byte("0123456789abcdef0123456789abcdef")}}}
 	h := ledger.NewHasher(kr.Key("k1"))
 	var buf bytes.Buffer
 	ew, err := export.NewWriter(&buf, "ldg_bench", time.Now())

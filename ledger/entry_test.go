@@ -166,7 +166,7 @@ func TestEntry_Canonical_Vectors(t *testing.T) {
 	t.Run("Verify", func(t *testing.T) {
 		cp := v.checkpoint(t)
 		pub, _ := v.checkpointKeys(t)
-		kr := &ledger.Keyring{Active: v.KeyID, Keys: []ledger.Key{{ID: v.KeyID, Secret: key}}}
+		kr := &walletd.Keyring{Active: v.KeyID, Keys: []walletd.Key{{ID: v.KeyID, Secret: key}}}
 		rep, err := ledger.Verify(context.Background(), &sliceIter{entries: chain}, []*walletd.Checkpoint{cp},
 			ledger.VerifyOptions{Keyring: kr, PublicKey: pub, LedgerID: cp.LedgerID})
 		if err != nil {

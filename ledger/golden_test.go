@@ -52,7 +52,7 @@ func TestWriter_Golden(t *testing.T) {
 		ids[prefix]++
 		return fmt.Sprintf("%s_%04d", prefix, ids[prefix])
 	}
-	kr := &ledger.Keyring{Active: "g1", Keys: []ledger.Key{{ID: "g1", Secret: []byte("golden-key-0123456789abcdef01234")}}}
+	kr := &walletd.Keyring{Active: "g1", Keys: []walletd.Key{{ID: "g1", Secret: []byte("golden-key-0123456789abcdef01234")}}}
 	priv := ed25519.NewKeyFromSeed([]byte("golden-checkpoint-seed-012345678"))
 	l := walletdtest.MustOpenLedger(t, func(c *ledger.WriterConfig) {
 		c.Now, c.NewID, c.Keyring, c.CheckpointKey, c.CheckpointEvery = clock, newID, kr, priv, 10

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/walletd/walletd"
 )
@@ -26,10 +25,14 @@ func CanonicalMetadata(m map[string]string) (string, error) {
 		if strings.HasPrefix(k, "walletd_") {
 			return "", walletd.Errorf(walletd.EInvalid, "metadata keys starting with walletd_ are reserved.")
 		}
-		if k == "" || len(k) > walletd.MaxMetadataKeyLen || !utf8.ValidString(k) {
+		// Keys and values are free text like any other: no control,
+		// bidirectional or invisible characters (walletd.CheckText).
+		if k == "" {
 			return "", walletd.Errorf(walletd.EInvalid, "metadata keys must be 1 to %d bytes of UTF-8.", walletd.MaxMetadataKeyLen)
-		} else if len(v) > walletd.MaxMetadataValLen || !utf8.ValidString(v) {
-			return "", walletd.Errorf(walletd.EInvalid, "metadata value of %q is longer than %d bytes or not UTF-8.", k, walletd.MaxMetadataValLen)
+		} else if err := walletd.CheckText("metadata key", k, walletd.MaxMetadataKeyLen, true); err != nil {
+			return "", err
+		} else if err := walletd.CheckText("metadata value of "+walletd.QuoteInput(k), v, walletd.MaxMetadataValLen, false); err != nil {
+			return "", err
 		}
 	}
 	b, err := json.Marshal(m)

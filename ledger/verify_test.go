@@ -20,7 +20,7 @@ import (
 // testChain is an in-memory chain hashed with real keys, for Verify's
 // unit tests.
 type testChain struct {
-	keyring *ledger.Keyring
+	keyring *walletd.Keyring
 	pub     ed25519.PublicKey
 	priv    ed25519.PrivateKey
 	entries []*walletd.Entry
@@ -32,7 +32,7 @@ const testLedgerID = "ldg_test"
 // non-zero) use key k2.
 func newTestChain(tb testing.TB, n int, switchAt int) *testChain {
 	tb.Helper()
-	kr := &ledger.Keyring{Active: "k1", Keys: []ledger.Key{
+	kr := &walletd.Keyring{Active: "k1", Keys: []walletd.Key{
 		{ID: "k1", Secret: []byte("k1-secret-0123456789abcdef-k1-k1")},
 		{ID: "k2", Secret: []byte("k2-secret-0123456789abcdef-k2-k2")},
 	}}
@@ -150,7 +150,7 @@ func TestVerify(t *testing.T) {
 		wantBad(t, c.verify(t, es, nil), 4)
 	})
 	t.Run("ErrUnknownKey", func(t *testing.T) {
-		kr := &ledger.Keyring{Active: "k2", Keys: c.keyring.Keys[1:]}
+		kr := &walletd.Keyring{Active: "k2", Keys: c.keyring.Keys[1:]}
 		rep, err := ledger.Verify(context.Background(), &sliceIter{entries: c.entries}, nil, ledger.VerifyOptions{Keyring: kr})
 		if err != nil {
 			t.Fatal(err)
@@ -158,7 +158,7 @@ func TestVerify(t *testing.T) {
 		wantBad(t, rep, 1)
 	})
 	t.Run("ErrRotatedKeyMissing", func(t *testing.T) {
-		kr := &ledger.Keyring{Active: "k1", Keys: c.keyring.Keys[:1]}
+		kr := &walletd.Keyring{Active: "k1", Keys: c.keyring.Keys[:1]}
 		rep, err := ledger.Verify(context.Background(), &sliceIter{entries: c.entries}, nil, ledger.VerifyOptions{Keyring: kr})
 		if err != nil {
 			t.Fatal(err)
@@ -166,7 +166,7 @@ func TestVerify(t *testing.T) {
 		wantBad(t, rep, 7)
 	})
 	t.Run("ErrWrongSecret", func(t *testing.T) {
-		kr := &ledger.Keyring{Active: "k1", Keys: []ledger.Key{{ID: "k1", Secret: []byte("not-the-k1-secret-0123456789abcd")}, c.keyring.Keys[1]}}
+		kr := &walletd.Keyring{Active: "k1", Keys: []walletd.Key{{ID: "k1", Secret: []byte("not-the-k1-secret-0123456789abcd")}, c.keyring.Keys[1]}}
 		rep, err := ledger.Verify(context.Background(), &sliceIter{entries: c.entries}, nil, ledger.VerifyOptions{Keyring: kr})
 		if err != nil {
 			t.Fatal(err)

@@ -302,12 +302,16 @@ func TestPost(t *testing.T) {
 			tooMany[fmt.Sprintf("k%02d", i)] = "v"
 		}
 		for name, m := range map[string]map[string]string{
-			"TooManyKeys": tooMany,
-			"EmptyKey":    {"": "v"},
-			"LongKey":     {strings.Repeat("k", walletd.MaxMetadataKeyLen+1): "v"},
-			"LongValue":   {"k": strings.Repeat("v", walletd.MaxMetadataValLen+1)},
-			"BadUTF8Key":  {"k\xff": "v"},
-			"BadUTF8Val":  {"k": "v\xff"},
+			"TooManyKeys":  tooMany,
+			"EmptyKey":     {"": "v"},
+			"LongKey":      {strings.Repeat("k", walletd.MaxMetadataKeyLen+1): "v"},
+			"LongValue":    {"k": strings.Repeat("v", walletd.MaxMetadataValLen+1)},
+			"BadUTF8Key":   {"k\xff": "v"},
+			"BadUTF8Val":   {"k": "v\xff"},
+			"NewlineVal":   {"k": "a\nb"},
+			"BidiVal":      {"k": "a\u202eb"},
+			"ZeroWidthKey": {"k\u200b": "v"},
+			"ControlKey":   {"k\x01": "v"},
 		} {
 			for op, cmd := range map[string]walletd.Command{
 				"credit":   &ledger.Post{WalletID: a, Kind: walletd.KindCredit, Amount: "1.00", Type: "topup", Metadata: m},
@@ -331,10 +335,11 @@ func TestPost(t *testing.T) {
 		if want, _ := ledger.CanonicalMetadata(full); e.Metadata != want || want == "" {
 			t.Fatal("the stored metadata is not the canonical JSON")
 		}
-		// JSON specials survive as canonical JSON.
+		// JSON specials survive as canonical JSON (a tab is the one
+		// control character free text may hold).
 		e = mustSubmit(t, l, "", &ledger.Post{WalletID: a, Kind: walletd.KindCredit, Amount: "1.00", Type: "topup",
-			Metadata: map[string]string{"z": "<a&b>", "a": "\"quoted\"\n"}}).Entries[0]
-		if e.Metadata != `{"a":"\"quoted\"\n","z":"\u003ca\u0026b\u003e"}` {
+			Metadata: map[string]string{"z": "<a&b>", "a": "\"quoted\"\t\\"}}).Entries[0]
+		if e.Metadata != `{"a":"\"quoted\"\t\\","z":"\u003ca\u0026b\u003e"}` {
 			t.Fatalf("metadata %s", e.Metadata)
 		}
 		// No metadata is the empty string, not "{}" or "null".

@@ -73,6 +73,9 @@ type Projector struct {
 	// relay's valid MAC is refused, counted in Metrics.Refused, and never
 	// reaches a read model.
 	Key []byte
+	// UnsignedThrough is the adopted stream's bus.UnsignedMark: unsigned
+	// messages at or below it are accepted (bus.Consumer.UnsignedThrough).
+	UnsignedThrough uint64
 
 	mu       sync.Mutex
 	consumer *bus.Consumer
@@ -123,6 +126,7 @@ func (p *Projector) feed() *bus.Consumer {
 		Logger:      p.Logger.With("component", "projector"),
 		Key:         p.Key,
 	}
+	c.UnsignedThrough = p.UnsignedThrough
 	if !p.Ephemeral {
 		c.Durable = p.Consumer
 	}

@@ -25,7 +25,7 @@ type JetStream struct {
 // RunBasicJetStreamServer with walletd's stream.
 func RunJetStream(tb testing.TB) *JetStream {
 	tb.Helper()
-	j := &JetStream{Server: &bus.Server{Addr: "127.0.0.1:0", StoreDir: filepath.Join(tb.TempDir(), "nats")}}
+	j := &JetStream{Server: &bus.Server{Addr: "127.0.0.1:0", StoreDir: filepath.Join(tb.TempDir(), "nats"), NoAuth: true}}
 	if err := j.Server.Open(); err != nil {
 		tb.Fatal(err)
 	}

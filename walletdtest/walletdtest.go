@@ -23,7 +23,7 @@ import (
 type Ledger struct {
 	Dir     string
 	DB      *sqlite.DB
-	Keyring *ledger.Keyring
+	Keyring *walletd.Keyring
 	Priv    ed25519.PrivateKey
 	Pub     ed25519.PublicKey
 	Writer  *ledger.Writer
@@ -39,7 +39,7 @@ func MustOpenLedger(tb testing.TB, modify func(*ledger.WriterConfig)) *Ledger {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	kr, err := ledger.NewKeyring(time.Now())
+	kr, err := walletd.NewKeyring(time.Now())
 	if err != nil {
 		tb.Fatal(err)
 	}

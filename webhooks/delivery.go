@@ -24,7 +24,7 @@ func (s *Service) SendTest(ctx context.Context, id, event string) (*walletd.Webh
 	}
 	r := s.record(id)
 	if r == nil {
-		return nil, walletd.Errorf(walletd.ENotFound, "Webhook endpoint %q not found.", id)
+		return nil, walletd.Errorf(walletd.ENotFound, "Webhook endpoint %s not found.", walletd.QuoteInput(id))
 	}
 	if r.Status != StatusActive {
 		return nil, walletd.Errorf(walletd.EConflict, "Endpoint %s is %s: test events go to active endpoints only.", id, r.Status)
@@ -61,7 +61,7 @@ func (s *Service) SendTest(ctx context.Context, id, event string) (*walletd.Webh
 // endpoint, newest first. Returns ENotFound.
 func (s *Service) Attempts(ctx context.Context, id string, limit int) ([]*walletd.WebhookAttempt, error) {
 	if s.record(id) == nil {
-		return nil, walletd.Errorf(walletd.ENotFound, "Webhook endpoint %q not found.", id)
+		return nil, walletd.Errorf(walletd.ENotFound, "Webhook endpoint %s not found.", walletd.QuoteInput(id))
 	}
 	if limit <= 0 || limit > LogSize {
 		limit = LogSize

@@ -54,6 +54,9 @@ type Dispatcher struct {
 	// relay's valid MAC is refused, counted in Metrics.Refused, and never
 	// becomes a delivery.
 	Key []byte
+	// UnsignedThrough is the adopted stream's bus.UnsignedMark: unsigned
+	// messages at or below it are accepted (bus.Consumer.UnsignedThrough).
+	UnsignedThrough uint64
 
 	// beforeAck, if set, runs after a batch is committed and before it is
 	// acknowledged; an error stops the dispatcher there, as a crash would.
@@ -109,6 +112,7 @@ func (d *Dispatcher) Open() error {
 		Logger:      d.Logger.With("component", "webhook-dispatcher"),
 		Key:         d.Key,
 	}
+	c.UnsignedThrough = d.UnsignedThrough
 	if c.BatchSize <= 0 {
 		c.BatchSize = 500
 	}

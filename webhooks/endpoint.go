@@ -59,9 +59,13 @@ func checkAPIVersion(v string) error {
 	return nil
 }
 
+// MaxEndpoints is how many endpoints a walletd keeps by default
+// (Service.MaxEndpoints), so that the endpoint list has a maximum.
+const MaxEndpoints = 100
+
 // CreateEndpoint saves a new endpoint and, if it is active, queues a ping
 // to it. It returns the endpoint and its secret, which is not shown again.
-// Returns EInvalid.
+// Returns EInvalid, and EConflict when Service.MaxEndpoints exist.
 func (s *Service) CreateEndpoint(ctx context.Context, in walletd.WebhookEndpointInput) (*walletd.WebhookEndpoint, string, error) {
 	u, err := s.guard.ValidateURL(in.URL)
 	if err != nil {
@@ -107,6 +111,13 @@ func (s *Service) CreateEndpoint(ctx context.Context, in walletd.WebhookEndpoint
 		APIVersion: in.APIVersion, Format: in.Format, CreatedAt: now, UpdatedAt: now,
 	}, keys: signingKeys{current: secret}}
 	err = s.DB.tx(ctx, func(tx *sql.Tx) error {
+		var count int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM endpoints`).Scan(&count); err != nil {
+			return err
+		}
+		if count >= s.MaxEndpoints {
+			return walletd.Errorf(walletd.EConflict, "There are %d webhook endpoints, the most walletd keeps: delete one first.", count)
+		}
 		n, err := nextNumericID(ctx, tx)
 		if err != nil {
 			return err
@@ -172,7 +183,7 @@ func (s *Service) Endpoints(ctx context.Context) ([]*walletd.WebhookEndpoint, er
 func (s *Service) Endpoint(ctx context.Context, id string) (*walletd.WebhookEndpoint, error) {
 	r := s.record(id)
 	if r == nil {
-		return nil, walletd.Errorf(walletd.ENotFound, "Webhook endpoint %q not found.", id)
+		return nil, walletd.Errorf(walletd.ENotFound, "Webhook endpoint %s not found.", walletd.QuoteInput(id))
 	}
 	return r.public(), nil
 }
@@ -265,7 +276,7 @@ func (s *Service) DeleteEndpoint(ctx context.Context, id string) error {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return walletd.Errorf(walletd.ENotFound, "Webhook endpoint %q not found.", id)
+		return walletd.Errorf(walletd.ENotFound, "Webhook endpoint %s not found.", walletd.QuoteInput(id))
 	}
 	s.refresh(ctx, id)
 	s.Logger.Info("webhooks: endpoint deleted", walletd.LogEndpointID, id)

@@ -33,6 +33,9 @@ type Service struct {
 	Workers     int           // most attempts in flight overall (default 256)
 	PerEndpoint int           // most attempts in flight per endpoint (default 4)
 	Timeout     time.Duration // one attempt, connect to response (default 10 s)
+	// MaxEndpoints is how many endpoints may exist (default MaxEndpoints):
+	// the endpoint list is answered whole.
+	MaxEndpoints int
 	// RotationGrace is how long the standard format also signs with the
 	// previous secret after a rotation (default 24 h).
 	RotationGrace time.Duration
@@ -70,6 +73,9 @@ func (s *Service) Open() error {
 	}
 	if s.Workers <= 0 {
 		s.Workers = 256
+	}
+	if s.MaxEndpoints <= 0 {
+		s.MaxEndpoints = MaxEndpoints
 	}
 	if s.PerEndpoint <= 0 {
 		s.PerEndpoint = 4

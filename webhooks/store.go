@@ -105,7 +105,7 @@ func (db *DB) loadEndpoints(ctx context.Context) ([]*endpointRecord, error) {
 func (db *DB) loadEndpoint(ctx context.Context, q querier, id string) (*endpointRecord, error) {
 	r, err := db.scanEndpoint(q.QueryRowContext(ctx, `SELECT `+endpointColumns+` FROM endpoints WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, walletd.Errorf(walletd.ENotFound, "Webhook endpoint %q not found.", id)
+		return nil, walletd.Errorf(walletd.ENotFound, "Webhook endpoint %s not found.", walletd.QuoteInput(id))
 	} else if err != nil {
 		return nil, fmt.Errorf("webhooks: endpoint %s: %w", id, err)
 	}
@@ -331,7 +331,7 @@ func scanDelivery(row scanner) (*walletd.WebhookDelivery, error) {
 func (db *DB) delivery(ctx context.Context, q querier, endpointID, id string) (*walletd.WebhookDelivery, error) {
 	d, err := scanDelivery(q.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries WHERE id = ? AND endpoint_id = ?`, id, endpointID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, walletd.Errorf(walletd.ENotFound, "Delivery %q of endpoint %q not found.", id, endpointID)
+		return nil, walletd.Errorf(walletd.ENotFound, "Delivery %s of endpoint %s not found.", walletd.QuoteInput(id), walletd.QuoteInput(endpointID))
 	} else if err != nil {
 		return nil, fmt.Errorf("webhooks: delivery %s: %w", id, err)
 	}

@@ -30,7 +30,12 @@ func runProjector(ctx context.Context, args []string) error {
 	currencies := fs.String("currencies", "", "extra currencies as CODE:SCALE,… (as given to walletd serve)")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics on this address (off when empty)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	relayKey := relayKeyFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	key, unsigned, err := consumerIdentity(&nc, *dataDir, *relayKey)
+	if err != nil {
 		return err
 	}
 	logger, err := newLogger(*logLevel, "json")
@@ -59,7 +64,7 @@ func runProjector(ctx context.Context, args []string) error {
 		defer ms.Close()
 	}
 	p := &projections.Projector{DB: pdb, JS: js, Stream: nc.Stream, Prefix: nc.Prefix, Consumer: *consumer,
-		Logger: logger, Metrics: projections.NewMetrics(metrics.Registry)}
+		Logger: logger, Metrics: projections.NewMetrics(metrics.Registry), Key: key, UnsignedThrough: unsigned}
 	if err := p.Open(); err != nil {
 		return err
 	}
@@ -84,7 +89,12 @@ func runProjections(ctx context.Context, args []string) error {
 	var nc natsConfig
 	natsFlags(fs, &nc)
 	currencies := fs.String("currencies", "", "extra currencies as CODE:SCALE,…")
+	relayKey := relayKeyFlag(fs)
 	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	key, unsigned, err := consumerIdentity(&nc, *dataDir, *relayKey)
+	if err != nil {
 		return err
 	}
 	if nc.URL == "" {
@@ -101,7 +111,7 @@ func runProjections(ctx context.Context, args []string) error {
 	}
 	defer conn.Close()
 	start := time.Now()
-	p := &projections.Projector{DB: pdb, JS: js, Stream: nc.Stream, Prefix: nc.Prefix, Ephemeral: true,
+	p := &projections.Projector{DB: pdb, JS: js, Stream: nc.Stream, Prefix: nc.Prefix, Ephemeral: true, Key: key, UnsignedThrough: unsigned,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	if err := p.Rebuild(ctx); err != nil {
 		return err
@@ -135,6 +145,13 @@ func openProjections(ctx context.Context, dataDir, currencySpec string) (*projec
 // server is away; a one-shot tool fails at once.
 func dialNATS(c *natsConfig, name string, retry bool) (*nats.Conn, jetstream.JetStream, error) {
 	opts := c.options()
+	if c.NKey != "" {
+		o, err := nkeyOptions(c.NKey)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts = append(opts, o...)
+	}
 	if !retry {
 		opts = append(opts, nats.RetryOnFailedConnect(false), nats.MaxReconnects(0))
 	}

@@ -34,6 +34,20 @@ func loadOrCreateRelayKey(dataDir string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("relay key: %w", err)
 	}
+	return parseRelayKey(path, b)
+}
+
+// loadRelayKey reads the relay's MAC key at path, for a process that only
+// verifies (walletd projector): it never makes one.
+func loadRelayKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("relay key: %w", err)
+	}
+	return parseRelayKey(path, b)
+}
+
+func parseRelayKey(path string, b []byte) ([]byte, error) {
 	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
 	if err != nil || len(key) < 32 {
 		return nil, fmt.Errorf("relay key: %s is not 32 hex-encoded bytes", path)

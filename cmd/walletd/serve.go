@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -44,7 +43,9 @@ type serveConfig struct {
 	Public          publicURLConfig // the flags behind PublicURL
 	PprofAddr       string
 	InsecureDataDir bool // --insecure-data-dir-permissions: see checkDataDir
+	AdoptUnsigned   bool // --adopt-unsigned-stream: see unsignedThrough
 	NATS            natsConfig
+	NATSServer      natsServerConfig // the embedded server's TLS
 	Webhooks        webhookConfig
 	Features        featureConfig
 	Checkout        checkoutConfig
@@ -64,6 +65,7 @@ type natsConfig struct {
 	Addr    string // embedded server's client address
 	URL     string // external server; when set no server is embedded
 	Creds   string
+	NKey    string // nkey seed file (the embedded server's identities)
 	TLSCA   string
 	TLSCert string
 	TLSKey  string
@@ -80,6 +82,7 @@ func natsFlags(fs *flag.FlagSet, c *natsConfig) {
 	fs.StringVar(&c.Addr, "nats-addr", "127.0.0.1:4222", "client address of the embedded NATS server")
 	fs.StringVar(&c.URL, "nats-url", "", "external NATS server or cluster (nats://…); when set, none is embedded")
 	fs.StringVar(&c.Creds, "nats-creds", "", "NATS credentials file (with --nats-url)")
+	fs.StringVar(&c.NKey, "nats-nkey", "", "nkey seed file of this process's identity on walletd serve's embedded NATS server (see walletd nats-user)")
 	fs.StringVar(&c.TLSCA, "nats-tls-ca", "", "CA certificate to verify the NATS server (with --nats-url)")
 	fs.StringVar(&c.TLSCert, "nats-tls-cert", "", "client certificate for NATS (with --nats-tls-key)")
 	fs.StringVar(&c.TLSKey, "nats-tls-key", "", "client key for NATS")
@@ -124,6 +127,8 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's net/http/pprof profiles on this address (off when empty; keep it on loopback)")
 	fs.BoolVar(&c.InsecureDataDir, insecureDataDirFlag, false, "use a data dir that group or others may write to (logs a warning; by default serve refuses it)")
 	natsFlags(fs, &c.NATS)
+	natsServerFlags(fs, &c.NATSServer)
+	fs.BoolVar(&c.AdoptUnsigned, "adopt-unsigned-stream", false, "once, after an upgrade: check the stream's unsigned messages (written before walletd signed them) against the ledger and accept them (docs/operations.md)")
 	webhookFlags(fs, &c.Webhooks)
 	featureFlags(fs, &c.Features)
 	checkoutFlags(fs, &c.Checkout)
@@ -196,7 +201,9 @@ type server struct {
 	db        *sqlite.DB
 	metrics   *whttp.Metrics
 	nats      *bus.Server // nil with --nats-url
+	natsAuth  *authReloader
 	nc        *nats.Conn
+	consumers []*nats.Conn // the projector's and the dispatcher's, embedded only
 	relay     *bus.Relay
 	writer    *ledger.Writer
 	pdb       *projections.DB
@@ -228,6 +235,9 @@ func (s *server) Open(ctx context.Context) error {
 		return err
 	}
 	siteURL := cfg.PublicURL
+	if err := checkNATSExposure(&cfg.NATS, &cfg.NATSServer); err != nil {
+		return err
+	}
 	p := dataPaths(cfg.DataDir)
 	if err := checkDataDir(cfg.DataDir, cfg.InsecureDataDir, logger); err != nil {
 		return err
@@ -259,19 +269,27 @@ func (s *server) Open(ctx context.Context) error {
 	// NATS: the embedded server unless --nats-url, and the stream.
 	natsURL := cfg.NATS.URL
 	if natsURL == "" {
-		s.nats = &bus.Server{Addr: cfg.NATS.Addr, StoreDir: filepath.Join(cfg.DataDir, "nats")}
-		if err := s.nats.Open(); err != nil {
+		if s.nats, s.natsAuth, err = openEmbeddedNATS(cfg, logger); err != nil {
 			return err
 		}
 		natsURL = s.nats.ClientURL()
 		logger.Info("embedded NATS server started", "nats_url", natsURL)
+		s.nc, err = embeddedClient(s.nats, cfg.DataDir, identityServe)
+	} else {
+		s.nc, err = bus.Connect(natsURL, "walletd", cfg.NATS.options()...)
 	}
-	if s.nc, err = bus.Connect(natsURL, "walletd", cfg.NATS.options()...); err != nil {
+	if err != nil {
 		return err
 	}
 	js, err := jetstream.New(s.nc)
 	if err != nil {
 		return fmt.Errorf("nats: jetstream: %w", err)
+	}
+	// The consumers read with identities of their own on the embedded
+	// server: they cannot publish on the stream.
+	projectorJS, dispatcherJS, err := s.consumerStreams(js)
+	if err != nil {
+		return err
 	}
 	ensureStream := func(ctx context.Context) error {
 		sc := cfg.NATS.streamConfig()
@@ -293,6 +311,10 @@ func (s *server) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	unsigned, err := unsignedThrough(ctx, cfg.DataDir, js, cfg.NATS.Stream, cfg.NATS.Prefix, sqlite.NewOutbox(s.db, siteURL), cfg.AdoptUnsigned, logger)
+	if err != nil {
+		return err
+	}
 	s.relay = &bus.Relay{
 		Key:     relayKey,
 		JS:      js,
@@ -304,6 +326,7 @@ func (s *server) Open(ctx context.Context) error {
 		Metrics: bus.NewRelayMetrics(reg),
 		Gated:   true, // the writer offers each batch once durable (Sync, OnDurable)
 	}
+	s.relay.UnsignedThrough = unsigned
 	if err := s.relay.Open(); err != nil {
 		return err
 	}
@@ -337,8 +360,9 @@ func (s *server) Open(ctx context.Context) error {
 	if s.pdb, err = openProjections(ctx, cfg.DataDir, cfg.Currencies); err != nil {
 		return err
 	}
-	s.projector = &projections.Projector{DB: s.pdb, JS: js, Stream: cfg.NATS.Stream, Prefix: cfg.NATS.Prefix,
+	s.projector = &projections.Projector{DB: s.pdb, JS: projectorJS, Stream: cfg.NATS.Stream, Prefix: cfg.NATS.Prefix,
 		Consumer: projections.DefaultConsumer, Logger: logger, Metrics: projections.NewMetrics(reg), Key: relayKey}
+	s.projector.UnsignedThrough = unsigned
 	if !cfg.Projector {
 		s.projector = nil
 		logger.Info("the projector is not run here (--projector=false): run walletd projector on this data dir")
@@ -346,8 +370,9 @@ func (s *server) Open(ctx context.Context) error {
 		return err
 	}
 	cfg.Webhooks.SiteURL = siteURL
-	s.webhooks = &outboundWebhooks{Config: &cfg.Webhooks, DataDir: cfg.DataDir, JS: js, Stream: cfg.NATS.Stream,
+	s.webhooks = &outboundWebhooks{Config: &cfg.Webhooks, DataDir: cfg.DataDir, JS: dispatcherJS, Stream: cfg.NATS.Stream,
 		Prefix: cfg.NATS.Prefix, Registerer: reg, Logger: logger, RelayKey: relayKey}
+	s.webhooks.UnsignedThrough = unsigned
 	if err := s.webhooks.Open(); err != nil {
 		return err
 	}
@@ -446,8 +471,14 @@ func (s *server) Close() error {
 	if s.relay != nil {
 		warn("relay shutdown", s.relay.Close())
 	}
+	for _, nc := range s.consumers {
+		nc.Close()
+	}
 	if s.nc != nil {
 		s.nc.Close()
+	}
+	if s.natsAuth != nil {
+		warn("nats identities", s.natsAuth.Close())
 	}
 	if s.nats != nil {
 		warn("nats shutdown", s.nats.Close())
@@ -468,7 +499,7 @@ func (s *server) Close() error {
 }
 
 // verifyDB runs the full verifier over an open ledger database.
-func verifyDB(ctx context.Context, db *sqlite.DB, kr *ledger.Keyring, pub ed25519.PublicKey) (*ledger.VerifyReport, error) {
+func verifyDB(ctx context.Context, db *sqlite.DB, kr *walletd.Keyring, pub ed25519.PublicKey) (*ledger.VerifyReport, error) {
 	cps, err := db.Checkpoints(ctx, 0, 0)
 	if err != nil {
 		return nil, err
@@ -510,13 +541,13 @@ func lockDataDir(dir string) (func(), error) {
 // creating them (mode 0600) on first start.
 // A ledger that already has entries never gets a new keyring: without its
 // keys the chain can be neither verified nor extended.
-func loadOrCreateKeys(p paths, hasEntries bool, logger *slog.Logger) (*ledger.Keyring, ed25519.PrivateKey, string, error) {
+func loadOrCreateKeys(p paths, hasEntries bool, logger *slog.Logger) (*walletd.Keyring, ed25519.PrivateKey, string, error) {
 	kr, err := keyfile.LoadKeyring(p.Keyring)
 	if errors.Is(err, os.ErrNotExist) {
 		if hasEntries {
 			return nil, nil, "", fmt.Errorf("%s is missing but %s has entries: restore the keyring, the chain cannot be verified or extended without it", p.Keyring, p.LedgerDB)
 		}
-		if kr, err = ledger.NewKeyring(time.Now()); err == nil {
+		if kr, err = walletd.NewKeyring(time.Now()); err == nil {
 			err = keyfile.SaveKeyring(p.Keyring, kr)
 			logger.Info("created ledger keyring", "path", p.Keyring, "key_id", kr.Active)
 		}

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"runtime/debug"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/walletd/walletd/keyfile"
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/ledger/sqlite"
+	"github.com/walletd/walletd/sqlitedb"
 )
 
 const verifyUsage = `Usage:
@@ -164,12 +163,9 @@ func readLedgerID(ctx context.Context, path string) (string, error) {
 	if _, err := os.Stat(path); err != nil {
 		return "", fmt.Errorf("no ledger at %s: %w", path, err)
 	}
-	q := url.Values{}
-	q.Set("mode", "ro")
-	q.Set("_busy_timeout", "10000")
-	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	db, err := sqlitedb.OpenReadOnly(path, 1)
 	if err != nil {
-		return "", fmt.Errorf("open %s: %w", path, err)
+		return "", err
 	}
 	defer db.Close()
 	var id string

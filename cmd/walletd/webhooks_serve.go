@@ -61,6 +61,8 @@ type outboundWebhooks struct {
 	Registerer prometheus.Registerer // nil: no metrics
 	Logger     *slog.Logger
 	RelayKey   []byte // bus.Relay.Key: messages without its MAC are refused
+	// UnsignedThrough is the adopted stream's mark (unsigned.go).
+	UnsignedThrough uint64
 
 	db         *webhooks.DB
 	service    *webhooks.Service
@@ -121,6 +123,7 @@ func (w *outboundWebhooks) Open() (err error) {
 		return err
 	}
 	w.dispatcher = &webhooks.Dispatcher{Service: w.service, JS: w.JS, Stream: w.Stream, Prefix: w.Prefix, Consumer: c.Consumer, Logger: w.Logger, Key: w.RelayKey}
+	w.dispatcher.UnsignedThrough = w.UnsignedThrough
 	if err := w.dispatcher.Open(); err != nil {
 		return err
 	}

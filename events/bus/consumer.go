@@ -69,6 +69,10 @@ type Consumer struct {
 	// HeaderMAC (VerifyMessage) is refused — logged, counted in
 	// Metrics.Refused, and never given to the Applier.
 	Key []byte
+	// UnsignedThrough is the UnsignedMark of an adopted stream
+	// (adopt.go): a message at or below it without a MAC was checked
+	// against the ledger at adoption and is accepted.
+	UnsignedThrough uint64
 
 	lag atomic.Uint64
 
@@ -385,7 +389,7 @@ func (c *Consumer) session(ctx context.Context, logger *slog.Logger, target uint
 			}
 			b.Last = max(b.Last, seq)
 			pending = meta.NumPending
-			if c.Key != nil {
+			if c.Key != nil && (seq > c.UnsignedThrough || m.Headers().Get(HeaderMAC) != "") {
 				if _, _, err := VerifyMessage(c.Key, c.Stream, seq, m.Headers(), m.Data()); err != nil {
 					logger.Error(c.Name+": refused a stream message walletd did not write", walletd.LogStreamSeq, seq, walletd.LogError, err)
 					if c.Metrics.Refused != nil {

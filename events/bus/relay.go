@@ -70,6 +70,10 @@ type Relay struct {
 	// MaxHandoff caps the entries of offered batches the relay keeps
 	// (default 16384, a few MB); older ones are read from the Source again.
 	MaxHandoff int
+	// UnsignedThrough is the UnsignedMark of an adopted stream (adopt.go):
+	// a message at or below it without a MAC is proven by its content,
+	// which must be the ledger's event.
+	UnsignedThrough uint64
 
 	once   sync.Once
 	notify chan struct{}
@@ -381,6 +385,9 @@ func (r *Relay) provable(ctx context.Context, s jetstream.Stream, first, last ui
 // prove checks the MAC of m and that its Nats-Msg-Id is the outbox's event
 // id for its seq and index.
 func (r *Relay) prove(ctx context.Context, m *jetstream.RawStreamMsg) (uint64, int, error) {
+	if m.Sequence <= r.UnsignedThrough && m.Header.Get(HeaderMAC) == "" {
+		return matchRecord(ctx, r.Source, m.Header, m.Data)
+	}
 	seq, index, err := VerifyMessage(r.Key, r.Stream, m.Sequence, m.Header, m.Data)
 	if err != nil {
 		return 0, 0, err

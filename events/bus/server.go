@@ -28,6 +28,17 @@ type Server struct {
 	// ReadyTimeout is how long Open waits for the server to accept
 	// connections (default 30 s).
 	ReadyTimeout time.Duration
+	// Users are the identities that may connect (see auth.go); Open
+	// refuses to start without any unless NoAuth is set.
+	Users []*server.NkeyUser
+	// NoAuth lets anyone connect and publish: for tests that open the bus
+	// deliberately. walletd serve never sets it.
+	NoAuth bool
+	// TLS is the client port's TLS (see ServerTLS); required when Addr
+	// listens beyond loopback.
+	TLS *ServerTLS
+
+	opts *server.Options // as last opened, for ReloadUsers
 
 	mu    sync.Mutex
 	srv   *server.Server
@@ -75,6 +86,9 @@ func (s *Server) Open() error {
 		NoLog:      true,
 		MaxPayload: 8 << 20,
 	}
+	if err := s.secure(opts); err != nil {
+		return err
+	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return fmt.Errorf("nats: %w", err)
@@ -93,6 +107,7 @@ func (s *Server) Open() error {
 		s.bound = a.String()
 	}
 	s.srv = srv
+	s.opts = opts
 	return nil
 }
 

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 
@@ -34,79 +33,46 @@ type postRequest struct {
 	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
-// walletJSON is the part of a wallet as the API shows it that the client
-// reads: the answer of POST /v1/wallets.
-type walletJSON struct {
+// WalletJSON is a wallet as the API shows it: the server writes it
+// (package http) and the client reads it.
+type WalletJSON struct {
 	ID        string `json:"id"`
 	UserID    string `json:"user_id"`
 	Email     string `json:"email"`
 	Currency  string `json:"currency"`
 	Balance   string `json:"balance"`
 	Held      string `json:"held"`
+	Available string `json:"available"`
+	Status    string `json:"status"`
 	CreatedAt string `json:"created_at"`
+	UpdatedAt string `json:"updated_at"`
 	LastSeq   uint64 `json:"last_seq"`
+	// The wallet's settings (http/limits.go).
+	KYCStatus  string         `json:"kyc_status"`
+	Limits     LimitsJSON     `json:"limits"`
+	AutoReload AutoReloadJSON `json:"auto_reload"`
 }
 
-// entryJSON is a ledger entry (a transaction) as the API shows it; the
-// derived available_after is not read.
-type entryJSON struct {
-	TransactionID  string            `json:"transaction_id"`
-	Seq            uint64            `json:"seq"`
-	LedgerHash     string            `json:"ledger_hash"`
-	PrevHash       string            `json:"prev_hash"`
-	RequestHash    string            `json:"request_hash"`
-	Email          string            `json:"email"`
-	KeyID          string            `json:"key_id"`
-	EventID        string            `json:"event_id"`
-	Kind           string            `json:"kind"`
-	Type           string            `json:"type"`
-	WalletID       string            `json:"wallet_id"`
-	UserID         string            `json:"user_id"`
-	Currency       string            `json:"currency"`
-	Amount         string            `json:"amount"`
-	BalanceAfter   string            `json:"balance_after"`
-	HeldAfter      string            `json:"held_after"`
-	Reason         string            `json:"reason"`
-	OrderID        string            `json:"order_id"`
-	TransferID     string            `json:"transfer_id"`
-	Counterparty   string            `json:"counterparty_wallet_id"`
-	Metadata       map[string]string `json:"metadata"`
-	IdempotencyKey string            `json:"idempotency_key"`
-	CreatedAt      string            `json:"created_at"`
+// LimitsJSON are a wallet's spending limits; an absent field is no limit.
+type LimitsJSON struct {
+	PerTransaction string `json:"per_transaction,omitempty"`
+	Daily          string `json:"daily,omitempty"`
+	Monthly        string `json:"monthly,omitempty"`
+}
+
+// AutoReloadJSON is a wallet's auto-reload; disabled has no other field.
+type AutoReloadJSON struct {
+	Enabled   bool   `json:"enabled"`
+	Threshold string `json:"threshold,omitempty"`
+	Amount    string `json:"amount,omitempty"`
+	Method    string `json:"method,omitempty"`
 }
 
 // transferJSON is the part of the answer of POST /v1/transfers that the
 // client reads: its two entries.
 type transferJSON struct {
-	Debit  entryJSON `json:"debit"`
-	Credit entryJSON `json:"credit"`
-}
-
-// entry returns j as the domain type.
-func (j *entryJSON) entry() (*walletd.Entry, error) {
-	e := &walletd.Entry{Seq: j.Seq, ID: j.TransactionID, EventID: j.EventID, Kind: j.Kind, Type: j.Type,
-		WalletID: j.WalletID, UserID: j.UserID, Email: j.Email, Currency: j.Currency, Amount: j.Amount,
-		BalanceAfter: j.BalanceAfter, HeldAfter: j.HeldAfter, Reason: j.Reason, OrderID: j.OrderID,
-		TransferID: j.TransferID, Counterparty: j.Counterparty, IdempotencyKey: j.IdempotencyKey,
-		RequestHash: j.RequestHash, KeyID: j.KeyID}
-	var err error
-	if e.CreatedAt, err = parseTime(j.CreatedAt); err != nil {
-		return nil, fmt.Errorf("entry %d: created_at: %w", j.Seq, err)
-	} else if e.Hash, err = walletd.ParseHash(j.LedgerHash); err != nil {
-		return nil, fmt.Errorf("entry %d: ledger_hash: %w", j.Seq, err)
-	} else if e.PrevHash, err = walletd.ParseHash(j.PrevHash); err != nil {
-		return nil, fmt.Errorf("entry %d: prev_hash: %w", j.Seq, err)
-	}
-	if len(j.Metadata) > 0 {
-		// The entry's canonical form: a JSON object with sorted keys, as
-		// the ledger writes it (json.Marshal sorts map keys).
-		b, err := json.Marshal(j.Metadata)
-		if err != nil {
-			return nil, fmt.Errorf("entry %d: metadata: %w", j.Seq, err)
-		}
-		e.Metadata = string(b)
-	}
-	return e, nil
+	Debit  EntryJSON `json:"debit"`
+	Credit EntryJSON `json:"credit"`
 }
 
 // walletRequest returns the request that submits cmd with key.
@@ -152,7 +118,7 @@ func (s *WalletService) Submit(ctx context.Context, idempotencyKey string, cmd w
 	var resp *response
 	switch cmd.(type) {
 	case *ledger.CreateWallet:
-		var w walletJSON
+		var w WalletJSON
 		if resp, err = s.Client.do(ctx, r, &w); err != nil {
 			return nil, err
 		}
@@ -163,11 +129,11 @@ func (s *WalletService) Submit(ctx context.Context, idempotencyKey string, cmd w
 		}
 		entries = []*walletd.Entry{e}
 	case *ledger.Post:
-		var j entryJSON
+		var j EntryJSON
 		if resp, err = s.Client.do(ctx, r, &j); err != nil {
 			return nil, err
 		}
-		e, err := j.entry()
+		e, err := j.Entry()
 		if err != nil {
 			return nil, err
 		}
@@ -177,11 +143,11 @@ func (s *WalletService) Submit(ctx context.Context, idempotencyKey string, cmd w
 		if resp, err = s.Client.do(ctx, r, &t); err != nil {
 			return nil, err
 		}
-		out, err := t.Debit.entry()
+		out, err := t.Debit.Entry()
 		if err != nil {
 			return nil, err
 		}
-		in, err := t.Credit.entry()
+		in, err := t.Credit.Entry()
 		if err != nil {
 			return nil, err
 		}

@@ -37,7 +37,7 @@ func buildExportFixture(tb testing.TB) *exportFixture {
 	}{
 		{"idem-1", &ledger.Post{WalletID: a, Kind: walletd.KindCredit, Amount: "100.00", Type: "topup",
 			Reason:  "Grüße, ünïcödé and a \"quote\", a \\ backslash and a\ttab",
-			OrderID: "order-1", Metadata: map[string]string{"channel": "web", "note": "<b>&</b>\nline two \x01 \u2028"}}},
+			OrderID: "order-1", Metadata: map[string]string{"channel": "web", "note": "<b>&</b>\tline two \"q\" \\ é 👩\u200d💻"}}},
 		{"", &ledger.Post{WalletID: y, Kind: walletd.KindCredit, Amount: "5000", Type: "cashback"}},
 		{"idem-2", &ledger.Transfer{FromWalletID: a, ToWalletID: b, Amount: "12.34", Note: "rent 🏠"}},
 		{"", &ledger.SetStatus{WalletID: b, Frozen: true, Reason: "review"}},

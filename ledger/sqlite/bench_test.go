@@ -26,7 +26,7 @@ import (
 // (the worst case for the reader) and a signed checkpoint every 1000.
 type benchLedger struct {
 	DB      *DB
-	Keyring *ledger.Keyring
+	Keyring *walletd.Keyring
 	Pub     ed25519.PublicKey
 	N       int
 }
@@ -40,7 +40,7 @@ func buildBenchLedger(tb testing.TB, dir string, n int) *benchLedger {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	kr, err := ledger.NewKeyring(time.Now())
+	kr, err := walletd.NewKeyring(time.Now())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func benchmarkWriter(b *testing.B, maxBatch int, debits bool, workers int, pipel
 		b.Fatal(err)
 	}
 	defer db.Close()
-	kr, err := ledger.NewKeyring(time.Now())
+	kr, err := walletd.NewKeyring(time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}

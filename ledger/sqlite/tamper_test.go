@@ -30,7 +30,7 @@ const tamperSeq = 17
 // kind, with checkpoints, that each test copies and tampers with.
 type tamperFixture struct {
 	path     string // the pristine ledger.db
-	keyring  *ledger.Keyring
+	keyring  *walletd.Keyring
 	pub      ed25519.PublicKey
 	ledgerID string
 	head     uint64
@@ -507,11 +507,11 @@ func TestTamper(t *testing.T) {
 		wantFirstBad(t, f.verify(t, path, nil, nil), cpSeq)
 	})
 	t.Run("ErrKeyringMissingKey", func(t *testing.T) {
-		rep := f.verify(t, f.copyLedger(t), func(o *ledger.VerifyOptions) { o.Keyring = &ledger.Keyring{} }, nil)
+		rep := f.verify(t, f.copyLedger(t), func(o *ledger.VerifyOptions) { o.Keyring = &walletd.Keyring{} }, nil)
 		wantFirstBad(t, rep, 1)
 	})
 	t.Run("ErrKeyringWrongSecret", func(t *testing.T) {
-		kr, err := ledger.NewKeyring(time.Now()) // a k1, but not this ledger's k1
+		kr, err := walletd.NewKeyring(time.Now()) // a k1, but not this ledger's k1
 		if err != nil {
 			t.Fatal(err)
 		}
