@@ -30,9 +30,14 @@ var layers = map[string]int{
 	"ledger":        2,
 	"projections":   2,
 	"webhooks":      2,
-	"http":          3,
-	"walletdtest":   3, // test support: real parts below http
-	"cmd":           4,
+	// The storefront flows that drive the writer with ledger commands
+	// and keep their logs in webhooks.db: above ledger and webhooks,
+	// below http.
+	"webhooks/inbound": 3,
+	"financing":        3,
+	"http":             4,
+	"walletdtest":      4, // test support: real parts below http
+	"cmd":              5,
 }
 
 // layerOf returns the layer of a package path relative to the module.
