@@ -17,6 +17,7 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 	"github.com/nats-io/nats.go"
+	"github.com/walletd/walletd/walletdtest"
 )
 
 // binary is the walletd program built once for the process tests.
@@ -245,5 +246,37 @@ func (p *proc) natsConnect(tb testing.TB) *nats.Conn {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return nc
+}
+
+// natsSubscriber creates a read-only subscriber identity on subjects with
+// `walletd nats-user create`, as docs/operations.md tells an operator,
+// and connects with it once serve has reloaded its identities.
+func (p *proc) natsSubscriber(tb testing.TB, name, subjects string) *nats.Conn {
+	tb.Helper()
+	url := p.natsURL(tb)
+	out, err := exec.Command(binary, "nats-user", "create", name, "--subjects", subjects, "--url", url, "--data-dir", p.dir).CombinedOutput()
+	if err != nil {
+		tb.Fatalf("nats-user create: %v\n%s", err, out)
+	}
+	var nctx struct {
+		NKey        string `json:"nkey"`
+		InboxPrefix string `json:"inbox_prefix"`
+	}
+	b, err := os.ReadFile(filepath.Join(p.dir, "nats-auth", "subscribers", name+".json"))
+	if err != nil {
+		tb.Fatal(err)
+	} else if err := json.Unmarshal(b, &nctx); err != nil {
+		tb.Fatal(err)
+	}
+	opt, err := nats.NkeyOptionFromSeed(nctx.NKey)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var nc *nats.Conn
+	walletdtest.CheckFor(tb, 10*time.Second, 100*time.Millisecond, func() error {
+		nc, err = nats.Connect(url, opt, nats.CustomInboxPrefix(nctx.InboxPrefix), nats.MaxReconnects(0))
+		return err
+	})
 	return nc
 }

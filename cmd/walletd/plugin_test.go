@@ -60,7 +60,7 @@ func TestServe_PluginSeedPHP(t *testing.T) {
 	if st, err := p.call("POST", "/v1/plugin-keys", `{"plugin_name":"Your Plugin Name"}`, "", &key); err != nil || st != 201 {
 		t.Fatalf("%d %v", st, err)
 	}
-	nc := p.natsConnect(t)
+	nc := p.natsSubscriber(t, "mt5", "walletd.w.*.*."+events.PluginOrderProcessed)
 	defer nc.Close()
 	msgs := make(chan *nats.Msg, 64)
 	if _, err := nc.ChanSubscribe("walletd.w.*.*."+events.PluginOrderProcessed, msgs); err != nil {
