@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,6 +52,44 @@ func (m *Metrics) observeRequest(route, method string, status int, d time.Durati
 	method = methodLabel(method)
 	m.requests.WithLabelValues(route, method, statusLabel(status)).Inc()
 	m.latency.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// routeMetrics are a route's request collectors, resolved once per
+// method and status label rather than looked up by their label values on
+// every request (which hashes the labels and takes the vector's lock).
+// The labels are those of observeRequest: the cache holds at most one
+// entry per known method and status label.
+type routeMetrics struct {
+	m     *Metrics
+	route string
+	obs   sync.Map // routeKey → *routeObserver
+}
+
+type routeKey struct{ method, status string }
+
+type routeObserver struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
+}
+
+// route returns the collectors of route (see observeRequest).
+func (m *Metrics) route(route string) *routeMetrics {
+	return &routeMetrics{m: m, route: route}
+}
+
+// observe records one request, as observeRequest does.
+func (rm *routeMetrics) observe(method string, status int, d time.Duration) {
+	k := routeKey{methodLabel(method), statusLabel(status)}
+	v, ok := rm.obs.Load(k)
+	if !ok {
+		v, _ = rm.obs.LoadOrStore(k, &routeObserver{
+			requests: rm.m.requests.WithLabelValues(rm.route, k.method, k.status),
+			latency:  rm.m.latency.WithLabelValues(rm.route, k.method),
+		})
+	}
+	o := v.(*routeObserver)
+	o.requests.Inc()
+	o.latency.Observe(d.Seconds())
 }
 
 // labelOther is the label of every method not in knownMethods and of a
