@@ -68,7 +68,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // structured log line per request. route labels the metrics: it must be
 // the route's template or another name fixed in the code, never anything
 // taken from the request, so that requests cannot add series (see
-// Metrics.observeRequest).
+// routeMetrics.observe).
 func (s *Server) instrument(route string, next http.Handler) http.Handler {
 	rm := s.Metrics.route(route)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
