@@ -38,6 +38,7 @@ FUZZ_TARGETS = \
 	./financing:FuzzParsePostback \
 	./financing:FuzzVerifySignature \
 	./http:FuzzDecodeJSON \
+	./http:FuzzEntryAnswer \
 	./http:FuzzParsePaymentLink \
 	./http:FuzzParseResetFeeRequest \
 	./http/plugin:FuzzParseObject \
