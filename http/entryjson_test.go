@@ -3,7 +3,10 @@ package http
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,3 +111,32 @@ func TestHotWalletPath(t *testing.T) {
 		}
 	}
 }
+
+func TestHotRouter_ServesTheRegisteredHandlers(t *testing.T) {
+	k, token, err := walletd.NewAPIKey("t", []string{walletd.ScopeAdmin}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Addr: "127.0.0.1:0", Writer: benchSubmitter{benchEntry()}, APIKeys: benchKeys{k}, Logger: quietTestLogger()}
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.hot.credit == nil || s.hot.debit == nil {
+		t.Fatal("the hot routes are not registered")
+	}
+	for path, want := range map[string]int{
+		"/v1/wallets/wal_1/credit": 201, "/v1/wallets/wal_1/debit": 201,
+		"/v1/wallets/./credit": 301, // the router's clean-path redirect, as before
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("POST", path, strings.NewReader(`{"amount":"1.00"}`))
+		req.Header.Set("Authorization", "Bearer "+token)
+		s.Handler().ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("%s: got %d %s, want %d", path, rec.Code, rec.Body, want)
+		}
+	}
+}
+
+func quietTestLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
