@@ -67,7 +67,7 @@ func (s *Server) applyEntry(w http.ResponseWriter, r *http.Request, cmd walletd.
 		if err != nil {
 			return nil, err
 		}
-		return entryToJSON(e), nil
+		return entryAnswer{e}, nil
 	})
 }
 

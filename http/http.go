@@ -73,6 +73,7 @@ type Server struct {
 	ln     net.Listener
 	srv    *http.Server
 	router *mux.Router
+	hot    hotRouter
 	auth   *authCache
 	wg     sync.WaitGroup
 }
@@ -106,7 +107,7 @@ func (s *Server) Open() error {
 	}
 	s.ln = ln
 	s.srv = &http.Server{
-		Handler:           s.router,
+		Handler:           &s.hot,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -135,7 +136,7 @@ func (s *Server) URL() string {
 }
 
 // Handler returns the router, for tests that serve it themselves.
-func (s *Server) Handler() http.Handler { return s.router }
+func (s *Server) Handler() http.Handler { return &s.hot }
 
 // Close stops accepting connections and waits for requests in flight, up
 // to ShutdownTimeout.
@@ -168,7 +169,9 @@ func (s *Server) routes() *mux.Router {
 		if scope != "" {
 			hh = s.authorize(scope, hh)
 		}
-		r.Handle(path, s.instrument(path, hh)).Methods(method)
+		hh = s.instrument(path, hh)
+		r.Handle(path, hh).Methods(method)
+		s.hot.register(method, path, hh)
 	}
 	handle("GET", "/healthz", "", s.handleHealthz)
 	handle("GET", "/readyz", "", s.handleReadyz)
@@ -196,6 +199,7 @@ func (s *Server) routes() *mux.Router {
 	s.registerFinancingRoutes(handle)
 	s.registerInboundRoutes(handle)
 	s.registerDocRoutes(r)
+	s.hot.router = r
 	return r
 }
 
@@ -304,6 +308,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeData(w http.ResponseWriter, status int, data any) {
+	if a, ok := data.(jsonAppender); ok {
+		writeAppended(w, status, a)
+		return
+	}
 	writeJSON(w, status, okBody{Success: true, Data: data})
 }
 

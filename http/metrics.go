@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,17 +41,48 @@ func NewMetrics() *Metrics {
 	return m
 }
 
-// observeRequest records one request. Every label value comes from a
+// routeMetrics are a route's request collectors, resolved once per
+// method and status label rather than looked up by their label values on
+// every request (which hashes the labels and takes the vector's lock).
+// The labels are those of observe: the cache holds at most one
+// entry per known method and status label.
+type routeMetrics struct {
+	m     *Metrics
+	route string
+	obs   sync.Map // routeKey → *routeObserver
+}
+
+type routeKey struct{ method, status string }
+
+type routeObserver struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
+}
+
+// route returns the collectors of route (see observe).
+func (m *Metrics) route(route string) *routeMetrics {
+	return &routeMetrics{m: m, route: route}
+}
+
+// observe records one request of the route. Every label value comes from a
 // closed set, so that requests cannot grow the registry: route is a route
 // template or a fixed name given by the code ("not_found",
 // "method_not_allowed"), never the request's path; the method is one of
 // knownMethods or "other"; the status is one of knownStatuses or its
 // class ("4xx"). A test sends thousands of made-up methods and paths and
 // counts the series (metrics_test.go).
-func (m *Metrics) observeRequest(route, method string, status int, d time.Duration) {
-	method = methodLabel(method)
-	m.requests.WithLabelValues(route, method, statusLabel(status)).Inc()
-	m.latency.WithLabelValues(route, method).Observe(d.Seconds())
+func (rm *routeMetrics) observe(method string, status int, d time.Duration) {
+	k := routeKey{methodLabel(method), statusLabel(status)}
+	v, ok := rm.obs.Load(k)
+	if !ok {
+		v, _ = rm.obs.LoadOrStore(k, &routeObserver{
+			requests: rm.m.requests.WithLabelValues(rm.route, k.method, k.status),
+			latency:  rm.m.latency.WithLabelValues(rm.route, k.method),
+		})
+	}
+	o := v.(*routeObserver)
+	o.requests.Inc()
+	o.latency.Observe(d.Seconds())
 }
 
 // labelOther is the label of every method not in knownMethods and of a

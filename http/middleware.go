@@ -12,26 +12,33 @@ import (
 	"time"
 
 	"github.com/walletd/walletd"
-
-	"github.com/segmentio/ksuid"
 )
 
 type ctxKey int
 
-const (
-	ctxRequestID ctxKey = iota
-	ctxAPIKey
-)
+const ctxRequest ctxKey = iota
+
+// reqState is what the middleware knows of a request, in its context
+// under ctxRequest: one context value and one copy of the request for
+// both the id and the API key.
+type reqState struct {
+	id  string
+	key *walletd.APIKey // set by authorize
+}
 
 func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(ctxRequestID).(string)
-	return id
+	if st, _ := ctx.Value(ctxRequest).(*reqState); st != nil {
+		return st.id
+	}
+	return ""
 }
 
 // APIKeyFrom returns the API key that authenticated the request, or nil.
 func APIKeyFrom(ctx context.Context) *walletd.APIKey {
-	k, _ := ctx.Value(ctxAPIKey).(*walletd.APIKey)
-	return k
+	if st, _ := ctx.Value(ctxRequest).(*reqState); st != nil {
+		return st.key
+	}
+	return nil
 }
 
 // statusWriter records the status and size of a response.
@@ -61,17 +68,18 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // structured log line per request. route labels the metrics: it must be
 // the route's template or another name fixed in the code, never anything
 // taken from the request, so that requests cannot add series (see
-// Metrics.observeRequest).
+// routeMetrics.observe).
 func (s *Server) instrument(route string, next http.Handler) http.Handler {
+	rm := s.Metrics.route(route)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
 		if !validRequestID(id) {
-			id = "req_" + ksuid.New().String()
+			id = reqIDs.next()
 		}
-		w.Header().Set("X-Request-Id", id)
+		w.Header()["X-Request-Id"] = []string{id}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-		r = r.WithContext(context.WithValue(r.Context(), ctxRequestID, id))
+		r = r.WithContext(context.WithValue(r.Context(), ctxRequest, &reqState{id: id}))
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			// A panic in a handler is a bug: answer 500 with no internals,
@@ -84,7 +92,7 @@ func (s *Server) instrument(route string, next http.Handler) http.Handler {
 				if sw.status == 0 {
 					s.Error(sw, r, fmt.Errorf("panic: %v", v))
 				}
-				s.Metrics.observeRequest(route, r.Method, http.StatusInternalServerError, time.Since(start))
+				rm.observe(r.Method, http.StatusInternalServerError, time.Since(start))
 			}
 		}()
 		next.ServeHTTP(sw, r)
@@ -92,12 +100,19 @@ func (s *Server) instrument(route string, next http.Handler) http.Handler {
 			sw.status = http.StatusOK
 		}
 		d := time.Since(start)
-		s.Metrics.observeRequest(route, r.Method, sw.status, d)
-		s.Logger.LogAttrs(r.Context(), levelFor(sw.status), "request",
-			slog.String("method", r.Method), slog.String(walletd.LogRoute, route), slog.String("path", r.URL.Path),
-			slog.Int(walletd.LogStatus, sw.status), slog.Duration("duration", d), slog.Int("bytes", sw.bytes),
-			slog.String(walletd.LogRequestID, id))
+		rm.observe(r.Method, sw.status, d)
+		if level := levelFor(sw.status); s.Logger.Enabled(r.Context(), level) {
+			s.logRequest(r, level, route, id, sw, d)
+		}
 	})
+}
+
+// logRequest writes the log line of a request.
+func (s *Server) logRequest(r *http.Request, level slog.Level, route, id string, sw *statusWriter, d time.Duration) {
+	s.Logger.LogAttrs(r.Context(), level, "request",
+		slog.String("method", r.Method), slog.String(walletd.LogRoute, route), slog.String("path", r.URL.Path),
+		slog.Int(walletd.LogStatus, sw.status), slog.Duration("duration", d), slog.Int("bytes", sw.bytes),
+		slog.String(walletd.LogRequestID, id))
 }
 
 func validRequestID(id string) bool {
@@ -134,7 +149,12 @@ func (s *Server) authorize(scope string, next http.Handler) http.Handler {
 			s.Error(w, r, walletd.Errorf(EForbidden, "The API key lacks the %q scope.", scope))
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxAPIKey, key)))
+		if st, _ := r.Context().Value(ctxRequest).(*reqState); st != nil {
+			st.key = key
+		} else {
+			r = r.WithContext(context.WithValue(r.Context(), ctxRequest, &reqState{key: key}))
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -156,7 +156,7 @@ func (s *Server) handlePost(kind string) http.HandlerFunc {
 		if req.Type == "" {
 			req.Type = defType
 		}
-		cmd := &ledger.Post{WalletID: mux.Vars(r)["id"], Kind: kind, Amount: req.Amount, Type: req.Type,
+		cmd := &ledger.Post{WalletID: routeVar(r, "id"), Kind: kind, Amount: req.Amount, Type: req.Type,
 			Reason: req.Reason, OrderID: req.OrderID.String(), Metadata: metadataOf(req.Metadata)}
 		s.applyEntry(w, r, cmd)
 	}
