@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/walletd/walletd"
+	"github.com/walletd/walletd/http/client"
 )
 
 // An append-based encoder for the hottest answer, the entry of a credit or
@@ -50,7 +51,7 @@ func (a entryAnswer) appendJSON(dst []byte) []byte {
 	dst = appendField(dst, `,"amount":`, e.Amount)
 	dst = appendField(dst, `,"balance_after":`, e.BalanceAfter)
 	dst = appendField(dst, `,"held_after":`, e.HeldAfter)
-	dst = appendField(dst, `,"available_after":`, availableAfter(e))
+	dst = appendField(dst, `,"available_after":`, client.AvailableAfter(e))
 	dst = appendField(dst, `,"reason":`, e.Reason)
 	dst = appendOmitEmpty(dst, `,"order_id":`, e.OrderID)
 	dst = appendOmitEmpty(dst, `,"transfer_id":`, e.TransferID)

@@ -43,7 +43,7 @@ func NewEntryJSON(e *walletd.Entry) EntryJSON {
 		TransactionID: e.ID, Seq: e.Seq, LedgerHash: e.Hash.String(), PrevHash: e.PrevHash.String(),
 		RequestHash: e.RequestHash, Email: e.Email, KeyID: e.KeyID, EventID: e.EventID, Kind: e.Kind, Type: e.Type, WalletID: e.WalletID,
 		UserID: e.UserID, Currency: e.Currency, Amount: e.Amount, BalanceAfter: e.BalanceAfter,
-		HeldAfter: e.HeldAfter, AvailableAfter: availableAfter(e), Reason: e.Reason, OrderID: e.OrderID,
+		HeldAfter: e.HeldAfter, AvailableAfter: AvailableAfter(e), Reason: e.Reason, OrderID: e.OrderID,
 		TransferID: e.TransferID, Counterparty: e.Counterparty, IdempotencyKey: e.IdempotencyKey,
 		CreatedAt: e.CreatedAt.UTC().Format(time.RFC3339Nano), Metadata: map[string]string{},
 	}
@@ -53,10 +53,10 @@ func NewEntryJSON(e *walletd.Entry) EntryJSON {
 	return out
 }
 
-// availableAfter is an entry's balance minus its held amount, at the
+// AvailableAfter is an entry's balance minus its held amount, at the
 // balance's scale: the entry's text is all there is of the wallet at that
 // seq. An entry with no balance (a config entry) answers its balance.
-func availableAfter(e *walletd.Entry) string {
+func AvailableAfter(e *walletd.Entry) string {
 	var b, h walletd.Money
 	if b.UnmarshalText([]byte(e.BalanceAfter)) != nil || !b.IsSet() || h.UnmarshalText([]byte(e.HeldAfter)) != nil {
 		return e.BalanceAfter
