@@ -56,6 +56,7 @@ type serveConfig struct {
 	Projector bool
 	Financing financingConfig
 	Inbound   inboundConfig
+	Readiness readinessConfig
 }
 
 // natsConfig says where events go: an embedded server (default) or an
@@ -132,6 +133,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.BoolVar(&c.Projector, "projector", true, "run the projector in this process (false: run `walletd projector` on the same data dir; the read models are still served here)")
 	financingFlags(fs, &c.Financing)
 	inboundFlags(fs, &c.Inbound)
+	readinessFlags(fs, &c.Readiness)
 	return c
 }
 
@@ -398,6 +400,8 @@ func (s *server) Open(ctx context.Context) error {
 	if fs := s.financing.Service(); fs != nil {
 		s.http.Financing = fs
 	}
+	s.http.Lag = s.lagChecker()
+	reg.MustRegister(s.http.Lag)
 	if err := s.http.Open(); err != nil {
 		return err
 	}
