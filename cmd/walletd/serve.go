@@ -57,6 +57,9 @@ type serveConfig struct {
 	Financing financingConfig
 	Inbound   inboundConfig
 	Readiness readinessConfig
+	// IdempotencyWindow is how long Idempotency-Keys are remembered
+	// (--idempotency-window).
+	IdempotencyWindow time.Duration
 }
 
 // natsConfig says where events go: an embedded server (default) or an
@@ -134,6 +137,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	financingFlags(fs, &c.Financing)
 	inboundFlags(fs, &c.Inbound)
 	readinessFlags(fs, &c.Readiness)
+	fs.DurationVar(&c.IdempotencyWindow, "idempotency-window", 24*time.Hour, "how long an Idempotency-Key is remembered after its request committed: a repeat inside it answers the original, after it is a new request (0: forever; start-up then reads every key)")
 	return c
 }
 
@@ -321,6 +325,7 @@ func (s *server) Open(ctx context.Context) error {
 		MaxBatch:           cfg.MaxBatch,
 		LimitLocation:      limitLocation,
 		DefaultCurrency:    cfg.Features.DefaultCurrency,
+		IdempotencyWindow:  cfg.IdempotencyWindow,
 		OnCommit:           writerMetrics.OnCommit,
 		Sync:               s.db.Sync,
 		OnDurable:          s.relay.Offer,
