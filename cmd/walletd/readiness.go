@@ -19,18 +19,30 @@ type readinessConfig struct {
 // readinessFlags registers --ready-max-lag-entries and --ready-max-lag.
 func readinessFlags(fs *flag.FlagSet, c *readinessConfig) {
 	fs.Int64Var(&c.MaxLagEntries, "ready-max-lag-entries", health.DefaultMaxLagEntries,
-		"/readyz is 503 while the relay or the projector is more than this many ledger entries behind (negative: no bound)")
+		"/readyz is 503 while the relay, the projector or the webhook dispatcher is more than this many ledger entries behind (negative: no bound)")
 	fs.DurationVar(&c.MaxLag, "ready-max-lag", health.DefaultMaxLag,
-		"/readyz is 503 while the relay or the projector has not handled an entry committed this long ago (negative: no bound)")
+		"/readyz is 503 while the relay, the projector or the webhook dispatcher has not handled an entry committed this long ago (negative: no bound)")
 }
 
-// lagChecker measures the relay's lag and, when serve runs it, the
-// projector's, against the ledger in db.
+// lagChecker measures the lag of the relay and, when serve runs them, of
+// the projector and the webhook dispatcher, against the ledger in db.
 func (s *server) lagChecker() *health.Checker {
 	db := s.db
 	comps := []health.Component{{Name: "relay", Seq: func() uint64 { seq, _ := s.relay.Position(); return seq }}}
 	if s.projector != nil {
 		comps = append(comps, health.Component{Name: "projector", Seq: s.pdb.AppliedSeq})
+	}
+	if s.webhooks != nil && s.webhooks.dispatcher != nil {
+		d := s.webhooks.dispatcher
+		comps = append(comps, health.Component{Name: "webhooks", Seq: func() uint64 {
+			// The dispatcher counts in stream messages: with none pending it
+			// has what the stream holds, which is what the relay published.
+			if seq, pending := d.Progress(); pending > 0 {
+				return seq
+			}
+			seq, _ := s.relay.Position()
+			return seq
+		}})
 	}
 	return &health.Checker{
 		Head: sqlite.NewOutbox(db, "").Head,
