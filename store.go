@@ -1,6 +1,9 @@
 package walletd
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // LedgerState is what the writer restores at start-up: the persisted wallet
 // rows, the chain head and the last checkpoint. Nothing is replayed.
@@ -54,4 +57,9 @@ type LedgerStore interface {
 	// IdempotencyKeys calls yield with every idempotency key the ledger
 	// holds, once each, so the writer can build its key filter at start-up.
 	IdempotencyKeys(yield func(key string)) error
+	// IdempotencyKeysSince calls yield with every idempotency key of the
+	// entries committed at or after since (the idempotency window), and
+	// returns how many rows it read: start-up reads the window, not the
+	// ledger.
+	IdempotencyKeysSince(ctx context.Context, since time.Time, yield func(key string)) (rows int, err error)
 }

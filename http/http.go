@@ -16,6 +16,7 @@ import (
 	"github.com/walletd/walletd"
 
 	"github.com/gorilla/mux"
+	"github.com/walletd/walletd/health"
 	"github.com/walletd/walletd/http/plugin"
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/webhooks/inbound"
@@ -36,6 +37,10 @@ type Server struct {
 	// Alert, if set, makes /readyz not ready while it returns an error:
 	// the relay found a message in the stream that walletd did not write.
 	Alert func() error
+	// Lag, if set, makes /readyz not ready while a part that follows the
+	// ledger (the relay, the projector) is behind by more than its bound,
+	// and reports each part's lag.
+	Lag *health.Checker
 	// CheckpointPublicKey is served with the checkpoints, PEM encoded.
 	CheckpointPublicKey string
 	Metrics             *Metrics
@@ -175,6 +180,7 @@ func (s *Server) routes() *mux.Router {
 	}
 	handle("GET", "/healthz", "", s.handleHealthz)
 	handle("GET", "/readyz", "", s.handleReadyz)
+	handle("GET", "/livez", "", s.handleHealthz)
 	r.Handle("/metrics", s.instrument("/metrics", s.Metrics.Handler())).Methods("GET")
 
 	// One register function per file, in the order of the API document.
@@ -225,6 +231,10 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 			s.Error(w, r, walletd.Errorf(walletd.EUnavailable, "The event stream holds a message walletd did not write: see the relay's alert in the log."))
 			return
 		}
+	}
+	if s.Lag != nil {
+		s.readyLag(ctx, w, r)
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "data": map[string]string{"status": "ready"}})
 }

@@ -72,6 +72,7 @@ func (w *Writer) lookup(ctx context.Context, r *request) (*walletd.Result, error
 		if err != nil {
 			return nil, fmt.Errorf("writer: idempotency lookup: %w", err)
 		}
+		entries = w.inWindow(entries)
 		if len(entries) > 0 {
 			if entries[0].RequestHash != r.fp {
 				return nil, idempotencyConflict(r.key)
@@ -115,6 +116,7 @@ func (b *batch) claim(r *request) (done bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("writer: idempotency lookup: %w", err)
 	}
+	entries = b.w.inWindow(entries)
 	if len(entries) == 0 {
 		return false, nil
 	}

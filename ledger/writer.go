@@ -67,6 +67,9 @@ type WriterConfig struct {
 	// or nil) of every batch that wrote any, once they are durable, in
 	// commit order, from one goroutine. The relay takes them from here.
 	OnDurable func(entries []*walletd.Entry, cp *walletd.Checkpoint)
+	// IdempotencyWindow is how long an Idempotency-Key is remembered after
+	// its request committed (idemwindow.go); 0 remembers keys forever.
+	IdempotencyWindow time.Duration
 	// LimitLocation is the time zone whose calendar days and months the
 	// daily and monthly spending limits count in (default UTC).
 	LimitLocation *time.Location
@@ -194,13 +197,16 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		hasher:  NewHasher(key),
 	}
 	w.initState()
+	step := w.startupSteps()
 	st, err := cfg.Store.LoadState(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("writer: load state: %w", err)
 	}
+	step("load state", "wallets", len(st.Wallets), "objects", len(st.Objects))
 	if err := cfg.Store.CheckWalletState(ctx); err != nil {
 		return nil, fmt.Errorf("writer: %w; run walletd verify", err)
 	}
+	step("check wallet rows against their last entries", "wallets", len(st.Wallets))
 	w.ledgerID = st.LedgerID
 	w.lastCP = st.LastCheckpoint
 	if h := st.Head; h != nil {
@@ -224,6 +230,7 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		}
 		w.restoreWallet(wal)
 	}
+	step("restore wallets", "wallets", len(st.Wallets), "head_seq", w.headSeq)
 	if cfg.Sync != nil {
 		// A process that stopped between a commit and its Sync left the
 		// commit in the page cache: make what the database holds durable
@@ -231,24 +238,34 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		if err := cfg.Sync(); err != nil {
 			return nil, fmt.Errorf("writer: sync: %w", err)
 		}
+		step("sync")
 	}
 	w.mark.set(w.headSeq)
 	if cfg.Lookup != nil {
-		var keys []string
-		if err := cfg.Store.IdempotencyKeys(func(k string) { keys = append(keys, k) }); err != nil {
+		keys, rows, err := w.loadKeyFilter(ctx)
+		if err != nil {
 			return nil, fmt.Errorf("writer: list idempotency keys: %w", err)
 		}
-		w.filter = newKeyFilter(len(keys))
-		for _, k := range keys {
-			w.filter.add(k)
-		}
+		step("build the idempotency key filter", "keys", keys, "rows_read", rows, "window", cfg.IdempotencyWindow)
 	}
 	for _, o := range st.Objects {
 		if err := w.restoreObject(o); err != nil {
 			return nil, fmt.Errorf("writer: %w", err)
 		}
 	}
+	step("restore objects", "objects", len(st.Objects))
 	return w, nil
+}
+
+// startupSteps returns a function that logs one step of NewWriter with
+// how long it took since the step before.
+func (w *Writer) startupSteps() func(step string, args ...any) {
+	last := time.Now()
+	return func(step string, args ...any) {
+		now := time.Now()
+		w.logger.Info("start-up: "+step, append(args, "duration", now.Sub(last).Round(time.Microsecond))...)
+		last = now
+	}
 }
 
 // Open starts the writer goroutine.

@@ -126,6 +126,16 @@ func (d *Dispatcher) Open() error {
 	return nil
 }
 
+// Progress returns the ledger seq of the last event the dispatcher recorded
+// since it started (0 before the first) and the stream messages it has not
+// yet read (0 before Open), for readiness.
+func (d *Dispatcher) Progress() (ledgerSeq, pending uint64) {
+	if d.consumer == nil {
+		return 0, 0
+	}
+	return d.consumer.AppliedLedgerSeq(), d.consumer.Lag()
+}
+
 // Done is closed when the dispatcher has stopped: after Close, or by
 // itself on a test hook. It is nil before Open.
 func (d *Dispatcher) Done() <-chan struct{} {

@@ -73,6 +73,9 @@ func runBench(ctx context.Context, args []string) error {
 }
 
 func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "seed" {
+		return benchSeedMain(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), benchUsage+"\nFlags:\n"); fs.PrintDefaults() }
 	c := &benchConfig{}

@@ -53,6 +53,10 @@ type serveConfig struct {
 	Projector bool
 	Financing financingConfig
 	Inbound   inboundConfig
+	Readiness readinessConfig
+	// IdempotencyWindow is how long Idempotency-Keys are remembered
+	// (--idempotency-window).
+	IdempotencyWindow time.Duration
 }
 
 // natsConfig says where events go: an embedded server (default) or an
@@ -133,6 +137,8 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.BoolVar(&c.Projector, "projector", true, "run the projector in this process (false: run `walletd projector` on the same data dir; the read models are still served here)")
 	financingFlags(fs, &c.Financing)
 	inboundFlags(fs, &c.Inbound)
+	readinessFlags(fs, &c.Readiness)
+	fs.DurationVar(&c.IdempotencyWindow, "idempotency-window", 24*time.Hour, "how long an Idempotency-Key is remembered after its request committed: a repeat inside it answers the original, after it is a new request (0: forever; start-up then reads every key)")
 	return c
 }
 
@@ -338,6 +344,7 @@ func (s *server) Open(ctx context.Context) error {
 		MaxBatch:           cfg.MaxBatch,
 		LimitLocation:      limitLocation,
 		DefaultCurrency:    cfg.Features.DefaultCurrency,
+		IdempotencyWindow:  cfg.IdempotencyWindow,
 		OnCommit:           writerMetrics.OnCommit,
 		Sync:               s.db.Sync,
 		OnDurable:          s.relay.Offer,
@@ -419,6 +426,8 @@ func (s *server) Open(ctx context.Context) error {
 	if fs := s.financing.Service(); fs != nil {
 		s.http.Financing = fs
 	}
+	s.http.Lag = s.lagChecker()
+	reg.MustRegister(s.http.Lag)
 	if err := s.http.Open(); err != nil {
 		return err
 	}

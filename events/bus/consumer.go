@@ -75,6 +75,9 @@ type Consumer struct {
 	UnsignedThrough uint64
 
 	lag atomic.Uint64
+	// applied is the Walletd-Seq of the last message applied in this
+	// process (0 before the first).
+	applied atomic.Uint64
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -106,6 +109,11 @@ func (c *Consumer) init() {
 // Lag returns the number of stream messages not yet applied, as last
 // measured (at every batch and every idle check).
 func (c *Consumer) Lag() uint64 { return c.lag.Load() }
+
+// AppliedLedgerSeq returns the ledger seq (Walletd-Seq) of the last message
+// applied by this process, 0 before the first. With Lag 0 the Consumer has
+// applied everything the stream holds.
+func (c *Consumer) AppliedLedgerSeq() uint64 { return c.applied.Load() }
 
 // Open checks the stored position and starts consuming in a goroutine of
 // its own. It fails when the position cannot be read, or was recorded from
@@ -408,6 +416,9 @@ func (c *Consumer) session(ctx context.Context, logger *slog.Logger, target uint
 			}
 			progressed = true
 			applied = b.Last
+			if seq, _, err := position(b.Msgs[len(b.Msgs)-1].Header); err == nil {
+				c.applied.Store(seq)
+			}
 			c.setLag(pending + uint64(sub.Queued()))
 		}
 		if gap != nil {
