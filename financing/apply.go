@@ -200,8 +200,12 @@ func (a *LedgerApplier) refused(ctx context.Context, id int64, err error, done f
 }
 
 // virtual reports whether an order is of virtual products (meta_data
-// "virtual": true).
+// "virtual": true, or a reset-fee order, which its payment page
+// completes once paid).
 func virtual(o *walletd.ShopOrder) bool {
+	if o.Source == walletd.SourceResetFee {
+		return true
+	}
 	i := slices.IndexFunc(o.MetaData, func(m walletd.OrderMeta) bool { return m.Key == MetaVirtual })
 	if i < 0 {
 		return false

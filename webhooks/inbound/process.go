@@ -205,9 +205,13 @@ func (p *Pipeline) act(ctx context.Context, t *target, action string) (bool, err
 }
 
 // virtual says whether o is an order of virtual products: its meta_data
-// "virtual" is true. Such an order needs no fulfilment and is completed
-// when paid.
+// "virtual" is true, or it is a reset-fee order (a virtual product, as
+// its payment page completes it). Such an order needs no fulfilment and
+// is completed when paid.
 func virtual(o *walletd.ShopOrder) bool {
+	if o.Source == walletd.SourceResetFee {
+		return true
+	}
 	for _, m := range o.MetaData {
 		if m.Key == "virtual" {
 			var v bool
