@@ -416,7 +416,9 @@ func (s *Server) payPage(w http.ResponseWriter, r *http.Request, status int, p *
 	v.Kind, v.Title, v.Error = "pay", "Pay order #"+strconv.FormatInt(p.Order.ID, 10), errMsg
 	csrf := c.csrfToken(p.Order.ID, session)
 	for _, m := range c.methods {
-		v.Methods = append(v.Methods, methodView{ID: m.ID(), CSRF: csrf, Offer: m.Offer(r.Context(), p)})
+		if off := m.Offer(r.Context(), p); !off.Hidden {
+			v.Methods = append(v.Methods, methodView{ID: m.ID(), CSRF: csrf, Offer: off})
+		}
 	}
 	s.writePage(w, status, v, start)
 }

@@ -77,6 +77,9 @@ type Offer struct {
 	// Policy form-action allows them, as browsers apply it to the
 	// redirect that follows the form's POST.
 	Origins []string
+	// Hidden leaves the method off the page (e.g. financing for an amount
+	// it does not cover).
+	Hidden bool
 }
 
 // PayResult is the outcome of a method's Pay: the order as the payment

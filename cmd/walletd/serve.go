@@ -397,6 +397,7 @@ func (s *server) Open(ctx context.Context) error {
 	}
 	if fs := s.financing.Service(); fs != nil {
 		s.http.Financing = fs
+		checkout.Methods = append(checkout.Methods, &whttp.FinancingMethod{Service: fs})
 	}
 	if err := s.http.Open(); err != nil {
 		return err
