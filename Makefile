@@ -40,6 +40,7 @@ FUZZ_TARGETS = \
 	./http:FuzzDecodeJSON \
 	./http:FuzzParsePaymentLink \
 	./http:FuzzParseResetFeeRequest \
+	./http:FuzzParseReturnLink \
 	./http/plugin:FuzzParseObject \
 	./http/plugin:FuzzParseOrderData \
 	./http/plugin:FuzzParseToken \

@@ -268,7 +268,7 @@ func (s *Server) writePage(w http.ResponseWriter, status int, v *pageView, start
 func formAction(ms []methodView) string {
 	src := "'self'"
 	for _, m := range ms {
-		for _, o := range m.Offer.Origins {
+		for _, o := range m.Origins {
 			if originRE.MatchString(o) && !strings.Contains(src, " "+o) {
 				src += " " + o
 			}

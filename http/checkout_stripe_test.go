@@ -86,7 +86,7 @@ func (c *chrome) waitText(sel, want string, within time.Duration) string {
 	walletdtest.CheckFor(c.t, within, 100*time.Millisecond, func() error {
 		s, err := chromedp.Run(c.ctx, chromedp.Text(chromedp.CSS(sel)))
 		if got = s; err != nil || !strings.Contains(s, want) {
-			return fmt.Errorf("%s is %q (%v), want %q", sel, s, err, want)
+			return fmt.Errorf("%s is %q (%w), want %q", sel, s, err, want)
 		}
 		return nil
 	})

@@ -130,7 +130,7 @@ func TestServe_FinancingCheckoutBrowser(t *testing.T) {
 	walletdtest.CheckFor(t, 10*time.Second, 100*time.Millisecond, func() error {
 		back, err := chromedp.Run(ctx, chromedp.Location())
 		if err != nil || !strings.Contains(back, "/financing/return/success") {
-			return fmt.Errorf("browser at %s (%v)", back, err)
+			return fmt.Errorf("browser at %s (%w)", back, err)
 		}
 		return nil
 	})
