@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -161,5 +164,71 @@ func TestServe_FinancingCheckoutBrowser(t *testing.T) {
 	})
 	if len(o.Payments) != 1 || o.Payments[0].Method != "wegetfinancing" {
 		t.Fatalf("payments %+v", o.Payments)
+	}
+}
+
+// TestServe_StripeKeyFile: --stripe-secret-key-file must hold a Stripe
+// secret key (serve refuses to start otherwise); with one, the payment
+// page offers "Pay by card", whose button reaches the Stripe API at
+// --stripe-api-url with that key.
+func TestServe_StripeKeyFile(t *testing.T) {
+	for name, content := range map[string]string{"publishable key": "pk_test_abc\n", "two words": "sk_test_a sk_test_b", "missing": ""} {
+		dir := filepath.Join(t.TempDir(), "data")
+		key := filepath.Join(t.TempDir(), "stripe-key")
+		if content != "" {
+			os.WriteFile(key, []byte(content), 0o600)
+		}
+		out, err := exec.Command(binary, "serve", "--data-dir", dir, "--http-addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0",
+			"--stripe-secret-key-file", key).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "--stripe-secret-key-file") || strings.Contains(string(out), "sk_test_a") {
+			t.Fatalf("%s: %v\n%s", name, err, out)
+		}
+	}
+
+	var mu sync.Mutex
+	var auth []string
+	stripe := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		auth = append(auth, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"cs_test_1","object":"checkout.session","url":"https://checkout.stripe.com/c/pay/cs_test_1","expires_at":%d}`, time.Now().Add(time.Hour).Unix())
+	}))
+	defer stripe.Close()
+	key := filepath.Join(t.TempDir(), "stripe-key")
+	os.WriteFile(key, []byte("sk_test_serve_key\n"), 0o600)
+	dir := filepath.Join(t.TempDir(), "data")
+	addr := freeAddr(t)
+	p := startServe(t, dir, "--http-addr", addr, "--public-url", "http://"+addr, "--stripe-secret-key-file", key, "--stripe-api-url", stripe.URL)
+	shop := mustResetFeeShop(t, p, 1, "100.00")
+	_, link, err := shop.request(0, shop.variations[0], "acc-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindSubmatch(page)
+	if resp.StatusCode != 200 || !strings.Contains(string(page), `id="method-stripe"`) || m == nil ||
+		!strings.Contains(resp.Header.Get("Content-Security-Policy"), "form-action 'self' https://checkout.stripe.com;") {
+		t.Fatalf("page: %d %s\n%s", resp.StatusCode, resp.Header.Get("Content-Security-Policy"), page)
+	}
+	resp, err = c.PostForm(link, url.Values{"method": {"stripe"}, "csrf_token": {string(m[1])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != "https://checkout.stripe.com/c/pay/cs_test_1" {
+		t.Fatalf("pay by card: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(auth) != 1 || auth[0] != "POST /v1/checkout/sessions Bearer sk_test_serve_key" {
+		t.Fatalf("Stripe saw %v", auth)
 	}
 }
