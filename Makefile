@@ -42,6 +42,7 @@ FUZZ_TARGETS = \
 	./http:FuzzEntryAnswer \
 	./http:FuzzParsePaymentLink \
 	./http:FuzzParseResetFeeRequest \
+	./http:FuzzParseReturnLink \
 	./http/plugin:FuzzParseObject \
 	./http/plugin:FuzzParseOrderData \
 	./http/plugin:FuzzParseToken \

@@ -67,7 +67,26 @@ type PaymentLink struct {
 	ExpiresAt   time.Time `json:"expires_at"`
 	SpentAt     time.Time `json:"spent_at,omitzero"`
 	ExpiredAt   time.Time `json:"expired_at,omitzero"`
+	// HeldUntil, when after ExpiresAt, defers the expiry of the link's
+	// order: a provider checkout (HeldBy: stripe, wegetfinancing) was
+	// started on the page and its payment may still arrive until then.
+	HeldUntil time.Time `json:"held_until,omitzero"`
+	HeldBy    string    `json:"held_by,omitempty"`
 }
+
+// ExpiryAt is when the link's order, still pending, is cancelled: the
+// link's expiry, or the end of a provider checkout's hold.
+func (l *PaymentLink) ExpiryAt() time.Time {
+	if l.HeldUntil.After(l.ExpiresAt) {
+		return l.HeldUntil
+	}
+	return l.ExpiresAt
+}
+
+// MaxLinkHold bounds how long after it is placed a provider checkout's
+// hold may defer a link's expiry (Stripe's longest Checkout Session
+// lives 24 hours).
+const MaxLinkHold = 24 * time.Hour
 
 // ResetFeeRef is the reset-fee order an account holds for a variation
 // (object kind ObjResetFeeRef): a new request while it is pending
@@ -86,4 +105,5 @@ func ResetFeeRefKey(accountID string, variationID int64) string {
 const (
 	TypeResetFeeKey      = "reset_fee_key"
 	TypePaymentLinkSpent = "payment_link_spent"
+	TypePaymentLinkHeld  = "payment_link_held"
 )

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,6 +141,7 @@ func (s *Server) registerCheckoutRoutes(handle handleFunc) {
 	s.checkout()
 	handle("GET", "/checkout/order-pay/{order_id}/", "", s.handleCheckoutPage)
 	handle("POST", "/checkout/order-pay/{order_id}/", "", s.handleCheckoutPay)
+	handle("GET", "/checkout/order-received/{order_id}/", "", s.handleCheckoutReturn)
 }
 
 // ParsePaymentLink reads a payment link: the order id of its path and the
@@ -227,6 +229,10 @@ type pageView struct {
 	Price     string
 	Status    string
 	Methods   []methodView
+	// Refresh (seconds) reloads the return page while the payment is
+	// awaited; BackURL links it back to the payment page.
+	Refresh int
+	BackURL string
 }
 
 type methodView struct {
@@ -247,13 +253,33 @@ func (s *Server) writePage(w http.ResponseWriter, status int, v *pageView, start
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action "+formAction(v.Methods)+"; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(status)
 	if err := checkoutTmpl.Execute(w, v); err != nil {
 		s.Logger.Warn("render payment page", walletd.LogError, err)
 	}
 	s.checkoutMetrics().page(v.Kind, time.Since(start))
 }
+
+// formAction is the CSP's form-action sources: the page itself, and the
+// origins of the providers' pages the methods' forms redirect to (a
+// browser enforces form-action on the redirects that follow a form's
+// POST).
+func formAction(ms []methodView) string {
+	src := "'self'"
+	for _, m := range ms {
+		for _, o := range m.Origins {
+			if originRE.MatchString(o) && !strings.Contains(src, " "+o) {
+				src += " " + o
+			}
+		}
+	}
+	return src
+}
+
+// originRE is an origin a CSP may name: a scheme and a host (possibly
+// *.wildcarded), optionally a port.
+var originRE = regexp.MustCompile(`^https?://(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?$`)
 
 // errorPage renders the error page.
 func (s *Server) errorPage(w http.ResponseWriter, status int, msg string, start time.Time) {
@@ -364,6 +390,17 @@ func (s *Server) boundPage(r *http.Request, id int64, token string) (*CheckoutPa
 		return nil, walletd.Errorf(walletd.ENotFound, "This payment link is not valid.")
 	}
 	p.PageURL += token
+	p.ReturnURL = ReturnURL(s.publicURL(), id, token)
+	p.Hold = func(ctx context.Context, provider string, until time.Time) error {
+		res, err := s.Writer.Submit(ctx, "", &ledger.HoldPaymentLink{OrderID: id, SessionHash: p.SessionHash, Provider: provider, Until: until})
+		if err != nil {
+			return err
+		}
+		if l, ok := res.Object.(*walletd.PaymentLink); ok && s.checkout().Expirer != nil {
+			s.checkout().Expirer.Schedule(id, l.ExpiryAt())
+		}
+		return nil
+	}
 	return p, nil
 }
 
@@ -379,7 +416,9 @@ func (s *Server) payPage(w http.ResponseWriter, r *http.Request, status int, p *
 	v.Kind, v.Title, v.Error = "pay", "Pay order #"+strconv.FormatInt(p.Order.ID, 10), errMsg
 	csrf := c.csrfToken(p.Order.ID, session)
 	for _, m := range c.methods {
-		v.Methods = append(v.Methods, methodView{ID: m.ID(), CSRF: csrf, Offer: m.Offer(r.Context(), p)})
+		if off := m.Offer(r.Context(), p); !off.Hidden {
+			v.Methods = append(v.Methods, methodView{ID: m.ID(), CSRF: csrf, Offer: off})
+		}
 	}
 	s.writePage(w, status, v, start)
 }

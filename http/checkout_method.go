@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/walletd/walletd"
 
@@ -52,6 +53,15 @@ type CheckoutPage struct {
 	// PageURL is the page's own absolute URL (under the public URL), for a
 	// provider's return and cancel URLs.
 	PageURL string
+	// ReturnURL is the order's return page (checkout_return.go): it needs
+	// no cookie, so a provider's redirect back (cross-site, which does not
+	// carry the page's SameSite=Strict cookie) shows the order's status.
+	ReturnURL string
+	// Hold, called by a method that sends the customer to a provider's
+	// checkout, defers the cancellation of the order at the link's expiry
+	// until "until" (ledger.HoldPaymentLink), so that the provider's
+	// payment, arriving later, finds the order pending.
+	Hold func(ctx context.Context, provider string, until time.Time) error
 }
 
 // Offer is what the payment page shows of a method.
@@ -62,6 +72,14 @@ type Offer struct {
 	Button    string
 	// Fields are extra hidden inputs of the method's form.
 	Fields map[string]string
+	// Origins are the origins (https://host, https://*.host) of the
+	// provider pages Pay may redirect to: the page's Content-Security-
+	// Policy form-action allows them, as browsers apply it to the
+	// redirect that follows the form's POST.
+	Origins []string
+	// Hidden leaves the method off the page (e.g. financing for an amount
+	// it does not cover).
+	Hidden bool
 }
 
 // PayResult is the outcome of a method's Pay: the order as the payment

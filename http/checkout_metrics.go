@@ -25,7 +25,7 @@ type checkoutMetrics struct {
 var (
 	resetFeeOutcomes = []string{"created", "unauthorized", "invalid"}
 	linkEvents       = []string{"issued", "spent", "expired", "refused"}
-	pageKinds        = []string{"pay", "result", "error"}
+	pageKinds        = []string{"pay", "result", "return", "error"}
 	orderStatuses    = []string{walletd.OrderPending, walletd.OrderProcessing, walletd.OrderCompleted, walletd.OrderCancelled, walletd.OrderFailed, walletd.OrderRefunded}
 )
 
@@ -39,7 +39,7 @@ func newCheckoutMetrics(m *Metrics, reader walletd.LedgerReader) *checkoutMetric
 		links: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "walletd_payment_links_total",
 			Help: "Payment links by event: issued, spent (first visit), expired (order cancelled unpaid), refused (a visit to an unknown, spent or expired link)."}, []string{"event"}),
 		pages: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "walletd_payment_page_duration_seconds",
-			Help:    "Time to answer a payment page, by page: pay, result, error.",
+			Help:    "Time to answer a payment page, by page: pay, result, return, error.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}, []string{"page"}),
 		orders: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "walletd_checkout_orders_total",
 			Help: "Orders the reset-fee flow moved, by the status it moved them to."}, []string{"status"}),

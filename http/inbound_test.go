@@ -26,6 +26,13 @@ const inboundStripeSecret = "whsec_http_test_0123456789abcdef"
 // webhooks.db (secrets sealed).
 func mustInboundServer(tb testing.TB) (*testServer, *inbound.Pipeline) {
 	tb.Helper()
+	return mustInboundCheckoutServer(tb, nil)
+}
+
+// mustInboundCheckoutServer is mustInboundServer whose payment pages are
+// co.
+func mustInboundCheckoutServer(tb testing.TB, co *whttp.Checkout) (*testServer, *inbound.Pipeline) {
+	tb.Helper()
 	l := walletdtest.MustOpenLedger(tb, nil)
 	k, token, err := walletd.NewAPIKey("admin", []string{walletd.ScopeAdmin}, time.Now())
 	if err != nil {
@@ -50,7 +57,7 @@ func mustInboundServer(tb testing.TB) (*testServer, *inbound.Pipeline) {
 	if err := p.Open(); err != nil {
 		tb.Fatal(err)
 	}
-	s := &whttp.Server{Addr: "127.0.0.1:0", Writer: l.Writer, Ledger: l.DB, APIKeys: l.DB, Logger: logger, Inbound: p}
+	s := &whttp.Server{Addr: "127.0.0.1:0", Writer: l.Writer, Ledger: l.DB, APIKeys: l.DB, Logger: logger, Inbound: p, Checkout: co}
 	if err := s.Open(); err != nil {
 		tb.Fatal(err)
 	}

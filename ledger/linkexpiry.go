@@ -67,7 +67,7 @@ func (x *LinkExpirer) Open(ctx context.Context) error {
 				return err
 			}
 			if o, ok := ov.(*walletd.ShopOrder); ok && o.Status == walletd.OrderPending {
-				x.Schedule(l.OrderID, l.ExpiresAt)
+				x.Schedule(l.OrderID, l.ExpiryAt())
 			}
 		}
 		if len(page) < 1000 {

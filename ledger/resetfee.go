@@ -71,8 +71,9 @@ type PayLinkFromWallet struct {
 
 // ExpirePaymentLink cancels an order whose payment link has expired while
 // it is still pending (order.updated, status cancelled), and marks the
-// link expired. Before the link's expiry, or once the order left pending,
-// it is EConflict and changes nothing.
+// link expired. Before the link's expiry (or the end of its hold,
+// HoldPaymentLink), or once the order left pending, it is EConflict and
+// changes nothing.
 type ExpirePaymentLink struct {
 	OrderID int64 `json:"order_id"`
 }
@@ -298,8 +299,8 @@ func (c *ExpirePaymentLink) apply(b *batch, r *request) error {
 		return walletd.Errorf(walletd.ENotFound, "Order %d has no payment link.", c.OrderID)
 	} else if l.Status == walletd.LinkExpired {
 		return walletd.Errorf(walletd.EConflict, "The payment link of order %d has expired already.", c.OrderID)
-	} else if b.now.Before(l.ExpiresAt) {
-		return walletd.Errorf(walletd.EConflict, "The payment link of order %d expires at %s.", c.OrderID, l.ExpiresAt.Format(time.RFC3339Nano))
+	} else if at := l.ExpiryAt(); b.now.Before(at) { // the link, or a provider checkout's hold (HoldPaymentLink)
+		return walletd.Errorf(walletd.EConflict, "The payment link of order %d expires at %s.", c.OrderID, at.Format(time.RFC3339Nano))
 	}
 	if err := b.endUnpaid(r, c.OrderID, "The payment link expired unpaid.", walletd.OrderCancelled, walletd.TypeOrderCancelled); err != nil {
 		return err

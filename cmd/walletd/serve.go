@@ -425,6 +425,7 @@ func (s *server) Open(ctx context.Context) error {
 	}
 	if fs := s.financing.Service(); fs != nil {
 		s.http.Financing = fs
+		checkout.Methods = append(checkout.Methods, &whttp.FinancingMethod{Service: fs})
 	}
 	s.http.Lag = s.lagChecker()
 	reg.MustRegister(s.http.Lag)

@@ -48,6 +48,21 @@ type CheckoutSession struct {
 // argument is wrong) or EUnavailable (Stripe refused or could not be
 // reached; the error says why, without the key).
 func (c *Checkout) CreateSession(ctx context.Context, o *walletd.ShopOrder, successURL, cancelURL, idempotencyKey string) (*CheckoutSession, error) {
+	return c.CreateSessionWith(ctx, o, SessionOptions{SuccessURL: successURL, CancelURL: cancelURL, IdempotencyKey: idempotencyKey})
+}
+
+// SessionOptions are the arguments of CreateSessionWith.
+type SessionOptions struct {
+	SuccessURL, CancelURL, IdempotencyKey string
+	// ExpiresAt, if not zero, is when the session expires (Stripe
+	// accepts 30 minutes to 24 hours from its creation; default 24 hours).
+	ExpiresAt time.Time
+}
+
+// CreateSessionWith is CreateSession with its options, ExpiresAt among
+// them.
+func (c *Checkout) CreateSessionWith(ctx context.Context, o *walletd.ShopOrder, opt SessionOptions) (*CheckoutSession, error) {
+	successURL, cancelURL, idempotencyKey := opt.SuccessURL, opt.CancelURL, opt.IdempotencyKey
 	if c.SecretKey == "" {
 		return nil, walletd.Errorf(walletd.EUnavailable, "Stripe is not configured.")
 	} else if o.Status != walletd.OrderPending {
@@ -96,6 +111,9 @@ func (c *Checkout) CreateSession(ctx context.Context, o *walletd.ShopOrder, succ
 		PaymentIntentData: &stripe.CheckoutSessionCreatePaymentIntentDataParams{Metadata: map[string]string{"order_id": id}},
 	}
 	params.AddMetadata("order_id", id)
+	if !opt.ExpiresAt.IsZero() {
+		params.ExpiresAt = stripe.Int64(opt.ExpiresAt.Unix())
+	}
 	if o.Billing.Email != "" {
 		params.CustomerEmail = stripe.String(o.Billing.Email)
 	}
