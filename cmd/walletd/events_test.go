@@ -243,48 +243,15 @@ func TestServe_MigratesLegacySubjects(t *testing.T) {
 
 	// Make the stream what an earlier walletd left: the same messages on
 	// walletd.<event key>, in a stream without the transform.
-	ctx := context.Background()
-	srv := &bus.Server{Addr: "127.0.0.1:0", StoreDir: filepath.Join(dir, "nats"), NoAuth: true}
-	if err := srv.Open(); err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, _ := jetstream.New(nc)
-	s, err := js.Stream(ctx, "WALLETD")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var msgs []*jetstream.RawStreamMsg
-	for seq := uint64(1); seq <= s.CachedInfo().State.LastSeq; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		msgs = append(msgs, m)
-	}
-	if err := js.DeleteStream(ctx, "WALLETD"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "WALLETD", Subjects: []string{"walletd.>"}, Storage: jetstream.FileStorage,
-		Duplicates: 2 * time.Minute, Retention: jetstream.LimitsPolicy, Discard: jetstream.DiscardOld}); err != nil {
-		t.Fatal(err)
-	}
-	for i, m := range msgs {
+	n := rewriteStream(t, dir, func(_ int, m *jetstream.RawStreamMsg) *nats.Msg {
 		key, ok := events.KeyFromSubject("walletd", m.Subject)
 		if !ok {
 			t.Fatalf("subject %s", m.Subject)
 		}
 		old := nats.NewMsg("walletd." + key)
 		old.Header, old.Data = m.Header, m.Data
-		if _, err := js.PublishMsg(ctx, old, jetstream.WithExpectLastSequence(uint64(i))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	nc.Close()
-	srv.Close()
+		return old
+	})
 	// The read models are rebuilt from the stream, old subjects included.
 	for _, f := range []string{"projections.db", "projections.db-wal", "projections.db-shm"} {
 		os.Remove(filepath.Join(dir, f))
@@ -322,6 +289,7 @@ func TestServe_MigratesLegacySubjects(t *testing.T) {
 		return nil
 	})
 	// The stream: the old messages as they were, then the new subjects.
+	ctx := context.Background()
 	nc2 := p2.natsConnect(t)
 	defer nc2.Close()
 	js2, _ := jetstream.New(nc2)
@@ -334,7 +302,7 @@ func TestServe_MigratesLegacySubjects(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if info.State.Msgs < uint64(len(msgs))+3 {
+		if info.State.Msgs < uint64(n)+3 {
 			return fmt.Errorf("%d messages", info.State.Msgs)
 		}
 		for seq := uint64(1); seq <= info.State.LastSeq; seq++ {
@@ -343,7 +311,7 @@ func TestServe_MigratesLegacySubjects(t *testing.T) {
 				return err
 			}
 			sp, ok := events.ParseSubject("walletd", m.Subject)
-			if !ok || sp.Legacy != (seq <= uint64(len(msgs))) || m.Header.Get(nats.MsgIdHdr) == "" {
+			if !ok || sp.Legacy != (seq <= uint64(n)) || m.Header.Get(nats.MsgIdHdr) == "" {
 				return fmt.Errorf("message %d on %s", seq, m.Subject)
 			}
 		}
@@ -352,4 +320,50 @@ func TestServe_MigratesLegacySubjects(t *testing.T) {
 	if err := p2.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// rewriteStream makes the WALLETD stream of the stopped instance in dir
+// what an earlier walletd left: every message read back, the stream made
+// again without the subject transform, and each message published anew as
+// old makes it (old's i is the message's index, from 0). It returns how
+// many messages the stream holds.
+func rewriteStream(t *testing.T, dir string, old func(i int, m *jetstream.RawStreamMsg) *nats.Msg) int {
+	t.Helper()
+	ctx := context.Background()
+	srv := &bus.Server{Addr: "127.0.0.1:0", StoreDir: filepath.Join(dir, "nats"), NoAuth: true}
+	if err := srv.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	s, err := js.Stream(ctx, "WALLETD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []*jetstream.RawStreamMsg
+	for seq := uint64(1); seq <= s.CachedInfo().State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, m)
+	}
+	if err := js.DeleteStream(ctx, "WALLETD"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "WALLETD", Subjects: []string{"walletd.>"}, Storage: jetstream.FileStorage,
+		Duplicates: 2 * time.Minute, Retention: jetstream.LimitsPolicy, Discard: jetstream.DiscardOld}); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range msgs {
+		if _, err := js.PublishMsg(ctx, old(i, m), jetstream.WithExpectLastSequence(uint64(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return len(msgs)
 }

@@ -41,47 +41,14 @@ func TestServe_AdoptUnsignedStream(t *testing.T) {
 	}
 
 	// What an earlier walletd left: the same messages without the MAC.
-	ctx := context.Background()
-	srv := &bus.Server{Addr: "127.0.0.1:0", StoreDir: filepath.Join(dir, "nats"), NoAuth: true}
-	if err := srv.Open(); err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, _ := jetstream.New(nc)
-	s, err := js.Stream(ctx, "WALLETD")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var msgs []*jetstream.RawStreamMsg
-	for seq := uint64(1); seq <= s.CachedInfo().State.LastSeq; seq++ {
-		m, err := s.GetMsg(ctx, seq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		msgs = append(msgs, m)
-	}
-	if err := js.DeleteStream(ctx, "WALLETD"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "WALLETD", Subjects: []string{"walletd.>"}, Storage: jetstream.FileStorage,
-		Duplicates: 2 * time.Minute, Retention: jetstream.LimitsPolicy, Discard: jetstream.DiscardOld}); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range msgs {
+	rewriteStream(t, dir, func(_ int, m *jetstream.RawStreamMsg) *nats.Msg {
 		old := nats.NewMsg(m.Subject)
 		for _, k := range []string{nats.MsgIdHdr, bus.HeaderSeq, bus.HeaderIndex} {
 			old.Header.Set(k, m.Header.Get(k))
 		}
 		old.Data = m.Data
-		if _, err := js.PublishMsg(ctx, old); err != nil {
-			t.Fatal(err)
-		}
-	}
-	nc.Close()
-	srv.Close()
+		return old
+	})
 
 	p = startServe(t, dir)
 	if len(p.logRecords("--adopt-unsigned-stream")) == 0 {
