@@ -115,16 +115,39 @@ func (x *LinkExpirer) fire(id int64, at time.Time) {
 		if x.OnExpired != nil {
 			x.OnExpired(id)
 		}
-	case walletd.EConflict, walletd.ENotFound:
-		// Paid, cancelled or expired already: nothing to do.
+	case walletd.ENotFound:
+	case walletd.EConflict:
+		// Paid, cancelled or expired already: nothing to do; but if the
+		// order is still pending, the writer's clock had not reached the
+		// expiry yet: try again.
+		if x.stillPending(ctx, id) {
+			x.retry(id, at, time.Second)
+		}
 	default:
 		x.Logger.Warn("expire payment link: retrying", "order_id", id, walletd.LogError, err)
-		x.mu.Lock()
-		if !x.closed {
-			x.timers[id] = time.AfterFunc(time.Second, func() { x.fire(id, at) })
-		}
-		x.mu.Unlock()
+		x.retry(id, at, time.Second)
 	}
+}
+
+// retry fires order id's expiry again after d.
+func (x *LinkExpirer) retry(id int64, at time.Time, d time.Duration) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.closed {
+		x.timers[id] = time.AfterFunc(d, func() { x.fire(id, at) })
+	}
+}
+
+// stillPending reports whether order id is pending with its link not
+// expired, as stored.
+func (x *LinkExpirer) stillPending(ctx context.Context, id int64) bool {
+	lv, err := x.Reader.Object(ctx, walletd.ObjPaymentLink, walletd.IntKey(id))
+	if l, ok := lv.(*walletd.PaymentLink); err != nil || !ok || l.Status == walletd.LinkExpired {
+		return false
+	}
+	ov, err := x.Reader.Object(ctx, walletd.ObjShopOrder, walletd.IntKey(id))
+	o, ok := ov.(*walletd.ShopOrder)
+	return err == nil && ok && o.Status == walletd.OrderPending
 }
 
 // Close stops the timers and waits for expiries under way. What is left

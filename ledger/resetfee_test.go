@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,4 +116,47 @@ func TestResetFee_RestoredAfterRestart(t *testing.T) {
 	if rep := l.Verify(t); !rep.OK {
 		t.Fatalf("verify: %+v", rep)
 	}
+}
+
+// TestLinkExpirer_WriterClockBehind: an expiry that reaches the writer
+// before the writer's clock passed the link's end is tried again until
+// it cancels the order.
+func TestLinkExpirer_WriterClockBehind(t *testing.T) {
+	var mu sync.Mutex
+	writerNow := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	l := walletdtest.MustOpenLedger(t, func(c *ledger.WriterConfig) {
+		c.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return writerNow }
+	})
+	ctx := context.Background()
+	res, err := l.Writer.Submit(ctx, "", &ledger.CreateProduct{Name: "Reset", Currency: "USD",
+		Variations: []ledger.VariationInput{{ChallengeType: "1 Step", AccountSize: "$5,000", Price: "9.00"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = l.Writer.Submit(ctx, "", &ledger.CreateResetFeeOrder{AccountID: "1", VariationID: res.Object.(*walletd.Product).VariationIDs[0],
+		TokenHash: sha("t"), TTL: 5 * time.Minute, Billing: walletd.OrderAddress{Email: "a@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := res.Object.(*walletd.ShopOrder)
+	// The expirer's clock is past the expiry; the writer's is not, yet.
+	x := &ledger.LinkExpirer{Writer: l.Writer, Reader: l.DB, Now: func() time.Time { return o.CreatedAt.Add(time.Hour) }, Margin: time.Millisecond}
+	if err := x.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	time.Sleep(200 * time.Millisecond)
+	if v, _ := l.DB.Object(ctx, walletd.ObjShopOrder, walletd.IntKey(o.ID)); v.(*walletd.ShopOrder).Status != walletd.OrderPending {
+		t.Fatal("cancelled before the writer's clock reached the expiry")
+	}
+	mu.Lock()
+	writerNow = writerNow.Add(5 * time.Minute)
+	mu.Unlock()
+	walletdtest.CheckFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+		v, _ := l.DB.Object(ctx, walletd.ObjShopOrder, walletd.IntKey(o.ID))
+		if st := v.(*walletd.ShopOrder).Status; st != walletd.OrderCancelled {
+			return fmt.Errorf("order is %s", st)
+		}
+		return nil
+	})
 }
