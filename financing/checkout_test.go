@@ -3,8 +3,6 @@ package financing_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -15,30 +13,10 @@ import (
 	"github.com/walletd/walletd/walletdtest"
 )
 
-// browser returns a headless Chromium context (CHROMIUM names the binary;
-// default: chromium on the PATH).
+// browser returns a headless Chromium context.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	bin := os.Getenv("CHROMIUM")
-	if bin == "" {
-		var err error
-		if bin, err = exec.LookPath("chromium"); err != nil {
-			t.Fatalf("no chromium (install it with apt-get install chromium, or set CHROMIUM): %v", err)
-		}
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(cancel3)
-	return ctx
+	return walletdtest.NewBrowser(t, "the fake provider's page").Ctx
 }
 
 // The customer's side in a real browser: the page at href, the Approve

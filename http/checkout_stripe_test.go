@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,49 +17,20 @@ import (
 	"github.com/walletd/walletd/webhooks/inbound"
 )
 
-// chrome is a headless Chromium driven by chromedp, keeping screenshots
-// in the test's temp dir (and $WALLETD_TEST_SHOTS when set).
+// chrome is walletdtest's browser with the page tests' helpers.
 type chrome struct {
+	*walletdtest.Browser
 	t   *testing.T
 	ctx context.Context
-	dir string
 }
 
 func newChrome(t *testing.T) *chrome {
 	t.Helper()
-	browser := findBrowser()
-	if browser == "" {
-		t.Skip("SKIPPED: NO BROWSER FOUND (install Debian's chromium: apt-get install -y chromium); the payment page was not tested in a browser")
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(browser),
-		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.NoFirstRun, chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	actx, cancel1 := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	ctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancel3(); cancel2(); cancel1() })
-	return &chrome{t: t, ctx: ctx, dir: t.TempDir()}
+	b := walletdtest.NewBrowser(t, "the payment page")
+	return &chrome{Browser: b, t: t, ctx: b.Ctx}
 }
 
-func (c *chrome) shot(name string) {
-	c.t.Helper()
-	buf, err := chromedp.Run(c.ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		c.t.Fatalf("screenshot %s: %v", name, err)
-	}
-	path := filepath.Join(c.dir, name+".png")
-	if err := os.WriteFile(path, buf, 0o600); err != nil {
-		c.t.Fatal(err)
-	}
-	if d := os.Getenv("WALLETD_TEST_SHOTS"); d != "" {
-		os.WriteFile(filepath.Join(d, name+".png"), buf, 0o600)
-	}
-	c.t.Logf("screenshot %s", path)
-}
+func (c *chrome) shot(name string) { c.t.Helper(); c.Shot(name) }
 
 func (c *chrome) text(sel string) string {
 	c.t.Helper()

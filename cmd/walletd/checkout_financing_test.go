@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -32,18 +31,7 @@ import (
 // endpoint receives order.updated. Screenshots go to the test's temp dir
 // (and $WALLETD_TEST_SHOTS).
 func TestServe_FinancingCheckoutBrowser(t *testing.T) {
-	bin := os.Getenv("WALLETD_TEST_BROWSER")
-	if bin == "" {
-		for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-			if p, err := exec.LookPath(name); err == nil {
-				bin = p
-				break
-			}
-		}
-	}
-	if bin == "" {
-		t.Skip("SKIPPED: NO BROWSER FOUND (install Debian's chromium: apt-get install -y chromium); pay over time was not tested in a browser")
-	}
+	b := walletdtest.NewBrowser(t, "pay over time")
 	fake := (&financingtest.Fake{MerchantID: "m-42", Username: "shop-user", Password: "s3cret-pass"}).Start()
 	defer fake.Close()
 	var mu sync.Mutex
@@ -79,30 +67,7 @@ func TestServe_FinancingCheckoutBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	shots := t.TempDir()
-	shot := func(name string) {
-		t.Helper()
-		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o600)
-		if d := os.Getenv("WALLETD_TEST_SHOTS"); d != "" {
-			os.WriteFile(filepath.Join(d, name+".png"), buf, 0o600)
-		}
-	}
+	ctx, shot := b.Ctx, b.Shot
 	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+
+	"github.com/walletd/walletd/webhooks"
 )
 
 // insecureDataDirFlag is the flag that lets serve use a data directory that
@@ -92,4 +94,15 @@ func tightenFiles(dir string, logger *slog.Logger) error {
 		return fmt.Errorf("data dir: %w", err)
 	}
 	return nil
+}
+
+// dataDirSealer returns the sealer of secrets kept in webhooks.db, with
+// the data dir's webhooks.key (made at first use): outbound endpoint
+// secrets, inbound gateway secrets and the financing password share it.
+func dataDirSealer(dataDir string) (*webhooks.Sealer, error) {
+	key, err := webhooks.LoadOrCreateKey(filepath.Join(dataDir, "webhooks.key"))
+	if err != nil {
+		return nil, err
+	}
+	return webhooks.NewSealer(key)
 }

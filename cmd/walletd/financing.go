@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/walletd/walletd"
 	"github.com/walletd/walletd/financing"
-	"github.com/walletd/walletd/webhooks"
 )
 
 // financingConfig configures consumer financing in `walletd serve`. The
@@ -61,11 +60,7 @@ func (f *financingPart) Open() (err error) {
 	if c.Timeout <= 0 || c.Window <= 0 {
 		return fmt.Errorf("--financing-timeout and --financing-window must be above zero")
 	}
-	key, err := webhooks.LoadOrCreateKey(filepath.Join(f.DataDir, "webhooks.key"))
-	if err != nil {
-		return err
-	}
-	seal, err := webhooks.NewSealer(key)
+	seal, err := dataDirSealer(f.DataDir)
 	if err != nil {
 		return err
 	}

@@ -89,11 +89,7 @@ func (w *inboundWebhooks) Open() (err error) {
 			return fmt.Errorf("--paypal-cert-roots %s: no PEM certificate", c.PayPalRoots)
 		}
 	}
-	key, err := webhooks.LoadOrCreateKey(filepath.Join(w.DataDir, "webhooks.key"))
-	if err != nil {
-		return err
-	}
-	seal, err := webhooks.NewSealer(key)
+	seal, err := dataDirSealer(w.DataDir)
 	if err != nil {
 		return err
 	}
