@@ -465,7 +465,11 @@ func (c *Consumer) idleCheck(ctx context.Context, cons jetstream.Consumer, sub *
 	if err != nil {
 		return fmt.Errorf("%s: consumer info: %w", c.Name, err)
 	}
-	if target > 0 && ci.NumPending == 0 && ci.NumAckPending == 0 {
+	// Caught up when the server has nothing left to deliver and what it
+	// delivered was applied. Consumers acknowledge nothing (AckNone), so
+	// NumAckPending is always 0: messages delivered but still in the
+	// client's buffer show only in Delivered.Stream, past applied.
+	if target > 0 && ci.NumPending == 0 && ci.NumAckPending == 0 && ci.Delivered.Stream <= applied {
 		return errCaughtUp // every message there is was applied
 	}
 	if ci.NumPending > 0 && sub.Queued() == 0 {
