@@ -16,6 +16,7 @@ import (
 	"github.com/walletd/walletd"
 
 	"github.com/walletd/walletd/ledger"
+	"github.com/walletd/walletd/webhooks/inbound"
 )
 
 // PostbackPath is where walletd receives postbacks, under its public URL.
@@ -31,9 +32,9 @@ const DefaultTimeout = 20 * time.Second
 // MaxAnswerBytes bounds the provider's answer walletd reads.
 const MaxAnswerBytes = 64 << 10
 
-// Service is consumer financing: the settings, the one request per order
-// or top-up, and the reception of postbacks. Set the fields; it needs no
-// Open (Processor applies the postbacks it records).
+// Service is consumer financing: the settings and the one request per
+// order or top-up. Set the fields; it needs no Open. The postbacks go
+// through the inbound pipeline (Adapter).
 type Service struct {
 	Store      *Store
 	Writer     walletd.Submitter
@@ -53,9 +54,10 @@ type Service struct {
 	// Window is how far a postback's x-timestamp may be from now (default
 	// DefaultWindow).
 	Window time.Duration
-	// Notify, if set, is called after a postback is recorded (the
-	// Processor's Notify).
-	Notify  func()
+	// Inbound is the inbound pipeline's log: each request sent is logged
+	// there (direction out), and the postbacks are read from it (nil:
+	// requests are not logged there, and Postbacks lists nothing).
+	Inbound InboundLog
 	Metrics *Metrics
 	Logger  *slog.Logger
 	Now     func() time.Time
@@ -64,6 +66,19 @@ type Service struct {
 	mu    sync.Mutex
 	locks map[string]*refLock
 }
+
+// InboundLog is the inbound pipeline's log and events as financing uses
+// them; *inbound.DB implements it.
+type InboundLog interface {
+	// LogOutbound logs a call of the provider (direction out).
+	LogOutbound(ctx context.Context, e *inbound.LogEntry) (int64, error)
+	// Events lists the recorded events of a gateway, newest first.
+	Events(ctx context.Context, state, gateway string, before int64, limit int) ([]*inbound.Record, error)
+	// Duplicates counts the deliveries that found an event recorded.
+	Duplicates(ctx context.Context, id int64) (int, error)
+}
+
+var _ InboundLog = (*inbound.DB)(nil)
 
 type refLock struct {
 	mu sync.Mutex
@@ -253,11 +268,14 @@ func offered(c *credentials, amount walletd.Money, currency string) error {
 
 // RequestOrder returns the financing request of pending order id,
 // creating it at the provider if none was: concurrent and repeated calls
-// send one request. created reports that this call sent it. Returns
+// send one request. created reports that this call sent it. returnURL,
+// when not "", is where the provider sends the customer back, approved
+// or not (the payment page's order-received page); "" uses the settings'
+// success_url and failure_url. Returns
 // ENotFound, EConflict (not pending, not configured, a send in
 // progress), ECurrencyMismatch, EInvalidAmount (outside the range),
 // EProvider (the provider refused or did not answer).
-func (s *Service) RequestOrder(ctx context.Context, id int64) (*walletd.FinancingRequest, bool, error) {
+func (s *Service) RequestOrder(ctx context.Context, id int64, returnURL string) (*walletd.FinancingRequest, bool, error) {
 	s.init()
 	c, err := s.Store.settings(ctx)
 	if err != nil {
@@ -276,14 +294,13 @@ func (s *Service) RequestOrder(ctx context.Context, id int64) (*walletd.Financin
 	} else if err := offered(c, o.Total, o.Currency); err != nil {
 		return nil, false, err
 	}
-	req := orderRequest(o)
-	r, created, err := s.request(ctx, c, walletd.FinancingOrder, req, o.Total, o.Currency)
-	if err != nil {
-		return nil, false, err
+	if returnURL != "" {
+		if err := checkURL("return_url", returnURL, true); err != nil {
+			return nil, false, err
+		}
 	}
-	s.noteOrder(ctx, id, "wegetfinancing_request", map[string]string{"request_token": r.RequestToken, "href": r.Href,
-		"amount": r.Amount.String(), "created_at": r.CreatedAt.Format(time.RFC3339)}, "Financing requested from WeGetFinancing")
-	return r, created, nil
+	req := orderRequest(o)
+	return s.request(ctx, c, walletd.FinancingOrder, req, o.Total, o.Currency, returnURL)
 }
 
 // RequestTopup is RequestOrder for a pending top-up of method
@@ -319,7 +336,7 @@ func (s *Service) RequestTopup(ctx context.Context, topupID string, billing wall
 	req.MerchantTransactionID = t.ID
 	req.Amount = t.Amount.String()
 	req.CartItems = []CartItem{{SKU: "topup", DisplayName: "Wallet top-up", UnitPrice: t.Amount.String(), Quantity: "1", UnitTax: zero(t.Amount)}}
-	return s.request(ctx, c, walletd.FinancingTopup, req, t.Amount, t.Currency)
+	return s.request(ctx, c, walletd.FinancingTopup, req, t.Amount, t.Currency, "")
 }
 
 // zero returns 0 at m's scale ("0.00").
@@ -367,8 +384,11 @@ func orderRequest(o *walletd.ShopOrder) *CreateRequest {
 }
 
 // request returns the stored request of req's reference, or claims it,
-// sends it and stores the answer.
-func (s *Service) request(ctx context.Context, c *credentials, kind string, req *CreateRequest, amount walletd.Money, currency string) (*walletd.FinancingRequest, bool, error) {
+// sends it and stores the answer. Each call of the provider is logged in
+// the inbound log (direction out) and, for an order, noted on the
+// order's history. returnURL, when not "", is both the success and the
+// failure URL.
+func (s *Service) request(ctx context.Context, c *credentials, kind string, req *CreateRequest, amount walletd.Money, currency, returnURL string) (*walletd.FinancingRequest, bool, error) {
 	ref := req.MerchantTransactionID
 	defer s.lock(ref)()
 	row, claimed, err := s.Store.claim(ctx, ref, kind, amount, currency, s.Now(), s.Lease)
@@ -385,12 +405,15 @@ func (s *Service) request(ctx context.Context, c *credentials, kind string, req 
 	}
 	sh := s.shown(c)
 	req.PostbackURL, req.SuccessURL, req.FailureURL = sh.PostbackURL, withRef(sh.SuccessURL, ref), withRef(sh.FailureURL, ref)
+	if returnURL != "" {
+		req.SuccessURL, req.FailureURL = returnURL, returnURL
+	}
 	// The call runs to its end even if the caller goes away: its answer
 	// must be stored, or the next call would send a second request.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Timeout)
 	defer cancel()
 	start := s.Now()
-	a, err := s.send(cctx, c, req)
+	a, status, err := s.send(cctx, c, req)
 	took := s.Now().Sub(start)
 	if s.Metrics != nil {
 		s.Metrics.RequestTiming.Observe(took.Seconds())
@@ -402,6 +425,7 @@ func (s *Service) request(ctx context.Context, c *credentials, kind string, req 
 		var refused *refusedError
 		if errors.As(err, &refused) {
 			s.Metrics.request(ReqRefused)
+			s.sent(ctx, kind, ref, start, took, status, ReqRefused, "", refused.msg)
 			if rerr := s.Store.failed(sctx, ref, true, refused.msg, took); rerr != nil {
 				s.Logger.Error("financing: record a refused request", walletd.LogError, rerr)
 			}
@@ -409,6 +433,7 @@ func (s *Service) request(ctx context.Context, c *credentials, kind string, req 
 			return nil, false, walletd.Errorf(walletd.EProvider, "%s", refused.msg)
 		}
 		s.Metrics.request(ReqNoAnswer)
+		s.sent(ctx, kind, ref, start, took, status, ReqNoAnswer, "", clip(err.Error()))
 		if rerr := s.Store.failed(sctx, ref, false, clip(err.Error()), took); rerr != nil {
 			s.Logger.Error("financing: record a request without an answer", walletd.LogError, rerr)
 		}
@@ -422,11 +447,57 @@ func (s *Service) request(ctx context.Context, c *credentials, kind string, req 
 	}
 	s.Metrics.request(ReqCreated)
 	s.Logger.Info("financing request created", logReference, ref, logKind, kind)
+	s.sent(ctx, kind, ref, start, took, status, ReqCreated, a.RequestToken, "")
 	stored, err := s.Store.request(sctx, ref, "")
 	if err != nil {
 		return nil, false, err
 	}
+	if kind == walletd.FinancingOrder {
+		id, _ := ParseReference(ref)
+		s.noteOrder(ctx, id, MetaRequest, map[string]string{"state": "created", "request_token": stored.RequestToken, "href": stored.Href,
+			"amount": stored.Amount.String(), "created_at": stored.CreatedAt.Format(time.RFC3339), "duration_ms": fmt.Sprint(took.Milliseconds())},
+			"Financing requested from WeGetFinancing")
+	}
 	return stored, true, nil
+}
+
+// sent logs one call of the provider in the inbound log (direction out:
+// its status, timing, order and outcome) and, when it made no request
+// for an order, notes that on the order's history. A log that cannot be
+// written is logged; it never fails the call.
+func (s *Service) sent(ctx context.Context, kind, ref string, start time.Time, took time.Duration, status int, outcome, token, msg string) {
+	ctx = context.WithoutCancel(ctx)
+	var order *int64
+	if kind == walletd.FinancingOrder {
+		if id, _ := ParseReference(ref); id != 0 {
+			order = &id
+			if outcome != ReqCreated {
+				s.noteOrder(ctx, id, MetaRequest, map[string]string{"state": outcome, "error": msg, "at": start.UTC().Format(time.RFC3339),
+					"duration_ms": fmt.Sprint(took.Milliseconds())}, "The financing request to WeGetFinancing failed")
+			}
+		}
+	}
+	if s.Inbound == nil {
+		return
+	}
+	e := &inbound.LogEntry{At: start, Gateway: GatewayName, ProviderID: token, EventType: "create_request", Status: inbound.LogSuccess,
+		Outcome: outcome, HTTPStatus: status, OrderID: order, ProcessingTimeMS: took.Milliseconds(), ErrorMessage: msg}
+	if outcome != ReqCreated {
+		e.Status = inbound.LogError
+	}
+	if kind == walletd.FinancingTopup {
+		e.ProviderID = firstOf(token, ref)
+	}
+	if _, err := s.Inbound.LogOutbound(ctx, e); err != nil {
+		s.Logger.Warn("financing: log the request", logReference, ref, walletd.LogError, err)
+	}
+}
+
+func firstOf(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // withRef adds ref to a return URL (?ref=…), so the page can name it.
@@ -447,28 +518,29 @@ type refusedError struct{ msg string }
 
 func (e *refusedError) Error() string { return e.msg }
 
-// send POSTs req to the provider and reads its answer.
-func (s *Service) send(ctx context.Context, c *credentials, req *CreateRequest) (*Answer, error) {
+// send POSTs req to the provider and reads its answer; status is the
+// provider's HTTP status (0 without an answer).
+func (s *Service) send(ctx context.Context, c *credentials, req *CreateRequest) (*Answer, int, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	u := c.APIURL + "/merchant/" + c.MerchantID + "/requests"
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	hr.SetBasicAuth(c.Username, c.Password)
 	hr.Header.Set("Content-Type", "application/json")
 	hr.Header.Set("Accept", "application/json")
 	resp, err := s.HTTPClient.Do(hr)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer resp.Body.Close()
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes))
 	if err != nil {
-		return nil, err
+		return nil, resp.StatusCode, err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		if pe, ok := ParseProviderError(answer); ok {
@@ -476,15 +548,15 @@ func (s *Service) send(ctx context.Context, c *credentials, req *CreateRequest) 
 			if msg == "" {
 				msg = pe.Error
 			}
-			return nil, &refusedError{msg: fmt.Sprintf("WeGetFinancing refused the request: %s (%s, HTTP %d).", msg, pe.Error, resp.StatusCode)}
+			return nil, resp.StatusCode, &refusedError{msg: fmt.Sprintf("WeGetFinancing refused the request: %s (%s, HTTP %d).", msg, pe.Error, resp.StatusCode)}
 		}
-		return nil, &refusedError{msg: fmt.Sprintf("WeGetFinancing answered HTTP %d.", resp.StatusCode)}
+		return nil, resp.StatusCode, &refusedError{msg: fmt.Sprintf("WeGetFinancing answered HTTP %d.", resp.StatusCode)}
 	}
 	a, err := ParseAnswer(answer)
 	if err != nil {
-		return nil, fmt.Errorf("the answer is not a created request: %s", walletd.ErrorMessage(err))
+		return nil, resp.StatusCode, fmt.Errorf("the answer is not a created request: %s", walletd.ErrorMessage(err))
 	}
-	return a, nil
+	return a, resp.StatusCode, nil
 }
 
 // noteOrder records a fact on the order's meta_data through the writer
@@ -505,7 +577,48 @@ func (s *Service) Requests(ctx context.Context, limit int) ([]*walletd.Financing
 	return s.Store.requests(ctx, limit)
 }
 
-// Postbacks lists the inbound log, newest first (at most limit).
+// Postbacks lists the postbacks the inbound pipeline recorded (gateway
+// wegetfinancing), newest first (at most limit), as the financing log
+// shows them: applied, ignored, review (a dead letter), received or
+// retrying (not yet applied), discarded.
 func (s *Service) Postbacks(ctx context.Context, limit int) ([]*walletd.FinancingPostback, error) {
-	return s.Store.postbacks(ctx, limit)
+	out := []*walletd.FinancingPostback{}
+	if s.Inbound == nil {
+		return out, nil
+	}
+	recs, err := s.Inbound.Events(ctx, "", GatewayName, 0, limit)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		fp := &walletd.FinancingPostback{ID: r.ID, EventID: r.ProviderID, Status: r.EventType, Amount: r.Event.Amount,
+			RequestToken: r.Event.PaymentRef, Reference: r.Event.Target.Ref, Attempts: r.Attempts, ReceivedAt: r.ReceivedAt, UpdatedAt: r.UpdatedAt}
+		if p, err := ParsePostback(r.Body); err == nil {
+			fp.Reference = p.MerchantTransactionID
+		}
+		switch r.State {
+		case inbound.StatePending:
+			fp.State = StateReceived
+			if r.Attempts > 0 {
+				fp.State, fp.Outcome = StateRetrying, r.LastError
+			}
+		case inbound.StateDead:
+			fp.State, fp.Outcome = StateReview, r.DeadReason
+		case inbound.StateDiscarded:
+			fp.State = StateDiscarded
+		default:
+			fp.State = StateApplied
+			if r.Outcome != nil {
+				fp.Outcome = r.Outcome.Message
+				if r.Outcome.Result != "" {
+					fp.State = r.Outcome.Result
+				}
+			}
+		}
+		if fp.Duplicates, err = s.Inbound.Duplicates(ctx, r.ID); err != nil {
+			return nil, err
+		}
+		out = append(out, fp)
+	}
+	return out, nil
 }
