@@ -19,6 +19,7 @@ import (
 	"github.com/walletd/walletd"
 	"github.com/walletd/walletd/financing"
 	"github.com/walletd/walletd/financing/financingtest"
+	"github.com/walletd/walletd/financing/gateway"
 	whttp "github.com/walletd/walletd/http"
 	"github.com/walletd/walletd/walletdtest"
 	"github.com/walletd/walletd/webhooks"
@@ -112,9 +113,9 @@ func (e *env) start(t *testing.T, a financing.Applier) {
 	if e.idb, err = inbound.OpenDB(context.Background(), e.storePath, e.seal); err != nil {
 		t.Fatal(err)
 	}
-	e.svc.Inbound = e.idb
+	e.svc.Inbound = gateway.Log{DB: e.idb}
 	adapters := inbound.NewAdapters(inbound.AdapterOptions{})
-	adapters[financing.GatewayName] = &financing.Adapter{Service: e.svc, Applier: a}
+	adapters[financing.GatewayName] = &gateway.Adapter{Service: e.svc, Applier: a, Logger: quietLogger}
 	e.p = &inbound.Pipeline{DB: e.idb, Writer: e.l.Writer, Ledger: e.l.DB, Adapters: adapters, Logger: quietLogger,
 		PollInterval: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, MaxAttempts: e.opt.maxAttempts}
 	if err := e.p.Open(); err != nil {

@@ -1,12 +1,9 @@
 package financing
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -16,7 +13,6 @@ import (
 	"github.com/walletd/walletd"
 
 	"github.com/walletd/walletd/ledger"
-	"github.com/walletd/walletd/webhooks/inbound"
 )
 
 // PostbackPath is where walletd receives postbacks, under its public URL.
@@ -67,18 +63,32 @@ type Service struct {
 	locks map[string]*refLock
 }
 
-// InboundLog is the inbound pipeline's log and events as financing uses
-// them; *inbound.DB implements it.
+// InboundLog is where financing's traffic is kept: the inbound
+// pipeline's log and events (financing/gateway.Log implements it over
+// webhooks/inbound's database).
 type InboundLog interface {
-	// LogOutbound logs a call of the provider (direction out).
-	LogOutbound(ctx context.Context, e *inbound.LogEntry) (int64, error)
-	// Events lists the recorded events of a gateway, newest first.
-	Events(ctx context.Context, state, gateway string, before int64, limit int) ([]*inbound.Record, error)
-	// Duplicates counts the deliveries that found an event recorded.
-	Duplicates(ctx context.Context, id int64) (int, error)
+	// LogRequest logs one call of the provider (direction out).
+	LogRequest(ctx context.Context, e *RequestLogEntry) error
+	// Postbacks lists the recorded postbacks, newest first.
+	Postbacks(ctx context.Context, limit int) ([]*walletd.FinancingPostback, error)
 }
 
-var _ InboundLog = (*inbound.DB)(nil)
+// RequestLogEntry is one call of the provider's create-request API.
+type RequestLogEntry struct {
+	At        time.Time
+	Kind      string // walletd.FinancingOrder or walletd.FinancingTopup
+	Reference string // merchant_transaction_id
+	OrderID   int64  // the order's id, 0 for a top-up
+	// RequestToken is the created request's token ("" when none).
+	RequestToken string
+	// HTTPStatus is the provider's status, 0 without an answer.
+	HTTPStatus int
+	Duration   time.Duration
+	// Outcome is ReqCreated, ReqRefused or ReqNoAnswer; Error the
+	// provider's message or what went wrong.
+	Outcome string
+	Error   string
+}
 
 type refLock struct {
 	mu sync.Mutex
@@ -383,182 +393,6 @@ func orderRequest(o *walletd.ShopOrder) *CreateRequest {
 	return req
 }
 
-// request returns the stored request of req's reference, or claims it,
-// sends it and stores the answer. Each call of the provider is logged in
-// the inbound log (direction out) and, for an order, noted on the
-// order's history. returnURL, when not "", is both the success and the
-// failure URL.
-func (s *Service) request(ctx context.Context, c *credentials, kind string, req *CreateRequest, amount walletd.Money, currency, returnURL string) (*walletd.FinancingRequest, bool, error) {
-	ref := req.MerchantTransactionID
-	defer s.lock(ref)()
-	row, claimed, err := s.Store.claim(ctx, ref, kind, amount, currency, s.Now(), s.Lease)
-	if err != nil {
-		return nil, false, err
-	}
-	if !claimed {
-		if row.State != "created" {
-			return nil, false, walletd.Errorf(walletd.EConflict, "A financing request for %s was sent at %s and has no answer yet: retry after %s.",
-				ref, row.ClaimedAt.Format(time.RFC3339), row.ClaimedAt.Add(s.Lease).Format(time.RFC3339))
-		}
-		s.Metrics.request(ReqReused)
-		return &row.FinancingRequest, false, nil
-	}
-	sh := s.shown(c)
-	req.PostbackURL, req.SuccessURL, req.FailureURL = sh.PostbackURL, withRef(sh.SuccessURL, ref), withRef(sh.FailureURL, ref)
-	if returnURL != "" {
-		req.SuccessURL, req.FailureURL = returnURL, returnURL
-	}
-	// The call runs to its end even if the caller goes away: its answer
-	// must be stored, or the next call would send a second request.
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Timeout)
-	defer cancel()
-	start := s.Now()
-	a, status, err := s.send(cctx, c, req)
-	took := s.Now().Sub(start)
-	if s.Metrics != nil {
-		s.Metrics.RequestTiming.Observe(took.Seconds())
-	}
-	// Not cctx: what the call did is stored whatever is left of its
-	// timeout (an answer that came just before it included).
-	sctx := context.WithoutCancel(ctx)
-	if err != nil {
-		var refused *refusedError
-		if errors.As(err, &refused) {
-			s.Metrics.request(ReqRefused)
-			s.sent(ctx, kind, ref, start, took, status, ReqRefused, "", refused.msg)
-			if rerr := s.Store.failed(sctx, ref, true, refused.msg, took); rerr != nil {
-				s.Logger.Error("financing: record a refused request", walletd.LogError, rerr)
-			}
-			s.Logger.Warn("financing request refused", logReference, ref, walletd.LogError, err)
-			return nil, false, walletd.Errorf(walletd.EProvider, "%s", refused.msg)
-		}
-		s.Metrics.request(ReqNoAnswer)
-		s.sent(ctx, kind, ref, start, took, status, ReqNoAnswer, "", clip(err.Error()))
-		if rerr := s.Store.failed(sctx, ref, false, clip(err.Error()), took); rerr != nil {
-			s.Logger.Error("financing: record a request without an answer", walletd.LogError, rerr)
-		}
-		s.Logger.Warn("financing request without an answer", logReference, ref, walletd.LogError, err)
-		return nil, false, walletd.Errorf(walletd.EProvider, "WeGetFinancing did not answer the request for %s (%s); it may have been created: retry after %s.",
-			ref, walletd.QuoteInput(err.Error()), s.Now().Add(s.Lease).UTC().Format(time.RFC3339))
-	}
-	now := s.Now().UTC()
-	if err := s.Store.created(sctx, ref, a.RequestToken, a.Href, now, took); err != nil {
-		return nil, false, err
-	}
-	s.Metrics.request(ReqCreated)
-	s.Logger.Info("financing request created", logReference, ref, logKind, kind)
-	s.sent(ctx, kind, ref, start, took, status, ReqCreated, a.RequestToken, "")
-	stored, err := s.Store.request(sctx, ref, "")
-	if err != nil {
-		return nil, false, err
-	}
-	if kind == walletd.FinancingOrder {
-		id, _ := ParseReference(ref)
-		s.noteOrder(ctx, id, MetaRequest, map[string]string{"state": "created", "request_token": stored.RequestToken, "href": stored.Href,
-			"amount": stored.Amount.String(), "created_at": stored.CreatedAt.Format(time.RFC3339), "duration_ms": fmt.Sprint(took.Milliseconds())},
-			"Financing requested from WeGetFinancing")
-	}
-	return stored, true, nil
-}
-
-// sent logs one call of the provider in the inbound log (direction out:
-// its status, timing, order and outcome) and, when it made no request
-// for an order, notes that on the order's history. A log that cannot be
-// written is logged; it never fails the call.
-func (s *Service) sent(ctx context.Context, kind, ref string, start time.Time, took time.Duration, status int, outcome, token, msg string) {
-	ctx = context.WithoutCancel(ctx)
-	var order *int64
-	if kind == walletd.FinancingOrder {
-		if id, _ := ParseReference(ref); id != 0 {
-			order = &id
-			if outcome != ReqCreated {
-				s.noteOrder(ctx, id, MetaRequest, map[string]string{"state": outcome, "error": msg, "at": start.UTC().Format(time.RFC3339),
-					"duration_ms": fmt.Sprint(took.Milliseconds())}, "The financing request to WeGetFinancing failed")
-			}
-		}
-	}
-	if s.Inbound == nil {
-		return
-	}
-	e := &inbound.LogEntry{At: start, Gateway: GatewayName, ProviderID: token, EventType: "create_request", Status: inbound.LogSuccess,
-		Outcome: outcome, HTTPStatus: status, OrderID: order, ProcessingTimeMS: took.Milliseconds(), ErrorMessage: msg}
-	if outcome != ReqCreated {
-		e.Status = inbound.LogError
-	}
-	if kind == walletd.FinancingTopup {
-		e.ProviderID = firstOf(token, ref)
-	}
-	if _, err := s.Inbound.LogOutbound(ctx, e); err != nil {
-		s.Logger.Warn("financing: log the request", logReference, ref, walletd.LogError, err)
-	}
-}
-
-func firstOf(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-// withRef adds ref to a return URL (?ref=…), so the page can name it.
-func withRef(u, ref string) string {
-	if u == "" {
-		return ""
-	}
-	sep := "?"
-	if strings.Contains(u, "?") {
-		sep = "&"
-	}
-	return u + sep + "ref=" + ref
-}
-
-// refusedError is a provider's answer that refused a request: nothing was
-// created, so the claim is released.
-type refusedError struct{ msg string }
-
-func (e *refusedError) Error() string { return e.msg }
-
-// send POSTs req to the provider and reads its answer; status is the
-// provider's HTTP status (0 without an answer).
-func (s *Service) send(ctx context.Context, c *credentials, req *CreateRequest) (*Answer, int, error) {
-	body, err := json.Marshal(req)
-	if err != nil {
-		return nil, 0, err
-	}
-	u := c.APIURL + "/merchant/" + c.MerchantID + "/requests"
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return nil, 0, err
-	}
-	hr.SetBasicAuth(c.Username, c.Password)
-	hr.Header.Set("Content-Type", "application/json")
-	hr.Header.Set("Accept", "application/json")
-	resp, err := s.HTTPClient.Do(hr)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer resp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes))
-	if err != nil {
-		return nil, resp.StatusCode, err
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		if pe, ok := ParseProviderError(answer); ok {
-			msg := pe.Message
-			if msg == "" {
-				msg = pe.Error
-			}
-			return nil, resp.StatusCode, &refusedError{msg: fmt.Sprintf("WeGetFinancing refused the request: %s (%s, HTTP %d).", msg, pe.Error, resp.StatusCode)}
-		}
-		return nil, resp.StatusCode, &refusedError{msg: fmt.Sprintf("WeGetFinancing answered HTTP %d.", resp.StatusCode)}
-	}
-	a, err := ParseAnswer(answer)
-	if err != nil {
-		return nil, resp.StatusCode, fmt.Errorf("the answer is not a created request: %s", walletd.ErrorMessage(err))
-	}
-	return a, resp.StatusCode, nil
-}
-
 // noteOrder records a fact on the order's meta_data through the writer
 // (NoteOrder): the order's history shows it. A note that cannot be
 // recorded is logged; it never fails the flow.
@@ -577,48 +411,39 @@ func (s *Service) Requests(ctx context.Context, limit int) ([]*walletd.Financing
 	return s.Store.requests(ctx, limit)
 }
 
-// Postbacks lists the postbacks the inbound pipeline recorded (gateway
-// wegetfinancing), newest first (at most limit), as the financing log
-// shows them: applied, ignored, review (a dead letter), received or
-// retrying (not yet applied), discarded.
+// Postbacks lists the postbacks the inbound pipeline recorded, newest
+// first (at most limit); none without an inbound log.
 func (s *Service) Postbacks(ctx context.Context, limit int) ([]*walletd.FinancingPostback, error) {
-	out := []*walletd.FinancingPostback{}
 	if s.Inbound == nil {
-		return out, nil
+		return []*walletd.FinancingPostback{}, nil
 	}
-	recs, err := s.Inbound.Events(ctx, "", GatewayName, 0, limit)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range recs {
-		fp := &walletd.FinancingPostback{ID: r.ID, EventID: r.ProviderID, Status: r.EventType, Amount: r.Event.Amount,
-			RequestToken: r.Event.PaymentRef, Reference: r.Event.Target.Ref, Attempts: r.Attempts, ReceivedAt: r.ReceivedAt, UpdatedAt: r.UpdatedAt}
-		if p, err := ParsePostback(r.Body); err == nil {
-			fp.Reference = p.MerchantTransactionID
-		}
-		switch r.State {
-		case inbound.StatePending:
-			fp.State = StateReceived
-			if r.Attempts > 0 {
-				fp.State, fp.Outcome = StateRetrying, r.LastError
-			}
-		case inbound.StateDead:
-			fp.State, fp.Outcome = StateReview, r.DeadReason
-		case inbound.StateDiscarded:
-			fp.State = StateDiscarded
-		default:
-			fp.State = StateApplied
-			if r.Outcome != nil {
-				fp.Outcome = r.Outcome.Message
-				if r.Outcome.Result != "" {
-					fp.State = r.Outcome.Result
-				}
-			}
-		}
-		if fp.Duplicates, err = s.Inbound.Duplicates(ctx, r.ID); err != nil {
-			return nil, err
-		}
-		out = append(out, fp)
-	}
-	return out, nil
+	return s.Inbound.Postbacks(ctx, limit)
 }
+
+// Credentials returns the username and password of the settings, the
+// password opened. Returns EConflict when financing is not configured.
+func (s *Service) Credentials(ctx context.Context) (username, password string, err error) {
+	s.init()
+	c, err := s.Store.settings(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	return c.Username, c.Password, nil
+}
+
+// PostbackWindow is how far a postback's x-timestamp may be from now.
+func (s *Service) PostbackWindow() time.Duration {
+	s.init()
+	return s.Window
+}
+
+// Request returns the created request of reference (an order id in
+// decimal, or a top-up id). Returns ENotFound.
+func (s *Service) Request(ctx context.Context, reference string) (*walletd.FinancingRequest, error) {
+	return s.Store.request(ctx, reference, "")
+}
+
+// GatewayName is the postbacks' gateway in the inbound pipeline: they
+// arrive at /v1/inbound/wegetfinancing and
+// /wp-json/odcm/v1/webhooks/wegetfinancing.
+const GatewayName = walletd.PayWeGetFinancing

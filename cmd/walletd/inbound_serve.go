@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/walletd/walletd"
 	"github.com/walletd/walletd/financing"
+	"github.com/walletd/walletd/financing/gateway"
 	"github.com/walletd/walletd/webhooks"
 	"github.com/walletd/walletd/webhooks/inbound"
 )
@@ -108,8 +109,8 @@ func (w *inboundWebhooks) Open() (err error) {
 	adapters := inbound.NewAdapters(inbound.AdapterOptions{Currencies: w.Currencies,
 		PayPal: inbound.PayPalOptions{Roots: roots, CertName: c.PayPalCertName, Window: c.PayPalWindow}})
 	if w.Financing != nil {
-		adapters[financing.GatewayName] = financing.NewAdapter(w.Financing)
-		w.Financing.Inbound = w.db
+		adapters[financing.GatewayName] = gateway.NewAdapter(w.Financing)
+		w.Financing.Inbound = gateway.Log{DB: w.db}
 	}
 	w.pipeline = &inbound.Pipeline{
 		DB: w.db, Writer: w.Writer, Ledger: w.Ledger, Metrics: metrics, Logger: w.Logger, PublicURL: w.PublicURL,

@@ -1,21 +1,24 @@
-package financing
+// Package gateway carries consumer financing's postbacks through the
+// shared inbound pipeline (webhooks/inbound): Adapter is its
+// wegetfinancing gateway, and Log keeps financing's traffic in the
+// pipeline's log (the requests sent, direction out) and reads its
+// postbacks back. It joins two packages of one layer, financing and
+// webhooks/inbound, neither of which imports the other.
+package gateway
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/walletd/walletd"
+	"github.com/walletd/walletd/financing"
 	"github.com/walletd/walletd/webhooks/inbound"
 )
-
-// GatewayName is the postbacks' gateway in the inbound pipeline: they
-// arrive at /v1/inbound/wegetfinancing and
-// /wp-json/odcm/v1/webhooks/wegetfinancing.
-const GatewayName = walletd.PayWeGetFinancing
 
 // Network limits of the gateway when an admin stored none: a provider
 // posts a few postbacks per application, and resends.
@@ -34,10 +37,13 @@ const (
 // error with backoff and dead-letter a StateReview.
 type Adapter struct {
 	// Service gives the credentials, the timestamp window, the metrics
-	// and the logger.
-	Service *Service
+	// and the requests.
+	Service *financing.Service
 	// Applier applies postbacks (nil: a LedgerApplier of Service).
-	Applier Applier
+	Applier financing.Applier
+	// Logger logs each postback applied (nil: Service's, else
+	// slog.Default).
+	Logger *slog.Logger
 }
 
 var (
@@ -52,23 +58,33 @@ var (
 
 // NewAdapter returns the adapter of s's postbacks, applied through the
 // ledger.
-func NewAdapter(s *Service) *Adapter { return &Adapter{Service: s} }
+func NewAdapter(s *financing.Service) *Adapter { return &Adapter{Service: s} }
 
-func (a *Adapter) applier() Applier {
+func (a *Adapter) applier() financing.Applier {
 	if a.Applier != nil {
 		return a.Applier
 	}
-	return &LedgerApplier{Service: a.Service}
+	return &financing.LedgerApplier{Service: a.Service}
+}
+
+func (a *Adapter) logger() *slog.Logger {
+	switch {
+	case a.Logger != nil:
+		return a.Logger
+	case a.Service.Logger != nil:
+		return a.Service.Logger
+	}
+	return slog.Default()
 }
 
 // Name is "wegetfinancing".
-func (*Adapter) Name() string { return GatewayName }
+func (*Adapter) Name() string { return financing.GatewayName }
 
 // Events lists the statuses acted on.
-func (*Adapter) Events() []string { return Statuses }
+func (*Adapter) Events() []string { return financing.Statuses }
 
-// MaxBodyBytes is MaxPostbackBytes.
-func (*Adapter) MaxBodyBytes() int { return MaxPostbackBytes }
+// MaxBodyBytes is financing.MaxPostbackBytes.
+func (*Adapter) MaxBodyBytes() int { return financing.MaxPostbackBytes }
 
 // AnswerOnRecord is true: the provider wants 200 "OK" within 5 s, so a
 // postback is answered once recorded and applied after.
@@ -77,14 +93,13 @@ func (*Adapter) AnswerOnRecord() bool { return true }
 // DefaultGateway serves the gateway, enabled, once financing is
 // configured. Returns ENotFound before.
 func (a *Adapter) DefaultGateway(ctx context.Context) (*inbound.Gateway, error) {
-	a.Service.init()
-	if _, err := a.Service.Store.settings(ctx); err != nil {
+	if _, _, err := a.Service.Credentials(ctx); err != nil {
 		if walletd.ErrorCode(err) == walletd.EConflict {
 			return nil, walletd.Errorf(walletd.ENotFound, "Financing is not configured.")
 		}
 		return nil, err
 	}
-	return &inbound.Gateway{Name: GatewayName, RatePerMinute: defaultRatePerMinute, Burst: defaultBurst,
+	return &inbound.Gateway{Name: financing.GatewayName, RatePerMinute: defaultRatePerMinute, Burst: defaultBurst,
 		BurstWindowSeconds: defaultBurstWindow, Enabled: true}, nil
 }
 
@@ -92,16 +107,15 @@ func (a *Adapter) DefaultGateway(ctx context.Context) (*inbound.Gateway, error) 
 // settings' username and password (VerifySignature).
 func (a *Adapter) Verify(ctx context.Context, _ *inbound.Gateway, h http.Header, body []byte, now time.Time) error {
 	s := a.Service
-	s.init()
-	c, err := s.Store.settings(ctx)
+	user, pass, err := s.Credentials(ctx)
 	if err != nil {
 		if walletd.ErrorCode(err) == walletd.EConflict {
-			s.Metrics.refused(RefusedUnset)
+			s.Metrics.Refused(financing.RefusedUnset)
 		}
 		return fmt.Errorf("%w: financing settings: %w", inbound.ErrUnavailable, err)
 	}
-	if err := VerifySignature(h, body, c.Username, c.Password, now, s.Window); err != nil {
-		s.Metrics.refused(RefusedSignature)
+	if err := financing.VerifySignature(h, body, user, pass, now, s.PostbackWindow()); err != nil {
+		s.Metrics.Refused(financing.RefusedSignature)
 		return fmt.Errorf("%w: %w", inbound.ErrSignature, err)
 	}
 	return nil
@@ -111,21 +125,21 @@ func (a *Adapter) Verify(ctx context.Context, _ *inbound.Gateway, h http.Header,
 // its kind, target (merchant_transaction_id), amount and request token
 // are shown in the log and the dead-letter queue.
 func (a *Adapter) Parse(_ *inbound.Gateway, body []byte) (*inbound.Event, error) {
-	p, err := ParsePostback(body)
+	p, err := financing.ParsePostback(body)
 	if err != nil {
-		a.Service.Metrics.refused(RefusedPayload)
+		a.Service.Metrics.Refused(financing.RefusedPayload)
 		return nil, fmt.Errorf("%w: %s", inbound.ErrPayload, walletd.ErrorMessage(err))
 	}
 	ev := &inbound.Event{ProviderID: p.EventID, Type: p.Status, Amount: p.Amount, PaymentRef: p.RequestToken}
-	switch Decide(p).Action {
-	case ActApprove:
+	switch financing.Decide(p).Action {
+	case financing.ActApprove:
 		ev.Kind = inbound.KindSucceeded
-	case ActReject, ActCancel:
+	case financing.ActReject, financing.ActCancel:
 		ev.Kind = inbound.KindFailed
-	case ActRefund:
+	case financing.ActRefund:
 		ev.Kind = inbound.KindRefunded
 	}
-	if id, top := ParseReference(p.MerchantTransactionID); id != 0 {
+	if id, top := financing.ParseReference(p.MerchantTransactionID); id != 0 {
 		ev.Target = inbound.Target{Type: inbound.TargetOrder, Ref: strconv.FormatInt(id, 10)}
 	} else if top != "" {
 		ev.Target = inbound.Target{Type: inbound.TargetTopup, Ref: top}
@@ -137,28 +151,27 @@ func (a *Adapter) Parse(_ *inbound.Gateway, body []byte) (*inbound.Event, error)
 // Applier error is retried, StateReview is dead-lettered.
 func (a *Adapter) ApplyEvent(ctx context.Context, r *inbound.Record) (*inbound.Outcome, bool, error) {
 	s := a.Service
-	s.init()
-	p, err := ParsePostback(r.Body)
+	p, err := financing.ParsePostback(r.Body)
 	if err != nil { // it parsed when it was recorded
-		return &inbound.Outcome{Status: http.StatusUnprocessableEntity, Code: "not_applied", Message: walletd.ErrorMessage(err), Result: StateReview}, true, nil
+		return &inbound.Outcome{Status: http.StatusUnprocessableEntity, Code: "not_applied", Message: walletd.ErrorMessage(err), Result: financing.StateReview}, true, nil
 	}
 	if r.Attempts == 0 {
-		s.Metrics.postback(p.Status)
+		s.Metrics.Postback(p.Status)
 	}
 	out, err := a.applier().Apply(ctx, p)
 	if err != nil {
-		s.Metrics.outcome(StateRetrying)
+		s.Metrics.Outcome(financing.StateRetrying)
 		return &inbound.Outcome{Status: http.StatusInternalServerError, Code: "processing_error",
-			Message: "The postback could not be applied now; it is tried again.", Result: StateRetrying}, false, err
+			Message: "The postback could not be applied now; it is tried again.", Result: financing.StateRetrying}, false, err
 	}
-	s.Metrics.outcome(out.State)
+	s.Metrics.Outcome(out.State)
 	o := &inbound.Outcome{Status: http.StatusOK, Message: out.Detail, Result: out.State, TopupID: out.TopupID}
 	if out.OrderID != 0 {
 		o.OrderID = &out.OrderID
 	}
-	s.Logger.Info("financing postback applied", walletd.LogEventID, p.EventID, logStatus, p.Status, logState, out.State, logOutcome, out.Detail)
-	if out.State == StateReview {
-		o.Status, o.Code = http.StatusUnprocessableEntity, StateReview
+	a.logger().Info("financing postback applied", walletd.LogEventID, p.EventID, "postback_status", p.Status, "state", out.State, "outcome", out.Detail)
+	if out.State == financing.StateReview {
+		o.Status, o.Code = http.StatusUnprocessableEntity, financing.StateReview
 		return o, true, nil
 	}
 	return o, false, nil
@@ -175,14 +188,14 @@ func (*Adapter) Answer(rep *inbound.Reply) (string, []byte) {
 
 // Sign signs a sample as the provider does (for the test endpoint).
 func (a *Adapter) Sign(_ *inbound.Gateway, body []byte, now time.Time) (http.Header, error) {
-	c, err := a.Service.Store.settings(context.Background())
+	user, pass, err := a.Service.Credentials(context.Background())
 	if err != nil {
 		return nil, err
 	}
 	ts := strconv.FormatInt(now.Unix(), 10)
 	h := http.Header{}
-	h.Set(HeaderTimestamp, ts)
-	h.Set(HeaderSignature, Sign(ts, c.Username, body, c.Password))
+	h.Set(financing.HeaderTimestamp, ts)
+	h.Set(financing.HeaderSignature, financing.Sign(ts, user, body, pass))
 	return h, nil
 }
 
@@ -191,12 +204,12 @@ func (a *Adapter) Sign(_ *inbound.Gateway, body []byte, now time.Time) (http.Hea
 // sent no request for it (an approval would be for review).
 func (a *Adapter) Sample(_ *inbound.Gateway, t inbound.Target, _, _, id string, _ time.Time) ([]byte, error) {
 	ref := t.Ref
-	req, err := a.Service.Store.request(context.Background(), ref, "")
+	req, err := a.Service.Request(context.Background(), ref)
 	if walletd.ErrorCode(err) == walletd.ENotFound {
 		return nil, walletd.Errorf(walletd.EConflict, "walletd sent no financing request for %s: send one first (POST /v1/orders/{id}/financing).", walletd.QuoteInput(ref))
 	} else if err != nil {
 		return nil, err
 	}
-	return json.Marshal(map[string]any{"version": APIVersion, "request_token": req.RequestToken, "merchant_transaction_id": ref,
-		"updates": map[string]string{"status": StatusApproved}, "sample_id": id})
+	return json.Marshal(map[string]any{"version": financing.APIVersion, "request_token": req.RequestToken, "merchant_transaction_id": ref,
+		"updates": map[string]string{"status": financing.StatusApproved}, "sample_id": id})
 }
