@@ -279,3 +279,18 @@ func TestFlow_TopupRefund(t *testing.T) {
 	e.postback(t, tok, financing.StatusRefund, "0.01")
 	e.waitState(t, financing.StateReview)
 }
+
+// The pipeline's test endpoint sends a sample approval signed as the
+// provider signs it, for an order whose request walletd sent: it really
+// pays the order. Without a request there is nothing to approve.
+func TestInbound_TestEndpoint(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	id := e.order(t, "TE-1", "")
+	e.wantError(t, "POST", "/v1/inbound/gateways/wegetfinancing/test", fmt.Sprintf(`{"order_id": %d}`, id), http.StatusConflict, walletd.EConflict)
+	e.request(t, id)
+	d := e.mustDo(t, "POST", "/v1/inbound/gateways/wegetfinancing/test", fmt.Sprintf(`{"order_id": %d}`, id), http.StatusOK)
+	if d["test_event_sent"] != true || d["http_status"] != 200.0 {
+		t.Fatalf("test %v", d)
+	}
+	e.waitOrder(t, id, walletd.OrderProcessing)
+}
