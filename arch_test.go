@@ -38,6 +38,10 @@ var layers = map[string]int{
 	"http":             4,
 	"walletdtest":      4, // test support: real parts below http
 	"cmd":              5,
+
+	// The bridge of financing's postbacks into the inbound pipeline
+	// (financing and webhooks/inbound share a layer).
+	"financing/gateway": 4,
 }
 
 // layerOf returns the layer of a package path relative to the module.

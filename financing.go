@@ -86,8 +86,9 @@ type FinancingPostback struct {
 	Amount       string `json:"amount,omitempty"`
 	// State is received (not yet applied), applied, ignored (nothing to
 	// do: a duplicate, a preapproval), review (not applied: a person must
-	// look, e.g. an approved amount that is not the order's total) or
-	// retrying (applying failed; it is tried again).
+	// look, e.g. an approved amount that is not the order's total; a dead
+	// letter of the inbound pipeline), retrying (applying failed; it is
+	// tried again) or discarded (taken out of the dead-letter queue).
 	State      string    `json:"state"`
 	Outcome    string    `json:"outcome,omitempty"`
 	Attempts   int       `json:"attempts"`

@@ -25,9 +25,9 @@ func TestAPI_Settings(t *testing.T) {
 	}
 	id := e.order(t, "U-1", "")
 	e.wantError(t, "POST", fmt.Sprintf("/v1/orders/%d/financing", id), "", http.StatusConflict, walletd.EConflict)
-	st, _, _ := e.fake.Send(context.Background(), e.url+financing.PostbackPath, financingtest.PostbackBody("x", "1", "approved", ""))
-	if st != http.StatusServiceUnavailable {
-		t.Fatalf("postback while unconfigured: %d", st)
+	st, body, _ := e.fake.Send(context.Background(), e.url+financing.PostbackPath, financingtest.PostbackBody("x", "1", "approved", ""))
+	if st != http.StatusNotFound || !strings.Contains(body, `"code":"gateway_not_configured"`) {
+		t.Fatalf("postback while unconfigured: %d %s", st, body)
 	}
 	// A financed top-up is refused before the top-up is made.
 	wal := e.l.MustWallet(t, "ann", "USD")

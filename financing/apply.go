@@ -100,13 +100,21 @@ func (a *LedgerApplier) Apply(ctx context.Context, p *Postback) (Outcome, error)
 	} else if why != "" {
 		return review("%s", why)
 	}
-	if d.Action == ActNone {
-		return ignored("status %s is not acted on", walletd.QuoteInput(p.Status))
+	var out Outcome
+	switch {
+	case d.Action == ActNone:
+		out, err = ignored("status %s is not acted on", walletd.QuoteInput(p.Status))
+	case t.topup != nil:
+		out, err = a.applyTopup(ctx, p, d, t)
+	default:
+		out, err = a.applyOrder(ctx, p, d, t)
 	}
 	if t.topup != nil {
-		return a.applyTopup(ctx, p, d, t)
+		out.TopupID = t.topup.ID
+	} else {
+		out.OrderID = t.order.ID
 	}
-	return a.applyOrder(ctx, p, d, t)
+	return out, err
 }
 
 // key is the Idempotency-Key of a step of postback p.
@@ -208,7 +216,7 @@ func (a *LedgerApplier) applyTopup(ctx context.Context, p *Postback, d Decision,
 	case ActReject, ActCancel:
 		cmd, want = &ledger.FailTopup{TopupID: tp.ID, Reason: "WeGetFinancing: the financing application was " + p.Status}, walletd.StatusFailed
 	case ActRefund:
-		return review("a refund of top-up %s is not reversed automatically: debit the wallet if it is due", tp.ID)
+		return a.refundTopup(ctx, p, d, tp)
 	default:
 		return ignored("nothing to do")
 	}
@@ -225,4 +233,61 @@ func (a *LedgerApplier) applyTopup(ctx context.Context, p *Postback, d Decision,
 		return review("top-up %s: %s", tp.ID, walletd.ErrorMessage(err))
 	}
 	return applied("top-up %s %s", tp.ID, want)
+}
+
+// TypeTopupRefund is the type of the debit that takes a financed
+// top-up's refund back from the wallet.
+const TypeTopupRefund = "topup_refund"
+
+// refundTopup takes a refund of a financed top-up back from the wallet it
+// credited: the provider returned the customer's money (or cancelled the
+// loan), so the wallet must not keep it. The debit goes through the
+// writer's rules (available balance, frozen wallet, limits): a wallet
+// that cannot pay it now is left as it is and the postback goes to
+// review (the dead-letter queue), with the reason; redriving it later
+// debits it then. Refunds of one top-up add up to at most its amount.
+func (a *LedgerApplier) refundTopup(ctx context.Context, p *Postback, d Decision, tp *walletd.Topup) (Outcome, error) {
+	s := a.Service
+	if tp.Status != walletd.StatusCompleted {
+		return review("top-up %s is %s: nothing was credited, so there is nothing to take back for the refund", tp.ID, tp.Status)
+	}
+	if d.Amount == "" {
+		return review("the refund of top-up %s names no amount", tp.ID)
+	}
+	amount, err := walletd.ParseAmount(d.Amount, tp.Amount.Scale())
+	if err != nil {
+		return review("the refund amount %s of top-up %s is not an amount of %s: %s", walletd.QuoteInput(d.Amount), tp.ID, tp.Currency, walletd.ErrorMessage(err))
+	}
+	done, err := s.Store.refunded(ctx, tp.ID, p.EventID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	total := amount
+	for _, v := range done {
+		prev, err := walletd.ParseAmount(v, tp.Amount.Scale())
+		if err != nil {
+			return Outcome{}, fmt.Errorf("financing: stored refund %q of %s: %w", v, tp.ID, err)
+		}
+		total = total.Add(prev)
+	}
+	if total.GreaterThan(tp.Amount.Decimal()) {
+		return review("a refund of %s %s would take the refunds of top-up %s to %s, above its %s %s", amount.StringFixed(tp.Amount.Scale()), tp.Currency,
+			tp.ID, total.StringFixed(tp.Amount.Scale()), tp.Amount, tp.Currency)
+	}
+	money := walletd.NewMoney(amount, tp.Amount.Scale()).String()
+	_, err = s.Writer.Submit(ctx, key(p, "refund"), &ledger.Post{WalletID: tp.WalletID, Kind: walletd.KindDebit, Amount: money,
+		Type: TypeTopupRefund, Reason: "WeGetFinancing refund of top-up " + tp.ID,
+		Metadata: map[string]string{"topup_id": tp.ID, "request_token": p.RequestToken, "financing_event": p.EventID}})
+	if err != nil {
+		switch walletd.ErrorCode(err) {
+		case walletd.EUnavailable, walletd.EInternal:
+			return Outcome{}, err
+		}
+		return review("the refund of %s %s for top-up %s could not be debited from wallet %s: %s Redrive this postback once the wallet can pay it, or settle it by hand and discard it",
+			money, tp.Currency, tp.ID, tp.WalletID, walletd.ErrorMessage(err))
+	}
+	if err := s.Store.addRefund(ctx, p.EventID, tp.ID, money, s.Now()); err != nil {
+		return Outcome{}, err
+	}
+	return applied("top-up %s: the refund of %s %s was debited from wallet %s", tp.ID, money, tp.Currency, tp.WalletID)
 }

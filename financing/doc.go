@@ -8,9 +8,12 @@
 // fails, cancels or refunds the order or top-up.
 //
 // The protocol parts are pure functions (VerifySignature, ParsePostback,
-// Decide) so that an inbound pipeline can run them; Service keeps the
-// settings, the one request per order or top-up and the inbound log in
-// webhooks.db (Store), and Processor applies recorded postbacks through
-// an Applier (LedgerApplier: the ledger's writer), after the postback has
-// been answered.
+// Decide). Service keeps the settings and the one request per order or
+// top-up in webhooks.db (Store) and logs each request it sends in the
+// inbound log. The postbacks go through the shared inbound pipeline
+// (webhooks/inbound) as its wegetfinancing gateway (Adapter): verified
+// with the settings' credentials, recorded and deduplicated, answered
+// "OK" once recorded, then applied by an Applier (LedgerApplier: the
+// ledger's writer) in the pipeline's workers, which retry errors with
+// backoff and dead-letter what is for review.
 package financing

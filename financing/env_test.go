@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,38 +19,34 @@ import (
 	"github.com/walletd/walletd"
 	"github.com/walletd/walletd/financing"
 	"github.com/walletd/walletd/financing/financingtest"
+	"github.com/walletd/walletd/financing/gateway"
 	whttp "github.com/walletd/walletd/http"
 	"github.com/walletd/walletd/walletdtest"
 	"github.com/walletd/walletd/webhooks"
+	"github.com/walletd/walletd/webhooks/inbound"
 )
 
 // env is a serve-like walletd for the financing flow: a real ledger and
-// writer, the HTTP server on loopback, the financing store in a
-// webhooks.db of its own, the processor, and the fake provider.
+// writer, the HTTP server on loopback, the financing store and the
+// inbound pipeline in a webhooks.db of their own (the postbacks go
+// through the pipeline, as in serve), and the fake provider.
 type env struct {
 	l         *walletdtest.Ledger
 	fake      *financingtest.Fake
 	svc       *financing.Service
 	store     *financing.Store
 	storePath string
-	srv       *whttp.Server
+	seal      *webhooks.Sealer
+	addr      string
 	url       string
 	token     string
 	metrics   *financing.Metrics
 	applier   financing.Applier
+	opt       envOptions
 
-	mu      sync.Mutex
-	running *financing.Processor // nil while stopped
-}
-
-// notify is the service's Notify: it wakes the running processor, if
-// any (the test stops and starts processors while the server serves).
-func (e *env) notify() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.running != nil {
-		e.running.Notify()
-	}
+	idb *inbound.DB
+	p   *inbound.Pipeline
+	srv *whttp.Server
 }
 
 type envOptions struct {
@@ -59,13 +54,15 @@ type envOptions struct {
 	applier        func(financing.Applier) financing.Applier // wraps the ledger applier
 	noConfigure    bool
 	shape          string
+	// maxAttempts bounds the pipeline's attempts (default 3).
+	maxAttempts int
 }
 
 var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func newEnv(t *testing.T, opt envOptions) *env {
 	t.Helper()
-	e := &env{l: walletdtest.MustOpenLedger(t, nil)}
+	e := &env{l: walletdtest.MustOpenLedger(t, nil), opt: opt}
 	k, token, err := walletd.NewAPIKey("admin", []string{walletd.ScopeAdmin}, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -78,12 +75,11 @@ func newEnv(t *testing.T, opt envOptions) *env {
 	t.Cleanup(e.fake.Close)
 	key := make([]byte, 32)
 	rand.Read(key)
-	seal, err := webhooks.NewSealer(key)
-	if err != nil {
+	if e.seal, err = webhooks.NewSealer(key); err != nil {
 		t.Fatal(err)
 	}
 	e.storePath = filepath.Join(t.TempDir(), "webhooks.db")
-	if e.store, err = financing.OpenStore(context.Background(), e.storePath, seal); err != nil {
+	if e.store, err = financing.OpenStore(context.Background(), e.storePath, e.seal); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.store.Close() })
@@ -92,48 +88,63 @@ func newEnv(t *testing.T, opt envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
+	e.addr = ln.Addr().String()
 	ln.Close()
 	e.svc = &financing.Service{Store: e.store, Writer: e.l.Writer, Ledger: e.l.DB, Metrics: e.metrics, Timeout: opt.timeout, Lease: opt.lease,
-		Logger: quietLogger, PublicURL: "http://" + addr, Notify: e.notify}
+		Logger: quietLogger, PublicURL: "http://" + e.addr}
 	e.applier = &financing.LedgerApplier{Service: e.svc}
 	if opt.applier != nil {
 		e.applier = opt.applier(e.applier)
 	}
-	e.startProcessor(t)
-	e.srv = &whttp.Server{Addr: addr, Writer: e.l.Writer, Ledger: e.l.DB, APIKeys: e.l.DB, Financing: e.svc, Logger: quietLogger}
-	if err := e.srv.Open(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.srv.Close() })
-	e.url = e.srv.URL()
+	e.start(t, e.applier)
+	t.Cleanup(e.stop)
 	if !opt.noConfigure {
 		e.mustDo(t, "PUT", "/v1/financing/settings", e.settings(""), http.StatusOK)
 	}
 	return e
 }
 
-// startProcessor starts a processor (again, after stopProcessor: a
-// restart).
-func (e *env) startProcessor(t *testing.T) {
+// start opens the inbound pipeline (its adapters and wegetfinancing's,
+// applying with a) and the HTTP server: a start of walletd, which first
+// applies the postbacks left pending.
+func (e *env) start(t *testing.T, a financing.Applier) {
 	t.Helper()
-	p := &financing.Processor{Store: e.store, Applier: e.applier, Metrics: e.metrics, Logger: quietLogger,
-		Retry: []time.Duration{20 * time.Millisecond, 50 * time.Millisecond}}
-	if err := p.Open(); err != nil {
+	var err error
+	if e.idb, err = inbound.OpenDB(context.Background(), e.storePath, e.seal); err != nil {
 		t.Fatal(err)
 	}
-	e.mu.Lock()
-	e.running = p
-	e.mu.Unlock()
-	t.Cleanup(func() { p.Close() })
+	e.svc.Inbound = gateway.Log{DB: e.idb}
+	adapters := inbound.NewAdapters(inbound.AdapterOptions{})
+	adapters[financing.GatewayName] = &gateway.Adapter{Service: e.svc, Applier: a, Logger: quietLogger}
+	e.p = &inbound.Pipeline{DB: e.idb, Writer: e.l.Writer, Ledger: e.l.DB, Adapters: adapters, Logger: quietLogger,
+		PollInterval: 20 * time.Millisecond, RetryBase: 20 * time.Millisecond, MaxAttempts: e.opt.maxAttempts}
+	if err := e.p.Open(); err != nil {
+		t.Fatal(err)
+	}
+	e.srv = &whttp.Server{Addr: e.addr, Writer: e.l.Writer, Ledger: e.l.DB, APIKeys: e.l.DB, Financing: e.svc, Inbound: e.p, Logger: quietLogger}
+	if err := e.srv.Open(); err != nil {
+		t.Fatal(err)
+	}
+	e.url = e.srv.URL()
 }
 
-func (e *env) stopProcessor() {
-	e.mu.Lock()
-	p := e.running
-	e.running = nil
-	e.mu.Unlock()
-	p.Close()
+// stop stops the server and the pipeline (what is recorded and not yet
+// applied stays pending) and closes its database.
+func (e *env) stop() {
+	if e.srv == nil {
+		return
+	}
+	e.srv.Close()
+	e.p.Close()
+	e.idb.Close()
+	e.srv = nil
+}
+
+// restart stops and starts again, applying with a.
+func (e *env) restart(t *testing.T, a financing.Applier) {
+	t.Helper()
+	e.stop()
+	e.start(t, a)
 }
 
 // settings is a settings body for the fake, with extra fields.

@@ -297,34 +297,45 @@ func (f applierFunc) Apply(ctx context.Context, p *financing.Postback) (financin
 	return f(ctx, p)
 }
 
-// Duplicates after a restart never double-apply: a postback recorded while
-// the processor is down is applied at the next start, and the same
-// postback again is recorded as a duplicate.
+// The process stops between recording a postback and applying it (the
+// applier is stuck in the ledger when the pipeline stops): the postback
+// was answered OK and stays recorded, and the next start applies it.
+// Duplicates after a restart never double-apply.
 func TestFlow_Restart(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	stuck := make(chan struct{}, 1)
+	e := newEnv(t, envOptions{applier: func(financing.Applier) financing.Applier {
+		return applierFunc(func(ctx context.Context, p *financing.Postback) (financing.Outcome, error) {
+			stuck <- struct{}{}
+			<-ctx.Done() // never returns before the stop
+			return financing.Outcome{}, ctx.Err()
+		})
+	}})
 	id := e.order(t, "X-1", "")
 	tok := e.request(t, id)
-	e.stopProcessor()
 	e.postback(t, tok, financing.StatusApproved, "")
-	if o := e.getOrder(t, id); o.Status != walletd.OrderPending {
-		t.Fatalf("order %+v", o)
+	<-stuck
+	if p := e.waitState(t, financing.StateReceived); p.Attempts != 0 {
+		t.Fatalf("log %+v", p)
 	}
-	e.startProcessor(t)
-	e.waitState(t, financing.StateApplied)
-	e.stopProcessor()
-	e.startProcessor(t)
+	e.restart(t, &financing.LedgerApplier{Service: e.svc})
+	p := e.waitState(t, financing.StateApplied)
+	if o := e.getOrder(t, id); o.Status != walletd.OrderProcessing || len(o.Payments) != 1 || p.Attempts != 1 {
+		t.Fatalf("order %+v, log %+v", o, p)
+	}
+	e.restart(t, &financing.LedgerApplier{Service: e.svc})
 	e.postback(t, tok, financing.StatusApproved, "")
 	ps, _ := e.svc.Postbacks(context.Background(), 10)
-	if len(ps) != 1 || ps[0].Duplicates != 1 {
+	if len(ps) != 1 || ps[0].Duplicates != 1 || ps[0].State != financing.StateApplied {
 		t.Fatalf("log %+v", ps)
 	}
 	// Applying the same postback again (a crash after the ledger's commit,
-	// before the log's update) changes nothing: the ledger replays it.
-	p, err := financing.ParsePostback(financingtest.PostbackBody(tok, fmt.Sprint(id), "approved", ""))
+	// before the pipeline stored the outcome) changes nothing: the ledger
+	// replays it.
+	pb, err := financing.ParsePostback(financingtest.PostbackBody(tok, fmt.Sprint(id), "approved", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := e.applier.Apply(context.Background(), p)
+	out, err := (&financing.LedgerApplier{Service: e.svc}).Apply(context.Background(), pb)
 	if err != nil || out.State == financing.StateReview {
 		t.Fatalf("%+v %v", out, err)
 	}

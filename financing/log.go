@@ -4,7 +4,6 @@ package financing
 // (walletd.LogError, walletd.LogEventID). No password, signature or body
 // is ever logged.
 const (
-	logPostbackID = "postback_id"
 	logStatus     = "postback_status" // the provider's status of a postback
 	logState      = "state"           // the inbound log's state after an attempt
 	logOutcome    = "outcome"
@@ -12,7 +11,6 @@ const (
 	logKind       = "kind"
 	logOrderID    = "order_id"
 	logMetaKey    = "meta_key"
-	logDuplicate  = "duplicate"
 	logAPIURL     = "api_url"
 	logMerchantID = "merchant_id"
 )

@@ -87,19 +87,23 @@ func (m *Metrics) request(outcome string) {
 	}
 }
 
-func (m *Metrics) postback(status string) {
+// Postback counts a postback's decision by status (at its first
+// attempt).
+func (m *Metrics) Postback(status string) {
 	if m != nil {
 		m.Postbacks.WithLabelValues(statusLabel(status)).Inc()
 	}
 }
 
-func (m *Metrics) outcome(state string) {
+// Outcome counts an attempt at applying a postback by its outcome state.
+func (m *Metrics) Outcome(state string) {
 	if m != nil {
 		m.Outcomes.WithLabelValues(state).Inc()
 	}
 }
 
-func (m *Metrics) refused(reason string) {
+// Refused counts a postback refused before it was recorded, by reason.
+func (m *Metrics) Refused(reason string) {
 	if m != nil {
 		m.Verification.WithLabelValues(reason).Inc()
 	}

@@ -1,12 +1,9 @@
 package financing
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -31,9 +28,9 @@ const DefaultTimeout = 20 * time.Second
 // MaxAnswerBytes bounds the provider's answer walletd reads.
 const MaxAnswerBytes = 64 << 10
 
-// Service is consumer financing: the settings, the one request per order
-// or top-up, and the reception of postbacks. Set the fields; it needs no
-// Open (Processor applies the postbacks it records).
+// Service is consumer financing: the settings and the one request per
+// order or top-up. Set the fields; it needs no Open. The postbacks go
+// through the inbound pipeline (Adapter).
 type Service struct {
 	Store      *Store
 	Writer     walletd.Submitter
@@ -53,9 +50,10 @@ type Service struct {
 	// Window is how far a postback's x-timestamp may be from now (default
 	// DefaultWindow).
 	Window time.Duration
-	// Notify, if set, is called after a postback is recorded (the
-	// Processor's Notify).
-	Notify  func()
+	// Inbound is the inbound pipeline's log: each request sent is logged
+	// there (direction out), and the postbacks are read from it (nil:
+	// requests are not logged there, and Postbacks lists nothing).
+	Inbound InboundLog
 	Metrics *Metrics
 	Logger  *slog.Logger
 	Now     func() time.Time
@@ -63,6 +61,33 @@ type Service struct {
 	once  sync.Once
 	mu    sync.Mutex
 	locks map[string]*refLock
+}
+
+// InboundLog is where financing's traffic is kept: the inbound
+// pipeline's log and events (financing/gateway.Log implements it over
+// webhooks/inbound's database).
+type InboundLog interface {
+	// LogRequest logs one call of the provider (direction out).
+	LogRequest(ctx context.Context, e *RequestLogEntry) error
+	// Postbacks lists the recorded postbacks, newest first.
+	Postbacks(ctx context.Context, limit int) ([]*walletd.FinancingPostback, error)
+}
+
+// RequestLogEntry is one call of the provider's create-request API.
+type RequestLogEntry struct {
+	At        time.Time
+	Kind      string // walletd.FinancingOrder or walletd.FinancingTopup
+	Reference string // merchant_transaction_id
+	OrderID   int64  // the order's id, 0 for a top-up
+	// RequestToken is the created request's token ("" when none).
+	RequestToken string
+	// HTTPStatus is the provider's status, 0 without an answer.
+	HTTPStatus int
+	Duration   time.Duration
+	// Outcome is ReqCreated, ReqRefused or ReqNoAnswer; Error the
+	// provider's message or what went wrong.
+	Outcome string
+	Error   string
 }
 
 type refLock struct {
@@ -253,11 +278,14 @@ func offered(c *credentials, amount walletd.Money, currency string) error {
 
 // RequestOrder returns the financing request of pending order id,
 // creating it at the provider if none was: concurrent and repeated calls
-// send one request. created reports that this call sent it. Returns
+// send one request. created reports that this call sent it. returnURL,
+// when not "", is where the provider sends the customer back, approved
+// or not (the payment page's order-received page); "" uses the settings'
+// success_url and failure_url. Returns
 // ENotFound, EConflict (not pending, not configured, a send in
 // progress), ECurrencyMismatch, EInvalidAmount (outside the range),
 // EProvider (the provider refused or did not answer).
-func (s *Service) RequestOrder(ctx context.Context, id int64) (*walletd.FinancingRequest, bool, error) {
+func (s *Service) RequestOrder(ctx context.Context, id int64, returnURL string) (*walletd.FinancingRequest, bool, error) {
 	s.init()
 	c, err := s.Store.settings(ctx)
 	if err != nil {
@@ -276,14 +304,13 @@ func (s *Service) RequestOrder(ctx context.Context, id int64) (*walletd.Financin
 	} else if err := offered(c, o.Total, o.Currency); err != nil {
 		return nil, false, err
 	}
-	req := orderRequest(o)
-	r, created, err := s.request(ctx, c, walletd.FinancingOrder, req, o.Total, o.Currency)
-	if err != nil {
-		return nil, false, err
+	if returnURL != "" {
+		if err := checkURL("return_url", returnURL, true); err != nil {
+			return nil, false, err
+		}
 	}
-	s.noteOrder(ctx, id, "wegetfinancing_request", map[string]string{"request_token": r.RequestToken, "href": r.Href,
-		"amount": r.Amount.String(), "created_at": r.CreatedAt.Format(time.RFC3339)}, "Financing requested from WeGetFinancing")
-	return r, created, nil
+	req := orderRequest(o)
+	return s.request(ctx, c, walletd.FinancingOrder, req, o.Total, o.Currency, returnURL)
 }
 
 // RequestTopup is RequestOrder for a pending top-up of method
@@ -319,7 +346,7 @@ func (s *Service) RequestTopup(ctx context.Context, topupID string, billing wall
 	req.MerchantTransactionID = t.ID
 	req.Amount = t.Amount.String()
 	req.CartItems = []CartItem{{SKU: "topup", DisplayName: "Wallet top-up", UnitPrice: t.Amount.String(), Quantity: "1", UnitTax: zero(t.Amount)}}
-	return s.request(ctx, c, walletd.FinancingTopup, req, t.Amount, t.Currency)
+	return s.request(ctx, c, walletd.FinancingTopup, req, t.Amount, t.Currency, "")
 }
 
 // zero returns 0 at m's scale ("0.00").
@@ -366,127 +393,6 @@ func orderRequest(o *walletd.ShopOrder) *CreateRequest {
 	return req
 }
 
-// request returns the stored request of req's reference, or claims it,
-// sends it and stores the answer.
-func (s *Service) request(ctx context.Context, c *credentials, kind string, req *CreateRequest, amount walletd.Money, currency string) (*walletd.FinancingRequest, bool, error) {
-	ref := req.MerchantTransactionID
-	defer s.lock(ref)()
-	row, claimed, err := s.Store.claim(ctx, ref, kind, amount, currency, s.Now(), s.Lease)
-	if err != nil {
-		return nil, false, err
-	}
-	if !claimed {
-		if row.State != "created" {
-			return nil, false, walletd.Errorf(walletd.EConflict, "A financing request for %s was sent at %s and has no answer yet: retry after %s.",
-				ref, row.ClaimedAt.Format(time.RFC3339), row.ClaimedAt.Add(s.Lease).Format(time.RFC3339))
-		}
-		s.Metrics.request(ReqReused)
-		return &row.FinancingRequest, false, nil
-	}
-	sh := s.shown(c)
-	req.PostbackURL, req.SuccessURL, req.FailureURL = sh.PostbackURL, withRef(sh.SuccessURL, ref), withRef(sh.FailureURL, ref)
-	// The call runs to its end even if the caller goes away: its answer
-	// must be stored, or the next call would send a second request.
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Timeout)
-	defer cancel()
-	start := s.Now()
-	a, err := s.send(cctx, c, req)
-	took := s.Now().Sub(start)
-	if s.Metrics != nil {
-		s.Metrics.RequestTiming.Observe(took.Seconds())
-	}
-	// Not cctx: what the call did is stored whatever is left of its
-	// timeout (an answer that came just before it included).
-	sctx := context.WithoutCancel(ctx)
-	if err != nil {
-		var refused *refusedError
-		if errors.As(err, &refused) {
-			s.Metrics.request(ReqRefused)
-			if rerr := s.Store.failed(sctx, ref, true, refused.msg, took); rerr != nil {
-				s.Logger.Error("financing: record a refused request", walletd.LogError, rerr)
-			}
-			s.Logger.Warn("financing request refused", logReference, ref, walletd.LogError, err)
-			return nil, false, walletd.Errorf(walletd.EProvider, "%s", refused.msg)
-		}
-		s.Metrics.request(ReqNoAnswer)
-		if rerr := s.Store.failed(sctx, ref, false, clip(err.Error()), took); rerr != nil {
-			s.Logger.Error("financing: record a request without an answer", walletd.LogError, rerr)
-		}
-		s.Logger.Warn("financing request without an answer", logReference, ref, walletd.LogError, err)
-		return nil, false, walletd.Errorf(walletd.EProvider, "WeGetFinancing did not answer the request for %s (%s); it may have been created: retry after %s.",
-			ref, walletd.QuoteInput(err.Error()), s.Now().Add(s.Lease).UTC().Format(time.RFC3339))
-	}
-	now := s.Now().UTC()
-	if err := s.Store.created(sctx, ref, a.RequestToken, a.Href, now, took); err != nil {
-		return nil, false, err
-	}
-	s.Metrics.request(ReqCreated)
-	s.Logger.Info("financing request created", logReference, ref, logKind, kind)
-	stored, err := s.Store.request(sctx, ref, "")
-	if err != nil {
-		return nil, false, err
-	}
-	return stored, true, nil
-}
-
-// withRef adds ref to a return URL (?ref=…), so the page can name it.
-func withRef(u, ref string) string {
-	if u == "" {
-		return ""
-	}
-	sep := "?"
-	if strings.Contains(u, "?") {
-		sep = "&"
-	}
-	return u + sep + "ref=" + ref
-}
-
-// refusedError is a provider's answer that refused a request: nothing was
-// created, so the claim is released.
-type refusedError struct{ msg string }
-
-func (e *refusedError) Error() string { return e.msg }
-
-// send POSTs req to the provider and reads its answer.
-func (s *Service) send(ctx context.Context, c *credentials, req *CreateRequest) (*Answer, error) {
-	body, err := json.Marshal(req)
-	if err != nil {
-		return nil, err
-	}
-	u := c.APIURL + "/merchant/" + c.MerchantID + "/requests"
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	hr.SetBasicAuth(c.Username, c.Password)
-	hr.Header.Set("Content-Type", "application/json")
-	hr.Header.Set("Accept", "application/json")
-	resp, err := s.HTTPClient.Do(hr)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		if pe, ok := ParseProviderError(answer); ok {
-			msg := pe.Message
-			if msg == "" {
-				msg = pe.Error
-			}
-			return nil, &refusedError{msg: fmt.Sprintf("WeGetFinancing refused the request: %s (%s, HTTP %d).", msg, pe.Error, resp.StatusCode)}
-		}
-		return nil, &refusedError{msg: fmt.Sprintf("WeGetFinancing answered HTTP %d.", resp.StatusCode)}
-	}
-	a, err := ParseAnswer(answer)
-	if err != nil {
-		return nil, fmt.Errorf("the answer is not a created request: %s", walletd.ErrorMessage(err))
-	}
-	return a, nil
-}
-
 // noteOrder records a fact on the order's meta_data through the writer
 // (NoteOrder): the order's history shows it. A note that cannot be
 // recorded is logged; it never fails the flow.
@@ -505,7 +411,39 @@ func (s *Service) Requests(ctx context.Context, limit int) ([]*walletd.Financing
 	return s.Store.requests(ctx, limit)
 }
 
-// Postbacks lists the inbound log, newest first (at most limit).
+// Postbacks lists the postbacks the inbound pipeline recorded, newest
+// first (at most limit); none without an inbound log.
 func (s *Service) Postbacks(ctx context.Context, limit int) ([]*walletd.FinancingPostback, error) {
-	return s.Store.postbacks(ctx, limit)
+	if s.Inbound == nil {
+		return []*walletd.FinancingPostback{}, nil
+	}
+	return s.Inbound.Postbacks(ctx, limit)
 }
+
+// Credentials returns the username and password of the settings, the
+// password opened. Returns EConflict when financing is not configured.
+func (s *Service) Credentials(ctx context.Context) (username, password string, err error) {
+	s.init()
+	c, err := s.Store.settings(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	return c.Username, c.Password, nil
+}
+
+// PostbackWindow is how far a postback's x-timestamp may be from now.
+func (s *Service) PostbackWindow() time.Duration {
+	s.init()
+	return s.Window
+}
+
+// Request returns the created request of reference (an order id in
+// decimal, or a top-up id). Returns ENotFound.
+func (s *Service) Request(ctx context.Context, reference string) (*walletd.FinancingRequest, error) {
+	return s.Store.request(ctx, reference, "")
+}
+
+// GatewayName is the postbacks' gateway in the inbound pipeline: they
+// arrive at /v1/inbound/wegetfinancing and
+// /wp-json/odcm/v1/webhooks/wegetfinancing.
+const GatewayName = walletd.PayWeGetFinancing

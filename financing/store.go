@@ -14,9 +14,10 @@ import (
 	"github.com/walletd/walletd/webhooks"
 )
 
-// Store keeps the financing settings, requests and postbacks in
-// webhooks.db (migration 00004), with the password sealed by the webhooks
-// key. It opens its own connections to the file; SQLite's locking and
+// Store keeps the financing settings, the requests and the refunds of
+// top-ups in webhooks.db (migrations 00004, 00005), with the password
+// sealed by the webhooks key; the postbacks are the inbound pipeline's
+// (inbound_events). It opens its own connections to the file; SQLite's locking and
 // busy timeout let it share the file with the webhook service.
 type Store struct {
 	pools *sqlitedb.DB
@@ -214,116 +215,34 @@ func (s *Store) requests(ctx context.Context, limit int) ([]*walletd.FinancingRe
 	return out, rows.Err()
 }
 
-// Postback log states.
-const (
-	StateReceived = "received"
-	StateApplied  = "applied"
-	StateIgnored  = "ignored"
-	StateReview   = "review"
-	StateRetrying = "retrying"
-)
-
-// record stores a verified postback, before it is answered. A resend (the
-// same event id) is counted on the existing row and reported as a
-// duplicate.
-func (s *Store) record(ctx context.Context, p *Postback, body []byte, timestamp string, now time.Time) (id int64, duplicate bool, err error) {
-	tx, err := s.pools.Write.BeginTx(ctx, nil) // _txlock=immediate: one at a time
+// refunded returns the refunds of reference already debited, leaving out
+// the one of postback eventID (which may be recorded by an attempt that
+// crashed before it could say so).
+func (s *Store) refunded(ctx context.Context, ref, eventID string) ([]string, error) {
+	rows, err := s.pools.Write.QueryContext(ctx, `SELECT amount FROM financing_refunds WHERE reference = ? AND event_id != ?`, ref, eventID)
 	if err != nil {
-		return 0, false, fmt.Errorf("financing: record postback: %w", err)
-	}
-	defer tx.Rollback()
-	err = tx.QueryRowContext(ctx, `SELECT id FROM financing_postbacks WHERE event_id = ?`, p.EventID).Scan(&id)
-	switch {
-	case err == nil:
-		duplicate = true
-		_, err = tx.ExecContext(ctx, `UPDATE financing_postbacks SET duplicates = duplicates + 1 WHERE id = ?`, id)
-	case errors.Is(err, sql.ErrNoRows):
-		var res sql.Result
-		res, err = tx.ExecContext(ctx, `INSERT INTO financing_postbacks (event_id, body, x_timestamp, request_token,
-			merchant_transaction_id, status, amount, state, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'received', ?, ?)`,
-			p.EventID, body, timestamp, p.RequestToken, p.MerchantTransactionID, p.Status, p.Amount, ms(now), ms(now))
-		if err == nil {
-			id, err = res.LastInsertId()
-		}
-	}
-	if err == nil {
-		err = tx.Commit()
-	}
-	if err != nil {
-		return 0, false, fmt.Errorf("financing: record postback: %w", err)
-	}
-	return id, duplicate, nil
-}
-
-// pendingRow is a recorded postback still to apply.
-type pendingRow struct {
-	ID       int64
-	Body     []byte
-	Attempts int
-}
-
-// pending lists the postbacks to apply now, oldest first.
-func (s *Store) pending(ctx context.Context, now time.Time, limit int) ([]pendingRow, error) {
-	rows, err := s.pools.Write.QueryContext(ctx, `SELECT id, body, attempts FROM financing_postbacks
-		WHERE state IN ('received', 'retrying') AND next_attempt_at <= ? ORDER BY id LIMIT ?`, ms(now), limit)
-	if err != nil {
-		return nil, fmt.Errorf("financing: pending postbacks: %w", err)
+		return nil, fmt.Errorf("financing: refunds of %s: %w", ref, err)
 	}
 	defer rows.Close()
-	var out []pendingRow
+	var out []string
 	for rows.Next() {
-		var r pendingRow
-		if err := rows.Scan(&r.ID, &r.Body, &r.Attempts); err != nil {
+		var a string
+		if err := rows.Scan(&a); err != nil {
 			return nil, err
 		}
-		out = append(out, r)
+		out = append(out, a)
 	}
 	return out, rows.Err()
 }
 
-// nextDue returns when the next retrying postback is due (zero: none).
-func (s *Store) nextDue(ctx context.Context) (time.Time, error) {
-	var next sql.NullInt64
-	err := s.pools.Write.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM financing_postbacks WHERE state IN ('received', 'retrying')`).Scan(&next)
+// addRefund records the refund of postback eventID, once.
+func (s *Store) addRefund(ctx context.Context, eventID, ref, amount string, now time.Time) error {
+	_, err := s.pools.Write.ExecContext(ctx, `INSERT OR IGNORE INTO financing_refunds (event_id, reference, amount, created_at) VALUES (?, ?, ?, ?)`,
+		eventID, ref, amount, ms(now))
 	if err != nil {
-		return time.Time{}, fmt.Errorf("financing: next postback: %w", err)
-	}
-	if !next.Valid {
-		return time.Time{}, nil
-	}
-	return fromMS(max(next.Int64, 1)), nil
-}
-
-// finish records the outcome of one attempt at applying postback id.
-func (s *Store) finish(ctx context.Context, id int64, state, outcome string, next, now time.Time) error {
-	_, err := s.pools.Write.ExecContext(ctx, `UPDATE financing_postbacks SET state = ?, outcome = ?, attempts = attempts + 1,
-		next_attempt_at = ?, updated_at = ? WHERE id = ?`, state, outcome, ms(next), ms(now), id)
-	if err != nil {
-		return fmt.Errorf("financing: postback %d: %w", id, err)
+		return fmt.Errorf("financing: record the refund of %s: %w", ref, err)
 	}
 	return nil
-}
-
-// postbacks lists the log, newest first.
-func (s *Store) postbacks(ctx context.Context, limit int) ([]*walletd.FinancingPostback, error) {
-	rows, err := s.pools.Read.QueryContext(ctx, `SELECT id, event_id, request_token, merchant_transaction_id, status, amount, state,
-		outcome, attempts, duplicates, received_at, updated_at FROM financing_postbacks ORDER BY id DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("financing: list postbacks: %w", err)
-	}
-	defer rows.Close()
-	out := []*walletd.FinancingPostback{}
-	for rows.Next() {
-		var p walletd.FinancingPostback
-		var recv, upd int64
-		if err := rows.Scan(&p.ID, &p.EventID, &p.RequestToken, &p.Reference, &p.Status, &p.Amount, &p.State, &p.Outcome,
-			&p.Attempts, &p.Duplicates, &recv, &upd); err != nil {
-			return nil, err
-		}
-		p.ReceivedAt, p.UpdatedAt = fromMS(recv), fromMS(upd)
-		out = append(out, &p)
-	}
-	return out, rows.Err()
 }
 
 func ms(t time.Time) int64 {

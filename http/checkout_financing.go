@@ -60,12 +60,14 @@ func (m *FinancingMethod) Offer(ctx context.Context, p *CheckoutPage) Offer {
 }
 
 // Pay sends (or reuses) the order's financing request, holds the order
-// for the application and redirects to it.
+// for the application and redirects to it. The provider sends the
+// customer back to the order's return page (approved or not), which shows
+// the order's status as the postback leaves it.
 func (m *FinancingMethod) Pay(ctx context.Context, p *CheckoutPage, _ url.Values) (*PayResult, error) {
 	if err := m.Service.Offered(ctx, p.Order.Total, p.Order.Currency); err != nil {
 		return nil, err
 	}
-	r, _, err := m.Service.RequestOrder(ctx, p.Order.ID)
+	r, _, err := m.Service.RequestOrder(ctx, p.Order.ID, p.ReturnURL)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package http_test
 import (
 	"context"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ type fakeFinancing struct {
 	whttp.FinancingService
 	mu       sync.Mutex
 	requests map[int64]int
+	returns  map[int64]string // the return URL of each order's request
 	fail     bool
 }
 
@@ -38,13 +40,14 @@ func (f *fakeFinancing) Settings(context.Context) (*walletd.FinancingSettings, e
 	return &walletd.FinancingSettings{APIURL: "https://api.sandbox.wegetfinancing.com"}, nil
 }
 
-func (f *fakeFinancing) RequestOrder(_ context.Context, id int64) (*walletd.FinancingRequest, bool, error) {
+func (f *fakeFinancing) RequestOrder(_ context.Context, id int64, returnURL string) (*walletd.FinancingRequest, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail {
 		return nil, false, walletd.Errorf(walletd.EProvider, "The financing provider refused the request: merchant suspended.")
 	}
 	f.requests[id]++
+	f.returns[id] = returnURL
 	return &walletd.FinancingRequest{Href: "https://app.sandbox.wegetfinancing.com/checkout?token=tok1", RequestToken: "tok1"}, f.requests[id] == 1, nil
 }
 
@@ -54,7 +57,7 @@ func (f *fakeFinancing) RequestOrder(_ context.Context, id int64) (*walletd.Fina
 // page again with the reason and holds nothing; the page's CSP lets the
 // form's redirect reach the provider.
 func TestCheckout_Financing(t *testing.T) {
-	fin := &fakeFinancing{requests: map[int64]int{}}
+	fin := &fakeFinancing{requests: map[int64]int{}, returns: map[int64]string{}}
 	x := &recordingExpirer{}
 	s := mustResetFee(t, mustCheckoutServer(t, &whttp.Checkout{Expirer: x, Methods: []whttp.PaymentMethod{&whttp.FinancingMethod{Service: fin}}}))
 	covered := s.mustLink(t, s.Variations[0], "a")   // 49.00
@@ -108,5 +111,15 @@ func TestCheckout_Financing(t *testing.T) {
 	}
 	if o := s.order(t, covered.OrderID); o.Status != "pending" {
 		t.Fatalf("order %s", o.Status)
+	}
+	// The provider sends the customer back to the order's return page.
+	fin.mu.Lock()
+	ret := fin.returns[covered.OrderID]
+	fin.mu.Unlock()
+	if want := "/checkout/order-received/" + strconv.FormatInt(covered.OrderID, 10) + "/?key=wc_order_"; !strings.Contains(ret, want) {
+		t.Fatalf("return URL %q, want one with %s", ret, want)
+	}
+	if st, page := b.get(t, ret); st != 200 || !strings.Contains(page, "pending") {
+		t.Fatalf("return page: %d\n%s", st, page)
 	}
 }

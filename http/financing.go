@@ -13,7 +13,9 @@ import (
 
 // Consumer financing (docs/financing.md): the provider settings, a
 // financing request for a pending order or top-up, and the logs. The
-// provider's postbacks are financing_postback.go's.
+// provider's postbacks go through the inbound pipeline
+// (POST /v1/inbound/wegetfinancing, inbound.go); the pages it sends the
+// customer back to are financing_postback.go's.
 
 // FinancingService is consumer financing as the HTTP layer uses it;
 // *financing.Service implements it.
@@ -28,15 +30,14 @@ type FinancingService interface {
 	// EConflict, ECurrencyMismatch, EInvalidAmount.
 	Offered(ctx context.Context, amount walletd.Money, currency string) error
 	// RequestOrder returns the one request of a pending order, sending it
-	// if none was (created). Returns ENotFound, EConflict,
-	// ECurrencyMismatch, EInvalidAmount, EProvider.
-	RequestOrder(ctx context.Context, id int64) (*walletd.FinancingRequest, bool, error)
+	// if none was (created); returnURL ("" for the settings' URLs) is
+	// where the provider sends the customer back. Returns ENotFound,
+	// EConflict, ECurrencyMismatch, EInvalidAmount, EProvider.
+	RequestOrder(ctx context.Context, id int64, returnURL string) (*walletd.FinancingRequest, bool, error)
 	// RequestTopup is RequestOrder for a pending top-up.
 	RequestTopup(ctx context.Context, topupID string, billing walletd.OrderAddress) (*walletd.FinancingRequest, bool, error)
-	// Receive verifies and records a postback. Returns an error wrapping
-	// financing.ErrSignature, EInvalid, EUnavailable.
-	Receive(ctx context.Context, h http.Header, body []byte) (*financing.Postback, bool, error)
-	// Requests and Postbacks list the logs, newest first.
+	// Requests and Postbacks list the logs, newest first (the postbacks
+	// are the inbound pipeline's events of gateway wegetfinancing).
 	Requests(ctx context.Context, limit int) ([]*walletd.FinancingRequest, error)
 	Postbacks(ctx context.Context, limit int) ([]*walletd.FinancingPostback, error)
 }
@@ -60,7 +61,7 @@ func (s *Server) registerFinancingRoutes(handle handleFunc) {
 	handle("GET", "/v1/financing/postbacks", admin, h(s.handleFinancingPostbacks))
 	handle("POST", "/v1/orders/{order_id}/financing", write, h(s.handleOrderFinancing))
 	handle("POST", "/v1/topups/{id}/financing", write, h(s.handleTopupFinancing))
-	s.registerFinancingPostbackRoutes(handle, h)
+	s.registerFinancingPostbackRoutes(handle)
 }
 
 func (s *Server) handleGetFinancingSettings(w http.ResponseWriter, r *http.Request) {
@@ -134,7 +135,7 @@ func (s *Server) handleOrderFinancing(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	fr, created, err := s.Financing.RequestOrder(r.Context(), id)
+	fr, created, err := s.Financing.RequestOrder(r.Context(), id, "")
 	if err != nil {
 		s.Error(w, r, err)
 		return

@@ -1,9 +1,7 @@
 package http
 
 import (
-	"errors"
 	"html/template"
-	"io"
 	"net/http"
 
 	"github.com/walletd/walletd"
@@ -12,44 +10,16 @@ import (
 	"github.com/walletd/walletd/financing"
 )
 
-// The provider's side of financing: its signed postbacks, answered 200
-// "OK" once verified and recorded (applying them is the financing
-// Processor's, after the answer), and the pages it sends the customer
-// back to.
+// The pages the provider sends the customer back to when the request
+// was made through the API (the payment page's requests come back to the
+// order's return page instead, checkout_return.go). The provider's signed
+// postbacks are the inbound pipeline's (inbound.go,
+// POST /v1/inbound/wegetfinancing and its WordPress-style alias).
 
-func (s *Server) registerFinancingPostbackRoutes(handle handleFunc, h func(http.HandlerFunc) http.HandlerFunc) {
-	handle("POST", financing.PostbackPath, "", h(s.handleFinancingPostback))
+func (s *Server) registerFinancingPostbackRoutes(handle handleFunc) {
+	handle("POST", financing.PostbackPath, "", s.inboundReceiver(financing.GatewayName))
+	handle("POST", odcmBase+"/"+financing.GatewayName, "", s.inboundReceiver(financing.GatewayName))
 	handle("GET", financing.ReturnPath+"/{outcome}", "", s.handleFinancingReturn)
-}
-
-// handleFinancingPostback is POST /v1/inbound/wegetfinancing: the
-// signature is checked, the postback recorded (a resend is recorded once),
-// and the answer is 200 with the body OK, as the provider's plugin
-// answers. A bad signature is 401, a signed body walletd cannot read 400.
-func (s *Server) handleFinancingPostback(w http.ResponseWriter, r *http.Request) {
-	if r.ContentLength > financing.MaxPostbackBytes {
-		s.Error(w, r, walletd.Errorf(EBodyTooLarge, "The postback is larger than %d bytes.", financing.MaxPostbackBytes))
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, financing.MaxPostbackBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			err = walletd.Errorf(EBodyTooLarge, "The postback is larger than %d bytes.", financing.MaxPostbackBytes)
-		}
-		s.Error(w, r, err)
-		return
-	}
-	if _, _, err := s.Financing.Receive(r.Context(), r.Header, body); err != nil {
-		if errors.Is(err, financing.ErrSignature) {
-			err = walletd.Errorf(EUnauthorized, "The postback's x-timestamp and x-signature do not verify.")
-		}
-		s.Error(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	io.WriteString(w, "OK")
 }
 
 var returnPage = template.Must(template.New("return").Parse(`<!doctype html>

@@ -18,6 +18,7 @@ func exerciseFinancing(t *testing.T, call func(method, tpl, path, body string, h
 		{"POST", "/v1/orders/{order_id}/financing", "/v1/orders/1/financing", ""},
 		{"POST", "/v1/topups/{id}/financing", "/v1/topups/top_x/financing", ""},
 		{"POST", "/v1/inbound/wegetfinancing", "/v1/inbound/wegetfinancing", `{"request_token":"x","updates":{"status":"approved"}}`},
+		{"POST", "/wp-json/odcm/v1/webhooks/wegetfinancing", "/wp-json/odcm/v1/webhooks/wegetfinancing", `{"request_token":"x","updates":{"status":"approved"}}`},
 	} {
 		call(op.method, op.tmpl, op.path, op.body).expect(t, 503, "unavailable")
 	}

@@ -59,10 +59,26 @@ func (s *Server) registerInboundRoutes(handle handleFunc) {
 	handle("POST", inboundBase+"/{gateway}", "", h(s.handleInboundReceive))
 }
 
+// inboundReceiver is the endpoint of one gateway at a path of its own
+// (WeGetFinancing's postbacks: financing_postback.go).
+func (s *Server) inboundReceiver(gateway string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.Inbound == nil {
+			s.Error(w, r, walletd.Errorf(walletd.EUnavailable, "Inbound gateway webhooks are not enabled on this server."))
+			return
+		}
+		s.receiveInbound(w, r, gateway)
+	}
+}
+
 // handleInboundReceive passes a delivery's raw bytes to the pipeline and
 // writes its answer in the seed's shape.
 func (s *Server) handleInboundReceive(w http.ResponseWriter, r *http.Request) {
-	req := &inbound.Request{Gateway: mux.Vars(r)["gateway"], Header: r.Header, RemoteAddr: r.RemoteAddr}
+	s.receiveInbound(w, r, mux.Vars(r)["gateway"])
+}
+
+func (s *Server) receiveInbound(w http.ResponseWriter, r *http.Request, gateway string) {
+	req := &inbound.Request{Gateway: gateway, Header: r.Header, RemoteAddr: r.RemoteAddr}
 	body, err := io.ReadAll(r.Body) // bounded by instrument's MaxBytesReader
 	if err != nil {
 		var tooBig *http.MaxBytesError

@@ -27,8 +27,9 @@ import (
 // over time" (the order is in the configured range), its button sends
 // the order's financing request to the (fake) provider and lands on the
 // provider's application page; Approve there sends the signed postback;
-// the order is paid (and completed: a reset fee is virtual) and the shop's
-// endpoint receives order.updated. Screenshots go to the test's temp dir
+// the order is paid (and completed: a reset fee is virtual), the browser
+// is back on the order's styled return page showing it paid, and the
+// shop's endpoint receives order.updated. Screenshots go to the test's temp dir
 // (and $WALLETD_TEST_SHOTS).
 func TestServe_FinancingCheckoutBrowser(t *testing.T) {
 	b := walletdtest.NewBrowser(t, "pay over time")
@@ -95,20 +96,26 @@ func TestServe_FinancingCheckoutBrowser(t *testing.T) {
 	amount := text("#amount")
 	shot("financing-2-provider-page")
 	step("approve", chromedp.Click(chromedp.CSS("#approve")), chromedp.WaitReady(chromedp.CSS("body")))
-	walletdtest.CheckFor(t, 10*time.Second, 100*time.Millisecond, func() error {
-		back, err := chromedp.Run(ctx, chromedp.Location())
-		if err != nil || !strings.Contains(back, "/financing/return/success") {
-			return fmt.Errorf("browser at %s (%w)", back, err)
+	// The provider sends the customer back to the order's return page,
+	// which shows the order paid once the postback is applied (it reloads
+	// itself while the order is pending).
+	var back string
+	walletdtest.CheckFor(t, 20*time.Second, 100*time.Millisecond, func() error {
+		at, err := chromedp.Run(ctx, chromedp.Location())
+		if err != nil || !strings.Contains(at, fmt.Sprintf("/checkout/order-received/%d/?key=wc_order_", id)) {
+			return fmt.Errorf("browser at %s (%w)", at, err)
+		}
+		if back, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body"))); err != nil || !strings.Contains(back, "Payment received") {
+			return fmt.Errorf("return page %q (%w)", back, err)
 		}
 		return nil
 	})
-	back := text("body")
 	shot("financing-3-back-at-the-shop")
 
 	if !strings.Contains(offer, "Pay over time") || !strings.HasPrefix(loc, fake.URL()+"/checkout?token=") || !strings.Contains(amount, "49.00") {
 		t.Fatalf("offer %q, provider page %s %q", offer, loc, amount)
 	}
-	if !strings.Contains(back, "confirmed") {
+	if !strings.Contains(back, "WeGetFinancing") {
 		t.Errorf("back at the shop: %q", back)
 	}
 	var o struct {

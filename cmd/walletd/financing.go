@@ -31,9 +31,10 @@ func financingFlags(fs *flag.FlagSet, c *financingConfig) {
 }
 
 // financingPart is consumer financing in `walletd serve`: its tables in
-// <DataDir>/webhooks.db (the password sealed with webhooks.key), the
-// Service the HTTP server uses and the Processor that applies postbacks
-// through the writer. Set the fields, then Open; Close stops it.
+// <DataDir>/webhooks.db (the password sealed with webhooks.key) and the
+// Service the HTTP server uses. Its postbacks go through the inbound
+// pipeline (inboundWebhooks.Financing), which applies them through the
+// writer. Set the fields, then Open; Close closes it.
 type financingPart struct {
 	Config     *financingConfig
 	DataDir    string
@@ -44,13 +45,11 @@ type financingPart struct {
 	Registerer prometheus.Registerer // nil: no metrics
 	Logger     *slog.Logger
 
-	store     *financing.Store
-	service   *financing.Service
-	processor *financing.Processor
+	store   *financing.Store
+	service *financing.Service
 }
 
-// Open opens the store and starts the processor, which first applies the
-// postbacks left pending by the last run.
+// Open opens the store.
 func (f *financingPart) Open() (err error) {
 	c := f.Config
 	if !c.Enabled {
@@ -78,22 +77,16 @@ func (f *financingPart) Open() (err error) {
 	}
 	f.service = &financing.Service{Store: f.store, Writer: f.Writer, Ledger: f.Ledger, Currencies: f.Currencies, PublicURL: f.PublicURL,
 		Timeout: c.Timeout, Window: c.Window, Metrics: metrics, Logger: f.Logger}
-	f.processor = &financing.Processor{Store: f.store, Applier: &financing.LedgerApplier{Service: f.service}, Metrics: metrics, Logger: f.Logger}
-	f.service.Notify = f.processor.Notify
-	return f.processor.Open()
+	return nil
 }
 
 // Service returns the financing service for the HTTP server: nil when off.
 func (f *financingPart) Service() *financing.Service { return f.service }
 
-// Close stops the processor (a postback in hand is finished; the rest
-// waits for the next start) and closes the store.
+// Close closes the store (after the inbound pipeline, which applies the
+// postbacks, has stopped).
 func (f *financingPart) Close() error {
 	var errs []error
-	if f.processor != nil {
-		errs = append(errs, f.processor.Close())
-		f.processor = nil
-	}
 	if f.store != nil {
 		errs = append(errs, f.store.Close())
 		f.store = nil

@@ -181,6 +181,25 @@ func TestServe_Financing(t *testing.T) {
 	if len(log.Items) != 1 || log.Items[0].Duplicates != 1 || log.Items[0].State != "applied" {
 		t.Fatalf("log %+v", log)
 	}
+	// The shared inbound log holds the request sent (direction out) and
+	// the postback with its resend.
+	var logs struct {
+		Logs []struct {
+			Direction string
+			EventType string `json:"event_type"`
+			Outcome   string
+		}
+	}
+	if _, err := p.call("GET", "/v1/inbound/gateways/wegetfinancing/logs", "", "", &logs); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for _, l := range logs.Logs {
+		seen = append(seen, l.Direction+":"+l.EventType+":"+l.Outcome)
+	}
+	if strings.Join(seen, " ") != "in:approved:duplicate in:approved:accepted out:create_request:created" {
+		t.Fatalf("inbound log %v", seen)
+	}
 	var o struct{ Payments []any }
 	p.call("GET", fmt.Sprintf("/v1/orders/%d", order.ID), "", "", &o)
 	if len(o.Payments) != 1 || orderStatus() != "processing" {

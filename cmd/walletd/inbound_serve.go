@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/walletd/walletd"
+	"github.com/walletd/walletd/financing"
+	"github.com/walletd/walletd/financing/gateway"
 	"github.com/walletd/walletd/webhooks"
 	"github.com/walletd/walletd/webhooks/inbound"
 )
@@ -60,6 +62,10 @@ type inboundWebhooks struct {
 	Currencies *walletd.Currencies
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
+	// Financing, when not nil, adds the wegetfinancing gateway: its
+	// postbacks go through the pipeline, and its requests are logged in
+	// the pipeline's log.
+	Financing *financing.Service
 
 	db       *inbound.DB
 	pipeline *inbound.Pipeline
@@ -100,10 +106,15 @@ func (w *inboundWebhooks) Open() (err error) {
 	if w.Registerer != nil {
 		metrics = inbound.NewMetrics(w.Registerer)
 	}
+	adapters := inbound.NewAdapters(inbound.AdapterOptions{Currencies: w.Currencies,
+		PayPal: inbound.PayPalOptions{Roots: roots, CertName: c.PayPalCertName, Window: c.PayPalWindow}})
+	if w.Financing != nil {
+		adapters[financing.GatewayName] = gateway.NewAdapter(w.Financing)
+		w.Financing.Inbound = gateway.Log{DB: w.db}
+	}
 	w.pipeline = &inbound.Pipeline{
 		DB: w.db, Writer: w.Writer, Ledger: w.Ledger, Metrics: metrics, Logger: w.Logger, PublicURL: w.PublicURL,
-		Adapters: inbound.NewAdapters(inbound.AdapterOptions{Currencies: w.Currencies,
-			PayPal: inbound.PayPalOptions{Roots: roots, CertName: c.PayPalCertName, Window: c.PayPalWindow}}),
+		Adapters:       adapters,
 		TrustedProxies: trusted, MaxAttempts: c.MaxAttempts, RetryBase: c.RetryBase, Wait: c.Wait, Workers: c.Workers,
 		BlockAfter: c.BlockAfter, BlockFor: c.BlockFor,
 	}

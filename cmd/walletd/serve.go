@@ -387,7 +387,7 @@ func (s *server) Open(ctx context.Context) error {
 	}
 
 	s.inbound = &inboundWebhooks{Config: &cfg.Inbound, DataDir: cfg.DataDir, PublicURL: siteURL, Writer: s.writer, Ledger: s.db,
-		Currencies: currencies, Registerer: reg, Logger: logger}
+		Currencies: currencies, Registerer: reg, Logger: logger, Financing: s.financing.Service()}
 	if err := s.inbound.Open(); err != nil {
 		return err
 	}

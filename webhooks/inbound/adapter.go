@@ -71,6 +71,47 @@ type Answerer interface {
 	Answer(rep *Reply) (contentType string, body []byte)
 }
 
+// SelfApplier is implemented by adapters that apply their own events
+// instead of the gateway's rules and actions (WeGetFinancing: a
+// financing decision is applied by financing.Applier). The pipeline still
+// records, deduplicates, logs, retries and dead-letters: ApplyEvent
+// returns the outcome of one attempt; dead says the event cannot be
+// applied as it is (it goes to the dead-letter queue with out.Message as
+// the reason, and can be redriven); an error is a failure that may pass
+// (retried with backoff, dead-lettered after MaxAttempts). It must be
+// idempotent: an attempt after a crash that came after its commit
+// changes nothing more.
+type SelfApplier interface {
+	ApplyEvent(ctx context.Context, r *Record) (out *Outcome, dead bool, err error)
+}
+
+// EarlyAnswerer is implemented by adapters whose senders must be answered
+// as soon as the event is durably recorded, whatever processing takes
+// (WeGetFinancing wants 200 "OK" within 5 s): when AnswerOnRecord is
+// true the delivery is answered 200 right after the record's commit, and
+// the event is processed after, its log row settled then.
+type EarlyAnswerer interface {
+	AnswerOnRecord() bool
+}
+
+// SelfConfigured is implemented by adapters whose credentials are kept
+// outside the gateways' settings (WeGetFinancing's: the financing
+// settings). Without a stored gateway row the pipeline serves such a
+// gateway with the settings DefaultGateway returns; an admin may still
+// store a row (network rules, enabled), which then takes no secret.
+type SelfConfigured interface {
+	// DefaultGateway returns the settings of the gateway when no row is
+	// stored. Returns ENotFound when the adapter is not configured.
+	DefaultGateway(ctx context.Context) (*Gateway, error)
+}
+
+// BodyLimiter is implemented by adapters whose bodies are bounded below
+// the HTTP layer's limit: a longer body is refused with 413 before it is
+// verified.
+type BodyLimiter interface {
+	MaxBodyBytes() int
+}
+
 // AdapterOptions is what adapters are built with.
 type AdapterOptions struct {
 	// Currencies gives the minor-unit scales (Stripe's integer amounts).

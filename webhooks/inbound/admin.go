@@ -18,14 +18,16 @@ import (
 // PutGateway configures gateway name. Returns ENotFound (no such
 // gateway), EInvalid.
 func (p *Pipeline) PutGateway(ctx context.Context, name string, in *GatewayInput) (*Gateway, error) {
-	if _, err := checkGatewayName(p.Adapters, name); err != nil {
+	a, err := checkGatewayName(p.Adapters, name)
+	if err != nil {
 		return nil, err
 	}
 	prev, err := p.DB.Gateway(ctx, name)
 	if err != nil && walletd.ErrorCode(err) != walletd.ENotFound {
 		return nil, err
 	}
-	g, err := in.build(name, prev, p.Now().UTC())
+	_, self := a.(SelfConfigured)
+	g, err := in.build(name, prev, p.Now().UTC(), self)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +62,7 @@ func (p *Pipeline) ListGateways(ctx context.Context, baseURL string) ([]*Gateway
 		a := p.Adapters[name]
 		s := &GatewayStatus{Gateway: name, URL: base + "/wp-json/odcm/v1/webhooks/" + name, NativeURL: base + "/v1/inbound/" + name,
 			Status: "not_configured", Events: a.Events()}
-		g, err := p.DB.Gateway(ctx, name)
+		g, err := p.gateway(ctx, a)
 		switch {
 		case walletd.ErrorCode(err) == walletd.ENotFound:
 		case err != nil:
@@ -113,7 +115,7 @@ func (p *Pipeline) Test(ctx context.Context, name string, in *TestInput) (*TestR
 	if err != nil {
 		return nil, err
 	}
-	g, err := p.DB.Gateway(ctx, name)
+	g, err := p.gateway(ctx, a)
 	if err != nil {
 		return nil, err
 	}

@@ -64,8 +64,10 @@ type GatewayInput struct {
 }
 
 // build checks in against the gateway's needs and returns the settings
-// it makes, keeping prev's secret when in has none. Returns EInvalid.
-func (in *GatewayInput) build(name string, prev *Gateway, now time.Time) (*Gateway, error) {
+// it makes, keeping prev's secret when in has none; self is a gateway
+// whose credentials are kept elsewhere (SelfConfigured), which takes no
+// secret. Returns EInvalid.
+func (in *GatewayInput) build(name string, prev *Gateway, now time.Time, self bool) (*Gateway, error) {
 	g := &Gateway{Name: name, Secret: in.Secret, WebhookID: in.WebhookID, CertHosts: in.CertHosts,
 		AllowCIDRs: in.AllowCIDRs, RatePerMinute: in.RatePerMinute, Burst: in.Burst, BurstWindowSeconds: in.BurstWindowSeconds,
 		Mapping: in.Mapping, Rules: in.Rules, Enabled: true, CreatedAt: now, UpdatedAt: now}
@@ -81,8 +83,12 @@ func (in *GatewayInput) build(name string, prev *Gateway, now time.Time) (*Gatew
 	if err := walletd.CheckText("secret", g.Secret, 1024, false); err != nil {
 		return nil, err
 	}
-	switch name {
-	case "paypal":
+	switch {
+	case self:
+		if g.Secret != "" || g.WebhookID != "" || len(g.CertHosts) > 0 {
+			return nil, walletd.Errorf(walletd.EInvalid, "%s keeps its credentials in its own settings: give no secret, webhook_id or cert_hosts.", name)
+		}
+	case name == "paypal":
 		if in.Secret != "" {
 			return nil, walletd.Errorf(walletd.EInvalid, "PayPal signs with its certificates: give webhook_id, not a secret.")
 		} else if err := walletd.CheckText("webhook_id", g.WebhookID, 128, true); err != nil {

@@ -288,6 +288,17 @@ func (p *Pipeline) backoff(n int) time.Duration {
 	return d
 }
 
+// gateway returns the settings of a's gateway: the stored row, or the
+// adapter's defaults for a SelfConfigured adapter without one. Returns
+// ENotFound when it is not configured.
+func (p *Pipeline) gateway(ctx context.Context, a Adapter) (*Gateway, error) {
+	g, err := p.DB.Gateway(ctx, a.Name())
+	if sc, ok := a.(SelfConfigured); ok && walletd.ErrorCode(err) == walletd.ENotFound {
+		return sc.DefaultGateway(ctx)
+	}
+	return g, err
+}
+
 func (p *Pipeline) depth(ctx context.Context) (int64, error) { return p.DB.depth(ctx, StateDead) }
 
 // Log attribute keys of this package.

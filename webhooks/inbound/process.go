@@ -27,6 +27,9 @@ const (
 // the event row and the action, so an attempt after a crash that came
 // after the commit is answered from the ledger and changes nothing.
 func (p *Pipeline) apply(ctx context.Context, r *Record) (*Outcome, class, error) {
+	if sa, ok := p.Adapters[r.Gateway].(SelfApplier); ok {
+		return applySelf(ctx, sa, r)
+	}
 	ev := &r.Event
 	out := &Outcome{Status: http.StatusOK, Message: "Webhook processed successfully", Actions: []string{}}
 	g, err := p.DB.Gateway(ctx, r.Gateway)
@@ -86,6 +89,30 @@ func (p *Pipeline) apply(ctx context.Context, r *Record) (*Outcome, class, error
 				out.Actions = append(out.Actions, a)
 			}
 		}
+	}
+	return out, classDone, nil
+}
+
+// applySelf runs an attempt of a SelfApplier and classifies it.
+func applySelf(ctx context.Context, sa SelfApplier, r *Record) (*Outcome, class, error) {
+	out, dead, err := sa.ApplyEvent(ctx, r)
+	if out == nil {
+		out = &Outcome{Status: http.StatusOK, Message: "Webhook processed successfully"}
+	}
+	if out.Actions == nil {
+		out.Actions = []string{}
+	}
+	switch {
+	case err != nil:
+		if out.Status < 500 {
+			failOut(out, "The event could not be applied now.")
+		}
+		return out, classRetry, err
+	case dead:
+		if out.Status < 300 {
+			out.Status, out.Code = http.StatusUnprocessableEntity, "not_applied"
+		}
+		return out, classDead, nil
 	}
 	return out, classDone, nil
 }

@@ -46,7 +46,10 @@ func (p *Pipeline) Receive(ctx context.Context, req *Request) *Reply {
 	if blocked, left := p.blocker.blocked(ip, start); blocked {
 		return refuse(OutBlocked, &Reply{Status: http.StatusForbidden, Message: "Too many failed signatures from this address", Code: "ip_blocked", RetryAfter: left}, nil)
 	}
-	g, err := p.DB.Gateway(ctx, a.Name())
+	if bl, ok := a.(BodyLimiter); ok && len(req.Body) > bl.MaxBodyBytes() {
+		return refuse(OutTooLarge, &Reply{Status: http.StatusRequestEntityTooLarge, Message: "Webhook payload too large", Code: "payload_too_large"}, nil)
+	}
+	g, err := p.gateway(ctx, a)
 	if err != nil || !g.Enabled {
 		if err != nil && walletd.ErrorCode(err) != walletd.ENotFound {
 			return refuse(OutInternal, processingError(), err)
@@ -93,6 +96,9 @@ func (p *Pipeline) accept(ctx context.Context, a Adapter, g *Gateway, body []byt
 	}
 	p.Metrics.received(a.Name(), out)
 	p.enqueue(id)
+	if ea, ok := a.(EarlyAnswerer); ok && ea.AnswerOnRecord() {
+		return p.answerOnRecord(ctx, id, created, logID, ev, start)
+	}
 	r, err := p.waitSettled(ctx, id)
 	if err != nil {
 		p.Logger.Error("inbound: read event", LogEventRow, id, walletd.LogError, err)
@@ -104,6 +110,21 @@ func (p *Pipeline) accept(ctx context.Context, a Adapter, g *Gateway, body []byt
 		p.Logger.Warn("inbound: settle log", LogEventRow, id, walletd.LogError, err)
 	}
 	return rep
+}
+
+// answerOnRecord answers a recorded event at once (EarlyAnswerer). The
+// event's log row is settled when an attempt ends; a duplicate of an
+// event already settled has its row settled here.
+func (p *Pipeline) answerOnRecord(ctx context.Context, id int64, created bool, logID int64, ev *Event, start time.Time) *Reply {
+	if !created {
+		if r, err := p.DB.Event(ctx, id); err == nil && r.State != StatePending {
+			if err := p.DB.settleLog(context.WithoutCancel(ctx), logID, r, p.Now().Sub(start)); err != nil {
+				p.Logger.Warn("inbound: settle log", LogEventRow, id, walletd.LogError, err)
+			}
+		}
+	}
+	return &Reply{Status: http.StatusOK, Success: true, Message: "Webhook received", LogID: logID,
+		Data: map[string]any{"event_id": ev.ProviderID}}
 }
 
 // replyFor renders an event's outcome as the seed's answer.

@@ -111,6 +111,9 @@ type Outcome struct {
 	RulesEvaluated int      `json:"rules_evaluated"`
 	RulesTriggered int      `json:"rules_triggered"`
 	Actions        []string `json:"actions_executed"`
+	// Result is a SelfApplier's own word for what the attempt did
+	// (WeGetFinancing: applied, ignored, review, retrying); "" otherwise.
+	Result string `json:"result,omitempty"`
 }
 
 // Record is one received event as stored.
@@ -340,6 +343,33 @@ type LogEntry struct {
 	ErrorMessage     string    `json:"error_message,omitempty"`
 	RemoteIP         string    `json:"remote_ip,omitempty"`
 	Test             bool      `json:"test,omitempty"`
+	// Direction is "in" for a delivery received, "out" for a call walletd
+	// made to the provider (WeGetFinancing's create request).
+	Direction string `json:"direction"`
+}
+
+// Log directions.
+const (
+	DirectionIn  = "in"
+	DirectionOut = "out"
+)
+
+// LogOutbound appends e, a call walletd made to gateway's provider, to
+// the log (direction out) and returns its id.
+func (db *DB) LogOutbound(ctx context.Context, e *LogEntry) (int64, error) {
+	e.Direction = DirectionOut
+	return db.log(ctx, e)
+}
+
+// Duplicates counts the deliveries of event row id that found it
+// recorded.
+func (db *DB) Duplicates(ctx context.Context, id int64) (int, error) {
+	var n int
+	err := db.pools.Read.QueryRowContext(ctx, `SELECT count(*) FROM inbound_log WHERE event_row = ? AND outcome = ?`, id, OutDuplicate).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("inbound: duplicates of %d: %w", id, err)
+	}
+	return n, nil
 }
 
 // log appends e and returns its id.
@@ -354,10 +384,13 @@ func logTx(ctx context.Context, db interface {
 	if e.EventRow > 0 {
 		row = e.EventRow
 	}
+	if e.Direction == "" {
+		e.Direction = DirectionIn
+	}
 	res, err := db.ExecContext(ctx, `INSERT INTO inbound_log (at, gateway, event_row, provider_event_id, event_type, status, outcome, http_status, order_id,
-		processing_time_ms, rules_triggered, error_message, remote_ip, test) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		processing_time_ms, rules_triggered, error_message, remote_ip, test, direction) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ms(e.At), e.Gateway, row, e.ProviderID, e.EventType, e.Status, e.Outcome, e.HTTPStatus, e.OrderID, e.ProcessingTimeMS,
-		e.RulesTriggered, e.ErrorMessage, e.RemoteIP, e.Test)
+		e.RulesTriggered, e.ErrorMessage, e.RemoteIP, e.Test, e.Direction)
 	if err != nil {
 		return 0, fmt.Errorf("inbound: log: %w", err)
 	}
@@ -372,7 +405,7 @@ func (db *DB) Logs(ctx context.Context, gateway, status string, limit int) ([]*L
 		return nil, 0, fmt.Errorf("inbound: logs: %w", err)
 	}
 	rows, err := db.pools.Read.QueryContext(ctx, `SELECT id, at, gateway, coalesce(event_row, 0), provider_event_id, event_type, status, outcome, http_status, order_id,
-		processing_time_ms, rules_triggered, error_message, remote_ip, test FROM inbound_log WHERE gateway = ? AND (? = '' OR status = ?) ORDER BY id DESC LIMIT ?`,
+		processing_time_ms, rules_triggered, error_message, remote_ip, test, direction FROM inbound_log WHERE gateway = ? AND (? = '' OR status = ?) ORDER BY id DESC LIMIT ?`,
 		gateway, status, status, limit)
 	if err != nil {
 		return nil, 0, fmt.Errorf("inbound: logs: %w", err)
@@ -384,7 +417,7 @@ func (db *DB) Logs(ctx context.Context, gateway, status string, limit int) ([]*L
 		var at int64
 		var order sql.NullInt64
 		if err := rows.Scan(&e.ID, &at, &e.Gateway, &e.EventRow, &e.ProviderID, &e.EventType, &e.Status, &e.Outcome, &e.HTTPStatus, &order,
-			&e.ProcessingTimeMS, &e.RulesTriggered, &e.ErrorMessage, &e.RemoteIP, &e.Test); err != nil {
+			&e.ProcessingTimeMS, &e.RulesTriggered, &e.ErrorMessage, &e.RemoteIP, &e.Test, &e.Direction); err != nil {
 			return nil, 0, err
 		}
 		e.At = fromMS(at)
@@ -408,7 +441,7 @@ type Stats struct {
 func (db *DB) stats(ctx context.Context, gateway string) (*Stats, error) {
 	var last sql.NullInt64
 	var ok, settled int64
-	err := db.pools.Read.QueryRowContext(ctx, `SELECT max(at), coalesce(sum(status = 'success'), 0), coalesce(sum(status != 'pending'), 0) FROM inbound_log WHERE gateway = ? AND test = 0`, gateway).
+	err := db.pools.Read.QueryRowContext(ctx, `SELECT max(at), coalesce(sum(status = 'success'), 0), coalesce(sum(status != 'pending'), 0) FROM inbound_log WHERE gateway = ? AND test = 0 AND direction = 'in'`, gateway).
 		Scan(&last, &ok, &settled)
 	if err != nil {
 		return nil, fmt.Errorf("inbound: stats: %w", err)
