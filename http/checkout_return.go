@@ -92,6 +92,10 @@ func (s *Server) handleCheckoutReturn(w http.ResponseWriter, r *http.Request) {
 		if s.Now().Before(l.ExpiresAt) {
 			v.BackURL = PaymentURL(s.publicURL(), id, token)
 		}
+	case walletd.OrderFailed, walletd.OrderCancelled:
+		v.Title = "Payment not completed"
+		v.Message = "Order #" + strconv.FormatInt(o.ID, 10) + " was not paid: it is " + o.Status + " and nothing was charged for it." +
+			" If a payment reached us after that, it is held for review and refunded if it cannot be applied. Contact the shop to order again."
 	default:
 		v.Message = "Order #" + strconv.FormatInt(o.ID, 10) + " is " + o.Status + ": there is nothing to pay." +
 			" A payment that reached us after that is held for review, and refunded if it cannot be applied."

@@ -257,6 +257,10 @@ func TestCheckout_Stripe(t *testing.T) {
 	if o := s.order(t, f.OrderID); o.Status != "cancelled" {
 		t.Fatalf("order %s", o.Status)
 	}
+	if st, page := newBrowser(t).get(t, ret); st != 200 || !strings.Contains(page, "Payment not completed") ||
+		!strings.Contains(page, "is cancelled and nothing was charged") || strings.Contains(page, `id="back-to-payment"`) {
+		t.Fatalf("return page of a cancelled order: %d\n%s", st, page)
+	}
 	id := strings.TrimPrefix(locs[0], fake.srv.URL+"/c/pay/")
 	body := fake.completed("evt_late", id)
 	s.do(t, "POST", "/v1/inbound/stripe", body, "Authorization", "", "Stripe-Signature", stripeSig(body)).expect(t, 409, "conflict")
