@@ -8,19 +8,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 )
 
-// unboundedLists are the lists that hold everything there is, with no
-// page size yet: the API keys admins created, the variations catalogue,
-// and one day's totals per currency, type and kind. They are
-// bounded by what exists, not by a documented maximum; each is a known
-// gap (issue 15, item 6), listed here so that no new one joins them.
-var unboundedLists = map[string]bool{
-	"/v1/api-keys":                 true,
-	"/v1/plugin-keys":              true,
-	"/v1/reset-fee/keys":           true,
-	"/v1/products/variations.json": true,
-	"/v1/reports/daily":            true,
-}
-
 // TestOpenAPI_ListsBounded holds every list and report to a documented
 // maximum: each GET whose success answer is a list (data itself an array,
 // or its items or entries) declares how many it may hold, by a limit
@@ -58,18 +45,10 @@ func TestOpenAPI_ListsBounded(t *testing.T) {
 					continue // an array inside one object (an order's lines …)
 				}
 				checked++
-				if unboundedLists[path] {
-					continue
-				}
 				if !limitMax && a.s.MaxItems == nil {
 					t.Errorf("GET %s: %s is a list with no documented maximum (a limit parameter with a maximum, or maxItems)", path, a.at)
 				}
 			}
-		}
-	}
-	for path := range unboundedLists {
-		if paths[path] == nil {
-			t.Errorf("%s is listed as unbounded but is no longer in the document", path)
 		}
 	}
 	if checked < 10 {
