@@ -266,12 +266,9 @@ func TestHistory_DailyReportPages(t *testing.T) {
 		t.Fatalf("a range of one day: %s", rows(p))
 	}
 	for _, limit := range []int{1, 2, 4, 11} {
-		var got []string
-		for _, k := range walkPages(t, s.testServer, o, tpl, tpl+"?from=2026-12-01&to=2026-12-31&"+ms, "date", limit) {
-			got = append(got, k)
-		}
-		if len(got) != 11 {
-			t.Fatalf("limit %d: %d rows", limit, len(got))
+		got := walkPages(t, s.testServer, o, tpl, tpl+"?from=2026-12-01&to=2026-12-31&"+ms, "date", limit)
+		if len(got) != 11 || !sort.StringsAreSorted(got) {
+			t.Fatalf("limit %d: %d rows, in date order %v", limit, len(got), sort.StringsAreSorted(got))
 		}
 	}
 	// 31 days is the most one report covers.
