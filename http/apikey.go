@@ -60,8 +60,27 @@ func (s *Server) handleCreateAPIKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleListAPIKeys(w http.ResponseWriter, r *http.Request) {
-	keys, err := s.APIKeys.APIKeys(r.Context())
+	q := r.URL.Query()
+	limit, offset, err := parseOffsetPage(q.Get("limit"), q.Get("offset"))
 	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	var keys []*walletd.APIKey
+	var total int
+	if pg, ok := s.APIKeys.(apiKeyPager); ok {
+		keys, total, err = pg.APIKeysPage(r.Context(), offset, limit)
+	} else {
+		var all []*walletd.APIKey
+		if all, err = s.APIKeys.APIKeys(r.Context()); err == nil {
+			keys, total = pageOf(all, offset, limit)
+		}
+	}
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := checkOffset(offset, total); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -69,7 +88,7 @@ func (s *Server) handleListAPIKeys(w http.ResponseWriter, r *http.Request) {
 	for _, k := range keys {
 		items = append(items, apiKeyToJSON(k))
 	}
-	writeData(w, http.StatusOK, map[string]any{"items": items})
+	writeData(w, http.StatusOK, map[string]any{"items": items, "next_offset": nextOffset(offset, len(items), total)})
 }
 
 func (s *Server) handleRevokeAPIKey(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -434,6 +435,45 @@ type dailyTotalJSON struct {
 	Total    string `json:"total"`
 }
 
+// MaxReportDays is the most days one daily report covers (from and to
+// both included).
+const MaxReportDays = 31
+
+// dailyTotalsPager is a read model that reads one page of the daily
+// totals of a range of days (projections.DB); another is read a day at a
+// time and paged in memory.
+type dailyTotalsPager interface {
+	DailyTotalsPage(ctx context.Context, first, last time.Time, currency string, offset, limit int) ([]walletd.DailyTotal, int, error)
+}
+
+// reportDays parses the days of a daily report: date (one day), or from
+// and to (both included, at most MaxReportDays). Returns EInvalid.
+func reportDays(q url.Values) (first, last time.Time, err error) {
+	if q.Has("date") {
+		if q.Has("from") || q.Has("to") {
+			return first, last, walletd.Errorf(walletd.EInvalid, "Give date, or from and to, not both.")
+		}
+		first, err = projections.ParseDate("date", q.Get("date"))
+		return first, first, err
+	}
+	if !q.Has("from") && !q.Has("to") {
+		return first, last, walletd.Errorf(walletd.EInvalid, "date is required (or from and to).")
+	}
+	if first, err = projections.ParseDate("from", q.Get("from")); err != nil {
+		return first, last, err
+	}
+	if last, err = projections.ParseDate("to", q.Get("to")); err != nil {
+		return first, last, err
+	}
+	if last.Before(first) {
+		return first, last, walletd.Errorf(walletd.EInvalid, "to must not be before from (both days are included).")
+	}
+	if days := (last.Unix()-first.Unix())/86400 + 1; days > MaxReportDays { // not Sub: it saturates at 292 years
+		return first, last, walletd.Errorf(walletd.EInvalid, "The report covers %d days, more than %d: ask for a shorter range.", days, MaxReportDays)
+	}
+	return first, last, nil
+}
+
 func (s *Server) handleDailyReport(w http.ResponseWriter, r *http.Request) {
 	pr := s.projectionReader(w, r)
 	if pr == nil {
@@ -445,11 +485,12 @@ func (s *Server) handleDailyReport(w http.ResponseWriter, r *http.Request) {
 		s.Error(w, r, err)
 		return
 	}
-	if q.Get("date") == "" {
-		s.Error(w, r, walletd.Errorf(walletd.EInvalid, "date is required."))
+	first, last, err := reportDays(q)
+	if err != nil {
+		s.Error(w, r, err)
 		return
 	}
-	date, err := projections.ParseDate("date", q.Get("date"))
+	limit, offset, err := parseOffsetPage(q.Get("limit"), q.Get("offset"))
 	if err != nil {
 		s.Error(w, r, err)
 		return
@@ -464,8 +505,24 @@ func (s *Server) handleDailyReport(w http.ResponseWriter, r *http.Request) {
 	if !s.waitForSeq(w, r, pr, minSeq) {
 		return
 	}
-	totals, err := pr.DailyTotals(r.Context(), date, currency)
+	var totals []walletd.DailyTotal
+	var n int
+	if pg, ok := pr.(dailyTotalsPager); ok {
+		totals, n, err = pg.DailyTotalsPage(r.Context(), first, last, currency, offset, limit)
+	} else {
+		var all []walletd.DailyTotal
+		for d := first; !d.After(last) && err == nil; d = d.AddDate(0, 0, 1) {
+			var day []walletd.DailyTotal
+			day, err = pr.DailyTotals(r.Context(), d, currency)
+			all = append(all, day...)
+		}
+		totals, n = pageOf(all, offset, limit)
+	}
 	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := checkOffset(offset, n); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -473,5 +530,11 @@ func (s *Server) handleDailyReport(w http.ResponseWriter, r *http.Request) {
 	for _, t := range totals {
 		items = append(items, dailyTotalJSON{Date: t.Date, Currency: t.Currency, Type: t.Type, Kind: t.Kind, Count: t.Count, Total: t.Total})
 	}
-	writeData(w, http.StatusOK, map[string]any{"date": date.Format(time.DateOnly), "items": items})
+	out := map[string]any{"items": items, "next_offset": nextOffset(offset, len(items), n)}
+	if q.Has("date") {
+		out["date"] = first.Format(time.DateOnly)
+	} else {
+		out["from"], out["to"] = first.Format(time.DateOnly), last.Format(time.DateOnly)
+	}
+	writeData(w, http.StatusOK, out)
 }

@@ -104,8 +104,27 @@ func (s *Server) handleListPluginKeys(w http.ResponseWriter, r *http.Request) {
 	if store == nil {
 		return
 	}
-	keys, err := store.PluginKeys(r.Context())
+	q := r.URL.Query()
+	limit, offset, err := parseOffsetPage(q.Get("limit"), q.Get("offset"))
 	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	var keys []*walletd.PluginKey
+	var total int
+	if pg, ok := store.(pluginKeyPager); ok {
+		keys, total, err = pg.PluginKeysPage(r.Context(), offset, limit)
+	} else {
+		var all []*walletd.PluginKey
+		if all, err = store.PluginKeys(r.Context()); err == nil {
+			keys, total = pageOf(all, offset, limit)
+		}
+	}
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	if err := checkOffset(offset, total); err != nil {
 		s.Error(w, r, err)
 		return
 	}
@@ -113,7 +132,7 @@ func (s *Server) handleListPluginKeys(w http.ResponseWriter, r *http.Request) {
 	for _, k := range keys {
 		items = append(items, pluginKeyToJSON(k))
 	}
-	writeData(w, http.StatusOK, map[string]any{"items": items})
+	writeData(w, http.StatusOK, map[string]any{"items": items, "next_offset": nextOffset(offset, len(items), total)})
 }
 
 func (s *Server) handleRevokePluginKey(w http.ResponseWriter, r *http.Request) {

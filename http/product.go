@@ -324,64 +324,104 @@ type mappingRow struct {
 	SKU           string `json:"sku"`
 }
 
-// variationMapping returns the orderable variations of the catalogue,
-// in id order: what a storefront's backend may send as product_id.
-func (s *Server) variationMapping(ctx context.Context) ([]mappingRow, error) {
+// eachMappingRow calls fn with each orderable variation of the catalogue
+// after the variation whose key is after ("" from the first), in id
+// order, until fn answers false: what a storefront's backend may send as
+// product_id. It reads the catalogue a page at a time.
+func (s *Server) eachMappingRow(ctx context.Context, after string, fn func(mappingRow) bool) error {
 	products := map[int64]*walletd.Product{}
-	rows := []mappingRow{}
-	for after := ""; ; {
+	for {
 		page, err := s.Ledger.Objects(ctx, walletd.ObjVariation, after, 500)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, x := range page {
 			v, ok := x.(*walletd.Variation)
 			if !ok {
-				return nil, errors.New("http: a variation decoded as another type")
+				return errors.New("http: a variation decoded as another type")
 			}
 			after = walletd.IntKey(v.ID)
 			p := products[v.ProductID]
 			if p == nil {
 				if p, err = readObject[walletd.Product](ctx, s, walletd.ObjProduct, walletd.IntKey(v.ProductID)); err != nil {
-					return nil, err
+					return err
 				}
 				products[v.ProductID] = p
 			}
-			if v.Orderable(p) {
-				rows = append(rows, mappingRow{VariationID: v.ID, ChallengeType: v.ChallengeType, AccountSize: v.AccountSize, ProductID: p.ID,
-					Name: walletd.VariationName(p, v), Price: v.Price.String(), Currency: v.Currency, SKU: v.SKU})
+			if v.Orderable(p) && !fn(mappingRow{VariationID: v.ID, ChallengeType: v.ChallengeType, AccountSize: v.AccountSize, ProductID: p.ID,
+				Name: walletd.VariationName(p, v), Price: v.Price.String(), Currency: v.Currency, SKU: v.SKU}) {
+				return nil
 			}
 		}
 		if len(page) < 500 {
-			return rows, nil
+			return nil
 		}
 	}
 }
 
+// handleVariationsJSON answers a page of the mapping: limit rows (up to
+// MaxListRows, by default all of a catalogue that small), next_cursor to
+// pass as cursor until it is empty.
 func (s *Server) handleVariationsJSON(w http.ResponseWriter, r *http.Request) {
-	rows, err := s.variationMapping(r.Context())
+	q := r.URL.Query()
+	limit, err := parseLimit(q.Get("limit"), DefaultListRows, MaxListRows)
 	if err != nil {
 		s.Error(w, r, err)
 		return
 	}
-	writeData(w, http.StatusOK, map[string]any{"items": rows})
+	after := ""
+	if c := q.Get("cursor"); c != "" {
+		id, ok := walletd.ParseOrderID(c)
+		if !ok {
+			s.Error(w, r, walletd.Errorf(walletd.EInvalid, "cursor must be the next_cursor of a page."))
+			return
+		}
+		after = walletd.IntKey(id)
+	}
+	rows := make([]mappingRow, 0, 64)
+	if err := s.eachMappingRow(r.Context(), after, func(m mappingRow) bool {
+		rows = append(rows, m)
+		return len(rows) <= limit
+	}); err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = strconv.FormatInt(rows[limit-1].VariationID, 10)
+	}
+	writeData(w, http.StatusOK, map[string]any{"items": rows, "next_cursor": next})
 }
 
-// handleVariationsCSV answers the mapping as the seed's table: Variation
-// ID, Challenge Type, Account Size (RFC 4180, UTF-8).
+// handleVariationsCSV answers the whole mapping as the seed's table:
+// Variation ID, Challenge Type, Account Size (RFC 4180, UTF-8), streamed
+// a page of the catalogue at a time. An error after the header row cuts
+// the table short.
 func (s *Server) handleVariationsCSV(w http.ResponseWriter, r *http.Request) {
-	rows, err := s.variationMapping(r.Context())
-	if err != nil {
+	var cw *csv.Writer
+	start := func() {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="variations.csv"`)
+		w.WriteHeader(http.StatusOK)
+		cw = csv.NewWriter(w)
+		cw.Write([]string{"Variation ID", walletd.AttrChallengeType, walletd.AttrAccountSize})
+	}
+	err := s.eachMappingRow(r.Context(), "", func(row mappingRow) bool {
+		if cw == nil {
+			start()
+		}
+		cw.Write([]string{strconv.FormatInt(row.VariationID, 10), csvSafe(row.ChallengeType), csvSafe(row.AccountSize)})
+		return true
+	})
+	if err != nil && cw == nil {
 		s.Error(w, r, err)
 		return
+	} else if err != nil {
+		return
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="variations.csv"`)
-	w.WriteHeader(http.StatusOK)
-	cw := csv.NewWriter(w)
-	cw.Write([]string{"Variation ID", walletd.AttrChallengeType, walletd.AttrAccountSize})
-	for _, row := range rows {
-		cw.Write([]string{strconv.FormatInt(row.VariationID, 10), csvSafe(row.ChallengeType), csvSafe(row.AccountSize)})
+	if cw == nil {
+		start()
 	}
 	cw.Flush()
 }

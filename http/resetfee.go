@@ -303,26 +303,47 @@ func (s *Server) handleCreateResetFeeKey(w http.ResponseWriter, r *http.Request)
 	writeData(w, http.StatusCreated, out)
 }
 
+// handleListResetFeeKeys answers a page of the reset-fee keys in id
+// (creation) order, paged like the wallets: limit up to MaxListRows,
+// next_cursor to pass as cursor until it is empty ("" starts at the
+// first). A cursor that names no key is a 400.
 func (s *Server) handleListResetFeeKeys(w http.ResponseWriter, r *http.Request) {
-	items := []resetFeeKeyJSON{}
-	after := ""
-	for {
-		page, err := s.Ledger.Objects(r.Context(), walletd.ObjResetFeeKey, after, 500)
-		if err != nil {
+	q := r.URL.Query()
+	limit, err := parseLimit(q.Get("limit"), DefaultListRows, MaxListRows)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	cursor := q.Get("cursor")
+	if cursor != "" {
+		if _, err := s.Ledger.Object(r.Context(), walletd.ObjResetFeeKey, cursor); walletd.ErrorCode(err) == walletd.ENotFound {
+			s.Error(w, r, walletd.Errorf(walletd.EInvalid, "cursor must be the next_cursor of a page."))
+			return
+		} else if err != nil {
 			s.Error(w, r, err)
 			return
 		}
-		for _, v := range page {
-			if k, ok := v.(*walletd.ResetFeeKey); ok {
-				items = append(items, resetFeeKeyToJSON(k, written{}))
-				after = k.ID
-			}
+	}
+	page, err := s.Ledger.Objects(r.Context(), walletd.ObjResetFeeKey, cursor, limit+1)
+	if err != nil {
+		s.Error(w, r, err)
+		return
+	}
+	items := make([]resetFeeKeyJSON, 0, min(len(page), limit))
+	next := ""
+	for i, v := range page {
+		k, ok := v.(*walletd.ResetFeeKey)
+		if !ok {
+			s.Error(w, r, errors.New("reset-fee key: an object decoded as another type"))
+			return
 		}
-		if len(page) < 500 {
+		if i == limit {
+			next = page[limit-1].(*walletd.ResetFeeKey).ID
 			break
 		}
+		items = append(items, resetFeeKeyToJSON(k, written{}))
 	}
-	writeData(w, http.StatusOK, map[string]any{"items": items})
+	writeData(w, http.StatusOK, map[string]any{"items": items, "next_cursor": next})
 }
 
 func (s *Server) handleRevokeResetFeeKey(w http.ResponseWriter, r *http.Request) {

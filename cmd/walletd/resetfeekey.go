@@ -130,9 +130,39 @@ func resetFeeKeyMain(ctx context.Context, args []string, stdout, stderr io.Write
 		if err := need(0); err != nil {
 			return err
 		}
-		var list struct{ Items []key }
-		if err := call("GET", "/v1/reset-fee/keys", nil, &list); err != nil || *asJSON {
+		// Every page (1000 keys each), following next_cursor; --json
+		// prints them as one list.
+		printJSON := *asJSON
+		*asJSON = false
+		var items []json.RawMessage
+		for cursor := ""; ; {
+			var page struct {
+				Items      []json.RawMessage `json:"items"`
+				NextCursor string            `json:"next_cursor"`
+			}
+			if err := call("GET", "/v1/reset-fee/keys?cursor="+url.QueryEscape(cursor), nil, &page); err != nil {
+				return err
+			}
+			items = append(items, page.Items...)
+			if cursor = page.NextCursor; cursor == "" {
+				break
+			}
+		}
+		if printJSON {
+			b, err := json.MarshalIndent(map[string]any{"items": items}, "", "  ")
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(stdout, string(b))
 			return err
+		}
+		var list struct{ Items []key }
+		for _, raw := range items {
+			var k key
+			if err := json.Unmarshal(raw, &k); err != nil {
+				return err
+			}
+			list.Items = append(list.Items, k)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tSTATUS\tCREATED\tREVOKED")

@@ -36,8 +36,10 @@ const (
 	RoleConsumer Role = "consumer"
 	// RoleSubscriber is an outside reader: it may subscribe to the
 	// subjects it was granted (live) and read them from the stream through
-	// consumers filtered to those subjects. It publishes nothing on the
-	// stream and cannot touch walletd's own consumers.
+	// consumers of its own (the names it was given, Identity.Consumers)
+	// filtered to those subjects. It publishes nothing on the stream and
+	// cannot touch any other consumer: walletd's, or another
+	// subscriber's.
 	RoleSubscriber Role = "subscriber"
 )
 
@@ -45,17 +47,48 @@ const (
 // data directory records it (nats-auth/users.json). The seed is never
 // part of it.
 type Identity struct {
-	Name      string     `json:"name"`
-	Role      Role       `json:"role"`
-	PublicKey string     `json:"public_key"`         // nkeys user public key ("U…")
-	Subjects  []string   `json:"subjects,omitempty"` // RoleSubscriber: what it may read
-	CreatedAt time.Time  `json:"created_at"`
-	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	Name      string   `json:"name"`
+	Role      Role     `json:"role"`
+	PublicKey string   `json:"public_key"`         // nkeys user public key ("U…")
+	Subjects  []string `json:"subjects,omitempty"` // RoleSubscriber: what it may read
+	// Consumers are the names of the consumers a subscriber may create,
+	// read from and delete, and no other; none is its Name alone (see
+	// ConsumerNames). RetiredConsumers are those of the earlier, revoked
+	// keys of its name: they may still exist on the server with the
+	// filters of then, so no identity is granted them again.
+	Consumers        []string   `json:"consumers,omitempty"`
+	RetiredConsumers []string   `json:"retired_consumers,omitempty"`
+	CreatedAt        time.Time  `json:"created_at"`
+	RevokedAt        *time.Time `json:"revoked_at,omitempty"`
 }
 
 // identityName is what a name may be: it becomes a file name, a token of
 // the identity's inbox prefix and a NATS CLI context name.
 var identityName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// consumerName is what a subscriber's consumer name may be: one token of
+// the JetStream API's subjects (no '.', no wildcard), as nats-server
+// requires of a consumer name.
+var consumerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+
+// CheckConsumerName reports whether name may name a subscriber's
+// consumer.
+func CheckConsumerName(name string) error {
+	if !consumerName.MatchString(name) {
+		return fmt.Errorf("consumer name %s: 1 to 64 of A-Z, a-z, 0-9, _ and -, starting with a letter or digit", walletd.QuoteInput(name))
+	}
+	return nil
+}
+
+// ConsumerNames returns the consumers a subscriber may use: Consumers,
+// or its Name when none is given (identities made before consumers were
+// named get their name).
+func (id *Identity) ConsumerNames() []string {
+	if len(id.Consumers) == 0 {
+		return []string{id.Name}
+	}
+	return id.Consumers
+}
 
 // CheckIdentityName reports whether name may name an identity.
 func CheckIdentityName(name string) error {
@@ -73,7 +106,15 @@ func (id *Identity) Check() error {
 	}
 	switch id.Role {
 	case RolePublisher, RoleConsumer:
+		if len(id.Consumers) > 0 || len(id.RetiredConsumers) > 0 {
+			return fmt.Errorf("nats identity %s: only a subscriber is given consumer names", id.Name)
+		}
 	case RoleSubscriber:
+		for _, c := range append(id.ConsumerNames(), id.RetiredConsumers...) {
+			if err := CheckConsumerName(c); err != nil {
+				return fmt.Errorf("nats identity %s: %w", id.Name, err)
+			}
+		}
 		if len(id.Subjects) == 0 {
 			return fmt.Errorf("nats identity %s: a subscriber needs at least one subject", id.Name)
 		}
@@ -162,25 +203,39 @@ func (g Grants) Permissions(id *Identity) *server.Permissions {
 			Subscribe: &server.SubjectPermission{Allow: []string{inbox}},
 		}
 	}
-	// RoleSubscriber: live subjects, and consumers filtered to them. A
-	// consumer is created through CONSUMER.CREATE.<stream>.<name>.<filter>,
-	// whose filter the server checks against the request: the grant names
-	// the filter, so a subscriber cannot make a consumer of anything else.
+	// RoleSubscriber: live subjects, and its own consumers filtered to
+	// them. The JetStream API carries the consumer's name as a token of
+	// each request's subject, and a permission's wildcard is a whole
+	// token, so the grant names each of its consumers:
+	//   CONSUMER.CREATE.<stream>.<name>.<filter>: the server checks the
+	//     request's name and filter against the subject's, and refuses a
+	//     list of filters with it; so the subscriber can make only its own
+	//     consumers, and only of granted subjects. The forms without the
+	//     filter (CONSUMER.CREATE.<stream>[.<name>], DURABLE.CREATE) are
+	//     not granted: their filter is in the body only.
+	//   CONSUMER.INFO|MSG.NEXT|DELETE.<stream>.<name>, $JS.ACK.<stream>.
+	//     <name>.> and $JS.FC.<stream>.<name>.>: its own consumers only.
+	// Ordered consumers and unnamed ephemerals are refused: their names
+	// are made up by the client (nuid_<serial>) or the server.
 	pub := []string{
 		api + "INFO",
 		api + "STREAM.INFO." + g.Stream,
-		api + "CONSUMER.INFO." + g.Stream + ".*",
-		api + "CONSUMER.MSG.NEXT." + g.Stream + ".*",
-		api + "CONSUMER.DELETE." + g.Stream + ".*",
-		"$JS.ACK." + g.Stream + ".*.>",
-		"$JS.FC." + g.Stream + ".>",
+	}
+	for _, c := range id.ConsumerNames() {
+		pub = append(pub,
+			api+"CONSUMER.INFO."+g.Stream+"."+c,
+			api+"CONSUMER.MSG.NEXT."+g.Stream+"."+c,
+			api+"CONSUMER.DELETE."+g.Stream+"."+c,
+			"$JS.ACK."+g.Stream+"."+c+".>",
+			"$JS.FC."+g.Stream+"."+c+".>",
+		)
+		for _, s := range id.Subjects {
+			pub = append(pub, api+"CONSUMER.CREATE."+g.Stream+"."+c+"."+s)
+		}
 	}
 	sub := []string{inbox}
-	for _, s := range id.Subjects {
-		pub = append(pub, api+"CONSUMER.CREATE."+g.Stream+".*."+s)
-		sub = append(sub, s)
-	}
-	var deny []string
+	sub = append(sub, id.Subjects...)
+	var deny []string // walletd's own consumers, should a grant ever name one
 	for _, c := range g.Protected {
 		for _, verb := range []string{"CREATE", "INFO", "MSG.NEXT", "DELETE"} {
 			deny = append(deny, api+"CONSUMER."+verb+"."+g.Stream+"."+c, api+"CONSUMER."+verb+"."+g.Stream+"."+c+".>")
@@ -191,6 +246,28 @@ func (g Grants) Permissions(id *Identity) *server.Permissions {
 		Publish:   &server.SubjectPermission{Allow: pub, Deny: deny},
 		Subscribe: &server.SubjectPermission{Allow: sub},
 	}
+}
+
+// CheckConsumers reports whether the subscribers' consumer names are
+// apart: no name granted (or retired) twice, and none of walletd's own.
+func (g Grants) CheckConsumers(ids []Identity) error {
+	holder := map[string]string{}
+	for _, c := range g.Protected {
+		holder[c] = "walletd"
+	}
+	for i := range ids {
+		id := &ids[i]
+		if id.Role != RoleSubscriber {
+			continue
+		}
+		for _, c := range append(id.ConsumerNames(), id.RetiredConsumers...) {
+			if h, ok := holder[c]; ok {
+				return fmt.Errorf("nats identity %s: the consumer name %s is %s's", id.Name, c, h)
+			}
+			holder[c] = id.Name
+		}
+	}
+	return nil
 }
 
 // Users returns the server's nkey users for the identities that are not
@@ -215,6 +292,9 @@ func (g Grants) Users(ids []Identity) ([]*server.NkeyUser, error) {
 			continue
 		}
 		out = append(out, &server.NkeyUser{Nkey: id.PublicKey, Permissions: g.Permissions(id)})
+	}
+	if err := g.CheckConsumers(ids); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

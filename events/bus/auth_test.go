@@ -252,24 +252,28 @@ func TestServer_Auth(t *testing.T) {
 		if _, err := live.NextMsg(3 * time.Second); err != nil {
 			t.Fatalf("the granted subject: %v", err)
 		}
-		// From the stream: a consumer filtered to the granted subject.
+		// From the stream: its consumer, filtered to the granted subject.
 		js, _ := jetstream.New(nc, jetstream.WithDefaultTimeout(time.Second))
-		c, err := js.OrderedConsumer(ctx, "WALLETD", jetstream.OrderedConsumerConfig{FilterSubjects: []string{"walletd.sys.>"}})
+		c, err := js.CreateOrUpdateConsumer(ctx, "WALLETD", jetstream.ConsumerConfig{Name: "erp", FilterSubject: "walletd.sys.>", AckPolicy: jetstream.AckNonePolicy})
 		if err != nil {
 			t.Fatal(err)
 		}
 		m, err := c.Next(jetstream.FetchMaxWait(3 * time.Second))
 		if err != nil {
-			t.Fatalf("an ordered consumer on the granted subject: %v", err)
+			t.Fatalf("its consumer on the granted subject: %v", err)
 		}
 		if !strings.HasPrefix(m.Subject(), "walletd.sys.") {
 			t.Fatalf("got %s", m.Subject())
 		}
+		if err := js.DeleteConsumer(ctx, "WALLETD", "erp"); err != nil {
+			t.Fatal(err)
+		}
 		for name, cfg := range map[string]jetstream.ConsumerConfig{
-			"OtherSubject": {FilterSubject: "walletd.w.>"},
-			"NoFilter":     {},
-			"Everything":   {FilterSubject: "walletd.>"},
+			"OtherSubject": {Name: "erp", FilterSubject: "walletd.w.>"},
+			"NoFilter":     {Name: "erp"},
+			"Everything":   {Name: "erp", FilterSubject: "walletd.>"},
 			"Protected":    {Durable: "projections", FilterSubject: "walletd.sys.>"},
+			"Unnamed":      {FilterSubject: "walletd.sys.>"},
 		} {
 			if _, err := js.CreateConsumer(ctx, "WALLETD", cfg); err == nil {
 				t.Fatalf("%s: the subscriber made a consumer %+v", name, cfg)
