@@ -76,7 +76,7 @@ func TestSplit_ChangesMadeByTheAPIReachTheSender(t *testing.T) {
 	walletdtest.CheckFor(t, 5*time.Second, 10*time.Millisecond, func() error {
 		got, err := api.Svc.Delivery(ctx, ep.ID, d.ID)
 		if err != nil || got.State != webhooks.StateSucceeded {
-			return fmt.Errorf("delivery %+v %v", got, err)
+			return fmt.Errorf("delivery %+v %w", got, err)
 		}
 		return nil
 	})
@@ -91,7 +91,7 @@ func TestSplit_ChangesMadeByTheAPIReachTheSender(t *testing.T) {
 	walletdtest.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
 		got, err := api.Svc.Endpoint(ctx, ep.ID)
 		if err != nil || got.Status != webhooks.StatusSuspended {
-			return fmt.Errorf("endpoint %+v %v", got, err)
+			return fmt.Errorf("endpoint %+v %w", got, err)
 		}
 		return nil
 	})
@@ -102,7 +102,7 @@ func TestSplit_ChangesMadeByTheAPIReachTheSender(t *testing.T) {
 	}
 	walletdtest.CheckFor(t, 5*time.Second, 10*time.Millisecond, func() error {
 		if _, err := sender.Svc.Endpoint(ctx, ep.ID); walletd.ErrorCode(err) != walletd.ENotFound {
-			return fmt.Errorf("sender still has the endpoint: %v", err)
+			return fmt.Errorf("sender still has the endpoint: %w", err)
 		}
 		return nil
 	})
