@@ -43,6 +43,11 @@ func TestServe_SplitProjectorAndDispatcher(t *testing.T) {
 		defer mu.Unlock()
 		return got[ev]
 	}
+	received := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return fmt.Sprint(got)
+	}
 
 	p := startServe(t, dir, "--projector=false", "--webhooks=false", "--webhook-allow-cidrs", "127.0.0.0/8")
 	if !strings.Contains(p.Logs(), "--webhooks=false") {
@@ -85,7 +90,7 @@ func TestServe_SplitProjectorAndDispatcher(t *testing.T) {
 
 	walletdtest.CheckFor(t, 20*time.Second, 50*time.Millisecond, func() error {
 		if count("ping") != 1 || count("wallet.credited") != 1 {
-			return fmt.Errorf("received %v", got)
+			return fmt.Errorf("received %s", received())
 		}
 		return nil
 	})
@@ -94,7 +99,7 @@ func TestServe_SplitProjectorAndDispatcher(t *testing.T) {
 	}
 	walletdtest.CheckFor(t, 20*time.Second, 50*time.Millisecond, func() error {
 		if count("wallet.debited") != 1 {
-			return fmt.Errorf("received %v", got)
+			return fmt.Errorf("received %s", received())
 		}
 		var hist struct {
 			Items []struct {
