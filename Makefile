@@ -39,6 +39,7 @@ FUZZ_TARGETS = \
 	./financing:FuzzVerifySignature \
 	./events/bus:FuzzIdentityInput \
 	./http:FuzzDecodeJSON \
+	./http:FuzzDecodePost \
 	./http:FuzzEntryAnswer \
 	./http:FuzzParsePaymentLink \
 	./http:FuzzParseResetFeeRequest \

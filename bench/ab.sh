@@ -9,9 +9,11 @@
 # WALLETS (1000), BIN (a directory with walletd and walletd-baseline; built
 # into a temp dir when unset), OLD_BIN (a directory with another walletd,
 # say of the previous commit: measured in the same rounds as "old"), PAUSE
-# (seconds between runs, 2), SPLIT=1 to run the projector as a process of
-# its own (serve --projector=false and walletd projector on the same data
-# dir; the webhook dispatcher has no subcommand of its own yet).
+# (seconds between runs, 2), SPLIT=1 to run the projector and the webhook
+# dispatcher as processes of their own (serve --projector=false
+# --webhooks=false, walletd projector and walletd dispatcher on the same
+# data dir), SPLIT=both to measure one process ("walletd") and split
+# ("split") in the same rounds.
 set -euo pipefail
 ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10s} CONNS=${CONNS:-64} THREADS=${THREADS:-2} WALLETS=${WALLETS:-1000}
 PAUSE=${PAUSE:-2}
@@ -29,21 +31,25 @@ if [ -z "${BIN:-}" ]; then
   (cd "$here/.." && go build -o "$BIN/walletd" ./cmd/walletd && go build -o "$BIN/walletd-baseline" ./cmd/walletd-baseline)
 fi
 
-# start NAME BIN HTTP_PORT NATS_PORT [serve flags]: a walletd with 1000
-# wallets; its URL, token and wallets file in $work/NAME.*
+# start NAME BIN HTTP_PORT NATS_PORT SPLIT [serve flags]: a walletd with
+# 1000 wallets (SPLIT=1: with the projector and the dispatcher in processes
+# of their own); its URL, token and wallets file in $work/NAME.*
 start() {
-  local name=$1 bin=$2 port=$3 nport=$4
-  shift 4
+  local name=$1 bin=$2 port=$3 nport=$4 split=$5
+  shift 5
   local data=$work/$name
   local flags=()
-  if [ "${SPLIT:-0}" = 1 ]; then flags=(--projector=false); fi
+  if [ "$split" = 1 ]; then flags=(--projector=false --webhooks=false); fi
   "$bin/walletd" serve --data-dir "$data" --http-addr 127.0.0.1:$port --nats-addr 127.0.0.1:$nport \
     "${flags[@]}" "$@" >"$work/$name.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.1; done
-  if [ "${SPLIT:-0}" = 1 ]; then
+  if [ "$split" = 1 ]; then
     "$bin/walletd" projector --data-dir "$data" --nats-url nats://127.0.0.1:$nport --consumer projections \
       >"$work/$name.projector.log" 2>&1 &
+    pids+=($!)
+    "$bin/walletd" dispatcher --data-dir "$data" --nats-url nats://127.0.0.1:$nport \
+      >"$work/$name.dispatcher.log" 2>&1 &
     pids+=($!)
   fi
   local token
@@ -56,10 +62,19 @@ start() {
   echo "$name: $(wc -l <"$work/$name.wallets") wallets on :$port"
 }
 
-start walletd "$BIN" 18080 14222 "$@"
-targets=("walletd 18080")
+case "${SPLIT:-0}" in
+both)
+  start walletd "$BIN" 18080 14222 0 "$@"
+  start split "$BIN" 18082 14224 1 "$@"
+  targets=("walletd 18080" "split 18082")
+  ;;
+*)
+  start walletd "$BIN" 18080 14222 "${SPLIT:-0}" "$@"
+  targets=("walletd 18080")
+  ;;
+esac
 if [ -n "${OLD_BIN:-}" ]; then
-  start old "$OLD_BIN" 18081 14223 "$@"
+  start old "$OLD_BIN" 18081 14223 "${SPLIT:-0}" "$@"
   targets+=("old 18081")
 fi
 "$BIN/walletd-baseline" --http-addr 127.0.0.1:18090 2>"$work/baseline.log" &

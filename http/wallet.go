@@ -149,7 +149,7 @@ func (s *Server) handlePost(kind string) http.HandlerFunc {
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req postRequest
-		if err := decodeJSON(w, r, &req); err != nil {
+		if err := decodePost(w, r, &req); err != nil {
 			s.Error(w, r, err)
 			return
 		}

@@ -305,6 +305,11 @@ func payloadFor(format string, envelope []byte) []byte {
 // With lazy, a batch that makes no delivery records nothing and returns
 // recorded = false: the caller keeps its position to store later.
 func (s *Service) recordEvents(ctx context.Context, stream string, lastSeq uint64, evs []streamEvent, hook func(int) error, lazy bool) (got map[string]int, recorded bool, err error) {
+	if s.Follow > 0 {
+		if err := s.catchUp(ctx); err != nil {
+			return nil, false, err
+		}
+	}
 	var ds []newDelivery
 	s.mu.RLock()
 	for i := range evs {

@@ -48,6 +48,15 @@ type Service struct {
 	Metrics   *Metrics // nil: none
 	Logger    *slog.Logger
 	Now       func() time.Time
+	// The split of `walletd serve --webhooks=false` and `walletd
+	// dispatcher` (follow.go): APIOnly serves the endpoint API and sends
+	// nothing; Follow, if positive, is how often to look for changes
+	// another process made to webhooks.db.
+	APIOnly bool
+	Follow  time.Duration
+
+	followMu sync.Mutex // held while catching up with the changes row
+	version  int64      // the changes row as last caught up with
 
 	guard   *Guard
 	client  httpDoer
@@ -106,6 +115,15 @@ func (s *Service) Open() error {
 	s.lanes = map[string]*lane{}
 	s.ctx, s.cancel = context.WithCancel(ctx)
 
+	if s.Follow > 0 {
+		// Read before the endpoints: a change made in between is seen again.
+		v, err := s.DB.changesVersion(ctx)
+		if err != nil {
+			s.cancel()
+			return err
+		}
+		s.version = v
+	}
 	recs, err := s.DB.loadEndpoints(ctx)
 	if err != nil {
 		s.cancel()
@@ -125,6 +143,10 @@ func (s *Service) Open() error {
 	s.bgWG.Add(2)
 	go s.commitLoop()
 	go s.housekeeping()
+	if s.Follow > 0 {
+		s.bgWG.Add(1)
+		go s.follow()
+	}
 	return nil
 }
 
@@ -150,7 +172,7 @@ func (s *Service) Close() error {
 // setLocked puts r in the cache and makes sure it has a running lane.
 func (s *Service) setLocked(r *endpointRecord) {
 	s.eps[r.ID] = r
-	if _, ok := s.lanes[r.ID]; !ok && !s.closed {
+	if _, ok := s.lanes[r.ID]; !ok && !s.closed && !s.APIOnly {
 		l := newLane(s, r.ID)
 		s.lanes[r.ID] = l
 		s.lanesWG.Add(1)
@@ -216,6 +238,9 @@ func (s *Service) housekeeping() {
 		case <-gauges.C:
 			s.updateGauges()
 		case <-prune.C:
+			if s.APIOnly {
+				continue // the sending process prunes
+			}
 			n, err := s.DB.prune(s.ctx, s.Now().Add(-s.Retention))
 			if err != nil && s.ctx.Err() == nil {
 				s.Logger.Warn("webhooks: prune", walletd.LogError, err)

@@ -290,7 +290,8 @@ func TestWebhookFlags_Invalid(t *testing.T) {
 			t.Errorf("%v: started", args)
 		}
 	}
-	// --webhooks=false: no service, the API answers 503.
+	// --webhooks=false: the endpoint API only; no dispatcher, no senders
+	// (walletd dispatcher sends).
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var cfg webhookConfig
 	webhookFlags(fs, &cfg)
@@ -299,8 +300,8 @@ func TestWebhookFlags_Invalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := &outboundWebhooks{Config: &cfg, DataDir: t.TempDir(), Stream: "WALLETD", Prefix: "walletd", Logger: quietLogger}
-	if err := w.Open(); err != nil || w.Service() != nil {
-		t.Fatalf("disabled: %v %v", w.Service(), err)
+	if err := w.Open(); err != nil || w.Service() == nil || w.dispatcher != nil || !w.service.APIOnly {
+		t.Fatalf("--webhooks=false: service %v, dispatcher %v, %v", w.Service() != nil, w.dispatcher != nil, err)
 	}
 	w.Close()
 }

@@ -34,7 +34,13 @@ type webhookConfig struct {
 
 // webhookFlags registers the --webhook-* flags.
 func webhookFlags(fs *flag.FlagSet, c *webhookConfig) {
-	fs.BoolVar(&c.Enabled, "webhooks", true, "run the outbound webhook dispatcher and senders (false: the /v1/webhook-endpoints API answers 503)")
+	fs.BoolVar(&c.Enabled, "webhooks", true, "run the outbound webhook dispatcher and senders (false: serve only the /v1/webhook-endpoints API and run walletd dispatcher on this data dir)")
+	webhookSendFlags(fs, c)
+}
+
+// webhookSendFlags registers the --webhook-* flags that serve and walletd
+// dispatcher share.
+func webhookSendFlags(fs *flag.FlagSet, c *webhookConfig) {
 	fs.StringVar(&c.RetrySchedule, "webhook-retry-schedule", webhooks.FormatSchedule(webhooks.DefaultSchedule),
 		"delays before each retry of a failed delivery; when the last retry fails the endpoint is suspended")
 	fs.StringVar(&c.AllowCIDRs, "webhook-allow-cidrs", "",
@@ -63,22 +69,28 @@ type outboundWebhooks struct {
 	RelayKey   []byte // bus.Relay.Key: messages without its MAC are refused
 	// UnsignedThrough is the adopted stream's mark (unsigned.go).
 	UnsignedThrough uint64
+	// Follow makes the Service look for changes another process made to
+	// webhooks.db (webhooks/follow.go): walletd dispatcher sets it, and
+	// serve with --webhooks=false, which serves only the endpoint API.
+	Follow bool
 
 	db         *webhooks.DB
 	service    *webhooks.Service
 	dispatcher *webhooks.Dispatcher
 }
 
-// Open opens webhooks.db, then starts the senders and the dispatcher;
-// with --webhooks=false it starts nothing. It fails on a bad --webhook-*
-// flag or a webhooks.db it cannot open; what it opened before failing is
-// closed again.
+// followEvery is how often a Service shared by two processes looks for the
+// other's changes (one read of a one-row table).
+const followEvery = time.Second
+
+// Open opens webhooks.db, then starts the senders and the dispatcher.
+// With --webhooks=false it starts neither: the Service serves the
+// endpoint API only, and a `walletd dispatcher` on the same data dir
+// sends. It fails on a bad --webhook-* flag or a webhooks.db it cannot
+// open; what it opened before failing is closed again.
 func (w *outboundWebhooks) Open() (err error) {
 	c := w.Config
-	if !c.Enabled {
-		w.Logger.Info("outbound webhooks are off (--webhooks=false)")
-		return nil
-	}
+	apiOnly := !c.Enabled
 	schedule, err := webhooks.ParseSchedule(c.RetrySchedule)
 	if err != nil {
 		return fmt.Errorf("--webhook-retry-schedule: %w", err)
@@ -118,9 +130,17 @@ func (w *outboundWebhooks) Open() (err error) {
 		Retention:     c.Retention,
 		Metrics:       metrics,
 		Logger:        w.Logger,
+		APIOnly:       apiOnly,
+	}
+	if w.Follow || apiOnly {
+		w.service.Follow = followEvery
 	}
 	if err := w.service.Open(); err != nil {
 		return err
+	}
+	if apiOnly {
+		w.Logger.Info("outbound webhooks are not sent here (--webhooks=false): this process serves the endpoint API; run walletd dispatcher on this data dir")
+		return nil
 	}
 	w.dispatcher = &webhooks.Dispatcher{Service: w.service, JS: w.JS, Stream: w.Stream, Prefix: w.Prefix, Consumer: c.Consumer, Logger: w.Logger, Key: w.RelayKey}
 	w.dispatcher.UnsignedThrough = w.UnsignedThrough
