@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/walletd/walletd"
@@ -53,7 +54,7 @@ func userKey(userID, currency string) string { return userID + "\x00" + currency
 // read from the store (walletcache.go).
 func (b *batch) wallet(id string) *walletd.Wallet {
 	if w := b.wallets.get(id); w != nil {
-		b.cache.hits++
+		b.cache.hits.Add(1)
 		b.cache.touch(id)
 		return w
 	}
@@ -75,7 +76,18 @@ func (b *batch) walletOr404(id string) (*walletd.Wallet, error) {
 // mutable returns the batch's own copy of wallet id, which exists, for
 // changing in place; the journal can take back what the command does to
 // it.
-func (b *batch) mutable(id string) *walletd.Wallet { return b.wallets.edit(id) }
+// A wallet the writer does not hold is read first; one that cannot be read
+// gives a scratch copy that nothing keeps, as its command fails
+// (b.loadErr) and the batch forgets what it did.
+func (b *batch) mutable(id string) *walletd.Wallet {
+	if b.wallets.get(id) == nil && b.wallet(id) == nil {
+		if b.loadErr != nil {
+			return &walletd.Wallet{ID: id, Currency: b.w.cfg.DefaultCurrency}
+		}
+		panic(fmt.Sprintf("writer: wallet %s changed but not found", id))
+	}
+	return b.wallets.edit(id)
+}
 
 // walletOf returns the id of user's wallet in currency, or "".
 func (b *batch) walletOf(user, currency string) string {

@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/walletd/walletd"
 )
@@ -28,8 +29,23 @@ type walletCache struct {
 	max   int                      // 0: unbounded, nothing tracked
 	lru   list.List                // of *cacheNode, the most recently used first
 	nodes map[string]*list.Element // wallet id → its node
-	// Counters, read by the metrics.
-	hits, misses, evictions uint64
+	// Counters and the number of wallets held, read by the metrics from
+	// any goroutine.
+	hits, misses, evictions atomic.Uint64
+	size                    atomic.Int64
+}
+
+// WalletCacheStats are the counters of the writer's wallet cache.
+type WalletCacheStats struct {
+	Hits, Misses, Evictions uint64 // wallet reads served from memory, from the store; wallets dropped
+	Size                    int    // wallets held after the last batch
+}
+
+// WalletCacheStats returns the counters of the wallet cache; safe from any
+// goroutine.
+func (w *Writer) WalletCacheStats() WalletCacheStats {
+	c := &w.cache
+	return WalletCacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Evictions: c.evictions.Load(), Size: int(c.size.Load())}
 }
 
 type cacheNode struct {
@@ -74,6 +90,7 @@ func (s *state) pinWallets(seq uint64) {
 // batches only: the journal is empty.
 func (s *state) evictWallets(durable uint64) {
 	c := &s.cache
+	defer func() { c.size.Store(int64(len(s.wallets.rows))) }()
 	if c.max <= 0 {
 		return
 	}
@@ -89,7 +106,7 @@ func (s *state) evictWallets(durable uint64) {
 			}
 			delete(c.nodes, n.id)
 			c.lru.Remove(e)
-			c.evictions++
+			c.evictions.Add(1)
 		}
 		e = prev
 	}
@@ -108,7 +125,7 @@ func (s *state) holdWallet(w *walletd.Wallet) {
 // holds it; nil if there is no such wallet. A wallet that cannot be read,
 // or whose row fails its check, fails the command under way (b.loadErr).
 func (b *batch) loadWallet(id string) *walletd.Wallet {
-	b.cache.misses++
+	b.cache.misses.Add(1)
 	w, err := b.w.cfg.Store.LoadWallet(context.Background(), id)
 	return b.held(w, err, "wallet "+walletd.QuoteInput(id))
 }
@@ -116,7 +133,7 @@ func (b *batch) loadWallet(id string) *walletd.Wallet {
 // loadWalletOf reads user's wallet in currency from the store and holds it;
 // nil if there is none.
 func (b *batch) loadWalletOf(user, currency string) *walletd.Wallet {
-	b.cache.misses++
+	b.cache.misses.Add(1)
 	w, err := b.w.cfg.Store.LoadWalletOf(context.Background(), user, currency)
 	return b.held(w, err, fmt.Sprintf("the %s wallet of user %s", currency, walletd.QuoteInput(user)))
 }

@@ -385,9 +385,11 @@ func (w *Writer) run() {
 		case r := <-w.reqs:
 			reqs = w.drain(append(reqs[:0], r))
 			w.process(reqs)
+			w.evictWallets(w.mark.get())
 		case <-tick:
 			if w.lastCP == nil || w.headSeq > w.lastCP.Seq {
 				w.process(nil) // a checkpoint-only batch
+				w.evictWallets(w.mark.get())
 			}
 		case <-w.closing:
 			// Finish what is queued; Submit refuses new work from now on.
@@ -397,6 +399,7 @@ func (w *Writer) run() {
 					return
 				}
 				w.process(reqs)
+				w.evictWallets(w.mark.get())
 			}
 		}
 	}

@@ -361,6 +361,7 @@ func (s *server) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ledger.RegisterWalletCacheMetrics(reg, s.writer)
 	s.writer.Open()
 	checkout, err := s.openCheckout(ctx)
 	if err != nil {
