@@ -22,11 +22,10 @@ import (
 // anything lists every idempotency key.
 type countingStore struct {
 	*sqlite.DB
-	t       testing.TB
-	mu      sync.Mutex
-	rows    map[string]int // method → rows it returned
-	loads   map[string]int // wallet id or user/currency → loads
-	entries atomic.Int64
+	t     testing.TB
+	mu    sync.Mutex
+	rows  map[string]int // method → rows it returned
+	loads map[string]int // wallet id or user/currency → loads
 }
 
 func newCountingStore(t testing.TB, db *sqlite.DB) *countingStore {
