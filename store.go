@@ -5,11 +5,11 @@ import (
 	"time"
 )
 
-// LedgerState is what the writer restores at start-up: the persisted wallet
-// rows, the chain head and the last checkpoint. Nothing is replayed.
+// LedgerState is what the writer restores at start-up: the chain head, the
+// last checkpoint and the objects. Nothing is replayed, and no wallet is
+// read: the writer reads a wallet when a command needs it (LoadWallet).
 type LedgerState struct {
 	LedgerID       string
-	Wallets        []*Wallet
 	Head           *Entry      // nil for an empty ledger
 	LastCheckpoint *Checkpoint // nil if none was written yet
 	Objects        []*StoredObject
@@ -50,9 +50,26 @@ type LedgerStore interface {
 	// reads committed state and may be called from any goroutine.
 	LoadObject(ctx context.Context, kind, id string) ([]byte, error)
 
-	// CheckWalletState fails if a persisted wallet row differs from the
-	// entry that last changed it (an edit the chain would not catch).
-	CheckWalletState(ctx context.Context) error
+	// CheckWalletStateSince fails if a wallet row changed by an entry after
+	// seq differs from the entry that last changed it (an edit the chain
+	// would not catch); it returns how many rows it read. The writer checks
+	// the rows changed after the last checkpoint at start-up, and every
+	// other row as it loads it.
+	CheckWalletStateSince(ctx context.Context, seq uint64) (rows int, err error)
+	// LoadWallet returns the committed row of wallet id, or nil if there is
+	// none; LoadWalletOf the row of user's wallet in currency. Both fail
+	// if the row differs from the entry that last changed it. They read
+	// committed state and may be called from any goroutine.
+	LoadWallet(ctx context.Context, id string) (*Wallet, error)
+	LoadWalletOf(ctx context.Context, user, currency string) (*Wallet, error)
+	// UserByEmail returns the wallet and user whose wallet in currency has
+	// email, ignoring the case of ASCII letters: of several, the smallest
+	// wallet id; "" if none.
+	UserByEmail(ctx context.Context, email, currency string) (walletID, userID string, err error)
+	// WalletCurrencies returns the currencies wallets are held in.
+	WalletCurrencies(ctx context.Context) ([]string, error)
+	// Entries returns up to limit entries with seq > afterSeq, in seq order.
+	Entries(ctx context.Context, afterSeq uint64, limit int) ([]*Entry, error)
 
 	// IdempotencyKeys calls yield with every idempotency key the ledger
 	// holds, once each, so the writer can build its key filter at start-up.

@@ -35,6 +35,9 @@ type batch struct {
 	current   report
 	repeat    bool            // it found its work already done (an order completed before)
 	unchanged *walletd.Wallet // it found the wallet already as asked: see unchangedWallet
+	// loadErr is why a wallet the command needed could not be read: it
+	// fails the command whatever the command made of the missing wallet.
+	loadErr error
 }
 
 // report is the object a command reports in its Result.
@@ -100,7 +103,9 @@ func (w *Writer) process(reqs []*request) {
 		w.deliver(d)
 		return
 	}
-	// Committed: the batch's state becomes the writer's.
+	// Committed: the batch's state becomes the writer's, its wallets
+	// pinned in the cache until it is durable.
+	w.pinWallets(b.seq)
 	w.commitBatch()
 	w.headSeq, w.headHash = b.seq, b.head
 	if cp != nil {
@@ -190,8 +195,11 @@ func (b *batch) applyRequest(r *request) error {
 		}
 	}
 	mark, snap := b.journal.mark(), b.snapshot()
-	b.current, b.repeat, b.unchanged = report{}, false, nil
+	b.current, b.repeat, b.unchanged, b.loadErr = report{}, false, nil, nil
 	err := r.cmd.apply(b, r)
+	if b.loadErr != nil {
+		err, b.loadErr = b.loadErr, nil
+	}
 	var ref *refusal
 	if err != nil && !errors.As(err, &ref) {
 		b.journal.rollback(mark)

@@ -52,3 +52,26 @@ func (m *Metrics) OnCommit(commands, entries int, d time.Duration, err error) {
 	m.CommitDuration.Observe(d.Seconds())
 	m.EntriesAppended.Add(float64(entries))
 }
+
+// RegisterWalletCacheMetrics registers the counters of w's wallet cache on
+// reg: walletd_writer_wallet_cache_{hits,misses,evictions}_total and the
+// gauge walletd_writer_wallet_cache_wallets.
+func RegisterWalletCacheMetrics(reg prometheus.Registerer, w *Writer) {
+	stat := func(f func(WalletCacheStats) float64) func() float64 {
+		return func() float64 { return f(w.WalletCacheStats()) }
+	}
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "walletd_writer_wallet_cache_hits_total",
+			Help: "Wallet reads of the ledger writer served from its cache."},
+			stat(func(s WalletCacheStats) float64 { return float64(s.Hits) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "walletd_writer_wallet_cache_misses_total",
+			Help: "Wallet reads of the ledger writer that read ledger.db (--wallet-cache)."},
+			stat(func(s WalletCacheStats) float64 { return float64(s.Misses) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "walletd_writer_wallet_cache_evictions_total",
+			Help: "Wallets the ledger writer dropped from its cache."},
+			stat(func(s WalletCacheStats) float64 { return float64(s.Evictions) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "walletd_writer_wallet_cache_wallets",
+			Help: "Wallets the ledger writer holds in memory after its last batch."},
+			stat(func(s WalletCacheStats) float64 { return float64(s.Size) })),
+	)
+}

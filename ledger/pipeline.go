@@ -131,6 +131,13 @@ func (m *durableMark) set(seq uint64) {
 	}
 }
 
+// get returns the seq of the last durable entry.
+func (m *durableMark) get() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.seq
+}
+
 // wait returns once the durable seq is seq or later, or with ctx's error,
 // or with ErrClosed when stopped is closed first.
 func (m *durableMark) wait(ctx context.Context, seq uint64, stopped <-chan struct{}) error {

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
@@ -172,20 +173,50 @@ func (c *RevokeResetFeeKey) apply(b *batch, r *request) error {
 	return nil
 }
 
-// userByEmail returns the user whose wallet in currency has email (case
-// ignored): of several, the one of the smallest wallet id; "" if none.
-// It reads every wallet.
+// userByEmail returns the user whose wallet in currency has email (the
+// case of ASCII letters ignored): of several, the one of the smallest
+// wallet id; "" if none. It reads the committed wallets' index in the
+// store and the wallets the batch under way created (a wallet's email
+// never changes).
 func (b *batch) userByEmail(email, currency string) string {
-	best, user := "", ""
 	if email == "" {
 		return ""
 	}
-	for id, w := range b.wallets.rows {
-		if w.Currency == currency && strings.EqualFold(w.Email, email) && (best == "" || id < best) {
+	best, user, err := b.w.cfg.Store.UserByEmail(context.Background(), email, currency)
+	if err != nil {
+		b.w.logger.Error("wallet by email", "error", err)
+		if b.loadErr == nil {
+			b.loadErr = walletd.Errorf(walletd.EInternal, "The ledger could not look up the wallets of an email; the server log says why.")
+		}
+		return ""
+	}
+	for _, id := range b.wallets.order {
+		if w := b.wallets.rows[id]; w != nil && w.Currency == currency && asciiEqualFold(w.Email, email) && (best == "" || id < best) {
 			best, user = id, w.UserID
 		}
 	}
 	return user
+}
+
+// asciiEqualFold says whether a and b are equal but for the case of ASCII
+// letters, as SQLite's NOCASE collation compares.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		ca, cb := a[i], b[i]
+		if 'A' <= ca && ca <= 'Z' {
+			ca += 'a' - 'A'
+		}
+		if 'A' <= cb && cb <= 'Z' {
+			cb += 'a' - 'A'
+		}
+		if ca != cb {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *CreateResetFeeOrder) apply(b *batch, r *request) error {

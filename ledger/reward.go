@@ -270,6 +270,9 @@ func (b *batch) reverseCashback(r *request, o *rewardOrder, awards []walletd.Awa
 		if a.Kind != walletd.AwardCashback {
 			continue
 		}
+		if b.wallet(a.WalletID) == nil { // it could not be read: the command fails (b.loadErr)
+			return
+		}
 		w := b.mutable(a.WalletID)
 		s := b.scale(w.Currency)
 		amt := decimal.Min(a.Amount.Decimal(), w.Available())

@@ -6,8 +6,8 @@ import (
 	"github.com/walletd/walletd"
 )
 
-// state is the writer's state besides the chain: the wallets and every
-// kind of object, each kind in a typed table. Only the run goroutine
+// state is the writer's state besides the chain: the wallets (those in its
+// cache) and every kind of object, each kind in a typed table. Only the run goroutine
 // touches it. A batch changes it in place and records in the journal how
 // to take each change back, so that a failed command, or a failed commit,
 // leaves it exactly as it was.
@@ -17,8 +17,11 @@ import (
 type state struct {
 	journal journal
 
+	// wallets holds the wallets the writer read or changed, bounded by the
+	// cache (walletcache.go); byUser indexes the ones it holds.
 	wallets table[walletd.Wallet]
 	byUser  map[string]string // userKey(user, currency) → wallet id
+	cache   walletCache
 
 	topups           table[walletd.Topup]            // by id
 	withdrawals      table[walletd.Withdrawal]       // by id
@@ -110,12 +113,6 @@ func (s *state) initState() {
 		walletd.ObjProduct, walletd.ObjVariation, walletd.ObjSKU,
 		walletd.ObjResetFeeKey, walletd.ObjPaymentLink, walletd.ObjResetFeeRef,
 	}
-}
-
-// restoreWallet adds a wallet read at start-up.
-func (s *state) restoreWallet(w *walletd.Wallet) {
-	s.wallets.rows[w.ID] = w
-	s.byUser[userKey(w.UserID, w.Currency)] = w.ID
 }
 
 // restoreObject decodes a stored object into the table of its kind.

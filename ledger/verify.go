@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"sort"
 
@@ -91,7 +92,7 @@ func Verify(ctx context.Context, it walletd.EntryIterator, checkpoints []*wallet
 	rep.ExternalCheckpoints = len(ext)
 
 	hashers := make(map[string]*Hasher)
-	books := make(walletBooks)
+	books := walletBooks{m: make(map[string]book), seed: maphash.MakeSeed()}
 	var prev walletd.Hash
 	var e walletd.Entry
 	next, nextExt := 0, 0
@@ -226,16 +227,34 @@ func (r *VerifyReport) fail(seq uint64, problem string) *VerifyReport {
 }
 
 // walletBooks replays balances per wallet while Verify walks the chain.
-type walletBooks map[string]*book
+// It is the live memory of a verify run, one book per wallet: a book is
+// kept small and in the map itself (no pointer, no strings besides the
+// key), and the owner and currency a wallet must keep are held as a hash
+// (with a seed of the run's own, which no one writing entries can know)
+// rather than as strings.
+type walletBooks struct {
+	m    map[string]book
+	seed maphash.Seed
+}
 
 type book struct {
-	user, currency string
-	balance, held  amount
+	owner         uint64 // hash of the user id and the currency
+	balance, held amount
+}
+
+// owner hashes the user id and currency of e.
+func (w *walletBooks) owner(e *walletd.Entry) uint64 {
+	var h maphash.Hash
+	h.SetSeed(w.seed)
+	h.WriteString(e.UserID)
+	h.WriteByte(0)
+	h.WriteString(e.Currency)
+	return h.Sum64()
 }
 
 // apply checks e against its wallet's book and moves the book on. It
 // returns a problem, or "".
-func (w walletBooks) apply(e *walletd.Entry) string {
+func (w *walletBooks) apply(e *walletd.Entry) string {
 	if e.Kind == walletd.KindConfig {
 		if e.WalletID != "" || e.UserID != "" || e.Amount != "" || e.BalanceAfter != "" || e.HeldAfter != "" {
 			return "a config entry must name no wallet and carry no amounts"
@@ -248,19 +267,19 @@ func (w walletBooks) apply(e *walletd.Entry) string {
 	if !ok1 || !ok2 || !ok3 || amt.scale != bal.scale || bal.scale != held.scale {
 		return "amount, balance_after or held_after is not a fixed-scale decimal"
 	}
-	b := w[e.WalletID]
+	b, opened := w.m[e.WalletID]
 	if e.Kind == walletd.KindOpen {
-		if b != nil {
+		if opened {
 			return fmt.Sprintf("wallet %s opened a second time", e.WalletID)
 		} else if !amt.isZero() || !bal.isZero() || !held.isZero() {
 			return "an open entry must have zero amount, balance and held"
 		}
-		w[e.WalletID] = &book{user: e.UserID, currency: e.Currency, balance: bal, held: held}
+		w.m[e.WalletID] = book{owner: w.owner(e), balance: bal, held: held}
 		return ""
 	}
-	if b == nil {
+	if !opened {
 		return fmt.Sprintf("wallet %s is used before it is opened", e.WalletID)
-	} else if e.UserID != b.user || e.Currency != b.currency {
+	} else if w.owner(e) != b.owner {
 		return fmt.Sprintf("wallet %s changes owner or currency", e.WalletID)
 	} else if amt.scale != b.balance.scale {
 		return "amounts change scale within one wallet"
@@ -300,6 +319,7 @@ func (w walletBooks) apply(e *walletd.Entry) string {
 			e.BalanceAfter, e.HeldAfter, e.WalletID, e.Amount)
 	}
 	b.balance, b.held = bal, held
+	w.m[e.WalletID] = b
 	return ""
 }
 

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/walletd/walletd"
@@ -49,8 +50,19 @@ func (*SetStatus) Op() string { return "set_status" }
 func userKey(userID, currency string) string { return userID + "\x00" + currency }
 
 // wallet returns wallet id as the batch has left it, or nil. The wallet
-// must not be changed: use mutable.
-func (b *batch) wallet(id string) *walletd.Wallet { return b.wallets.get(id) }
+// must not be changed: use mutable. A wallet the writer does not hold is
+// read from the store (walletcache.go).
+func (b *batch) wallet(id string) *walletd.Wallet {
+	if w := b.wallets.get(id); w != nil {
+		b.cache.hits.Add(1)
+		b.cache.touch(id)
+		return w
+	}
+	if id == "" {
+		return nil
+	}
+	return b.loadWallet(id)
+}
 
 // walletOr404 returns wallet id as the batch has left it, or ENotFound.
 func (b *batch) walletOr404(id string) (*walletd.Wallet, error) {
@@ -64,10 +76,32 @@ func (b *batch) walletOr404(id string) (*walletd.Wallet, error) {
 // mutable returns the batch's own copy of wallet id, which exists, for
 // changing in place; the journal can take back what the command does to
 // it.
-func (b *batch) mutable(id string) *walletd.Wallet { return b.wallets.edit(id) }
+// A wallet the writer does not hold is read first; one that cannot be read
+// gives a scratch copy that nothing keeps, as its command fails
+// (b.loadErr) and the batch forgets what it did.
+func (b *batch) mutable(id string) *walletd.Wallet {
+	if b.wallets.get(id) == nil && b.wallet(id) == nil {
+		if b.loadErr != nil {
+			return &walletd.Wallet{ID: id, Currency: b.w.cfg.DefaultCurrency}
+		}
+		panic(fmt.Sprintf("writer: wallet %s changed but not found", id))
+	}
+	return b.wallets.edit(id)
+}
 
 // walletOf returns the id of user's wallet in currency, or "".
-func (b *batch) walletOf(user, currency string) string { return b.byUser[userKey(user, currency)] }
+func (b *batch) walletOf(user, currency string) string {
+	if id, ok := b.byUser[userKey(user, currency)]; ok {
+		return id
+	}
+	if user == "" {
+		return ""
+	}
+	if w := b.loadWalletOf(user, currency); w != nil {
+		return w.ID
+	}
+	return ""
+}
 
 func (c *CreateWallet) apply(b *batch, r *request) error {
 	if err := walletd.CheckText("user_id", c.UserID, walletd.MaxUserIDLen, true); err != nil {
@@ -79,7 +113,7 @@ func (c *CreateWallet) apply(b *batch, r *request) error {
 		return err
 	}
 	uk := userKey(c.UserID, c.Currency)
-	if id, ok := b.byUser[uk]; ok {
+	if id := b.walletOf(c.UserID, c.Currency); id != "" {
 		return walletd.Errorf(walletd.EWalletExists, "User %q already has a %s wallet (%s).", c.UserID, c.Currency, id)
 	}
 	w := &walletd.Wallet{

@@ -5,8 +5,10 @@
 // (implemented in ledger/sqlite); HTTP and the command line live elsewhere.
 //
 // The writer is spread over files by concept: writer.go (the queue and
-// its lifecycle), batch.go (group commit and the undo of a failed
-// command), idempotency.go, state.go and table.go (the typed state), and
+// its lifecycle), writer_startup.go (the checks before it opens),
+// batch.go (group commit and the undo of a failed command),
+// idempotency.go, state.go and table.go (the typed state), walletcache.go
+// (the wallets it holds, read on demand), and
 // one file per command family: wallet.go, transfer.go, topup.go,
 // withdrawal.go, limits.go, kyc.go, autoreload.go, redemption.go,
 // reward.go, order.go.
@@ -76,7 +78,12 @@ type WriterConfig struct {
 	// DefaultCurrency is the currency of settings, rules and milestones
 	// created without one (default USD).
 	DefaultCurrency string
-	Logger          *slog.Logger
+	// WalletCache bounds the wallets the writer keeps in memory
+	// (walletcache.go): beyond it, the least recently used wallets whose
+	// changes are durable are dropped, and read again from the store when
+	// a command needs them. 0 keeps every wallet it read.
+	WalletCache int
+	Logger      *slog.Logger
 }
 
 var _ walletd.Submitter = (*Writer)(nil)
@@ -197,16 +204,13 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		hasher:  NewHasher(key),
 	}
 	w.initState()
+	w.cache.init(cfg.WalletCache)
 	step := w.startupSteps()
 	st, err := cfg.Store.LoadState(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("writer: load state: %w", err)
 	}
-	step("load state", "wallets", len(st.Wallets), "objects", len(st.Objects))
-	if err := cfg.Store.CheckWalletState(ctx); err != nil {
-		return nil, fmt.Errorf("writer: %w; run walletd verify", err)
-	}
-	step("check wallet rows against their last entries", "wallets", len(st.Wallets))
+	step("load state", "objects", len(st.Objects))
 	w.ledgerID = st.LedgerID
 	w.lastCP = st.LastCheckpoint
 	if h := st.Head; h != nil {
@@ -219,18 +223,34 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 		}
 		w.headSeq, w.headHash = h.Seq, h.Hash
 	}
-	for _, wal := range st.Wallets {
-		if wal.LastSeq > w.headSeq {
-			return nil, fmt.Errorf("writer: wallet %s was changed at seq %d, after the head %d", wal.ID, wal.LastSeq, w.headSeq)
+	from := uint64(0)
+	if w.lastCP != nil {
+		from = w.lastCP.Seq
+		n, err := w.checkChainSince(ctx, w.lastCP)
+		if err != nil {
+			return nil, fmt.Errorf("writer: %w; run walletd verify", err)
 		}
+		step("check the chain from the last checkpoint", "checkpoint_seq", from, "head_seq", w.headSeq, "entries", n)
+	}
+	// Wallet rows are not in the chain: the rows changed after the last
+	// checkpoint are checked now, every other one when it is loaded.
+	n, err := cfg.Store.CheckWalletStateSince(ctx, from)
+	if err != nil {
+		return nil, fmt.Errorf("writer: %w; run walletd verify", err)
+	}
+	step("check wallet rows changed after the last checkpoint", "since_seq", from, "wallets", n)
+	curs, err := cfg.Store.WalletCurrencies(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("writer: %w", err)
+	}
+	for _, c := range curs {
 		// Amounts of a wallet are written at its currency's scale: a
 		// currency missing from the configuration would write them wrong.
-		if _, err := cfg.Currencies.Scale(wal.Currency); err != nil {
-			return nil, fmt.Errorf("writer: wallet %s: %w; configure the currency with --currencies", wal.ID, err)
+		if _, err := cfg.Currencies.Scale(c); err != nil {
+			return nil, fmt.Errorf("writer: wallets are held in %s: %w; configure the currency with --currencies", c, err)
 		}
-		w.restoreWallet(wal)
 	}
-	step("restore wallets", "wallets", len(st.Wallets), "head_seq", w.headSeq)
+	step("check wallet currencies", "currencies", len(curs))
 	if cfg.Sync != nil {
 		// A process that stopped between a commit and its Sync left the
 		// commit in the page cache: make what the database holds durable
@@ -367,9 +387,11 @@ func (w *Writer) run() {
 		case r := <-w.reqs:
 			reqs = w.drain(append(reqs[:0], r))
 			w.process(reqs)
+			w.evictWallets(w.mark.get())
 		case <-tick:
 			if w.lastCP == nil || w.headSeq > w.lastCP.Seq {
 				w.process(nil) // a checkpoint-only batch
+				w.evictWallets(w.mark.get())
 			}
 		case <-w.closing:
 			// Finish what is queued; Submit refuses new work from now on.
@@ -379,6 +401,7 @@ func (w *Writer) run() {
 					return
 				}
 				w.process(reqs)
+				w.evictWallets(w.mark.get())
 			}
 		}
 	}

@@ -46,11 +46,11 @@ func TestBenchSeed(t *testing.T) {
 	if err != nil || len(cps) < 8 {
 		t.Fatalf("checkpoints: %d, %v", len(cps), err)
 	}
-	st, err := db.LoadState(ctx)
-	if err != nil || len(st.Wallets) != 100 {
-		t.Fatalf("wallet rows: %d, %v", len(st.Wallets), err)
+	ws, err := db.Wallets(ctx, "", "", 1000)
+	if err != nil || len(ws) != 100 {
+		t.Fatalf("wallet rows: %d, %v", len(ws), err)
 	}
-	for _, w := range st.Wallets {
+	for _, w := range ws {
 		if !w.Balance.Equal(decimal.NewFromInt(51)) || w.LastSeq == 0 {
 			t.Fatalf("wallet %s: balance %s, last seq %d", w.ID, w.Balance, w.LastSeq)
 		}

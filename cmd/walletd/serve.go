@@ -57,6 +57,9 @@ type serveConfig struct {
 	// IdempotencyWindow is how long Idempotency-Keys are remembered
 	// (--idempotency-window).
 	IdempotencyWindow time.Duration
+	// WalletCache bounds the wallets the writer keeps in memory
+	// (--wallet-cache).
+	WalletCache int
 }
 
 // natsConfig says where events go: an embedded server (default) or an
@@ -139,6 +142,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	inboundFlags(fs, &c.Inbound)
 	readinessFlags(fs, &c.Readiness)
 	fs.DurationVar(&c.IdempotencyWindow, "idempotency-window", 24*time.Hour, "how long an Idempotency-Key is remembered after its request committed: a repeat inside it answers the original, after it is a new request (0: forever; start-up then reads every key)")
+	fs.IntVar(&c.WalletCache, "wallet-cache", 100000, "how many wallets the ledger writer keeps in memory (least recently used beyond it are read again from ledger.db when needed; 0: no bound)")
 	return c
 }
 
@@ -147,6 +151,9 @@ func runServe(ctx context.Context, args []string) error {
 	cfg := serveFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if cfg.WalletCache < 0 {
+		return fmt.Errorf("--wallet-cache %d: want 0 (no bound) or more", cfg.WalletCache)
 	}
 	logger, err := newLogger(cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
@@ -345,6 +352,7 @@ func (s *server) Open(ctx context.Context) error {
 		LimitLocation:      limitLocation,
 		DefaultCurrency:    cfg.Features.DefaultCurrency,
 		IdempotencyWindow:  cfg.IdempotencyWindow,
+		WalletCache:        cfg.WalletCache,
 		OnCommit:           writerMetrics.OnCommit,
 		Sync:               s.db.Sync,
 		OnDurable:          s.relay.Offer,
@@ -353,6 +361,7 @@ func (s *server) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ledger.RegisterWalletCacheMetrics(reg, s.writer)
 	s.writer.Open()
 	checkout, err := s.openCheckout(ctx)
 	if err != nil {

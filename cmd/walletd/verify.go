@@ -24,7 +24,8 @@ const verifyUsage = `Usage:
       verify an export written by walletd export
 
 Verify checks every link, every HMAC (with the key each entry names) and
-every signed checkpoint, and stops at the first problem. Exit status: 0 the
+every signed checkpoint, and stops at the first problem. It runs with a
+soft memory limit of 224 MiB (GOMEMLIMIT overrides it). Exit status: 0 the
 ledger verifies, 1 it does not (the first bad seq is printed), 2 verify
 could not run (missing file, bad flag, unreadable checkpoint file).
 
@@ -35,6 +36,12 @@ ledger.checkpoint event), from GET /v1/ledger/checkpoints or by walletd
 checkpoint fetch. Each must be signed by the public key, name this ledger,
 and the ledger must reach its seq with the same hash there.
 `
+
+// verifyMemoryLimit is verify's soft memory limit (debug.SetMemoryLimit)
+// unless GOMEMLIMIT is set: about 1M wallets' books and the entry
+// iterator's read-ahead with room to spare, so that peak RSS stays under
+// 300 MB at 10M entries.
+const verifyMemoryLimit = 224 << 20
 
 // runVerify is `walletd verify`.
 func runVerify(ctx context.Context, args []string) error {
@@ -83,9 +90,14 @@ func verifyMain(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	// A verify run allocates a great deal of short-lived memory over a
-	// small live heap; collecting less often makes it markedly faster.
+	// small live heap; collecting less often makes it markedly faster. A
+	// soft memory limit keeps that from growing the process with the
+	// ledger: the live heap is one small book per wallet (docs/scale.md).
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(verifyMemoryLimit))
 	}
 	opt := ledger.VerifyOptions{Keyring: kr, PublicKey: pub, External: external}
 
@@ -136,10 +148,9 @@ func verifyLedgerFile(ctx context.Context, path string, opt ledger.VerifyOptions
 	if err != nil {
 		return nil, err
 	}
-	// sqlite.Open is the only way to a *sqlite.DB; on a ledger that has its
-	// id (checked above) and current migrations it writes nothing. The
-	// entries are read over read-only connections (see IterateEntries).
-	db, err := sqlite.Open(ctx, path)
+	// Read-only: verify neither migrates nor writes the file. The entries
+	// are read over read-only connections of their own (IterateEntries).
+	db, err := sqlite.OpenReadOnly(ctx, path)
 	if err != nil {
 		return nil, err
 	}

@@ -38,6 +38,7 @@ type DB struct {
 	byIdemRead *sql.Stmt // the same query on the read pool
 
 	wal *walFile // OpenPipelined's handle for Sync; nil for Open
+	ro  *sql.DB  // OpenReadOnly's pool (read is the same); nil otherwise
 }
 
 // options opens ledger.db with synchronous=FULL: an acknowledged write
@@ -128,6 +129,9 @@ func (db *DB) Close() error {
 	if db.pools != nil {
 		errs = append(errs, db.pools.Close())
 	}
+	if db.ro != nil {
+		errs = append(errs, db.ro.Close())
+	}
 	return errors.Join(errs...)
 }
 
@@ -139,4 +143,23 @@ func (db *DB) ReadDB() *sql.DB { return db.read }
 
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// OpenReadOnly opens the existing ledger database at path for reading
+// only, as walletd verify does: it neither creates, migrates nor writes
+// the file, so it may run beside serve or on a copy someone else owns.
+// Only the methods that read may be used (Checkpoints, Entries,
+// IterateEntries, Wallet, Wallets …); the writer's need OpenPipelined or
+// Open.
+func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
+	pool, err := sqlitedb.OpenReadOnly(path, 2)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{Path: path, read: pool, ro: pool}
+	if err := pool.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'ledger_id'`).Scan(&db.ledgerID); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("sqlite: %s is not a walletd ledger: %w", path, err)
+	}
+	return db, nil
 }

@@ -21,7 +21,7 @@ func TestDB_Commit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.LedgerID != db.LedgerID() || st.Head != nil || len(st.Wallets) != 0 || st.LastCheckpoint != nil {
+		if st.LedgerID != db.LedgerID() || st.Head != nil || st.LastCheckpoint != nil {
 			t.Fatalf("state of an empty ledger %+v", st)
 		}
 	})
@@ -65,10 +65,6 @@ func TestDB_Commit(t *testing.T) {
 			t.Fatal(err)
 		}
 		sameEntry(t, st.Head, more[1])
-		if len(st.Wallets) != 1 {
-			t.Fatalf("%d wallets", len(st.Wallets))
-		}
-		sameWallet(t, st.Wallets[0], w2)
 		if c := st.LastCheckpoint; c == nil || c.Seq != 3 || c.HeadHash != cp.HeadHash || c.LedgerID != cp.LedgerID ||
 			!c.CreatedAt.Equal(cp.CreatedAt) || !c.Verify(priv.Public().(ed25519.PublicKey)) {
 			t.Fatalf("last checkpoint %+v", st.LastCheckpoint)

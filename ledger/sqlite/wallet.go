@@ -55,10 +55,17 @@ func (db *DB) Wallets(ctx context.Context, userID, after string, limit int) ([]*
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanWallet(s scanner) (*walletd.Wallet, error) {
+func scanWallet(s scanner) (*walletd.Wallet, error) { return scanWalletWith(s) }
+
+// scanWalletWith scans a wallets row followed by the columns more.
+func scanWalletWith(s scanner, more ...any) (*walletd.Wallet, error) {
 	var w walletd.Wallet
 	var bal, held, created, updated, features string
-	if err := s.Scan(&w.ID, &w.UserID, &w.Email, &w.Currency, &bal, &held, &w.Status, &created, &updated, &w.LastSeq, &features); err != nil {
+	dest := append([]any{&w.ID, &w.UserID, &w.Email, &w.Currency, &bal, &held, &w.Status, &created, &updated, &w.LastSeq, &features}, more...)
+	if err := s.Scan(dest...); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("sqlite: scan wallet: %w", err)
 	}
 	var err error
