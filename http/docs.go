@@ -191,13 +191,18 @@ func orderKeys(m *yaml.Node, first ...string) {
 // Swagger UI at GET /docs/ (its assets are embedded in the binary, under
 // the same prefix). /docs redirects to /docs/. No authentication.
 //
-// The document is bundled here, when the server builds its routes, so a
-// broken document is logged when the server opens; GET /openapi.yaml then
+// The document is bundled in the background from here, when the server
+// builds its routes: bundling takes seconds on a busy machine, and the port
+// must not wait for it (restart-to-ready time). The first GET /openapi.yaml
+// waits for it; a broken document is logged, and GET /openapi.yaml then
 // answers 500 internal.
 func (s *Server) registerDocRoutes(r *mux.Router) {
-	if _, err := openAPIDocument(); err != nil {
-		s.Logger.Error("openapi document", walletd.LogError, err)
-	}
+	logger := s.Logger
+	go func() {
+		if _, err := openAPIDocument(); err != nil {
+			logger.Error("openapi document", walletd.LogError, err)
+		}
+	}()
 	r.Handle(specPath, s.instrument(specPath, http.HandlerFunc(s.serveOpenAPISpec))).Methods("GET")
 	r.Handle(docsRedirect, s.instrument(docsRedirect, http.RedirectHandler(docsPath, http.StatusMovedPermanently))).Methods("GET")
 	ui := v5emb.NewHandlerWithConfig(swgui.Config{
