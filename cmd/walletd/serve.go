@@ -76,6 +76,9 @@ type natsConfig struct {
 	Partitions int
 	Replicas   int
 	DupWindow  time.Duration
+	// MaxAge and MaxBytes bound the stream (serve only; 0: no limit).
+	MaxAge   time.Duration
+	MaxBytes int64
 }
 
 func natsFlags(fs *flag.FlagSet, c *natsConfig) {
@@ -108,7 +111,9 @@ func (c *natsConfig) options() []nats.Option {
 }
 
 func (c *natsConfig) streamConfig() bus.StreamConfig {
-	return bus.StreamConfig{Name: c.Stream, Prefix: c.Prefix, Replicas: c.Replicas, Duplicates: c.DupWindow, Partitions: c.Partitions}
+	sc := bus.StreamConfig{Name: c.Stream, Prefix: c.Prefix, Replicas: c.Replicas, Duplicates: c.DupWindow, Partitions: c.Partitions}
+	c.limits(&sc)
+	return sc
 }
 
 func serveFlags(fs *flag.FlagSet) *serveConfig {
@@ -128,6 +133,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.BoolVar(&c.InsecureDataDir, insecureDataDirFlag, false, "use a data dir that group or others may write to (logs a warning; by default serve refuses it)")
 	natsFlags(fs, &c.NATS)
 	natsServerFlags(fs, &c.NATSServer)
+	streamLimitFlags(fs, &c.NATS)
 	fs.BoolVar(&c.AdoptUnsigned, "adopt-unsigned-stream", false, "once, after an upgrade: check the stream's unsigned messages (written before walletd signed them) against the ledger and accept them (docs/operations.md)")
 	webhookFlags(fs, &c.Webhooks)
 	featureFlags(fs, &c.Features)
