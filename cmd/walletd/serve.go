@@ -372,6 +372,8 @@ func (s *server) Open(ctx context.Context) error {
 	s.projector = &projections.Projector{DB: s.pdb, JS: projectorJS, Stream: cfg.NATS.Stream, Prefix: cfg.NATS.Prefix,
 		Consumer: projections.DefaultConsumer, Logger: logger, Metrics: projections.NewMetrics(reg), Key: relayKey}
 	s.projector.UnsignedThrough = unsigned
+	recoveries := bus.NewRecoveryMetrics(reg)
+	s.projector.Ledger, s.projector.Recoveries = sqlite.NewOutbox(s.db, siteURL), recoveries.WithLabelValues("projector")
 	if !cfg.Projector {
 		s.projector = nil
 		logger.Info("the projector is not run here (--projector=false): run walletd projector on this data dir")
@@ -382,6 +384,7 @@ func (s *server) Open(ctx context.Context) error {
 	s.webhooks = &outboundWebhooks{Config: &cfg.Webhooks, DataDir: cfg.DataDir, JS: dispatcherJS, Stream: cfg.NATS.Stream,
 		Prefix: cfg.NATS.Prefix, Registerer: reg, Logger: logger, RelayKey: relayKey}
 	s.webhooks.UnsignedThrough = unsigned
+	s.webhooks.Ledger, s.webhooks.Recoveries = sqlite.NewOutbox(s.db, siteURL), recoveries.WithLabelValues("webhooks")
 	if err := s.webhooks.Open(); err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/walletd/walletd"
+	"github.com/walletd/walletd/events/bus"
 	"github.com/walletd/walletd/webhooks"
 )
 
@@ -63,6 +64,10 @@ type outboundWebhooks struct {
 	RelayKey   []byte // bus.Relay.Key: messages without its MAC are refused
 	// UnsignedThrough is the adopted stream's mark (unsigned.go).
 	UnsignedThrough uint64
+	// Ledger and Recoveries: the dispatcher's recovery from the ledger
+	// (webhooks.Dispatcher.Ledger).
+	Ledger     bus.Source
+	Recoveries prometheus.Counter
 
 	db         *webhooks.DB
 	service    *webhooks.Service
@@ -124,6 +129,7 @@ func (w *outboundWebhooks) Open() (err error) {
 	}
 	w.dispatcher = &webhooks.Dispatcher{Service: w.service, JS: w.JS, Stream: w.Stream, Prefix: w.Prefix, Consumer: c.Consumer, Logger: w.Logger, Key: w.RelayKey}
 	w.dispatcher.UnsignedThrough = w.UnsignedThrough
+	w.dispatcher.Ledger, w.dispatcher.Recoveries = w.Ledger, w.Recoveries
 	if err := w.dispatcher.Open(); err != nil {
 		return err
 	}

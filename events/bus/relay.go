@@ -74,6 +74,11 @@ type Relay struct {
 	// a message at or below it without a MAC is proven by its content,
 	// which must be the ledger's event.
 	UnsignedThrough uint64
+	// PositionFile, if set, is where the relay records its position
+	// (relay.pos in the data dir) so that it resumes where it was when
+	// the stream holds no message: relay_resume.go. Without it, a stream
+	// with no message is published from the ledger's start.
+	PositionFile string
 
 	once   sync.Once
 	notify chan struct{}
@@ -88,6 +93,7 @@ type Relay struct {
 	chunks []*chunk
 	held   int
 	limit  pos
+	resume resumeState // relay_resume.go
 
 	cancel context.CancelFunc // set by Open
 	done   chan struct{}      // closed when the publishing goroutine ends
@@ -152,9 +158,19 @@ func (r *Relay) Open() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel, r.done = cancel, make(chan struct{})
+	var saver <-chan struct{}
+	if r.PositionFile != "" {
+		saver = r.saveEvery(ctx, time.Second)
+	}
 	go func() {
 		defer close(r.done)
 		r.run(ctx)
+		if saver != nil {
+			<-saver
+			if err := r.savePosition(); err != nil {
+				r.Logger.Warn("relay: position record", walletd.LogComponent, "relay", walletd.LogError, err)
+			}
+		}
 	}()
 	return nil
 }
@@ -334,7 +350,14 @@ func (r *Relay) resync(ctx context.Context) error {
 		return fmt.Errorf("relay: stream info: %w", err)
 	}
 	seq, index := uint64(0), -1
-	if info.State.Msgs > 0 && r.Key != nil {
+	r.mu.Lock()
+	r.resume.created = info.Created
+	r.mu.Unlock()
+	if info.State.Msgs == 0 && r.PositionFile != "" {
+		if seq, index, err = r.resumeEmpty(ctx, info); err != nil {
+			return err
+		}
+	} else if info.State.Msgs > 0 && r.Key != nil {
 		if seq, index, err = r.provable(ctx, s, info.State.FirstSeq, info.State.LastSeq); err != nil {
 			return err
 		}
