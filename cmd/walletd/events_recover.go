@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/walletd/walletd/events/bus"
 	"github.com/walletd/walletd/ledger/sqlite"
@@ -26,3 +27,7 @@ func openLedgerSource(ctx context.Context, dataDir string) (bus.Source, func(), 
 	}
 	return sqlite.NewOutbox(db, ""), func() { db.Close() }, nil
 }
+
+// relayPositionFile is the relay's position record in the data dir
+// (bus.Relay.PositionFile).
+func relayPositionFile(dataDir string) string { return filepath.Join(dataDir, "relay.pos") }

@@ -334,6 +334,7 @@ func (s *server) Open(ctx context.Context) error {
 		Metrics: bus.NewRelayMetrics(reg),
 		Gated:   true, // the writer offers each batch once durable (Sync, OnDurable)
 	}
+	s.relay.PositionFile = relayPositionFile(cfg.DataDir)
 	s.relay.UnsignedThrough = unsigned
 	if err := s.relay.Open(); err != nil {
 		return err
