@@ -30,6 +30,7 @@ Usage:
   walletd projector [flags]   run only the projections (read models), against a NATS stream
   walletd financing settings  show | set: the consumer-financing provider
   walletd projections rebuild rebuild the read models from the stream
+  walletd events republish    publish ledger events of --from-seq N [--to-seq M] into the stream again
   walletd nats-user VERB      create | list | revoke: read-only identities on the embedded NATS server
   walletd version             print the version
 
@@ -96,6 +97,8 @@ func run(ctx context.Context, args []string) error {
 		return runProjector(ctx, rest)
 	case "projections":
 		return runProjections(ctx, rest)
+	case "events":
+		return runEvents(ctx, rest)
 	case "nats-user":
 		return runNATSUser(ctx, rest, os.Stdout)
 	case "version":

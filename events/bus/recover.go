@@ -163,8 +163,8 @@ func (c *Consumer) firstMessage(ctx context.Context, st jetstream.StreamState) (
 		} else {
 			seq, index, err = position(m.Header)
 		}
-		if err != nil {
-			continue // refused when consumed; the next one tells the position
+		if err != nil || m.Header.Get(HeaderRepublished) != "" {
+			continue // refused when consumed, or history: the next one tells the position
 		}
 		return n - 1, pos{seq, index}, true, nil
 	}

@@ -392,6 +392,9 @@ func (r *Relay) provable(ctx context.Context, s jetstream.Stream, first, last ui
 			return 0, 0, fmt.Errorf("relay: stream message %d: %w", n, err)
 		}
 		seq, index, err := r.prove(ctx, m)
+		if err == nil && m.Header.Get(HeaderRepublished) != "" {
+			continue // walletd events republish: not the relay's position
+		}
 		if err == nil {
 			return seq, index, nil
 		}
@@ -399,6 +402,9 @@ func (r *Relay) provable(ctx context.Context, s jetstream.Stream, first, last ui
 			return 0, 0, err
 		}
 		r.raise(fmt.Errorf("relay: stream %s message %d: %w", r.Stream, n, err))
+	}
+	if r.PositionFile != "" && !r.sawForged() {
+		return r.resumeHistoryOnly(ctx, s) // every message republished history
 	}
 	err := fmt.Errorf("relay: stream %s has %d..%d and no message this walletd can prove it wrote: publishing stopped", r.Stream, first, last)
 	r.raise(err)

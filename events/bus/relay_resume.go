@@ -61,7 +61,12 @@ type relayRecord struct {
 	StreamSeq uint64    `json:"stream_seq"`
 	Seq       uint64    `json:"seq"`
 	Index     int       `json:"index"`
-	MAC       string    `json:"mac,omitempty"`
+	// RepublishedThrough, written by Republish before each window it
+	// publishes (the relay is not running then), says that the stream
+	// sequences after StreamSeq up to it hold republished history, not
+	// the relay's records.
+	RepublishedThrough uint64 `json:"republished_through,omitempty"`
+	MAC                string `json:"mac,omitempty"`
 }
 
 func (rec *relayRecord) mac(key []byte) string {
@@ -162,14 +167,15 @@ func (r *Relay) resumeEmpty(ctx context.Context, info *jetstream.StreamInfo) (ui
 	}
 	if rec != nil && rec.Stream == r.Stream && rec.Created.Equal(info.Created) && rec.StreamSeq <= last {
 		seq, index := rec.Seq, rec.Index
-		if n := last - rec.StreamSeq; n > 0 {
+		if n := last - min(last, max(rec.StreamSeq, rec.RepublishedThrough)); n > 0 {
 			recs, err := r.Source.After(ctx, rec.Seq, rec.Index, int(min(n, 1<<20)))
+			recs = recs[:min(uint64(len(recs)), n)]
 			if err != nil {
 				return 0, 0, fmt.Errorf("relay: read outbox: %w", err)
 			}
 			if uint64(len(recs)) < n {
 				err := fmt.Errorf("relay: stream %s ends at %d, %d messages after the recorded %d, but the ledger has only %d records after seq %d index %d: publishing stopped",
-					r.Stream, last, n, rec.StreamSeq, len(recs), rec.Seq, rec.Index)
+					r.Stream, last, n, max(rec.StreamSeq, rec.RepublishedThrough), len(recs), rec.Seq, rec.Index)
 				r.raise(err)
 				return 0, 0, err
 			}
@@ -207,4 +213,40 @@ func (r *Relay) durableHead(ctx context.Context) (uint64, error) {
 		r.mu.Unlock()
 	}
 	return head, nil
+}
+
+// sawForged reports whether the relay raised the alert since it started.
+func (r *Relay) sawForged() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.alert != nil
+}
+
+// resumeHistoryOnly positions a relay whose stream holds only republished
+// messages (HeaderRepublished) as one whose stream holds none.
+func (r *Relay) resumeHistoryOnly(ctx context.Context, s jetstream.Stream) (uint64, int, error) {
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("relay: stream info: %w", err)
+	}
+	return r.resumeEmpty(ctx, info)
+}
+
+// markRepublished records in the relay's position file that the stream
+// sequences up to through hold republished history (see
+// relayRecord.RepublishedThrough). A file of another stream, or none, is
+// left alone.
+func markRepublished(file string, key []byte, info *jetstream.StreamInfo, through uint64) error {
+	r := &Relay{PositionFile: file, Key: key}
+	rec, err := r.loadRecord()
+	if err != nil || rec == nil || rec.Stream != info.Config.Name || !rec.Created.Equal(info.Created) {
+		return err
+	}
+	rec.RepublishedThrough = max(rec.RepublishedThrough, through)
+	rec.MAC = ""
+	if key != nil {
+		rec.MAC = rec.mac(key)
+	}
+	b, _ := json.Marshal(rec)
+	return keyfile.WriteAtomic(file, append(b, '\n'), 0o600)
 }

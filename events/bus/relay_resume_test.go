@@ -150,7 +150,9 @@ func TestRelay_ResumesFromItsPositionRecord(t *testing.T) {
 	}
 }
 
-func sqliteOutbox(l *walletdtest.Ledger) bus.Source { return sqlite.NewOutbox(l.DB, "https://shop.example") }
+func sqliteOutbox(l *walletdtest.Ledger) bus.Source {
+	return sqlite.NewOutbox(l.DB, "https://shop.example")
+}
 
 func ledgerHead(tb testing.TB, l *walletdtest.Ledger) uint64 {
 	tb.Helper()
