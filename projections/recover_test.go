@@ -2,13 +2,17 @@ package projections
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/walletd/walletd/events/bus"
 	"github.com/walletd/walletd/ledger/sqlite"
+	"github.com/walletd/walletd/walletdtest"
 )
 
 // TestProjector_RecoversFromTheLedger: a bounded stream drops the events a
@@ -100,6 +104,52 @@ func TestProjector_RecoversFromTheLedger(t *testing.T) {
 	}
 	if got := value(recoveries.WithLabelValues("stopped")); got != 2 {
 		t.Errorf("recoveries{stopped} = %v, want 2", got)
+	}
+
+	// The stream made again while the projector was stopped, and a relay
+	// with no position record of it publishing from the ledger's head: the
+	// projector recovers the events in between from the ledger.
+	mustClose(t, p)
+	p = e.startProjector(t, stopped, "stopped2", withLedger("stopped"))
+	e.waitApplied(t, stopped)
+	mustClose(t, p)
+	e.workload(t, rng, wallets, 40, time.Hour)
+	e.waitApplied(t, ref)
+	e.stopRelay()
+	if err := e.js.DeleteStream(ctx, "WALLETD"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bus.EnsureStream(ctx, e.js, bus.StreamConfig{Logger: quiet}); err != nil {
+		t.Fatal(err)
+	}
+	e.relay = &bus.Relay{JS: e.js, Stream: "WALLETD", Prefix: "walletd", Source: sqlite.NewOutbox(e.l.DB, siteURL),
+		Logger: quiet, Idle: 10 * time.Millisecond, PositionFile: filepath.Join(t.TempDir(), "relay.pos")}
+	if err := e.relay.Open(); err != nil {
+		t.Fatal(err)
+	}
+	e.workload(t, rng, wallets, 20, time.Hour)
+	fresh2 := mustDB(t)
+	e.startProjector(t, fresh2, "fresh2", withLedger("fresh2"))
+	p = e.startProjector(t, stopped, "stopped3", withLedger("stopped"))
+	walletdtest.CheckFor(t, 20*time.Second, 20*time.Millisecond, func() error {
+		want := e.ledgerEntries(t)
+		for _, db := range []*DB{stopped, fresh2} {
+			pos, err := db.Position(ctx)
+			if err != nil {
+				return err
+			}
+			if pos.LedgerSeq != want[len(want)-1].Seq {
+				return fmt.Errorf("applied ledger seq %d, want %d", pos.LedgerSeq, want[len(want)-1].Seq)
+			}
+		}
+		return nil
+	})
+	e.checkAgainstLedger(t, stopped, wallets)
+	if got, want := dump(t, stopped), dump(t, fresh2); strings.SplitN(got, "SELECT * FROM balances", 2)[1] != strings.SplitN(want, "SELECT * FROM balances", 2)[1] {
+		t.Fatalf("after the stream was made again:\n%s\na fresh projector:\n%s", got, want)
+	}
+	if got := value(recoveries.WithLabelValues("stopped")); got != 3 {
+		t.Errorf("recoveries{stopped} = %v, want 3", got)
 	}
 }
 

@@ -300,6 +300,8 @@ func (c *Consumer) start(ctx context.Context, logger *slog.Logger) (uint64, erro
 			return 0, err
 		}
 		return st.LastSeq, nil
+	case st.LastSeq < pos.Seq && c.canRecover():
+		return c.recover(ctx, logger, pos, st)
 	case st.LastSeq < pos.Seq:
 		// The stream lost its tail (or was re-created). The relay publishes
 		// the lost events again after its new last message; the applier
@@ -312,6 +314,12 @@ func (c *Consumer) start(ctx context.Context, logger *slog.Logger) (uint64, erro
 		return st.LastSeq, nil
 	case gone(st, pos.Seq) && c.canRecover():
 		return c.recover(ctx, logger, pos, st)
+	case pos.Seq == 0 && st.Msgs > 0 && c.canRecover():
+		if gap, err := c.freshGap(ctx, st); err != nil {
+			return 0, err
+		} else if gap {
+			return c.recover(ctx, logger, pos, st)
+		}
 	case st.Msgs > 0 && pos.Seq+1 < st.FirstSeq:
 		logger.Error(c.Name+": the stream no longer holds the messages after the stored position",
 			walletd.LogStreamSeq, pos.Seq, "stream_first_seq", st.FirstSeq, "consequence", c.Lost)

@@ -80,7 +80,17 @@ func (c *Consumer) recover(ctx context.Context, logger *slog.Logger, at Position
 	// The records needed are those before the stream's first message; with
 	// no message, every record committed so far (the relay publishes the
 	// later ones).
-	to, until, found, err := c.firstMessage(ctx, st)
+	var to uint64
+	var until pos
+	var found bool
+	if st.LastSeq < at.Seq {
+		// The stream lost its tail or was made again: the relay publishes
+		// after its last message, so what the reader needs is the ledger
+		// up to that message.
+		to, until, found, err = c.lastMessage(ctx, st)
+	} else {
+		to, until, found, err = c.firstMessage(ctx, st)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -186,4 +196,58 @@ func ledgerMessage(prefix string, r *events.Record) Message {
 func (c *Consumer) canRecover() bool {
 	_, ok := c.Applier.(LedgerPositioner)
 	return ok && c.Ledger != nil
+}
+
+// lastMessage returns the stream's last sequence and, as an exclusive
+// bound, the ledger position just after the last message the reader can
+// trust (not republished); found is false when there is none.
+func (c *Consumer) lastMessage(ctx context.Context, st jetstream.StreamState) (to uint64, after pos, found bool, err error) {
+	if st.Msgs == 0 {
+		return st.LastSeq, pos{}, false, nil
+	}
+	s, err := c.JS.Stream(ctx, c.Stream)
+	if err != nil {
+		return 0, pos{}, false, fmt.Errorf("%s: stream %s: %w", c.Name, c.Stream, err)
+	}
+	for n := st.LastSeq; n >= st.FirstSeq && n > 0; n-- {
+		m, err := s.GetMsg(ctx, n)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, pos{}, false, fmt.Errorf("%s: stream message %d: %w", c.Name, n, err)
+		}
+		var seq uint64
+		var index int
+		if c.Key != nil && (n > c.UnsignedThrough || m.Header.Get(HeaderMAC) != "") {
+			seq, index, err = VerifyMessage(c.Key, c.Stream, n, m.Header, m.Data)
+		} else {
+			seq, index, err = position(m.Header)
+		}
+		if err != nil || m.Header.Get(HeaderRepublished) != "" {
+			continue
+		}
+		return st.LastSeq, pos{seq, index + 1}, true, nil
+	}
+	return st.LastSeq, pos{}, false, nil
+}
+
+// freshGap reports whether a reader that has applied nothing from this
+// stream would miss ledger records before its first message: the stream
+// was made again, or started after the ledger (the relay published from
+// the ledger's head).
+func (c *Consumer) freshGap(ctx context.Context, st jetstream.StreamState) (bool, error) {
+	_, first, found, err := c.firstMessage(ctx, st)
+	if err != nil || !found {
+		return false, err
+	}
+	seq, index, err := c.Applier.(LedgerPositioner).LedgerPosition(ctx)
+	if err != nil {
+		return false, err
+	}
+	recs, err := c.Ledger.After(ctx, seq, index, 1)
+	if err != nil {
+		return false, fmt.Errorf("%s: read ledger: %w", c.Name, err)
+	}
+	return len(recs) > 0 && (pos{recs[0].Seq, recs[0].Index}).less(first), nil
 }
