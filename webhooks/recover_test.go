@@ -65,10 +65,10 @@ func TestDispatcher_RecoversFromTheLedger(t *testing.T) {
 		t.Fatalf("the stream holds %d messages, want 2", st.Msgs)
 	}
 	startDispatcher(t, e.Svc, n, withLedger)
-	got := rc.waitFor(t, events.WalletCredited, 9)
+	rc.waitFor(t, events.WalletCredited, 9)
 	want := slices.DeleteFunc(all, func(r events.Record) bool { return r.Key() != events.WalletCredited })
 	time.Sleep(200 * time.Millisecond) // room for a duplicate to arrive
-	got = rc.byEvent(t, events.WalletCredited)
+	got := rc.byEvent(t, events.WalletCredited)
 	if len(got) != len(want) {
 		t.Fatalf("%d wallet.credited deliveries, want %d (one per event)", len(got), len(want))
 	}

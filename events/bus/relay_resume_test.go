@@ -115,7 +115,7 @@ func TestRelay_ResumesFromItsPositionRecord(t *testing.T) {
 	r = open()
 	walletdtest.CheckFor(t, 5*time.Second, 20*time.Millisecond, func() error {
 		if err := r.Alert(); !errors.Is(err, bus.ErrForged) {
-			return fmt.Errorf("alert %v", err)
+			return fmt.Errorf("alert %w", err)
 		}
 		return nil
 	})
