@@ -140,6 +140,11 @@ func (r *Relay) Open() error {
 		return errors.New("relay: open: JS and Source are required")
 	}
 	r.init()
+	if r.PositionFile != "" {
+		if err := r.noteOpenHead(); err != nil {
+			return err
+		}
+	}
 	var head uint64
 	if r.Gated {
 		h, err := r.Source.Head(context.Background())
@@ -374,6 +379,7 @@ func (r *Relay) resync(ctx context.Context) error {
 	}
 	r.mu.Lock()
 	r.seq, r.index, r.base, r.synced = seq, index, info.State.LastSeq, true
+	r.resume.haveOpenHead = false // only the first resync (relay_resume.go)
 	r.mu.Unlock()
 	r.Logger.Info("relay: resumed from the stream", walletd.LogComponent, "relay", walletd.LogSeq, seq, walletd.LogIndex, index, walletd.LogStreamSeq, info.State.LastSeq)
 	return nil

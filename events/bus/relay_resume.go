@@ -83,6 +83,23 @@ func (rec *relayRecord) mac(key []byte) string {
 type resumeState struct {
 	created time.Time   // the stream's creation time, read at resync
 	saved   relayRecord // the last record written
+	// openHead is the ledger's head when the relay was opened: the first
+	// resync, which comes a little later, starts no later than it, so
+	// that entries committed in between are published.
+	openHead     uint64
+	haveOpenHead bool
+}
+
+// noteOpenHead reads the ledger's head as the relay opens.
+func (r *Relay) noteOpenHead() error {
+	head, err := r.Source.Head(context.Background())
+	if err != nil {
+		return fmt.Errorf("relay: open: %w", err)
+	}
+	r.mu.Lock()
+	r.resume.openHead, r.resume.haveOpenHead = head, true
+	r.mu.Unlock()
+	return nil
 }
 
 // loadRecord reads the position record; nil when there is none.
@@ -191,6 +208,11 @@ func (r *Relay) resumeEmpty(ctx context.Context, info *jetstream.StreamInfo) (ui
 	if err != nil {
 		return 0, 0, err
 	}
+	r.mu.Lock()
+	if r.resume.haveOpenHead {
+		head, r.resume.haveOpenHead = min(head, r.resume.openHead), false
+	}
+	r.mu.Unlock()
 	why := "no position record"
 	if rec != nil {
 		why = "the position record is of another stream, or ahead of it"
