@@ -65,12 +65,6 @@ func runProjector(ctx context.Context, args []string) error {
 	}
 	p := &projections.Projector{DB: pdb, JS: js, Stream: nc.Stream, Prefix: nc.Prefix, Consumer: *consumer,
 		Logger: logger, Metrics: projections.NewMetrics(metrics.Registry), Key: key, UnsignedThrough: unsigned}
-	ledgerSrc, closeLedger, err := openLedgerSource(ctx, *dataDir)
-	if err != nil {
-		return err
-	}
-	defer closeLedger()
-	p.Ledger, p.Recoveries = ledgerSrc, bus.NewRecoveryMetrics(metrics.Registry).WithLabelValues("projector")
 	if err := p.Open(); err != nil {
 		return err
 	}
@@ -119,12 +113,6 @@ func runProjections(ctx context.Context, args []string) error {
 	start := time.Now()
 	p := &projections.Projector{DB: pdb, JS: js, Stream: nc.Stream, Prefix: nc.Prefix, Ephemeral: true, Key: key, UnsignedThrough: unsigned,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
-	ledgerSrc, closeLedger, err := openLedgerSource(ctx, *dataDir)
-	if err != nil {
-		return err
-	}
-	defer closeLedger()
-	p.Ledger = ledgerSrc
 	if err := p.Rebuild(ctx); err != nil {
 		return err
 	}

@@ -31,7 +31,8 @@ type Source interface {
 
 // Relay publishes the outbox to JetStream in order, exactly once.
 //
-// The stream itself is the relay's only bookkeeping. At start, after any
+// The stream itself is the relay's bookkeeping (with a PositionFile for
+// a stream that holds no message: relay_resume.go). At start, after any
 // error and whenever the stream's last sequence is not the one it last
 // saw, the relay reads the stream's last message and resumes after the
 // record named by its headers. Every publish carries the stream sequence it
