@@ -314,12 +314,7 @@ func (c *Consumer) start(ctx context.Context, logger *slog.Logger) (uint64, erro
 		return st.LastSeq, nil
 	case gone(st, pos.Seq) && c.canRecover():
 		return c.recover(ctx, logger, pos, st)
-	case pos.Seq == 0 && st.Msgs > 0 && c.canRecover():
-		if gap, err := c.freshGap(ctx, st); err != nil {
-			return 0, err
-		} else if gap {
-			return c.recover(ctx, logger, pos, st)
-		}
+
 	case st.Msgs > 0 && pos.Seq+1 < st.FirstSeq:
 		logger.Error(c.Name+": the stream no longer holds the messages after the stored position",
 			walletd.LogStreamSeq, pos.Seq, "stream_first_seq", st.FirstSeq, "consequence", c.Lost)
