@@ -32,6 +32,7 @@ FUZZ_TARGETS = \
 	.:FuzzMoney \
 	.:FuzzParseAmount \
 	.:FuzzStorefrontID \
+	./cmd/walletd:FuzzByteSize \
 	./cmd/walletd:FuzzParseCheckpoints \
 	./events:FuzzParseSubject \
 	./financing:FuzzParseAnswer \

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/walletd/walletd"
 	"github.com/walletd/walletd/events"
 	"github.com/walletd/walletd/events/bus"
@@ -76,6 +77,15 @@ type Projector struct {
 	// UnsignedThrough is the adopted stream's bus.UnsignedMark: unsigned
 	// messages at or below it are accepted (bus.Consumer.UnsignedThrough).
 	UnsignedThrough uint64
+	// Ledger, if set, is the ledger's outbox (sqlite.Outbox, with the
+	// relay's site URL): when the stream dropped the events after the
+	// stored position (its limits), the projector applies them from the
+	// ledger, then goes on from the stream's first message (recover.go).
+	// Without it, they are missing from the read models and logged.
+	Ledger bus.Source
+	// Recoveries counts those recoveries
+	// (walletd_consumer_recoveries_total{consumer="projector"}).
+	Recoveries prometheus.Counter
 
 	mu       sync.Mutex
 	consumer *bus.Consumer
@@ -127,11 +137,12 @@ func (p *Projector) feed() *bus.Consumer {
 		Key:         p.Key,
 	}
 	c.UnsignedThrough = p.UnsignedThrough
+	c.Ledger, c.Metrics.Recoveries = p.Ledger, p.Recoveries
 	if !p.Ephemeral {
 		c.Durable = p.Consumer
 	}
 	if m := p.Metrics; m != nil {
-		c.Metrics = bus.ConsumerMetrics{Errors: m.Errors, Lag: m.Lag, Refused: m.Refused}
+		c.Metrics = bus.ConsumerMetrics{Errors: m.Errors, Lag: m.Lag, Refused: m.Refused, Recoveries: p.Recoveries}
 	}
 	p.consumer = c
 	return c
@@ -163,6 +174,9 @@ func (p *Projector) CatchUp(ctx context.Context) error { return p.feed().CatchUp
 // Rebuild empties the read models (DB.Reset) and applies the stream from
 // its first message up to its last at the time of the call. The result is
 // the same as that of a projector that applied the stream as it grew.
+// When the stream no longer starts at its first message (its limits
+// dropped the oldest), what it dropped is read from the Ledger, which
+// must then be set.
 func (p *Projector) Rebuild(ctx context.Context) error {
 	c := p.feed()
 	if err := p.DB.Reset(ctx); err != nil {

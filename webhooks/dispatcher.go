@@ -11,6 +11,7 @@ import (
 	"github.com/walletd/walletd"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/walletd/walletd/events"
 	"github.com/walletd/walletd/events/bus"
 )
@@ -57,6 +58,9 @@ type Dispatcher struct {
 	// UnsignedThrough is the adopted stream's bus.UnsignedMark: unsigned
 	// messages at or below it are accepted (bus.Consumer.UnsignedThrough).
 	UnsignedThrough uint64
+	// Ledger and Recoveries: see recover.go (bus.Consumer.Ledger).
+	Ledger     bus.Source
+	Recoveries prometheus.Counter
 
 	// beforeAck, if set, runs after a batch is committed and before it is
 	// acknowledged; an error stops the dispatcher there, as a crash would.
@@ -113,11 +117,12 @@ func (d *Dispatcher) Open() error {
 		Key:         d.Key,
 	}
 	c.UnsignedThrough = d.UnsignedThrough
+	c.Ledger, c.Metrics.Recoveries = d.Ledger, d.Recoveries
 	if c.BatchSize <= 0 {
 		c.BatchSize = 500
 	}
 	if m := d.Service.Metrics; m != nil {
-		c.Metrics = bus.ConsumerMetrics{Errors: m.DispatchErrors, Lag: m.DispatchLag, Refused: m.Refused}
+		c.Metrics = bus.ConsumerMetrics{Errors: m.DispatchErrors, Lag: m.DispatchLag, Refused: m.Refused, Recoveries: d.Recoveries}
 	}
 	if err := c.Open(); err != nil {
 		return err
@@ -238,6 +243,9 @@ func (a *dispatch) Apply(ctx context.Context, b *bus.Batch) error {
 	}
 	if p := (bus.Position{Stream: d.Stream, Seq: b.Last}); recorded {
 		a.pending, a.stored, a.storedAt = nil, p, time.Now()
+		if err := a.noteLedger(ctx, b); err != nil {
+			return err
+		}
 	} else {
 		a.pending = &p
 	}

@@ -31,6 +31,7 @@ Usage:
   walletd financing settings  show | set: the consumer-financing provider
   walletd projections rebuild rebuild the read models from the stream
   walletd dispatcher [flags]  send outbound webhooks beside a walletd serve --webhooks=false
+  walletd events republish    publish ledger events of --from-seq N [--to-seq M] into the stream again
   walletd nats-user VERB      create | list | revoke: read-only identities on the embedded NATS server
   walletd version             print the version
 
@@ -99,6 +100,8 @@ func run(ctx context.Context, args []string) error {
 		return runProjections(ctx, rest)
 	case "dispatcher":
 		return runDispatcher(ctx, rest)
+	case "events":
+		return runEvents(ctx, rest)
 	case "nats-user":
 		return runNATSUser(ctx, rest, os.Stdout)
 	case "version":

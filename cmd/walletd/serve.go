@@ -79,6 +79,9 @@ type natsConfig struct {
 	Partitions int
 	Replicas   int
 	DupWindow  time.Duration
+	// MaxAge and MaxBytes bound the stream (serve only; 0: no limit).
+	MaxAge   time.Duration
+	MaxBytes int64
 }
 
 func natsFlags(fs *flag.FlagSet, c *natsConfig) {
@@ -111,7 +114,9 @@ func (c *natsConfig) options() []nats.Option {
 }
 
 func (c *natsConfig) streamConfig() bus.StreamConfig {
-	return bus.StreamConfig{Name: c.Stream, Prefix: c.Prefix, Replicas: c.Replicas, Duplicates: c.DupWindow, Partitions: c.Partitions}
+	sc := bus.StreamConfig{Name: c.Stream, Prefix: c.Prefix, Replicas: c.Replicas, Duplicates: c.DupWindow, Partitions: c.Partitions}
+	c.limits(&sc)
+	return sc
 }
 
 func serveFlags(fs *flag.FlagSet) *serveConfig {
@@ -131,6 +136,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	fs.BoolVar(&c.InsecureDataDir, insecureDataDirFlag, false, "use a data dir that group or others may write to (logs a warning; by default serve refuses it)")
 	natsFlags(fs, &c.NATS)
 	natsServerFlags(fs, &c.NATSServer)
+	streamLimitFlags(fs, &c.NATS)
 	fs.BoolVar(&c.AdoptUnsigned, "adopt-unsigned-stream", false, "once, after an upgrade: check the stream's unsigned messages (written before walletd signed them) against the ledger and accept them (docs/operations.md)")
 	webhookFlags(fs, &c.Webhooks)
 	featureFlags(fs, &c.Features)
@@ -335,6 +341,7 @@ func (s *server) Open(ctx context.Context) error {
 		Metrics: bus.NewRelayMetrics(reg),
 		Gated:   true, // the writer offers each batch once durable (Sync, OnDurable)
 	}
+	s.relay.PositionFile = relayPositionFile(cfg.DataDir)
 	s.relay.UnsignedThrough = unsigned
 	if err := s.relay.Open(); err != nil {
 		return err
@@ -375,6 +382,8 @@ func (s *server) Open(ctx context.Context) error {
 	s.projector = &projections.Projector{DB: s.pdb, JS: projectorJS, Stream: cfg.NATS.Stream, Prefix: cfg.NATS.Prefix,
 		Consumer: projections.DefaultConsumer, Logger: logger, Metrics: projections.NewMetrics(reg), Key: relayKey}
 	s.projector.UnsignedThrough = unsigned
+	recoveries := bus.NewRecoveryMetrics(reg)
+	s.projector.Ledger, s.projector.Recoveries = sqlite.NewOutbox(s.db, siteURL), recoveries.WithLabelValues("projector")
 	if !cfg.Projector {
 		s.projector = nil
 		logger.Info("the projector is not run here (--projector=false): run walletd projector on this data dir")
@@ -385,6 +394,7 @@ func (s *server) Open(ctx context.Context) error {
 	s.webhooks = &outboundWebhooks{Config: &cfg.Webhooks, DataDir: cfg.DataDir, JS: dispatcherJS, Stream: cfg.NATS.Stream,
 		Prefix: cfg.NATS.Prefix, Registerer: reg, Logger: logger, RelayKey: relayKey}
 	s.webhooks.UnsignedThrough = unsigned
+	s.webhooks.Ledger, s.webhooks.Recoveries = sqlite.NewOutbox(s.db, siteURL), recoveries.WithLabelValues("webhooks")
 	if err := s.webhooks.Open(); err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/walletd/walletd"
+	"github.com/walletd/walletd/events/bus"
 	"github.com/walletd/walletd/webhooks"
 )
 
@@ -73,6 +74,10 @@ type outboundWebhooks struct {
 	// webhooks.db (webhooks/follow.go): walletd dispatcher sets it, and
 	// serve with --webhooks=false, which serves only the endpoint API.
 	Follow bool
+	// Ledger and Recoveries: the dispatcher's recovery from the ledger
+	// (webhooks.Dispatcher.Ledger).
+	Ledger     bus.Source
+	Recoveries prometheus.Counter
 
 	db         *webhooks.DB
 	service    *webhooks.Service
@@ -144,6 +149,7 @@ func (w *outboundWebhooks) Open() (err error) {
 	}
 	w.dispatcher = &webhooks.Dispatcher{Service: w.service, JS: w.JS, Stream: w.Stream, Prefix: w.Prefix, Consumer: c.Consumer, Logger: w.Logger, Key: w.RelayKey}
 	w.dispatcher.UnsignedThrough = w.UnsignedThrough
+	w.dispatcher.Ledger, w.dispatcher.Recoveries = w.Ledger, w.Recoveries
 	if err := w.dispatcher.Open(); err != nil {
 		return err
 	}

@@ -73,6 +73,13 @@ type Consumer struct {
 	// (adopt.go): a message at or below it without a MAC was checked
 	// against the ledger at adoption and is accepted.
 	UnsignedThrough uint64
+	// Ledger, if set with an Applier that is a LedgerPositioner, is where
+	// the Consumer recovers the messages the stream dropped before it
+	// applied them (recover.go). Without it, they are logged as Lost.
+	Ledger Source
+	// RecoveryBatch is how many ledger records a recovery applies at a
+	// time (default DefaultRecoveryBatch).
+	RecoveryBatch int
 
 	lag atomic.Uint64
 	// applied is the Walletd-Seq of the last message applied in this
@@ -293,6 +300,8 @@ func (c *Consumer) start(ctx context.Context, logger *slog.Logger) (uint64, erro
 			return 0, err
 		}
 		return st.LastSeq, nil
+	case st.LastSeq < pos.Seq && c.canRecover():
+		return c.recover(ctx, logger, pos, st)
 	case st.LastSeq < pos.Seq:
 		// The stream lost its tail (or was re-created). The relay publishes
 		// the lost events again after its new last message; the applier
@@ -303,6 +312,9 @@ func (c *Consumer) start(ctx context.Context, logger *slog.Logger) (uint64, erro
 			return 0, err
 		}
 		return st.LastSeq, nil
+	case gone(st, pos.Seq) && c.canRecover():
+		return c.recover(ctx, logger, pos, st)
+
 	case st.Msgs > 0 && pos.Seq+1 < st.FirstSeq:
 		logger.Error(c.Name+": the stream no longer holds the messages after the stored position",
 			walletd.LogStreamSeq, pos.Seq, "stream_first_seq", st.FirstSeq, "consequence", c.Lost)

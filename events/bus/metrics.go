@@ -52,4 +52,7 @@ type ConsumerMetrics struct {
 	Lag    prometheus.Gauge   // stream messages not yet applied
 	// Refused counts messages with no valid HeaderMAC: not applied.
 	Refused prometheus.Counter
+	// Recoveries counts recoveries from the ledger (recover.go); see
+	// NewRecoveryMetrics.
+	Recoveries prometheus.Counter
 }

@@ -31,7 +31,8 @@ type Source interface {
 
 // Relay publishes the outbox to JetStream in order, exactly once.
 //
-// The stream itself is the relay's only bookkeeping. At start, after any
+// The stream itself is the relay's bookkeeping (with a PositionFile for
+// a stream that holds no message: relay_resume.go). At start, after any
 // error and whenever the stream's last sequence is not the one it last
 // saw, the relay reads the stream's last message and resumes after the
 // record named by its headers. Every publish carries the stream sequence it
@@ -74,6 +75,11 @@ type Relay struct {
 	// a message at or below it without a MAC is proven by its content,
 	// which must be the ledger's event.
 	UnsignedThrough uint64
+	// PositionFile, if set, is where the relay records its position
+	// (relay.pos in the data dir) so that it resumes where it was when
+	// the stream holds no message: relay_resume.go. Without it, a stream
+	// with no message is published from the ledger's start.
+	PositionFile string
 
 	once   sync.Once
 	notify chan struct{}
@@ -88,6 +94,7 @@ type Relay struct {
 	chunks []*chunk
 	held   int
 	limit  pos
+	resume resumeState // relay_resume.go
 
 	cancel context.CancelFunc // set by Open
 	done   chan struct{}      // closed when the publishing goroutine ends
@@ -134,6 +141,11 @@ func (r *Relay) Open() error {
 		return errors.New("relay: open: JS and Source are required")
 	}
 	r.init()
+	if r.PositionFile != "" {
+		if err := r.noteOpenHead(); err != nil {
+			return err
+		}
+	}
 	var head uint64
 	if r.Gated {
 		h, err := r.Source.Head(context.Background())
@@ -152,9 +164,19 @@ func (r *Relay) Open() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel, r.done = cancel, make(chan struct{})
+	var saver <-chan struct{}
+	if r.PositionFile != "" {
+		saver = r.saveEvery(ctx, time.Second)
+	}
 	go func() {
 		defer close(r.done)
 		r.run(ctx)
+		if saver != nil {
+			<-saver
+			if err := r.savePosition(); err != nil {
+				r.Logger.Warn("relay: position record", walletd.LogComponent, "relay", walletd.LogError, err)
+			}
+		}
 	}()
 	return nil
 }
@@ -334,7 +356,14 @@ func (r *Relay) resync(ctx context.Context) error {
 		return fmt.Errorf("relay: stream info: %w", err)
 	}
 	seq, index := uint64(0), -1
-	if info.State.Msgs > 0 && r.Key != nil {
+	r.mu.Lock()
+	r.resume.created = info.Created
+	r.mu.Unlock()
+	if info.State.Msgs == 0 && r.PositionFile != "" {
+		if seq, index, err = r.resumeEmpty(ctx, info); err != nil {
+			return err
+		}
+	} else if info.State.Msgs > 0 && r.Key != nil {
 		if seq, index, err = r.provable(ctx, s, info.State.FirstSeq, info.State.LastSeq); err != nil {
 			return err
 		}
@@ -351,6 +380,7 @@ func (r *Relay) resync(ctx context.Context) error {
 	}
 	r.mu.Lock()
 	r.seq, r.index, r.base, r.synced = seq, index, info.State.LastSeq, true
+	r.resume.haveOpenHead = false // only the first resync (relay_resume.go)
 	r.mu.Unlock()
 	r.Logger.Info("relay: resumed from the stream", walletd.LogComponent, "relay", walletd.LogSeq, seq, walletd.LogIndex, index, walletd.LogStreamSeq, info.State.LastSeq)
 	return nil
@@ -369,6 +399,9 @@ func (r *Relay) provable(ctx context.Context, s jetstream.Stream, first, last ui
 			return 0, 0, fmt.Errorf("relay: stream message %d: %w", n, err)
 		}
 		seq, index, err := r.prove(ctx, m)
+		if err == nil && m.Header.Get(HeaderRepublished) != "" {
+			continue // walletd events republish: not the relay's position
+		}
 		if err == nil {
 			return seq, index, nil
 		}
@@ -376,6 +409,9 @@ func (r *Relay) provable(ctx context.Context, s jetstream.Stream, first, last ui
 			return 0, 0, err
 		}
 		r.raise(fmt.Errorf("relay: stream %s message %d: %w", r.Stream, n, err))
+	}
+	if r.PositionFile != "" && !r.sawForged() {
+		return r.resumeHistoryOnly(ctx, s) // every message republished history
 	}
 	err := fmt.Errorf("relay: stream %s has %d..%d and no message this walletd can prove it wrote: publishing stopped", r.Stream, first, last)
 	r.raise(err)

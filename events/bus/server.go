@@ -180,8 +180,25 @@ type StreamConfig struct {
 	// in (default DefaultPartitions, at most events.MaxPartitions): the N
 	// of the stream's subject transform partition(N, wallet id).
 	Partitions int
-	Logger     *slog.Logger // default slog.Default()
+	// MaxAge and MaxBytes bound the stream (default DefaultMaxAge and
+	// DefaultMaxBytes; negative: no limit); the oldest messages are
+	// discarded first. The ledger is the source of truth: the relay and
+	// the consumers recover what the stream dropped from it
+	// (relay_resume.go, recover.go).
+	MaxAge   time.Duration
+	MaxBytes int64
+	// MaxMsgs bounds the number of messages (0 or negative: no limit); for
+	// tests that need a stream to drop messages at once.
+	MaxMsgs int64
+	Logger  *slog.Logger // default slog.Default()
 }
+
+// Defaults of StreamConfig.MaxAge and MaxBytes: a week of events, at most
+// 1 GiB on disk (about 1.4 million events at 745 bytes each).
+const (
+	DefaultMaxAge   = 7 * 24 * time.Hour
+	DefaultMaxBytes = 1 << 30
+)
 
 func (c *StreamConfig) defaults() {
 	if c.Name == "" {
@@ -202,9 +219,33 @@ func (c *StreamConfig) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.MaxAge == 0 {
+		c.MaxAge = DefaultMaxAge
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = DefaultMaxBytes
+	}
 }
 
-// EnsureStream creates the stream or updates it to cfg, in place: its
+// limits returns the stream's MaxAge, MaxBytes and MaxMsgs as JetStream
+// takes them: 0 age and -1 for no limit.
+func (c *StreamConfig) limits() (time.Duration, int64, int64) {
+	age, bytes, msgs := c.MaxAge, c.MaxBytes, c.MaxMsgs
+	if age < 0 {
+		age = 0
+	}
+	if bytes <= 0 {
+		bytes = -1
+	}
+	if msgs <= 0 {
+		msgs = -1
+	}
+	return age, bytes, msgs
+}
+
+// EnsureStream creates the stream or updates it to cfg, in place (its
+// limits included: a stream made before them gets them at the next
+// start, and drops what is beyond them then): its
 // subjects are every subject under the prefix, and its subject transform
 // stores each wallet event with the wallet's partition
 // (events.PartitionTransform). Messages already in the stream keep their
@@ -226,6 +267,7 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg StreamConfig)
 	} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, fmt.Errorf("nats: stream %s: %w", cfg.Name, err)
 	}
+	maxAge, maxBytes, maxMsgs := cfg.limits()
 	s, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:             cfg.Name,
 		Subjects:         []string{events.StreamSubjects(cfg.Prefix)},
@@ -235,12 +277,19 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg StreamConfig)
 		Duplicates:       cfg.Duplicates,
 		Retention:        jetstream.LimitsPolicy,
 		Discard:          jetstream.DiscardOld,
+		MaxAge:           maxAge,
+		MaxBytes:         maxBytes,
+		MaxMsgs:          maxMsgs,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("nats: stream %s: %w", cfg.Name, err)
 	}
 	if tr := s.CachedInfo().Config.SubjectTransform; tr == nil || tr.Source != src || tr.Destination != dst {
 		return nil, fmt.Errorf("nats: stream %s: the server did not keep the subject transform that partitions wallets (it needs nats-server 2.10 or later)", cfg.Name)
+	}
+	if c := before; c != nil && (c.Config.MaxAge != maxAge || c.Config.MaxBytes != maxBytes || c.Config.MaxMsgs != maxMsgs) {
+		cfg.Logger.Info("nats: stream limits set", walletd.LogStream, cfg.Name, "max_age", maxAge, "max_bytes", maxBytes, "max_msgs", maxMsgs,
+			"was_max_age", c.Config.MaxAge, "was_max_bytes", c.Config.MaxBytes, "was_max_msgs", c.Config.MaxMsgs)
 	}
 	if before != nil && before.State.Msgs > 0 {
 		switch tr := before.Config.SubjectTransform; {
