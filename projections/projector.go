@@ -138,6 +138,7 @@ func (p *Projector) feed() *bus.Consumer {
 	}
 	c.UnsignedThrough = p.UnsignedThrough
 	c.Ledger, c.Metrics.Recoveries = p.Ledger, p.Recoveries
+	c.BuildFromLedger = p.Ledger != nil
 	if !p.Ephemeral {
 		c.Durable = p.Consumer
 	}

@@ -80,6 +80,15 @@ type Consumer struct {
 	// RecoveryBatch is how many ledger records a recovery applies at a
 	// time (default DefaultRecoveryBatch).
 	RecoveryBatch int
+	// BuildFromLedger makes a reader that has applied nothing yet (stored
+	// stream position 0) while the Ledger has entries build from the
+	// Ledger first, up to the stream's first message (or the ledger's
+	// head), before it follows the stream: a bounded stream, or one the
+	// relay began at the ledger's head, does not hold the ledger's
+	// history. For read models (the projector), not for the webhook
+	// dispatcher, whose endpoints only get events from after they were
+	// made. Needs Ledger and an Applier that is a LedgerPositioner.
+	BuildFromLedger bool
 
 	lag atomic.Uint64
 	// applied is the Walletd-Seq of the last message applied in this
@@ -301,7 +310,7 @@ func (c *Consumer) start(ctx context.Context, logger *slog.Logger) (uint64, erro
 		}
 		return st.LastSeq, nil
 	case st.LastSeq < pos.Seq && c.canRecover():
-		return c.recover(ctx, logger, pos, st)
+		return c.recover(ctx, logger, pos, st, false)
 	case st.LastSeq < pos.Seq:
 		// The stream lost its tail (or was re-created). The relay publishes
 		// the lost events again after its new last message; the applier
@@ -313,7 +322,16 @@ func (c *Consumer) start(ctx context.Context, logger *slog.Logger) (uint64, erro
 		}
 		return st.LastSeq, nil
 	case gone(st, pos.Seq) && c.canRecover():
-		return c.recover(ctx, logger, pos, st)
+		return c.recover(ctx, logger, pos, st, false)
+	case pos.Seq == 0 && c.BuildFromLedger && c.canRecover():
+		behind, err := c.behindLedger(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if behind {
+			logger.Info(c.Name + ": nothing applied yet and the ledger has entries: building from the ledger before following the stream")
+			return c.recover(ctx, logger, pos, st, true)
+		}
 
 	case st.Msgs > 0 && pos.Seq+1 < st.FirstSeq:
 		logger.Error(c.Name+": the stream no longer holds the messages after the stored position",

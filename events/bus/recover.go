@@ -70,7 +70,10 @@ func gone(st jetstream.StreamState, applied uint64) bool {
 // recover applies the ledger records between the Applier's ledger
 // position and the stream's first message, then stores the stream
 // position just before that message. It returns the new stream position.
-func (c *Consumer) recover(ctx context.Context, logger *slog.Logger, at Position, st jetstream.StreamState) (uint64, error) {
+//
+// A fresh build (Consumer.BuildFromLedger) is not counted in the
+// recoveries metric: nothing was dropped that the reader had needed.
+func (c *Consumer) recover(ctx context.Context, logger *slog.Logger, at Position, st jetstream.StreamState, fresh bool) (uint64, error) {
 	lp := c.Applier.(LedgerPositioner)
 	start := time.Now()
 	seq, index, err := lp.LedgerPosition(ctx)
@@ -137,7 +140,7 @@ func (c *Consumer) recover(ctx context.Context, logger *slog.Logger, at Position
 	if err := c.Applier.Reposition(ctx, at, Position{Stream: c.Stream, Seq: to}); err != nil {
 		return 0, err
 	}
-	if c.Metrics.Recoveries != nil {
+	if c.Metrics.Recoveries != nil && !fresh {
 		c.Metrics.Recoveries.Inc()
 	}
 	logger.Warn(c.Name+": recovered from the ledger; consuming the stream from its first message",
@@ -241,4 +244,18 @@ func (c *Consumer) getMsg(ctx context.Context, s jetstream.Stream, n uint64) (*j
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	return s.GetMsg(ctx, n)
+}
+
+// behindLedger reports whether the Applier's ledger position is before the
+// ledger's head.
+func (c *Consumer) behindLedger(ctx context.Context) (bool, error) {
+	seq, _, err := c.Applier.(LedgerPositioner).LedgerPosition(ctx)
+	if err != nil {
+		return false, err
+	}
+	head, err := c.Ledger.Head(ctx)
+	if err != nil {
+		return false, fmt.Errorf("%s: ledger head: %w", c.Name, err)
+	}
+	return seq < head, nil
 }
