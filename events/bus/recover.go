@@ -103,7 +103,11 @@ func (c *Consumer) recover(ctx context.Context, logger *slog.Logger, at Position
 		}
 		until.index = events.CheckpointIndex + 1
 	}
-	logger.Warn(c.Name+": the stream dropped the messages after the stored position; recovering them from the ledger",
+	msg, level := ": the stream dropped the messages after the stored position; recovering them from the ledger", slog.LevelWarn
+	if fresh {
+		msg, level = ": building from the ledger", slog.LevelInfo
+	}
+	logger.Log(ctx, level, c.Name+msg,
 		walletd.LogStreamSeq, at.Seq, "stream_first_seq", st.FirstSeq, "stream_msgs", st.Msgs,
 		"ledger_from_seq", seq, "ledger_from_index", index, "ledger_until_seq", until.seq, "ledger_until_index", until.index)
 	n := 0
