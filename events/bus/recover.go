@@ -173,17 +173,11 @@ func (c *Consumer) firstMessage(ctx context.Context, st jetstream.StreamState) (
 		if err != nil {
 			break // see getMsg
 		}
-		var seq uint64
-		var index int
-		if c.Key != nil && (n > c.UnsignedThrough || m.Header.Get(HeaderMAC) != "") {
-			seq, index, err = VerifyMessage(c.Key, c.Stream, n, m.Header, m.Data)
-		} else {
-			seq, index, err = position(m.Header)
-		}
-		if err != nil || m.Header.Get(HeaderRepublished) != "" {
+		p, ok := c.trusted(m, n)
+		if !ok {
 			continue // refused when consumed, or history: the next one tells the position
 		}
-		return n - 1, pos{seq, index}, true, nil
+		return n - 1, p, true, nil
 	}
 	return st.LastSeq, pos{}, false, nil
 }
@@ -224,17 +218,11 @@ func (c *Consumer) lastMessage(ctx context.Context, st jetstream.StreamState) (t
 		if err != nil {
 			break // see getMsg
 		}
-		var seq uint64
-		var index int
-		if c.Key != nil && (n > c.UnsignedThrough || m.Header.Get(HeaderMAC) != "") {
-			seq, index, err = VerifyMessage(c.Key, c.Stream, n, m.Header, m.Data)
-		} else {
-			seq, index, err = position(m.Header)
-		}
-		if err != nil || m.Header.Get(HeaderRepublished) != "" {
+		p, ok := c.trusted(m, n)
+		if !ok {
 			continue
 		}
-		return st.LastSeq, pos{seq, index + 1}, true, nil
+		return st.LastSeq, pos{p.seq, p.index + 1}, true, nil
 	}
 	return st.LastSeq, pos{}, false, nil
 }
@@ -262,4 +250,23 @@ func (c *Consumer) behindLedger(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("%s: ledger head: %w", c.Name, err)
 	}
 	return seq < head, nil
+}
+
+// trusted returns the ledger position stream message n names, and whether
+// the reader can trust it: with a Key, it needs the relay's valid MAC
+// (unless it is in the adopted unsigned range), and it is not a
+// republished one (history, which tells nothing of the relay's position).
+func (c *Consumer) trusted(m *jetstream.RawStreamMsg, n uint64) (pos, bool) {
+	var seq uint64
+	var index int
+	var err error
+	if c.Key != nil && (n > c.UnsignedThrough || m.Header.Get(HeaderMAC) != "") {
+		seq, index, err = VerifyMessage(c.Key, c.Stream, n, m.Header, m.Data)
+	} else {
+		seq, index, err = position(m.Header)
+	}
+	if err != nil || m.Header.Get(HeaderRepublished) != "" {
+		return pos{}, false
+	}
+	return pos{seq, index}, true
 }
