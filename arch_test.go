@@ -20,28 +20,29 @@ const module = "github.com/walletd/walletd"
 // here takes the layer of its longest named prefix, so that a new
 // sub-package (webhooks/inbound, http/plugin) is placed with its family.
 var layers = map[string]int{
-	"":              0, // the root package: the domain
-	"events":        0, // the event catalogue
-	"migrations":    0,
+	"":           0, // the root package: the domain
+	"events":     0, // the event catalogue
+	"migrations": 0,
+	// Helpers over the domain alone: database opening, files of secrets.
 	"sqlitedb":      1,
 	"keyfile":       1,
-	"ledger/export": 1,
-	"events/bus":    1,
-	"ledger":        2,
-	"projections":   2,
-	"webhooks":      2,
+	"ledger/export": 2,
+	"events/bus":    2,
+	"ledger":        3,
+	"projections":   3,
+	"webhooks":      3,
 	// The storefront flows that drive the writer with ledger commands
 	// and keep their logs in webhooks.db: above ledger and webhooks,
 	// below http.
-	"webhooks/inbound": 3,
-	"financing":        3,
-	"http":             4,
-	"walletdtest":      4, // test support: real parts below http
-	"cmd":              5,
+	"webhooks/inbound": 4,
+	"financing":        4,
+	"http":             5,
+	"walletdtest":      5, // test support: real parts below http
+	"cmd":              6,
 
 	// The bridge of financing's postbacks into the inbound pipeline
 	// (financing and webhooks/inbound share a layer).
-	"financing/gateway": 4,
+	"financing/gateway": 5,
 }
 
 // layerOf returns the layer of a package path relative to the module.
