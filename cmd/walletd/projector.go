@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/walletd/walletd/events/bus"
 	whttp "github.com/walletd/walletd/http"
+	"github.com/walletd/walletd/ledger/sqlite"
 	"github.com/walletd/walletd/projections"
 )
 
@@ -65,6 +68,18 @@ func runProjector(ctx context.Context, args []string) error {
 	}
 	p := &projections.Projector{DB: pdb, JS: js, Stream: nc.Stream, Prefix: nc.Prefix, Consumer: *consumer,
 		Logger: logger, Metrics: projections.NewMetrics(metrics.Registry), Key: key, UnsignedThrough: unsigned}
+	// Beside serve on the same data dir, the projector reads the ledger
+	// (read-only: no migration, no write) for what the bounded stream
+	// does not hold: a new projections.db, or messages dropped while it
+	// was stopped (docs/scale.md). On another machine it follows the
+	// stream alone.
+	if ldb, err := openLedgerReadOnly(ctx, *dataDir); err != nil {
+		return err
+	} else if ldb != nil {
+		defer ldb.Close()
+		p.Ledger = sqlite.NewOutbox(ldb, "")
+		p.Recoveries = bus.NewRecoveryMetrics(metrics.Registry).WithLabelValues("projector")
+	}
 	if err := p.Open(); err != nil {
 		return err
 	}
@@ -81,7 +96,7 @@ func runProjector(ctx context.Context, args []string) error {
 // runProjections handles `walletd projections rebuild`.
 func runProjections(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "rebuild" {
-		fmt.Fprint(os.Stderr, "Usage:\n  walletd projections rebuild [--data-dir D] [--nats-url URL]\n      empty the read models and replay them from the stream (NATS must be reachable:\n      the embedded server of a running walletd serve, by default)\n")
+		fmt.Fprint(os.Stderr, "Usage:\n  walletd projections rebuild [--data-dir D] [--nats-url URL]\n      empty the read models and replay them from the ledger and the stream (NATS must be\n      reachable: the embedded server of a running walletd serve, by default)\n")
 		return exitError(2)
 	}
 	fs := flag.NewFlagSet("projections rebuild", flag.ContinueOnError)
@@ -113,6 +128,16 @@ func runProjections(ctx context.Context, args []string) error {
 	start := time.Now()
 	p := &projections.Projector{DB: pdb, JS: js, Stream: nc.Stream, Prefix: nc.Prefix, Ephemeral: true, Key: key, UnsignedThrough: unsigned,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	// As the projector does: what the bounded stream no longer holds comes
+	// from ledger.db, read-only, when this data dir has one.
+	ldb, err := openLedgerReadOnly(ctx, *dataDir)
+	if err != nil {
+		return err
+	}
+	if ldb != nil {
+		defer ldb.Close()
+		p.Ledger = sqlite.NewOutbox(ldb, "")
+	}
 	if err := p.Rebuild(ctx); err != nil {
 		return err
 	}
@@ -165,4 +190,14 @@ func dialNATS(c *natsConfig, name string, retry bool) (*nats.Conn, jetstream.Jet
 		return nil, nil, err
 	}
 	return conn, js, nil
+}
+
+// openLedgerReadOnly opens dataDir's ledger.db read-only; nil when the data
+// dir has none.
+func openLedgerReadOnly(ctx context.Context, dataDir string) (*sqlite.DB, error) {
+	path := filepath.Join(dataDir, "ledger.db")
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return sqlite.OpenReadOnly(ctx, path)
 }

@@ -1,9 +1,9 @@
 package main_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -46,7 +46,8 @@ func TestServe_ProjectorOutOfProcess(t *testing.T) {
 		t.Fatalf("serve does not say the projector runs elsewhere:\n%s", p.Logs())
 	}
 	proj := exec.Command(binary, "projector", "--nats-url", natsURL, "--data-dir", dir, "--consumer", "projections")
-	proj.Stdout, proj.Stderr = io.Discard, io.Discard
+	var projLog bytes.Buffer
+	proj.Stdout, proj.Stderr = &projLog, &projLog
 	if err := proj.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +71,11 @@ func TestServe_ProjectorOutOfProcess(t *testing.T) {
 	proj.Process.Signal(syscall.SIGTERM)
 	if err := <-projDone; err != nil {
 		t.Fatalf("projector exit: %v", err)
+	}
+	// Its projections.db was new and the ledger had entries: it built from
+	// ledger.db (opened read-only beside serve) before following the stream.
+	if !strings.Contains(projLog.String(), "projections: building from the ledger") {
+		t.Errorf("the projector did not build from the ledger:\n%s", projLog.String())
 	}
 	if err := p.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM: %v\n%s", err, p.Logs())
