@@ -117,33 +117,10 @@ func TestProjector_RecoversFromTheLedger(t *testing.T) {
 	mustClose(t, p)
 	e.workload(t, rng, wallets, 40, time.Hour)
 	e.waitApplied(t, ref)
-	e.stopRelay()
-	if err := e.js.DeleteStream(ctx, "WALLETD"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bus.EnsureStream(ctx, e.js, bus.StreamConfig{Logger: quiet}); err != nil {
-		t.Fatal(err)
-	}
-	e.relay = &bus.Relay{JS: e.js, Stream: "WALLETD", Prefix: "walletd", Source: sqlite.NewOutbox(e.l.DB, siteURL),
-		Logger: quiet, Idle: 10 * time.Millisecond, PositionFile: filepath.Join(t.TempDir(), "relay.pos")}
-	if err := e.relay.Open(); err != nil {
-		t.Fatal(err)
-	}
+	e.remakeStream(t)
 	e.workload(t, rng, wallets, 20, time.Hour)
 	e.startProjector(t, stopped, "stopped3", withLedger("stopped"))
-	walletdtest.CheckFor(t, 20*time.Second, 20*time.Millisecond, func() error {
-		want := e.ledgerEntries(t)
-		for _, db := range []*DB{stopped} {
-			pos, err := db.Position(ctx)
-			if err != nil {
-				return err
-			}
-			if pos.LedgerSeq != want[len(want)-1].Seq {
-				return fmt.Errorf("applied ledger seq %d, want %d", pos.LedgerSeq, want[len(want)-1].Seq)
-			}
-		}
-		return nil
-	})
+	e.waitLedgerApplied(t, stopped)
 	e.checkAgainstLedger(t, stopped, wallets)
 	// At least one more: under load the consumer's session may start again
 	// while the relay is still filling the new stream, and find the gap
@@ -174,53 +151,63 @@ func streamState(tb testing.TB, e *env) (st struct{ FirstSeq, LastSeq, Msgs uint
 // the ledger first, then follows the stream; one without the ledger has
 // only what came after.
 func TestProjector_FreshBuildsFromTheLedger(t *testing.T) {
-	ctx := context.Background()
 	e := mustEnv(t)
 	rng := rand.New(rand.NewPCG(9, 10))
 	wallets := e.mustWallets(t, 6)
 	e.workload(t, rng, wallets, 80, time.Hour)
-	e.stopRelay()
-	if err := e.js.DeleteStream(ctx, "WALLETD"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bus.EnsureStream(ctx, e.js, bus.StreamConfig{Logger: quiet}); err != nil {
-		t.Fatal(err)
-	}
-	e.relay = &bus.Relay{JS: e.js, Stream: "WALLETD", Prefix: "walletd", Source: sqlite.NewOutbox(e.l.DB, siteURL),
-		Logger: quiet, Idle: 10 * time.Millisecond, PositionFile: filepath.Join(t.TempDir(), "relay.pos")}
-	if err := e.relay.Open(); err != nil {
-		t.Fatal(err)
-	}
+	e.remakeStream(t)
 	recoveries := bus.NewRecoveryMetrics(prometheus.NewRegistry())
 	fresh, noLedger := mustDB(t), mustDB(t)
 	e.startProjector(t, fresh, "fresh", func(p *Projector) {
 		p.Ledger, p.Recoveries, p.BatchSize = sqlite.NewOutbox(e.l.DB, siteURL), recoveries.WithLabelValues("fresh"), 13
 	})
 	e.startProjector(t, noLedger, "no-ledger")
-	caughtUp := func(db *DB) {
-		t.Helper()
-		walletdtest.CheckFor(t, 20*time.Second, 20*time.Millisecond, func() error {
-			want := e.ledgerEntries(t)
-			pos, err := db.Position(ctx)
-			if err != nil {
-				return err
-			}
-			if pos.LedgerSeq != want[len(want)-1].Seq {
-				return fmt.Errorf("applied ledger seq %d, want %d", pos.LedgerSeq, want[len(want)-1].Seq)
-			}
-			return nil
-		})
-	}
-	caughtUp(fresh)
+	e.waitLedgerApplied(t, fresh)
 	e.workload(t, rng, wallets, 20, time.Hour)
-	caughtUp(fresh)
+	e.waitLedgerApplied(t, fresh)
 	e.checkAgainstLedger(t, fresh, wallets)
 	// A fresh build is not a recovery: nothing the reader needed was dropped.
 	if got := value(recoveries.WithLabelValues("fresh")); got != 0 {
 		t.Errorf("recoveries{fresh} = %v, want 0", got)
 	}
-	caughtUp(noLedger)
+	e.waitLedgerApplied(t, noLedger)
 	if dump(t, noLedger) == dump(t, fresh) {
 		t.Error("a fresh projector without the ledger has the history: the stream held it, so the test shows nothing")
 	}
+}
+
+// remakeStream deletes the stream and makes it again, with a relay that
+// has no position record of it: the relay begins at the ledger's head.
+func (e *env) remakeStream(tb testing.TB) {
+	tb.Helper()
+	ctx := context.Background()
+	e.stopRelay()
+	if err := e.js.DeleteStream(ctx, "WALLETD"); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := bus.EnsureStream(ctx, e.js, bus.StreamConfig{Logger: quiet}); err != nil {
+		tb.Fatal(err)
+	}
+	e.relay = &bus.Relay{JS: e.js, Stream: "WALLETD", Prefix: "walletd", Source: sqlite.NewOutbox(e.l.DB, siteURL),
+		Logger: quiet, Idle: 10 * time.Millisecond, PositionFile: filepath.Join(tb.TempDir(), "relay.pos")}
+	if err := e.relay.Open(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// waitLedgerApplied waits until db has applied the ledger's last entry
+// (waitApplied counts stream messages, which a remade stream lacks).
+func (e *env) waitLedgerApplied(tb testing.TB, db *DB) {
+	tb.Helper()
+	walletdtest.CheckFor(tb, 20*time.Second, 20*time.Millisecond, func() error {
+		want := e.ledgerEntries(tb)
+		pos, err := db.Position(context.Background())
+		if err != nil {
+			return err
+		}
+		if pos.LedgerSeq != want[len(want)-1].Seq {
+			return fmt.Errorf("applied ledger seq %d, want %d", pos.LedgerSeq, want[len(want)-1].Seq)
+		}
+		return nil
+	})
 }

@@ -206,7 +206,7 @@ func (a *dispatch) Position(ctx context.Context) (bus.Position, error) {
 
 // store writes a position with no deliveries.
 func (a *dispatch) store(ctx context.Context, p bus.Position) error {
-	if _, err := a.d.Service.DB.record(ctx, p.Stream, p.Seq, nil, a.d.Service.Now()); err != nil {
+	if _, err := a.d.Service.DB.record(ctx, p.Stream, p.Seq, nil, nil, a.d.Service.Now()); err != nil {
 		return err
 	}
 	a.stored, a.storedAt = p, time.Now()
@@ -237,15 +237,12 @@ func (a *dispatch) Apply(ctx context.Context, b *bus.Batch) error {
 		evs = append(evs, ev)
 	}
 	lazy := d.beforeCommit == nil && time.Since(a.storedAt) < d.positionEvery()
-	got, recorded, err := d.Service.recordEvents(ctx, d.Stream, b.Last, evs, d.beforeCommit, lazy)
+	got, recorded, err := d.Service.recordEvents(ctx, d.Stream, b.Last, lastLedgerPos(b), evs, d.beforeCommit, lazy)
 	if err != nil {
 		return err
 	}
 	if p := (bus.Position{Stream: d.Stream, Seq: b.Last}); recorded {
 		a.pending, a.stored, a.storedAt = nil, p, time.Now()
-		if err := a.noteLedger(ctx, b); err != nil {
-			return err
-		}
 	} else {
 		a.pending = &p
 	}
@@ -312,7 +309,7 @@ func payloadFor(format string, envelope []byte) []byte {
 //
 // With lazy, a batch that makes no delivery records nothing and returns
 // recorded = false: the caller keeps its position to store later.
-func (s *Service) recordEvents(ctx context.Context, stream string, lastSeq uint64, evs []streamEvent, hook func(int) error, lazy bool) (got map[string]int, recorded bool, err error) {
+func (s *Service) recordEvents(ctx context.Context, stream string, lastSeq uint64, lp *ledgerPos, evs []streamEvent, hook func(int) error, lazy bool) (got map[string]int, recorded bool, err error) {
 	if s.Follow > 0 {
 		if err := s.catchUp(ctx); err != nil {
 			return nil, false, err
@@ -340,7 +337,7 @@ func (s *Service) recordEvents(ctx context.Context, stream string, lastSeq uint6
 			return nil, false, bus.Stop(fmt.Errorf("%w: %w", errCrash, err))
 		}
 	}
-	if got, err = s.DB.record(ctx, stream, lastSeq, ds, s.Now()); err != nil {
+	if got, err = s.DB.record(ctx, stream, lastSeq, lp, ds, s.Now()); err != nil {
 		return nil, false, err
 	}
 	for id := range got {

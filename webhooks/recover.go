@@ -72,22 +72,31 @@ func (a *dispatch) LedgerPosition(ctx context.Context) (uint64, int, error) {
 	return 0, -1, nil
 }
 
-// noteLedger stores the ledger position of the last message of b, a batch
-// whose deliveries and stream position were just recorded.
-func (a *dispatch) noteLedger(ctx context.Context, b *bus.Batch) error {
+// ledgerPos is a ledger position the dispatcher stores with its stream
+// position (metaLedgerSeq, metaLedgerIndex): where a recovery starts.
+type ledgerPos struct {
+	seq   uint64
+	index int
+}
+
+// lastLedgerPos returns the ledger position of the last message of b that
+// names one; nil for none.
+func lastLedgerPos(b *bus.Batch) *ledgerPos {
 	for i := len(b.Msgs) - 1; i >= 0; i-- {
 		h := b.Msgs[i].Header
 		seq, err1 := strconv.ParseUint(h.Get(bus.HeaderSeq), 10, 64)
 		index, err2 := strconv.Atoi(h.Get(bus.HeaderIndex))
-		if err1 != nil || err2 != nil {
-			continue
+		if err1 == nil && err2 == nil {
+			return &ledgerPos{seq, index}
 		}
-		return a.d.Service.DB.tx(ctx, func(tx *sql.Tx) error {
-			if err := setMeta(ctx, tx, metaLedgerSeq, strconv.FormatUint(seq, 10)); err != nil {
-				return err
-			}
-			return setMeta(ctx, tx, metaLedgerIndex, strconv.Itoa(index))
-		})
 	}
 	return nil
+}
+
+// setLedgerPos stores p in the transaction that records a batch.
+func setLedgerPos(ctx context.Context, tx *sql.Tx, p *ledgerPos) error {
+	if err := setMeta(ctx, tx, metaLedgerSeq, strconv.FormatUint(p.seq, 10)); err != nil {
+		return err
+	}
+	return setMeta(ctx, tx, metaLedgerIndex, strconv.Itoa(p.index))
 }

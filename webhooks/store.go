@@ -237,8 +237,9 @@ func (db *DB) position(ctx context.Context) (string, uint64, error) {
 }
 
 // record inserts the deliveries of a batch of stream messages and the new
-// position in one transaction.
-func (db *DB) record(ctx context.Context, stream string, lastSeq uint64, ds []newDelivery, now time.Time) (map[string]int, error) {
+// position (with the ledger position of its last message, lp, when not
+// nil) in one transaction.
+func (db *DB) record(ctx context.Context, stream string, lastSeq uint64, lp *ledgerPos, ds []newDelivery, now time.Time) (map[string]int, error) {
 	var got map[string]int
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -247,6 +248,11 @@ func (db *DB) record(ctx context.Context, stream string, lastSeq uint64, ds []ne
 		}
 		if err := setMeta(ctx, tx, metaStream, stream); err != nil {
 			return err
+		}
+		if lp != nil {
+			if err := setLedgerPos(ctx, tx, lp); err != nil {
+				return err
+			}
 		}
 		return setMeta(ctx, tx, metaStreamSeq, strconv.FormatUint(lastSeq, 10))
 	})

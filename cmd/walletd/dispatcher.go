@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-
-	whttp "github.com/walletd/walletd/http"
 )
 
 // runDispatcher runs the outbound webhooks' dispatcher and senders in a
@@ -56,14 +54,11 @@ func runDispatcher(ctx context.Context, args []string) error {
 		return err
 	}
 	defer conn.Close()
-	metrics := whttp.NewMetrics()
-	if *metricsAddr != "" {
-		ms := &sideServer{Name: "metrics", Addr: *metricsAddr, Handler: metrics.Handler(), Logger: logger}
-		if err := ms.Open(); err != nil {
-			return err
-		}
-		defer ms.Close()
+	metrics, closeMetrics, err := openMetrics(*metricsAddr, logger)
+	if err != nil {
+		return err
 	}
+	defer closeMetrics()
 	w := &outboundWebhooks{Config: &cfg, DataDir: *dataDir, JS: js, Stream: nc.Stream, Prefix: nc.Prefix,
 		Registerer: metrics.Registry, Logger: logger, RelayKey: key, UnsignedThrough: unsigned, Follow: true}
 	if err := w.Open(); err != nil {

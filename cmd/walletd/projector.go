@@ -16,7 +16,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/walletd/walletd/events/bus"
-	whttp "github.com/walletd/walletd/http"
 	"github.com/walletd/walletd/ledger/sqlite"
 	"github.com/walletd/walletd/projections"
 )
@@ -58,14 +57,11 @@ func runProjector(ctx context.Context, args []string) error {
 		return err
 	}
 	defer conn.Close()
-	metrics := whttp.NewMetrics()
-	if *metricsAddr != "" {
-		ms := &sideServer{Name: "metrics", Addr: *metricsAddr, Handler: metrics.Handler(), Logger: logger}
-		if err := ms.Open(); err != nil {
-			return err
-		}
-		defer ms.Close()
+	metrics, closeMetrics, err := openMetrics(*metricsAddr, logger)
+	if err != nil {
+		return err
 	}
+	defer closeMetrics()
 	p := &projections.Projector{DB: pdb, JS: js, Stream: nc.Stream, Prefix: nc.Prefix, Consumer: *consumer,
 		Logger: logger, Metrics: projections.NewMetrics(metrics.Registry), Key: key, UnsignedThrough: unsigned}
 	// Beside serve on the same data dir, the projector reads the ledger

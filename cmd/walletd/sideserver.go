@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	whttp "github.com/walletd/walletd/http"
 )
 
 // sideServer serves a handler on an address of its own, apart from the
@@ -47,4 +49,19 @@ func (s *sideServer) Close() error {
 		return fmt.Errorf("%s: shutdown: %w", s.Name, err)
 	}
 	return nil
+}
+
+// openMetrics makes the metrics registry of a process without the API
+// (walletd projector, walletd dispatcher) and, when addr is set, serves
+// it on a side server there; the returned func closes that server.
+func openMetrics(addr string, logger *slog.Logger) (*whttp.Metrics, func(), error) {
+	metrics := whttp.NewMetrics()
+	if addr == "" {
+		return metrics, func() {}, nil
+	}
+	ms := &sideServer{Name: "metrics", Addr: addr, Handler: metrics.Handler(), Logger: logger}
+	if err := ms.Open(); err != nil {
+		return nil, nil, err
+	}
+	return metrics, func() { ms.Close() }, nil
 }
