@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -322,5 +323,82 @@ func TestHistory_StreamStatement_Memory(t *testing.T) {
 	// 2000 transactions held in memory take well over 500 KB.
 	if last > first && last-first > 256<<10 {
 		t.Fatalf("live heap grew by %d bytes over %d rows", last-first, n)
+	}
+}
+
+// TestHistory_WaitForSeq: a seq the ledger holds is met at once; one past
+// its head waits until a write reaches it, or ends with ctx.
+func TestHistory_WaitForSeq(t *testing.T) {
+	e := mustEnv(t)
+	h := sqlite.NewHistory(e.l.DB, nil)
+	ctx := context.Background()
+	w := e.l.MustWallet(t, "u1", "USD")
+	head := e.l.MustCredit(t, w, "1.00").Seq
+	if err := h.WaitForSeq(ctx, head); err != nil || h.AppliedSeq() != head {
+		t.Fatalf("WaitForSeq(head %d): %v, applied %d", head, err, h.AppliedSeq())
+	}
+	short, cancel := context.WithTimeout(ctx, 60*time.Millisecond)
+	defer cancel()
+	if err := h.WaitForSeq(short, head+1); err != context.DeadlineExceeded {
+		t.Fatalf("WaitForSeq past the head: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.WaitForSeq(ctx, head+1) }()
+	e.l.MustCredit(t, w, "1.00")
+	select {
+	case err := <-done:
+		if err != nil || h.AppliedSeq() != head+1 {
+			t.Fatalf("WaitForSeq after the write: %v, applied %d", err, h.AppliedSeq())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("WaitForSeq did not see the write")
+	}
+}
+
+// TestHistory_TooManyEntries: a statement over more than
+// MaxStatementEntries transactions is refused before head is called. The
+// entries are written straight into ledger.db (the reader does not check
+// the chain; the writer is not used after).
+func TestHistory_TooManyEntries(t *testing.T) {
+	e := mustEnv(t)
+	h := sqlite.NewHistory(e.l.DB, nil)
+	ctx := context.Background()
+	raw, err := sql.Open("sqlite3", "file:"+e.l.DB.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i <= ?)
+		INSERT INTO entries (seq, id, event_id, kind, type, wallet_id, user_id, email, currency, amount, balance_after,
+			held_after, reason, order_id, transfer_id, counterparty, metadata, idempotency_key, request_hash, created_at,
+			key_id, prev_hash, hash)
+		SELECT 1000 + i, 'txn_' || i, 'wph_' || i, 'credit', 'topup', 'wal_many', 'u', 'u@x', 'JPY', '1', i, '0', '', '',
+			'', '', '', '', '', '2026-12-01T00:00:00.000000Z', 'k', zeroblob(32), zeroblob(32) FROM c`,
+		walletd.MaxStatementEntries); err != nil {
+		t.Fatal(err)
+	}
+	from, to := day("2026-01-01T00:00:00Z"), day("2027-01-01T00:00:00Z")
+	called := false
+	_, err = h.StreamStatement(ctx, "wal_many", "JPY", from, to, func(*walletd.Statement) error { called = true; return nil },
+		func(*walletd.Transaction) error { return nil })
+	if walletd.ErrorCode(err) != walletd.EInvalid || called {
+		t.Fatalf("%d+1 entries: %v (head called: %v)", walletd.MaxStatementEntries, err, called)
+	}
+	if _, err := h.Statement(ctx, "wal_many", "JPY", from, to); walletd.ErrorCode(err) != walletd.EInvalid {
+		t.Fatalf("Statement: %v", err)
+	}
+	// One second holds them all: the pages go by seq, newest first.
+	p, err := h.Transactions(ctx, walletd.TransactionQuery{WalletID: "wal_many", Limit: 2})
+	if err != nil || len(p.Items) != 2 || p.Items[0].Seq != 1000+walletd.MaxStatementEntries+1 || p.Next == nil {
+		t.Fatalf("%+v %v", p, err)
+	}
+	// One fewer fits.
+	if _, err := raw.Exec(`DELETE FROM entries WHERE seq = 1001`); err != nil {
+		t.Fatal(err)
+	}
+	st, err := h.StreamStatement(ctx, "wal_many", "JPY", from, to, func(*walletd.Statement) error { return nil },
+		func(*walletd.Transaction) error { return nil })
+	if err != nil || st.Credits != walletd.MaxStatementEntries || st.ClosingBalance != fmt.Sprint(walletd.MaxStatementEntries+1) {
+		t.Fatalf("%d entries: %+v %v", walletd.MaxStatementEntries, st, err)
 	}
 }
