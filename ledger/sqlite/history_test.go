@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -339,7 +340,7 @@ func TestHistory_WaitForSeq(t *testing.T) {
 	}
 	short, cancel := context.WithTimeout(ctx, 60*time.Millisecond)
 	defer cancel()
-	if err := h.WaitForSeq(short, head+1); err != context.DeadlineExceeded {
+	if err := h.WaitForSeq(short, head+1); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("WaitForSeq past the head: %v", err)
 	}
 	done := make(chan error, 1)
