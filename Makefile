@@ -51,6 +51,7 @@ FUZZ_TARGETS = \
 	./ledger:FuzzCanonical \
 	./ledger:FuzzFeatureParsers \
 	./ledger/export:FuzzExportReader \
+	./ledger/sqlite:FuzzHistoryBounds \
 	./ledger/sqlite:FuzzParseEntryTime \
 	./projections:FuzzCursor \
 	./projections:FuzzParseTimeParam \

@@ -47,14 +47,24 @@ type ProjectionReader interface {
 	WaitForSeq(ctx context.Context, seq uint64) error
 	// AppliedSeq returns the ledger seq the read models reflect.
 	AppliedSeq() uint64
+	// DailyTotals returns the totals of one UTC day, of one currency or
+	// ("") of all.
+	DailyTotals(ctx context.Context, date time.Time, currency string) ([]DailyTotal, error)
+}
+
+// HistoryReader serves transaction history and statements; the ledger's
+// own entries back it (sqlite.History), so it is current as soon as a
+// write is answered.
+type HistoryReader interface {
+	// WaitForSeq returns once history reflects ledger seq, or ctx's error.
+	WaitForSeq(ctx context.Context, seq uint64) error
+	// AppliedSeq returns the ledger seq history is known to reflect.
+	AppliedSeq() uint64
 	// Transactions returns a page of a wallet's transactions, newest first.
 	Transactions(ctx context.Context, q TransactionQuery) (*TransactionPage, error)
 	// Statement returns a wallet's statement for [from, to).
 	// Returns EInvalid for a period that is empty or too large.
 	Statement(ctx context.Context, walletID, currency string, from, to time.Time) (*Statement, error)
-	// DailyTotals returns the totals of one UTC day, of one currency or
-	// ("") of all.
-	DailyTotals(ctx context.Context, date time.Time, currency string) ([]DailyTotal, error)
 }
 
 // WebhookService manages outbound webhook endpoints; *Service

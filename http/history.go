@@ -38,9 +38,14 @@ const (
 	MaxStatementRows     = 1000
 )
 
-// Projections configures the endpoints served from the read models.
+// Projections configures the read endpoints: transaction history and
+// statements from History (the ledger's entries), daily reports from
+// Reader (the projections).
 type Projections struct {
 	Reader walletd.ProjectionReader
+	// History serves transactions and statements (sqlite.History); nil
+	// answers them 503.
+	History walletd.HistoryReader
 	// Wait bounds how long a read that passes min_seq waits for the read
 	// models to reach it before answering 503 projection_lagging
 	// (default DefaultProjectionWait).
@@ -89,11 +94,28 @@ func (s *Server) projectionReader(w http.ResponseWriter, r *http.Request) wallet
 	return s.Projections.Reader
 }
 
+// historyReader returns the history, or answers 503 when this server
+// has none.
+func (s *Server) historyReader(w http.ResponseWriter, r *http.Request) walletd.HistoryReader {
+	if s.Projections == nil || s.Projections.History == nil {
+		s.Error(w, r, walletd.Errorf(walletd.EUnavailable, "Transaction history is not served by this process."))
+		return nil
+	}
+	return s.Projections.History
+}
+
+// seqWaiter is what min_seq waits on: the projections, or the history
+// (which the ledger backs, so that a seq a write returned is met at once).
+type seqWaiter interface {
+	WaitForSeq(ctx context.Context, seq uint64) error
+	AppliedSeq() uint64
+}
+
 // waitForSeq serves min_seq: it waits until the read models reflect the
 // ledger seq a write returned, up to the configured wait, and answers 503
 // projection_lagging with Retry-After if they do not. It reports whether
 // the handler may go on.
-func (s *Server) waitForSeq(w http.ResponseWriter, r *http.Request, pr walletd.ProjectionReader, minSeq uint64) bool {
+func (s *Server) waitForSeq(w http.ResponseWriter, r *http.Request, pr seqWaiter, minSeq uint64) bool {
 	if minSeq == 0 {
 		return true
 	}
@@ -168,7 +190,7 @@ func checkTypeFilter(s string) error {
 }
 
 func (s *Server) handleTransactions(w http.ResponseWriter, r *http.Request) {
-	pr := s.projectionReader(w, r)
+	pr := s.historyReader(w, r)
 	if pr == nil {
 		return
 	}
@@ -234,7 +256,7 @@ type statementJSON struct {
 }
 
 func (s *Server) handleStatement(w http.ResponseWriter, r *http.Request) {
-	pr := s.projectionReader(w, r)
+	pr := s.historyReader(w, r)
 	if pr == nil {
 		return
 	}
@@ -306,9 +328,9 @@ func statementPage(r *http.Request, format string) (limit, offset int, err error
 }
 
 // statementPageJSON returns the rows [offset, offset+limit) of a
-// statement with the whole period's balances and totals. A read model
-// that streams (projections.DB) keeps only those rows in memory.
-func statementPageJSON(ctx context.Context, pr walletd.ProjectionReader, wal *walletd.Wallet, from, to time.Time, limit, offset int) (*statementJSON, error) {
+// statement with the whole period's balances and totals. A reader that
+// streams (sqlite.History) keeps only those rows in memory.
+func statementPageJSON(ctx context.Context, pr walletd.HistoryReader, wal *walletd.Wallet, from, to time.Time, limit, offset int) (*statementJSON, error) {
 	page := make([]transactionJSON, 0, min(limit, 64))
 	n := 0
 	keep := func(t *walletd.Transaction) {
@@ -367,8 +389,8 @@ func (s *Server) writeStatementCSV(w http.ResponseWriter, st *walletd.Statement)
 	cw.Flush()
 }
 
-// statementStreamer is implemented by read models that can stream a
-// statement's rows from the database (projections.DB); the CSV form then
+// statementStreamer is implemented by readers that can stream a
+// statement's rows from the database (sqlite.History); the CSV form then
 // holds one row at a time instead of the whole period.
 type statementStreamer interface {
 	StreamStatement(ctx context.Context, walletID, currency string, from, to time.Time,

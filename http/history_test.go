@@ -77,7 +77,7 @@ func mustHistoryServer(tb testing.TB, wait time.Duration) *historyServer {
 		Ledger:      l.DB,
 		APIKeys:     l.DB,
 		Logger:      quiet,
-		Projections: &whttp.Projections{Reader: db, Wait: wait},
+		Projections: &whttp.Projections{Reader: db, History: sqlite.NewHistory(l.DB, nil), Wait: wait},
 	}
 	if err := s.Open(); err != nil {
 		tb.Fatal(err)

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/walletd/walletd"
-
 	"github.com/shopspring/decimal"
 	"github.com/walletd/walletd/events"
 )
@@ -51,13 +49,6 @@ type batchResult struct {
 // last wrote: the database was reset, or another process writes it. The
 // projector resumes from the stored position.
 var errPositionMoved = errors.New("projections: the stored position moved (reset, or another writer)")
-
-// balanceRow is one row of balances, read once per batch and written back.
-type balanceRow struct {
-	walletID, userID, email, currency, balance, status string
-	lastSeq                                            uint64
-	createdAt, updatedAt                               string
-}
 
 type dailyKey struct{ date, currency, typ, kind string }
 
@@ -102,16 +93,7 @@ func (db *DB) apply(ctx context.Context, stream string, expect uint64, msgs []me
 	if pos.StreamSeq != expect {
 		return res, nil, fmt.Errorf("%w: stored stream seq %d, expected %d", errPositionMoved, pos.StreamSeq, expect)
 	}
-	b := &batch{db: db, tx: tx, balances: map[string]*balanceRow{}, daily: map[dailyKey]*dailySum{}}
-	defer b.close()
-	// Pick what is new, read the balance rows it touches in a few queries,
-	// then apply it in order.
-	type item struct {
-		m *message
-		decoded
-	}
-	items := make([]item, 0, len(msgs))
-	wallets := make([]string, 0, len(msgs))
+	b := &batch{tx: tx, daily: map[dailyKey]*dailySum{}}
 	for i := range msgs {
 		m := &msgs[i]
 		if m.streamSeq > pos.StreamSeq {
@@ -134,28 +116,12 @@ func (db *DB) apply(ctx context.Context, stream string, expect uint64, msgs []me
 		case d.doc == nil:
 			res.ignored++
 		default:
-			items = append(items, item{m, d})
-			wallets = append(wallets, d.doc.Data.WalletID)
-		}
-	}
-	if err := b.loadBalances(ctx, wallets); err != nil {
-		return res, nil, err
-	}
-	for _, it := range items {
-		var why string
-		if it.doc.Event == events.WalletCredited || it.doc.Event == events.WalletDebited {
-			why, err = b.transaction(ctx, it.doc, it.created)
-		} else {
-			b.walletEvent(it.doc, it.created)
-		}
-		if err != nil {
-			return res, nil, err
-		}
-		if why != "" {
-			res.bad++
-			bad = append(bad, badEvent{it.m.streamSeq, why})
-		} else {
-			res.applied++
+			if why := b.transaction(m, d.doc, d.created); why != "" {
+				res.bad++
+				bad = append(bad, badEvent{m.streamSeq, why})
+			} else {
+				res.applied++
+			}
 		}
 	}
 	if err := b.flush(ctx); err != nil {
@@ -177,26 +143,16 @@ func (db *DB) apply(ctx context.Context, stream string, expect uint64, msgs []me
 	return res, bad, nil
 }
 
-// batch is the state of one apply: balance rows read once and daily sums
-// gathered in memory, both written once at the end, and the statement
-// that inserts transactions.
+// batch is the state of one apply: the daily sums gathered in memory,
+// written once at the end. (Transaction history and balances are the
+// ledger's: sqlite.History, the wallets table.)
 type batch struct {
-	db       *DB
-	tx       *sql.Tx
-	insTxn   *sql.Stmt
-	balances map[string]*balanceRow
-	daily    map[dailyKey]*dailySum
-}
-
-func (b *batch) close() {
-	if b.insTxn != nil {
-		b.insTxn.Close()
-	}
+	tx    *sql.Tx
+	daily map[dailyKey]*dailySum
 }
 
 // eventDoc is an envelope with the data fields of the events the
-// projections use (events.TransactionData and events.WalletData), decoded
-// in one pass. Unknown fields are ignored: later versions add some
+// projections use (events.TransactionData), decoded in one pass. Unknown fields are ignored: later versions add some
 // (held_after …).
 type eventDoc struct {
 	Event     string `json:"event"`
@@ -206,20 +162,12 @@ type eventDoc struct {
 		// TransactionID is walletd's transaction id (txn_id); the seed's
 		// integer transaction_id is the seq. Events published before
 		// txn_id existed carried the txn id in transaction_id.
-		TransactionID     string              `json:"txn_id"`
-		SeedTransactionID events.StorefrontID `json:"transaction_id"`
-		UserID            events.StorefrontID `json:"user_id"`
-		UserEmail         string              `json:"user_email"`
-		Amount            string              `json:"amount"`
-		Currency          string              `json:"currency"`
-		BalanceAfter      string              `json:"balance_after"`
-		Type              string              `json:"type"`
-		Reason            string              `json:"reason"`
-		OrderID           events.StorefrontID `json:"order_id"`
-		LedgerHash        string              `json:"ledger_hash"`
-		Seq               uint64              `json:"seq"`
-		WalletID          string              `json:"wallet_id"`
-		Status            string              `json:"status"`
+		Amount       string `json:"amount"`
+		Currency     string `json:"currency"`
+		BalanceAfter string `json:"balance_after"`
+		Type         string `json:"type"`
+		Seq          uint64 `json:"seq"`
+		WalletID     string `json:"wallet_id"`
 	} `json:"data"`
 }
 
@@ -261,7 +209,7 @@ func decodeAll(msgs []message) []decoded {
 // be used.
 func decode(m *message) (doc *eventDoc, created string, why string) {
 	switch m.key { // the subject says which event it is: others are not decoded
-	case events.WalletCredited, events.WalletDebited, events.WalletCreated, events.WalletFrozen, events.WalletUnfrozen:
+	case events.WalletCredited, events.WalletDebited:
 	default:
 		return nil, "", ""
 	}
@@ -283,60 +231,34 @@ func decode(m *message) (doc *eventDoc, created string, why string) {
 	if d.WalletID == "" {
 		return nil, "", m.key + ": no wallet_id"
 	}
-	if _, seq := d.SeedTransactionID.Int64(); d.TransactionID == "" && !seq {
-		d.TransactionID = string(d.SeedTransactionID) // an event from before txn_id
-	}
 	if d.Seq == 0 {
 		d.Seq = m.ledgerSeq
 	}
-	if m.key == events.WalletCredited || m.key == events.WalletDebited {
-		if amount, err := decimal.NewFromString(d.Amount); err != nil || amount.IsNegative() || !plainDecimal(d.Amount) {
-			return nil, "", fmt.Sprintf("%s: amount %q", m.key, d.Amount)
-		} else if !plainDecimal(d.BalanceAfter) {
-			return nil, "", fmt.Sprintf("%s: balance_after %q", m.key, d.BalanceAfter)
-		} else if d.Currency == "" {
-			return nil, "", m.key + ": no currency"
-		}
+	if amount, err := decimal.NewFromString(d.Amount); err != nil || amount.IsNegative() || !plainDecimal(d.Amount) {
+		return nil, "", fmt.Sprintf("%s: amount %q", m.key, d.Amount)
+	} else if !plainDecimal(d.BalanceAfter) {
+		return nil, "", fmt.Sprintf("%s: balance_after %q", m.key, d.BalanceAfter)
+	} else if d.Currency == "" {
+		return nil, "", m.key + ": no currency"
 	}
 	return doc, created, ""
 }
 
-// transaction applies a decoded wallet.credited or wallet.debited. It
-// returns why it was passed over, if it was; err fails the batch.
-func (b *batch) transaction(ctx context.Context, doc *eventDoc, created string) (why string, err error) {
+// transaction applies a decoded wallet.credited or wallet.debited to the
+// daily sums. It returns why it was passed over, if it was. An entry's
+// transaction event is its first (Walletd-Index 0) and carries the entry's
+// seq: one that does not is counted nowhere, so that positions, which
+// only rise, count each transaction once.
+func (b *batch) transaction(m *message, doc *eventDoc, created string) (why string) {
 	d := &doc.Data
+	if d.Seq != m.ledgerSeq || m.index != 0 {
+		return fmt.Sprintf("%s: transaction of seq %d travels at position %d/%d, not as the entry's first event", doc.Event, d.Seq, m.ledgerSeq, m.index)
+	}
 	amount, _ := decimal.NewFromString(d.Amount) // checked by decode
 	kind := KindCredit
 	if doc.Event == events.WalletDebited {
 		kind = KindDebit
 	}
-	if b.insTxn == nil {
-		if b.insTxn, err = b.tx.PrepareContext(ctx, `INSERT OR IGNORE INTO transactions (wallet_id, seq, transaction_id,
-			user_id, kind, type, amount, currency, balance_after, reason, order_id, ledger_hash, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
-			return "", fmt.Errorf("projections: prepare: %w", err)
-		}
-	}
-	res, err := b.insTxn.ExecContext(ctx, d.WalletID, d.Seq, d.TransactionID, string(d.UserID), kind, d.Type, d.Amount,
-		d.Currency, d.BalanceAfter, d.Reason, string(d.OrderID), d.LedgerHash, created)
-	if err != nil {
-		return "", fmt.Errorf("projections: insert transaction %d: %w", d.Seq, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		// The same entry under a later position: never counted twice.
-		return fmt.Sprintf("%s: transaction of seq %d is already projected", doc.Event, d.Seq), nil
-	}
-
-	row := b.balances[d.WalletID]
-	if row == nil {
-		row = &balanceRow{walletID: d.WalletID, status: walletd.StatusActive, createdAt: created}
-		b.balances[d.WalletID] = row
-	}
-	fill(&row.userID, string(d.UserID))
-	fill(&row.email, d.UserEmail)
-	fill(&row.currency, d.Currency)
-	row.balance, row.lastSeq, row.updatedAt = d.BalanceAfter, d.Seq, created
-
 	k := dailyKey{date: created[:10], currency: d.Currency, typ: d.Type, kind: kind}
 	s := b.daily[k]
 	if s == nil {
@@ -346,86 +268,11 @@ func (b *batch) transaction(ctx context.Context, doc *eventDoc, created string) 
 	s.count++
 	s.total = s.total.Add(amount)
 	s.scale = max(s.scale, fracDigits(d.Amount))
-	return "", nil
+	return ""
 }
 
-// walletEvent applies a decoded wallet.created, .frozen or .unfrozen.
-func (b *batch) walletEvent(doc *eventDoc, created string) {
-	d := &doc.Data
-	row := b.balances[d.WalletID]
-	if row == nil {
-		row = &balanceRow{walletID: d.WalletID, balance: b.db.zero(d.Currency), status: walletd.StatusActive, createdAt: created}
-		b.balances[d.WalletID] = row
-	}
-	fill(&row.userID, string(d.UserID))
-	fill(&row.email, d.UserEmail)
-	fill(&row.currency, d.Currency)
-	switch doc.Event {
-	case events.WalletFrozen:
-		row.status = walletd.StatusFrozen
-	case events.WalletUnfrozen:
-		row.status = walletd.StatusActive
-	}
-	row.lastSeq, row.updatedAt = d.Seq, created
-}
-
-// loadBalances reads the balance rows of wallets (ids may repeat) into
-// the batch, a few hundred per query. Wallets without a row get none.
-func (b *batch) loadBalances(ctx context.Context, wallets []string) error {
-	const chunk = 500
-	ids := make([]any, 0, chunk)
-	seen := make(map[string]bool, len(wallets))
-	query := func() error {
-		if len(ids) == 0 {
-			return nil
-		}
-		rows, err := b.tx.QueryContext(ctx, `SELECT wallet_id, user_id, user_email, currency, balance, status, last_seq,
-			created_at, updated_at FROM balances WHERE wallet_id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`)`, ids...)
-		if err != nil {
-			return fmt.Errorf("projections: read balances: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			r := &balanceRow{}
-			if err := rows.Scan(&r.walletID, &r.userID, &r.email, &r.currency, &r.balance, &r.status, &r.lastSeq,
-				&r.createdAt, &r.updatedAt); err != nil {
-				return fmt.Errorf("projections: read balances: %w", err)
-			}
-			b.balances[r.walletID] = r
-		}
-		ids = ids[:0]
-		return rows.Err()
-	}
-	for _, id := range wallets {
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
-		if ids = append(ids, id); len(ids) == chunk {
-			if err := query(); err != nil {
-				return err
-			}
-		}
-	}
-	return query()
-}
-
-// flush writes the balance rows and daily sums the batch changed.
+// flush writes the daily sums the batch changed.
 func (b *batch) flush(ctx context.Context) error {
-	if len(b.balances) > 0 {
-		st, err := b.tx.PrepareContext(ctx, `INSERT OR REPLACE INTO balances (wallet_id, user_id, user_email, currency,
-			balance, status, last_seq, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return fmt.Errorf("projections: prepare: %w", err)
-		}
-		defer st.Close()
-		for _, r := range b.balances {
-			if _, err := st.ExecContext(ctx, r.walletID, r.userID, r.email, r.currency, r.balance, r.status,
-				r.lastSeq, r.createdAt, r.updatedAt); err != nil {
-				return fmt.Errorf("projections: write balance %s: %w", r.walletID, err)
-			}
-		}
-	}
 	for k, s := range b.daily {
 		var count int64
 		var total string
@@ -488,30 +335,4 @@ func fracDigits(s string) int32 {
 		return int32(len(s) - i - 1)
 	}
 	return 0
-}
-
-func fill(dst *string, v string) {
-	if v != "" {
-		*dst = v
-	}
-}
-
-// scale returns the minor-unit scale of currency, or -1 if unknown.
-func (db *DB) scale(currency string) int32 {
-	c := db.Currencies
-	if c == nil {
-		c = defaultCurrencies
-	}
-	s, err := c.Scale(currency)
-	if err != nil {
-		return -1
-	}
-	return s
-}
-
-var defaultCurrencies = walletd.DefaultCurrencies()
-
-// zero returns a zero amount of currency at its scale ("0.00" for USD).
-func (db *DB) zero(currency string) string {
-	return decimal.Zero.StringFixed(max(db.scale(currency), 0))
 }

@@ -1,6 +1,7 @@
 // Package projections builds walletd's read models from the events on the
-// WALLETD JetStream stream: balances, transaction history, statements and
-// daily totals, in projections.db.
+// WALLETD JetStream stream: the daily totals, in projections.db. (A
+// wallet's balance, transaction history and statements are served from
+// the ledger's own tables: sqlite.History.)
 //
 // The read models and the position they reflect (the stream sequence and
 // the ledger position of the last event applied) are written in one SQLite
@@ -19,8 +20,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/walletd/walletd"
-
 	"github.com/walletd/walletd/migrations"
 	"github.com/walletd/walletd/sqlitedb"
 )
@@ -30,10 +29,6 @@ import (
 // the writer.
 type DB struct {
 	Path string
-	// Currencies gives the scale of amounts the projections compute rather
-	// than copy from an event (a zero opening balance, an empty total). Set
-	// it before use; nil means ledger.DefaultCurrencies().
-	Currencies *walletd.Currencies
 
 	pools *sqlitedb.DB
 	write *sql.DB // pools.Write
@@ -196,8 +191,6 @@ func (db *DB) Reset(ctx context.Context) error {
 	}
 	defer tx.Rollback()
 	for _, q := range []string{
-		`DELETE FROM balances`,
-		`DELETE FROM transactions`,
 		`DELETE FROM daily_totals`,
 		`UPDATE position SET stream = '', stream_seq = 0, ledger_seq = 0, ledger_index = -1, events = 0, updated_at = ''`,
 	} {

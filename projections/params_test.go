@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/walletd/walletd"
-	"github.com/walletd/walletd/events"
 )
 
 func TestParseTime(t *testing.T) {
@@ -99,81 +98,11 @@ func FuzzParseTimeParam(f *testing.F) {
 		if got.Location() != time.UTC || got.Before(minStored) || got.After(maxStored) {
 			t.Fatalf("%q: %v out of range or not UTC", s, got)
 		}
-		checkBounds(t, got)
 		again, err := ParseTime("from", got.Format(time.RFC3339Nano))
 		if err != nil || !again.Equal(got) {
 			t.Fatalf("%q: %v does not round-trip: %v %v", s, got, again, err)
 		}
 	})
-}
-
-// checkBounds checks that since(b) and before(b), compared as text with
-// the stored form of whole seconds around b, agree with comparing times.
-func checkBounds(t *testing.T, b time.Time) {
-	t.Helper()
-	sec := b.Truncate(time.Second)
-	for _, c := range []time.Time{minStored, maxStored, sec, sec.Add(-time.Second), sec.Add(time.Second)} {
-		if c.Before(minStored) || c.After(maxStored) {
-			continue
-		}
-		stored := events.FormatTime(c)
-		for _, k := range []struct {
-			name string
-			cond func(time.Time) (string, string)
-			want bool
-		}{{"since", since, !c.Before(b)}, {"before", before, c.Before(b)}} {
-			op, text := k.cond(b)
-			if len(text) != len("2006-01-02T15:04:05Z") {
-				t.Fatalf("%s(%v): bound %q", k.name, b, text)
-			}
-			if got := compareText(stored, op, text); got != k.want {
-				t.Fatalf("%s(%v): %q %s %q is %v, but the times say %v", k.name, b, stored, op, text, got, k.want)
-			}
-		}
-	}
-}
-
-// compareText evaluates a op b as SQLite compares TEXT (bytewise).
-func compareText(a, op, b string) bool {
-	switch op {
-	case "<":
-		return a < b
-	case "<=":
-		return a <= b
-	case ">":
-		return a > b
-	case ">=":
-		return a >= b
-	}
-	panic("operator " + op)
-}
-
-func TestBounds(t *testing.T) {
-	for _, s := range []string{"2026-12-15T12:00:00Z", "2026-12-15T12:00:00.5Z", "0001-01-01T00:00:00Z",
-		"0001-01-01T00:00:00.000000001Z", "9999-12-31T23:59:59Z", "9999-12-31T23:59:59.5Z",
-		"9999-12-31T23:59:59.999999999Z", "9999-12-31T23:59:58.5Z"} {
-		b, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkBounds(t, b)
-	}
-	// Out of range: what a Go caller of DB.Statement could pass.
-	for _, tc := range []struct {
-		t                 time.Time
-		sinceOp, beforeOp string
-		text              string
-	}{
-		{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), ">", "<=", "9999-12-31T23:59:59Z"},
-		{time.Date(0, 12, 31, 23, 0, 0, 0, time.UTC), ">=", "<", "0001-01-01T00:00:00Z"},
-	} {
-		if op, text := since(tc.t); op != tc.sinceOp || text != tc.text {
-			t.Errorf("since(%v) = %s %s", tc.t, op, text)
-		}
-		if op, text := before(tc.t); op != tc.beforeOp || text != tc.text {
-			t.Errorf("before(%v) = %s %s", tc.t, op, text)
-		}
-	}
 }
 
 func FuzzCursor(f *testing.F) {

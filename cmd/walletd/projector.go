@@ -158,7 +158,6 @@ func openProjections(ctx context.Context, dataDir, currencySpec string) (*projec
 	if err != nil {
 		return nil, err
 	}
-	pdb.Currencies = currencies
 	return pdb, nil
 }
 

@@ -426,7 +426,7 @@ func (s *server) Open(ctx context.Context) error {
 		APIKeys:             db,
 		Currencies:          currencies,
 		CheckpointPublicKey: pubPEM,
-		Projections:         &whttp.Projections{Reader: s.pdb},
+		Projections:         &whttp.Projections{Reader: s.pdb, History: sqlite.NewHistory(s.db, currencies)},
 		Webhooks:            s.webhooks.Service(),
 		Inbound:             s.inbound.Pipeline(),
 		Alert:               s.relay.Alert,

@@ -24,8 +24,12 @@ func TestServe_ProjectorOutOfProcess(t *testing.T) {
 	if _, err := p.call("POST", "/v1/wallets", `{"user_id":"104","email":"joe@example.com","currency":"USD"}`, "", &w); err != nil {
 		t.Fatal(err)
 	}
+	var last struct {
+		Seq       uint64 `json:"seq"`
+		CreatedAt string `json:"created_at"`
+	}
 	for range 3 {
-		if _, err := p.call("POST", "/v1/wallets/"+w.ID+"/credit", `{"amount":"1.25","type":"topup"}`, "", nil); err != nil {
+		if _, err := p.call("POST", "/v1/wallets/"+w.ID+"/credit", `{"amount":"1.25","type":"topup"}`, "", &last); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -53,18 +57,38 @@ func TestServe_ProjectorOutOfProcess(t *testing.T) {
 	}
 	projDone := make(chan error, 1)
 	go func() { projDone <- proj.Wait() }()
-	type page struct {
+	// History is the ledger's: current at once, whatever the projector does.
+	var hist struct {
 		Items []struct {
 			BalanceAfter string `json:"balance_after"`
 		} `json:"items"`
 	}
+	if _, err := p.call("GET", "/v1/wallets/"+w.ID+"/transactions", "", "", &hist); err != nil {
+		t.Fatal(err)
+	}
+	if len(hist.Items) != 3 || hist.Items[0].BalanceAfter != "3.75" {
+		t.Fatalf("history %+v", hist.Items)
+	}
+	// The daily report is the projector's, built in its own process.
+	if len(last.CreatedAt) < 10 {
+		t.Fatalf("credit created_at %q", last.CreatedAt)
+	}
 	walletdtest.CheckFor(t, 20*time.Second, 50*time.Millisecond, func() error {
-		var hist page
-		if _, err := p.call("GET", "/v1/wallets/"+w.ID+"/transactions", "", "", &hist); err != nil {
+		var report struct {
+			Items []struct {
+				Count int64  `json:"count"`
+				Total string `json:"total"`
+			} `json:"items"`
+		}
+		if _, err := p.call("GET", fmt.Sprintf("/v1/reports/daily?date=%s&min_seq=%d", last.CreatedAt[:10], last.Seq), "", "", &report); err != nil {
 			return err
 		}
-		if len(hist.Items) != 3 || hist.Items[0].BalanceAfter != "3.75" {
-			return fmt.Errorf("history %+v", hist.Items)
+		var n int64
+		for _, it := range report.Items {
+			n += it.Count
+		}
+		if n != 3 {
+			return fmt.Errorf("daily report %+v", report.Items)
 		}
 		return nil
 	})

@@ -245,6 +245,11 @@ func benchmarkWriter(b *testing.B, maxBatch int, debits bool, workers int, pipel
 		b.Fatal(err)
 	}
 	defer db.Close()
+	if benchWithoutHistoryIndex {
+		if _, err := db.write.ExecContext(ctx, `DROP INDEX entries_wallet_time`); err != nil {
+			b.Fatal(err)
+		}
+	}
 	kr, err := walletd.NewKeyring(time.Now())
 	if err != nil {
 		b.Fatal(err)
