@@ -65,3 +65,35 @@ func (db *DB) IdempotencyKeysSince(ctx context.Context, since time.Time, yield f
 	}
 	return rows, rs.Err()
 }
+
+// IdempotencyKeysIn calls yield with the idempotency key of every entry
+// with seq from..to (inclusive) that has one, a request's adjacent entries
+// once, and returns how many rows it read. It reads on the read pool, one
+// range of the primary key, so the writer's key filter is built from it
+// in pages while the writer commits (walletd.LedgerStore).
+func (db *DB) IdempotencyKeysIn(ctx context.Context, from, to uint64, yield func(key string)) (rows int, err error) {
+	if from > to {
+		return 0, nil
+	}
+	rs, err := db.read.QueryContext(ctx, `SELECT idempotency_key FROM entries WHERE seq BETWEEN ? AND ? ORDER BY seq`, from, to)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: list idempotency keys %d..%d: %w", from, to, err)
+	}
+	defer rs.Close()
+	prev := ""
+	for rs.Next() {
+		var k string
+		if err := rs.Scan(&k); err != nil {
+			return rows, fmt.Errorf("sqlite: list idempotency keys %d..%d: %w", from, to, err)
+		}
+		rows++
+		if k != "" && k != prev {
+			yield(k)
+		}
+		prev = k
+	}
+	if err := rs.Err(); err != nil {
+		return rows, fmt.Errorf("sqlite: list idempotency keys %d..%d: %w", from, to, err)
+	}
+	return rows, nil
+}
