@@ -147,7 +147,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	financingFlags(fs, &c.Financing)
 	inboundFlags(fs, &c.Inbound)
 	readinessFlags(fs, &c.Readiness)
-	fs.DurationVar(&c.IdempotencyWindow, "idempotency-window", 24*time.Hour, "how long an Idempotency-Key is remembered after its request committed: a repeat inside it answers the original, after it is a new request (0: forever; start-up then reads every key)")
+	fs.DurationVar(&c.IdempotencyWindow, "idempotency-window", 24*time.Hour, "how long an Idempotency-Key is remembered after its request committed: a repeat inside it answers the original, after it is a new request (0: forever; the key filter is then built from every key, in the background)")
 	fs.IntVar(&c.WalletCache, "wallet-cache", 100000, "how many wallets the ledger writer keeps in memory (least recently used beyond it are read again from ledger.db when needed; 0: no bound)")
 	return c
 }
