@@ -7,7 +7,9 @@
 // The writer is spread over files by concept: writer.go (the queue and
 // its lifecycle), writer_startup.go (the checks before it opens),
 // batch.go (group commit and the undo of a failed command),
-// idempotency.go, state.go and table.go (the typed state), walletcache.go
+// idempotency.go (with idemwindow.go, keyfilter.go and keyfilter_build.go:
+// the window, the key filter and its background build), state.go and
+// table.go (the typed state), walletcache.go
 // (the wallets it holds, read on demand), and
 // one file per command family: wallet.go, transfer.go, topup.go,
 // withdrawal.go, limits.go, kyc.go, autoreload.go, redemption.go,
