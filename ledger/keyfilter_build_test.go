@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/walletd/walletd"
 	"github.com/walletd/walletd/ledger"
 	"github.com/walletd/walletd/walletdtest"
@@ -130,6 +131,25 @@ func TestWriter_KeyFilterBuildsInBackground(t *testing.T) {
 			if bound := 3 + 2*every + 1; n > bound || by["IdempotencyKeysIn"]+by["IdempotencyKeysSince"] != 0 {
 				t.Fatalf("start-up read %d rows (%v), more than %d or key rows, of %d entries", n, by, bound, keys+1)
 			}
+			reg := prometheus.NewRegistry()
+			ledger.RegisterKeyFilterMetrics(reg, w)
+			gauge := func(name string) float64 {
+				t.Helper()
+				mfs, err := reg.Gather()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, mf := range mfs {
+					if mf.GetName() == name {
+						return mf.GetMetric()[0].GetGauge().GetValue()
+					}
+				}
+				t.Fatalf("no metric %s", name)
+				return 0
+			}
+			if b := gauge("walletd_writer_idempotency_filter_bytes"); b != 2<<20 {
+				t.Fatalf("filter of %v bytes for %d keys, want 2 MiB", b, keys)
+			}
 			gate, entered := bs.hold()
 			w.Open()
 			<-entered // the build waits at the gate: the filter is not built
@@ -155,6 +175,9 @@ func TestWriter_KeyFilterBuildsInBackground(t *testing.T) {
 				t.Fatal("the filter is built while its build waits")
 			default:
 			}
+			if g := gauge("walletd_writer_idempotency_filter_built"); g != 0 {
+				t.Fatalf("built gauge %v during the build", g)
+			}
 			// A key committed during the build replays during and after it.
 			during, err := sub("during", "5.00")
 			if err != nil || during.Replayed {
@@ -171,6 +194,9 @@ func TestWriter_KeyFilterBuildsInBackground(t *testing.T) {
 			}
 			if _, by := bs.total(); by["IdempotencyKeysIn"] != keys+1 {
 				t.Fatalf("the build read %d rows, want the %d entries up to the start-up head", by["IdempotencyKeysIn"], keys+1)
+			}
+			if g := gauge("walletd_writer_idempotency_filter_built"); g != 1 {
+				t.Fatalf("built gauge %v after the build", g)
 			}
 			replays("after the build")
 			if again, err := sub("during", "5.00"); err != nil || !again.Replayed || again.Entries[0].Seq != during.Entries[0].Seq {

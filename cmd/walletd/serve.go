@@ -379,6 +379,7 @@ func (s *server) Open(ctx context.Context) error {
 		return err
 	}
 	ledger.RegisterWalletCacheMetrics(reg, s.writer)
+	ledger.RegisterKeyFilterMetrics(reg, s.writer)
 	s.writer.Open()
 	checkout, err := s.openCheckout(ctx)
 	if err != nil {
