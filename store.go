@@ -79,4 +79,13 @@ type LedgerStore interface {
 	// returns how many rows it read: start-up reads the window, not the
 	// ledger.
 	IdempotencyKeysSince(ctx context.Context, since time.Time, yield func(key string)) (rows int, err error)
+	// FirstSeqSince returns the seq of the first entry committed at or
+	// after since, or the head seq + 1 when there is none.
+	FirstSeqSince(ctx context.Context, since time.Time) (uint64, error)
+	// IdempotencyKeysIn calls yield with the idempotency key of the
+	// entries with seq from..to (inclusive) that have one, and returns how
+	// many rows it read. It reads committed state and may be called from
+	// any goroutine: the writer builds its key filter with it in the
+	// background while it commits.
+	IdempotencyKeysIn(ctx context.Context, from, to uint64, yield func(key string)) (rows int, err error)
 }

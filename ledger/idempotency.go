@@ -67,7 +67,7 @@ func (w *Writer) lookup(ctx context.Context, r *request) (*walletd.Result, error
 		return nil, nil
 	}
 	r.gen = w.gen.Load() // before the lookup: see batch.claim
-	if w.filter == nil || w.filter.mayContain(r.key) {
+	if w.mayHoldKey(r.key) {
 		entries, err := w.cfg.Lookup(ctx, r.key)
 		if err != nil {
 			return nil, fmt.Errorf("writer: idempotency lookup: %w", err)
@@ -108,7 +108,7 @@ func (b *batch) claim(r *request) (done bool, err error) {
 	if seen && fp != r.fp {
 		return false, idempotencyConflict(r.key)
 	}
-	stale := r.looked && b.w.gen.Load()-r.gen >= recentGens && (b.w.filter == nil || b.w.filter.mayContain(r.key))
+	stale := r.looked && b.w.gen.Load()-r.gen >= recentGens && b.w.mayHoldKey(r.key)
 	if !seen && r.looked && !stale {
 		return false, nil
 	}

@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"context"
 	"time"
 
 	"github.com/walletd/walletd"
@@ -12,8 +11,9 @@ import (
 // A repeat inside the window is answered with the original entries (or
 // the conflict); after it, the key is free and a repeat is a new request,
 // as with Stripe's keys, which are pruned after 24 hours. The key filter
-// is built at start-up from the keys of the window only, so start-up reads
-// the window's entries, not the ledger.
+// is built from the keys of the window only (keyfilter_build.go): before
+// NewWriter returns when the window is small, in the background otherwise,
+// so start-up reads a bounded number of the window's entries.
 
 // windowStart returns when the idempotency window now begins, or the zero
 // time when keys never expire.
@@ -39,26 +39,4 @@ func (w *Writer) inWindow(entries []*walletd.Entry) []*walletd.Entry {
 		}
 	}
 	return nil
-}
-
-// loadKeyFilter builds the key filter from the keys the ledger holds:
-// those of the window when there is one,
-// every key otherwise.
-func (w *Writer) loadKeyFilter(ctx context.Context) (keys, rows int, err error) {
-	var list []string
-	add := func(k string) { list = append(list, k) }
-	if w.cfg.IdempotencyWindow > 0 {
-		if rows, err = w.cfg.Store.IdempotencyKeysSince(ctx, w.windowStart(), add); err != nil {
-			return 0, rows, err
-		}
-	} else if err = w.cfg.Store.IdempotencyKeys(add); err != nil {
-		return 0, 0, err
-	} else {
-		rows = len(list)
-	}
-	w.filter = newKeyFilter(len(list))
-	for _, k := range list {
-		w.filter.add(k)
-	}
-	return len(list), rows, nil
 }

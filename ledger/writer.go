@@ -7,7 +7,9 @@
 // The writer is spread over files by concept: writer.go (the queue and
 // its lifecycle), writer_startup.go (the checks before it opens),
 // batch.go (group commit and the undo of a failed command),
-// idempotency.go, state.go and table.go (the typed state), walletcache.go
+// idempotency.go (with idemwindow.go, keyfilter.go and keyfilter_build.go:
+// the window, the key filter and its background build), state.go and
+// table.go (the typed state), walletcache.go
 // (the wallets it holds, read on demand), and
 // one file per command family: wallet.go, transfer.go, topup.go,
 // withdrawal.go, limits.go, kyc.go, autoreload.go, redemption.go,
@@ -72,6 +74,14 @@ type WriterConfig struct {
 	// IdempotencyWindow is how long an Idempotency-Key is remembered after
 	// its request committed (idemwindow.go); 0 remembers keys forever.
 	IdempotencyWindow time.Duration
+	// IdempotencyFilterStartupRows is how many entries of the window
+	// NewWriter reads to fill the key filter before it returns (default
+	// 100,000); a larger window is read in the background after Open,
+	// every key looked up in the ledger until then (keyfilter_build.go).
+	IdempotencyFilterStartupRows int
+	// IdempotencyFilterMaxBytes caps the key filter's memory (default 32
+	// MiB; keyfilter.go).
+	IdempotencyFilterMaxBytes int
 	// LimitLocation is the time zone whose calendar days and months the
 	// daily and monthly spending limits count in (default UTC).
 	LimitLocation *time.Location
@@ -132,6 +142,7 @@ type Writer struct {
 	// filter, when the store can list its keys, answers "never seen" for
 	// most new keys without a database lookup.
 	filter *keyFilter
+	build  filterBuild
 }
 
 // command is what every command type of this package implements on top of
@@ -186,6 +197,12 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 	}
 	if cfg.DefaultCurrency == "" {
 		cfg.DefaultCurrency = "USD"
+	}
+	if cfg.IdempotencyFilterStartupRows <= 0 {
+		cfg.IdempotencyFilterStartupRows = defaultFilterStartupRows
+	}
+	if cfg.IdempotencyFilterMaxBytes <= 0 {
+		cfg.IdempotencyFilterMaxBytes = defaultFilterMaxBytes
 	}
 	keyID, key, err := cfg.Keyring.ActiveKey()
 	if err != nil {
@@ -262,11 +279,12 @@ func NewWriter(ctx context.Context, cfg WriterConfig) (*Writer, error) {
 	}
 	w.mark.set(w.headSeq)
 	if cfg.Lookup != nil {
-		keys, rows, err := w.loadKeyFilter(ctx)
+		window, rows, err := w.initKeyFilter(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("writer: list idempotency keys: %w", err)
 		}
-		step("build the idempotency key filter", "keys", keys, "rows_read", rows, "window", cfg.IdempotencyWindow)
+		step("build the idempotency key filter", "window", cfg.IdempotencyWindow, "window_entries", window,
+			"rows_read", rows, "in_background", w.build.pending, "filter_bytes", w.filter.size())
 	}
 	for _, o := range st.Objects {
 		if err := w.restoreObject(o); err != nil {
@@ -293,6 +311,7 @@ func (w *Writer) Open() {
 	w.opened.Do(func() {
 		go w.syncLoop()
 		go w.run()
+		w.startKeyFilterBuild()
 	})
 }
 
@@ -301,8 +320,10 @@ func (w *Writer) Open() {
 // marks it closed.
 func (w *Writer) Close() error {
 	w.once.Do(func() { close(w.closing) })
-	w.opened.Do(func() { close(w.stopped) })
+	started := true
+	w.opened.Do(func() { close(w.stopped); started = false })
 	<-w.stopped
+	w.stopKeyFilterBuild(started)
 	return nil
 }
 

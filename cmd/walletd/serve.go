@@ -60,6 +60,10 @@ type serveConfig struct {
 	// WalletCache bounds the wallets the writer keeps in memory
 	// (--wallet-cache).
 	WalletCache int
+	// IdempotencyFilterStartupRows is how many entries of the window the
+	// writer reads for its key filter before it opens; more are read in
+	// the background (ledger.WriterConfig).
+	IdempotencyFilterStartupRows int
 }
 
 // natsConfig says where events go: an embedded server (default) or an
@@ -147,8 +151,9 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	financingFlags(fs, &c.Financing)
 	inboundFlags(fs, &c.Inbound)
 	readinessFlags(fs, &c.Readiness)
-	fs.DurationVar(&c.IdempotencyWindow, "idempotency-window", 24*time.Hour, "how long an Idempotency-Key is remembered after its request committed: a repeat inside it answers the original, after it is a new request (0: forever; start-up then reads every key)")
+	fs.DurationVar(&c.IdempotencyWindow, "idempotency-window", 24*time.Hour, "how long an Idempotency-Key is remembered after its request committed: a repeat inside it answers the original, after it is a new request (0: forever; the key filter is then built from every key, in the background)")
 	fs.IntVar(&c.WalletCache, "wallet-cache", 100000, "how many wallets the ledger writer keeps in memory (least recently used beyond it are read again from ledger.db when needed; 0: no bound)")
+	fs.IntVar(&c.IdempotencyFilterStartupRows, "idempotency-filter-startup-rows", 100000, "how many entries of the idempotency window start-up reads for the key filter; a larger window is read in the background, every key looked up in ledger.db meanwhile")
 	return c
 }
 
@@ -160,6 +165,9 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	if cfg.WalletCache < 0 {
 		return fmt.Errorf("--wallet-cache %d: want 0 (no bound) or more", cfg.WalletCache)
+	}
+	if cfg.IdempotencyFilterStartupRows < 1 {
+		return fmt.Errorf("--idempotency-filter-startup-rows %d: want 1 or more", cfg.IdempotencyFilterStartupRows)
 	}
 	logger, err := newLogger(cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
@@ -364,11 +372,14 @@ func (s *server) Open(ctx context.Context) error {
 		Sync:               s.db.Sync,
 		OnDurable:          s.relay.Offer,
 		Logger:             logger,
+
+		IdempotencyFilterStartupRows: cfg.IdempotencyFilterStartupRows,
 	})
 	if err != nil {
 		return err
 	}
 	ledger.RegisterWalletCacheMetrics(reg, s.writer)
+	ledger.RegisterKeyFilterMetrics(reg, s.writer)
 	s.writer.Open()
 	checkout, err := s.openCheckout(ctx)
 	if err != nil {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -64,4 +65,38 @@ func (db *DB) IdempotencyKeysSince(ctx context.Context, since time.Time, yield f
 		prev = k
 	}
 	return rows, rs.Err()
+}
+
+// IdempotencyKeysIn calls yield with the idempotency key of every entry
+// with seq from..to (inclusive) that has one, a request's adjacent entries
+// once, and returns how many rows it read. It reads on the read pool, one
+// range of the primary key, so the writer's key filter is built from it
+// in pages while the writer commits (walletd.LedgerStore). The keys come
+// back as one string, joined by SQLite: a row per key through
+// database/sql would cost more than the reading (keys are printable ASCII
+// without spaces, so a newline separates them).
+func (db *DB) IdempotencyKeysIn(ctx context.Context, from, to uint64, yield func(key string)) (rows int, err error) {
+	if from > to {
+		return 0, nil
+	}
+	var keys string
+	err = db.read.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(group_concat(NULLIF(idempotency_key, ''), char(10)), '')
+		FROM (SELECT idempotency_key FROM entries WHERE seq BETWEEN ? AND ? ORDER BY seq)`, from, to).Scan(&rows, &keys)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: list idempotency keys %d..%d: %w", from, to, err)
+	}
+	prev := ""
+	for keys != "" {
+		k := keys
+		if i := strings.IndexByte(keys, '\n'); i >= 0 {
+			k, keys = keys[:i], keys[i+1:]
+		} else {
+			keys = ""
+		}
+		if k != prev { // a request's entries are adjacent
+			yield(k)
+		}
+		prev = k
+	}
+	return rows, nil
 }
