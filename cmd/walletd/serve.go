@@ -152,7 +152,7 @@ func serveFlags(fs *flag.FlagSet) *serveConfig {
 	inboundFlags(fs, &c.Inbound)
 	readinessFlags(fs, &c.Readiness)
 	fs.DurationVar(&c.IdempotencyWindow, "idempotency-window", 24*time.Hour, "how long an Idempotency-Key is remembered after its request committed: a repeat inside it answers the original, after it is a new request (0: forever; the key filter is then built from every key, in the background)")
-	fs.IntVar(&c.WalletCache, "wallet-cache", 100000, "how many wallets the ledger writer keeps in memory (least recently used beyond it are read again from ledger.db when needed; 0: no bound)")
+	fs.IntVar(&c.WalletCache, "wallet-cache", 50000, "how many wallets the ledger writer keeps in memory (least recently used beyond it are read again from ledger.db when needed; 0: no bound)")
 	fs.IntVar(&c.IdempotencyFilterStartupRows, "idempotency-filter-startup-rows", 100000, "how many entries of the idempotency window start-up reads for the key filter; a larger window is read in the background, every key looked up in ledger.db meanwhile")
 	return c
 }
@@ -194,7 +194,9 @@ func newLogger(level, format string) (*slog.Logger, error) {
 // serve runs until ctx is cancelled, then shuts down in the reverse order
 // of start.
 func serve(ctx context.Context, cfg *serveConfig, logger *slog.Logger) error {
-	cfg.GC.apply(logger)
+	if err := cfg.GC.apply(logger); err != nil {
+		return err
+	}
 	s := &server{cfg: cfg, logger: logger}
 	if err := s.Open(ctx); err != nil {
 		if cerr := s.Close(); cerr != nil {
