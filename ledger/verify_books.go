@@ -11,39 +11,33 @@ import (
 )
 
 // walletBooks replays balances per wallet while Verify walks the chain.
-// It is the live memory of a verify run, one book per wallet, so both the
-// key and the record are fixed-size and hold no pointer (48 bytes a map
-// slot; about 75 bytes per wallet with the map's free slots,
-// TestWalletBooks_BytesPerWallet):
+// It is the live memory of a verify run, one book per wallet, so it holds
+// fixed-size records without pointers: the books in one slice, in the
+// order the wallets were opened, and an index from each wallet's key to
+// its book - about 55 to 90 bytes per wallet, depending on where the
+// index's map stands between two growths (TestWalletBooks_BytesPerWallet;
+// a map from id strings to books took 150 to 200).
 //
 //   - A wallet id the writer made, "wal_" and a KSUID, is keyed by the
-//     KSUID's 20 bytes. Only the canonical text counts as one: the 27
-//     characters must be the KSUID's own encoding (base62 decoding alone
-//     accepts other spellings of the same number), so two different ids
-//     never share a key. Any other id (a ledger from elsewhere, a tampered
-//     one) is numbered in ids and keyed by its number: it verifies the
-//     same, with a string per wallet more.
+//     KSUID's 20 bytes. Only the canonical text counts as one (see
+//     parseKSUID), so two different ids never share a key. Any other id
+//     (a ledger from elsewhere, a tampered one) is keyed by its text in
+//     other: it verifies the same, with a string per wallet more.
 //   - A book holds the owner and currency a wallet must keep as a hash
 //     with a seed of the run's own, which no one writing entries can know
 //     (its top 56 bits, beside the wallet's scale and a flag), and the
 //     balance and held amount in minor units. A wallet whose amounts
 //     outgrow int64 (MaxAmountDigits at scale 8) keeps them in bigs.
 type walletBooks struct {
-	m    map[walletKey]book
-	ids  map[string]uint32                // ids that are not "wal_" + canonical KSUID
-	bigs map[walletKey][2]decimal.Decimal // balance and held of books with tagBig
-	seed maphash.Seed
-}
-
-// walletKey names a wallet in walletBooks: a KSUID, or (interned) the
-// number of an id in walletBooks.ids.
-type walletKey struct {
-	interned bool
-	id       [20]byte
+	index map[[20]byte]uint32           // KSUID → position in books
+	other map[string]uint32             // any other wallet id → position in books
+	books []book                        // in the order the wallets were opened
+	bigs  map[uint32][2]decimal.Decimal // balance and held of books with tagBig
+	seed  maphash.Seed
 }
 
 // book is one wallet's state. tag is the owner hash's top 56 bits, the
-// amounts' scale (bits 1-7; parseAmountText allows at most 39 decimals)
+// amounts' scale (bits 1-7; parseAmountText allows at most 38 decimals)
 // and tagBig.
 type book struct {
 	tag           uint64
@@ -58,27 +52,33 @@ const (
 func (b book) scale() int { return int(b.tag>>1) & 0x7f }
 
 func newWalletBooks() *walletBooks {
-	return &walletBooks{m: make(map[walletKey]book), ids: make(map[string]uint32),
-		bigs: make(map[walletKey][2]decimal.Decimal), seed: maphash.MakeSeed()}
+	return &walletBooks{index: make(map[[20]byte]uint32), other: make(map[string]uint32),
+		bigs: make(map[uint32][2]decimal.Decimal), seed: maphash.MakeSeed()}
 }
 
 // walletIDPrefix starts the wallet ids the writer makes (ledger/wallet.go).
 const walletIDPrefix = "wal_"
 
-// key returns the key of wallet id, numbering it in ids if it is not
-// walletIDPrefix and a canonical KSUID.
-func (w *walletBooks) key(id string) walletKey {
+// find returns the position of wallet id's book; false if it has none.
+func (w *walletBooks) find(id string) (uint32, bool) {
 	if k, ok := parseKSUID(id); ok {
-		return walletKey{id: k}
+		i, found := w.index[k]
+		return i, found
 	}
-	num, ok := w.ids[id]
-	if !ok {
-		num = uint32(len(w.ids))
-		w.ids[id] = num
+	i, found := w.other[id]
+	return i, found
+}
+
+// add gives wallet id a new book, which must then be set with put.
+func (w *walletBooks) add(id string) uint32 {
+	i := uint32(len(w.books))
+	w.books = append(w.books, book{})
+	if k, ok := parseKSUID(id); ok {
+		w.index[k] = i
+	} else {
+		w.other[id] = i
 	}
-	k := walletKey{interned: true}
-	binary.BigEndian.PutUint32(k.id[:], num)
-	return k
+	return i
 }
 
 // parseKSUID returns the 20 bytes of the KSUID in a wallet id
@@ -140,27 +140,27 @@ func (w *walletBooks) owner(e *walletd.Entry) uint64 {
 	return h.Sum64() & tagOwnerMask
 }
 
-// amounts returns the balance and held amount of b, the book of k.
-func (w *walletBooks) amounts(k walletKey, b book) (bal, held amount) {
+// amounts returns the balance and held amount of b, book i.
+func (w *walletBooks) amounts(i uint32, b book) (bal, held amount) {
 	if b.tag&tagBig != 0 {
-		d := w.bigs[k]
+		d := w.bigs[i]
 		return amount{big: &d[0], scale: b.scale()}, amount{big: &d[1], scale: b.scale()}
 	}
 	return amount{minor: b.balance, scale: b.scale()}, amount{minor: b.held, scale: b.scale()}
 }
 
-// put sets the book of k: owner (a hash from owner()) and the amounts,
-// whose scale is the wallet's.
-func (w *walletBooks) put(k walletKey, owner uint64, bal, held amount) {
+// put sets book i: owner (a hash from owner()) and the amounts, whose
+// scale is the wallet's.
+func (w *walletBooks) put(i uint32, owner uint64, bal, held amount) {
 	b := book{tag: owner | uint64(bal.scale)<<1, balance: bal.minor, held: held.minor}
 	if bal.big != nil || held.big != nil {
 		b.tag |= tagBig
 		b.balance, b.held = 0, 0
-		w.bigs[k] = [2]decimal.Decimal{bal.dec(), held.dec()}
+		w.bigs[i] = [2]decimal.Decimal{bal.dec(), held.dec()}
 	} else if len(w.bigs) > 0 {
-		delete(w.bigs, k)
+		delete(w.bigs, i)
 	}
-	w.m[k] = b
+	w.books[i] = b
 }
 
 // apply checks e against its wallet's book and moves the book on. It
@@ -178,18 +178,21 @@ func (w *walletBooks) apply(e *walletd.Entry) string {
 	if !ok1 || !ok2 || !ok3 || amt.scale != bal.scale || bal.scale != held.scale {
 		return "amount, balance_after or held_after is not a fixed-scale decimal"
 	}
-	k := w.key(e.WalletID)
-	b, opened := w.m[k]
+	i, opened := w.find(e.WalletID)
 	if e.Kind == walletd.KindOpen {
 		if opened {
 			return fmt.Sprintf("wallet %s opened a second time", e.WalletID)
 		} else if !amt.isZero() || !bal.isZero() || !held.isZero() {
 			return "an open entry must have zero amount, balance and held"
 		}
-		w.put(k, w.owner(e), bal, held)
+		w.put(w.add(e.WalletID), w.owner(e), bal, held)
 		return ""
 	}
 	owner := w.owner(e)
+	var b book
+	if opened {
+		b = w.books[i]
+	}
 	if !opened {
 		return fmt.Sprintf("wallet %s is used before it is opened", e.WalletID)
 	} else if owner != b.tag&tagOwnerMask {
@@ -197,7 +200,7 @@ func (w *walletBooks) apply(e *walletd.Entry) string {
 	} else if amt.scale != b.scale() {
 		return "amounts change scale within one wallet"
 	}
-	wantBal, wantHeld := w.amounts(k, b)
+	wantBal, wantHeld := w.amounts(i, b)
 	switch e.Kind {
 	case walletd.KindCredit:
 		wantBal = wantBal.add(amt)
@@ -231,6 +234,6 @@ func (w *walletBooks) apply(e *walletd.Entry) string {
 		return fmt.Sprintf("balance_after %s / held_after %s do not follow from the previous entry of wallet %s and amount %s",
 			e.BalanceAfter, e.HeldAfter, e.WalletID, e.Amount)
 	}
-	w.put(k, owner, bal, held)
+	w.put(i, owner, bal, held)
 	return ""
 }

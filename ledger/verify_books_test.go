@@ -36,8 +36,8 @@ func booksBytesPerWallet(tb testing.TB, n int) float64 {
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	runtime.KeepAlive(ids)
-	if len(books.ids) != 0 || len(books.bigs) != 0 {
-		tb.Fatalf("%d ids numbered, %d big books: the writer's ids should be keyed by their KSUID", len(books.ids), len(books.bigs))
+	if len(books.other) != 0 || len(books.bigs) != 0 || len(books.index) != n {
+		tb.Fatalf("%d ids keyed by their KSUID, %d by their text, %d big books: want %d, 0, 0", len(books.index), len(books.other), len(books.bigs), n)
 	}
 	runtime.KeepAlive(books)
 	return float64(ms.HeapAlloc-before) / float64(n)
@@ -99,21 +99,21 @@ func TestWalletBooks_Keys(t *testing.T) {
 		t.Fatalf("the alias does not decode to the canonical KSUID (%v %v): the test's premise is wrong", got, err)
 	}
 	books := newWalletBooks()
-	if key := books.key(canonical); key.interned {
-		t.Errorf("%s numbered", canonical)
+	if _, ok := parseKSUID(canonical); !ok {
+		t.Errorf("%s not keyed by its KSUID", canonical)
 	}
 	// The key is the KSUID's bytes, for any KSUID.
 	for _, id := range []ksuid.KSUID{ksuid.Nil, ksuid.Max, ksuid.New(), ksuid.New().Next()} {
-		if key := books.key("wal_" + id.String()); key.interned || key.id != id {
-			t.Errorf("wal_%s keyed %+v, want %x", id, key, id[:])
+		if key, ok := parseKSUID("wal_" + id.String()); !ok || key != id {
+			t.Errorf("wal_%s keyed %x, want %x", id, key, id[:])
 		}
 	}
-	// Past 2^160, or not base62: numbered.
-	if key := books.key("wal_aWgEPTl1tmebfsQzFP4bxwgy80W"); !key.interned {
+	// Past 2^160, or not base62: keyed by the text.
+	if _, ok := parseKSUID("wal_aWgEPTl1tmebfsQzFP4bxwgy80W"); ok {
 		t.Errorf("KSUID max + 1 keyed by a KSUID")
 	}
 	for _, id := range []string{alias, "", "wal_", "w1", "WAL_" + canonical[4:], canonical + "0", canonical[:30] + "-", canonical[:30] + "é"[:1]} {
-		if key := books.key(id); !key.interned {
+		if _, ok := parseKSUID(id); ok {
 			t.Errorf("%q keyed by a KSUID", id)
 		}
 	}
@@ -128,6 +128,18 @@ func TestWalletBooks_Keys(t *testing.T) {
 	credit.WalletID = canonical
 	if p := books.apply(&credit); p != "" {
 		t.Errorf("a credit of the wallet: %q", p)
+	}
+	// The alias is a wallet of its own, keyed by its text.
+	open.WalletID = alias
+	if p := books.apply(&open); p != "" {
+		t.Errorf("open the alias: %q", p)
+	}
+	credit.WalletID, credit.BalanceAfter = alias, "1.00"
+	if p := books.apply(&credit); p != "" {
+		t.Errorf("a credit of the alias: %q", p)
+	}
+	if len(books.index) != 1 || len(books.other) != 1 {
+		t.Errorf("%d wallets keyed by KSUID, %d by text: want 1, 1", len(books.index), len(books.other))
 	}
 }
 
