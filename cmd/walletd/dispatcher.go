@@ -14,7 +14,10 @@ import (
 // --webhooks=false` that serves the endpoint API on the same data dir:
 // both use <data-dir>/webhooks.db and webhooks.key, and each sees the
 // other's changes (webhooks/follow.go). It reads the stream as the
-// "dispatcher" identity of serve's embedded NATS server.
+// "dispatcher" identity of serve's embedded NATS server, and, as serve's
+// dispatcher does, recovers from <data-dir>/ledger.db (read-only) the
+// events the bounded stream dropped before it recorded them; their bodies
+// carry its --public-url, which must be serve's.
 func runDispatcher(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("dispatcher", flag.ContinueOnError)
 	dataDir := dataDirFlag(fs)
