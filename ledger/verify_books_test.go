@@ -184,3 +184,27 @@ func BenchmarkParseKSUID(b *testing.B) {
 		}
 	}
 }
+
+// FuzzParseKSUID: verify keys a wallet by the 20 bytes parseKSUID reads
+// from an id in a ledger under test. It accepts exactly "wal_" and the
+// text ksuid.KSUID.String makes, giving that KSUID; so two ids it
+// accepts share a key only if they are the same id.
+func FuzzParseKSUID(f *testing.F) {
+	for _, s := range []string{"wal_" + ksuid.New().String(), "wal_" + ksuid.Max.String(), "wal_" + ksuid.Nil.String(),
+		"wal_aWgEPTl1tmebfsQzFP4bxwgy80W", "wal_3mycuvxodpi3r6lhqvqwbpvc0{", "wal_", "", "txn_" + ksuid.New().String(), "wal_zzzzzzzzzzzzzzzzzzzzzzzzzzz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		got, ok := parseKSUID(id)
+		var want ksuid.KSUID
+		wantOK := false
+		if rest, found := strings.CutPrefix(id, "wal_"); found {
+			if k, err := ksuid.Parse(rest); err == nil && k.String() == rest {
+				want, wantOK = k, true
+			}
+		}
+		if ok != wantOK || ok && got != want {
+			t.Fatalf("parseKSUID(%q) = %x, %v; want %x, %v", id, got, ok, want[:], wantOK)
+		}
+	})
+}
