@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -182,8 +183,9 @@ func TestDispatcher_OutOfProcessRecoversFromTheLedger(t *testing.T) {
 }
 
 // TestDispatcher_PublicURL: walletd dispatcher takes serve's --public-url
-// flags, WALLETD_PUBLIC_URL and validation, and without them warns that
-// what it recovers carries serve's default site_url.
+// flags, WALLETD_PUBLIC_URL and validation; without them it warns that
+// what it recovers carries serve's default site_url, and warns again when
+// the stream's events carry another.
 func TestDispatcher_PublicURL(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	for _, bad := range []string{"ftp://wallet.example.com", "wallet.example.com", "https://u:p@wallet.example.com", "https://wallet.example.com/?a=1", "https://"} {
@@ -198,17 +200,68 @@ func TestDispatcher_PublicURL(t *testing.T) {
 		t.Errorf("--public-url and --site-url that disagree: %v\n%s", err, out)
 	}
 
-	p := startServe(t, dir, "--webhooks=false")
+	// serve with a --public-url, the dispatcher without: it warns at start,
+	// and again when the stream's first event names serve's.
+	p := startServe(t, dir, "--webhooks=false", "--public-url", "https://wallet.example.com")
 	natsURL := p.natsURL(t)
+	var w struct{ ID string }
+	if _, err := p.call("POST", "/v1/wallets", `{"user_id":"107","email":"lee@example.com","currency":"USD"}`, "", &w); err != nil {
+		t.Fatal(err)
+	}
+	credit := func() {
+		t.Helper()
+		if code, err := p.call("POST", "/v1/wallets/"+w.ID+"/credit", `{"amount":"1.00","type":"topup"}`, "", nil); err != nil {
+			t.Fatalf("credit: %d %v", code, err)
+		}
+	}
+	const mismatch = "the stream's events carry another site_url"
 	d := startDispatcher(t, "--nats-url", natsURL, "--data-dir", dir)
+	credit()
+	walletdtest.CheckFor(t, 20*time.Second, 50*time.Millisecond, func() error {
+		if !strings.Contains(d.logs(), mismatch) {
+			return fmt.Errorf("no warning of the stream's site_url")
+		}
+		return nil
+	})
 	d.stop(t)
 	if !strings.Contains(d.logs(), "--public-url is not set") || !strings.Contains(d.logs(), `"public_url":"http://127.0.0.1:8080"`) ||
-		!strings.Contains(d.logs(), "give this dispatcher serve's --public-url") {
+		!strings.Contains(d.logs(), "give this dispatcher serve's --public-url") ||
+		!strings.Contains(d.logs(), `"stream_site_url":"https://wallet.example.com"`) {
 		t.Errorf("no warning without --public-url:\n%s", d.logs())
 	}
 	d = startDispatcher(t, "WALLETD_PUBLIC_URL=https://wallet.example.com/", "--nats-url", natsURL, "--data-dir", dir)
+	credit()
+	// It read that credit from the stream: its stored position reached the
+	// stream's last message.
+	nc := p.natsConnect(t)
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	wdb, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "webhooks.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wdb.Close()
+	walletdtest.CheckFor(t, 20*time.Second, 50*time.Millisecond, func() error {
+		s, err := js.Stream(context.Background(), "WALLETD")
+		if err != nil {
+			return err
+		}
+		info, err := s.Info(context.Background())
+		if err != nil {
+			return err
+		}
+		var recorded uint64
+		if err := wdb.QueryRow(`SELECT COALESCE((SELECT value FROM meta WHERE key = 'dispatch_stream_seq'), '0')`).Scan(&recorded); err != nil {
+			return err
+		}
+		if recorded < info.State.LastSeq {
+			return fmt.Errorf("the dispatcher is at stream seq %d, the stream at %d", recorded, info.State.LastSeq)
+		}
+		return nil
+	})
 	d.stop(t)
-	if strings.Contains(d.logs(), "--public-url is not set") || !strings.Contains(d.logs(), `"public_url":"https://wallet.example.com"`) {
+	if strings.Contains(d.logs(), "--public-url is not set") || strings.Contains(d.logs(), mismatch) ||
+		!strings.Contains(d.logs(), `"public_url":"https://wallet.example.com"`) {
 		t.Errorf("WALLETD_PUBLIC_URL not taken:\n%s", d.logs())
 	}
 	if err := p.stop(t, syscall.SIGTERM); err != nil {
