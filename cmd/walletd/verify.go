@@ -40,7 +40,8 @@ and the ledger must reach its seq with the same hash there.
 // verifyMemoryLimit is verify's soft memory limit (debug.SetMemoryLimit)
 // unless GOMEMLIMIT is set: 1M wallets' books (84 MB, ledger/verify_books.go)
 // and the entry iterator's read-ahead with room to spare, so that peak RSS
-// stays near 200 MB at 10M entries / 1M wallets (docs/benchmarks.md).
+// stays below 200 MB at 10M entries / 1M wallets (176 MB measured,
+// docs/benchmarks.md).
 const verifyMemoryLimit = 128 << 20
 
 // runVerify is `walletd verify`.
