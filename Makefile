@@ -50,6 +50,7 @@ FUZZ_TARGETS = \
 	./http/plugin:FuzzParseToken \
 	./ledger:FuzzCanonical \
 	./ledger:FuzzFeatureParsers \
+	./ledger:FuzzParseKSUID \
 	./ledger/export:FuzzExportReader \
 	./ledger/sqlite:FuzzHistoryBounds \
 	./ledger/sqlite:FuzzParseEntryTime \

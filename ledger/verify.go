@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"sort"
 
@@ -92,7 +91,7 @@ func Verify(ctx context.Context, it walletd.EntryIterator, checkpoints []*wallet
 	rep.ExternalCheckpoints = len(ext)
 
 	hashers := make(map[string]*Hasher)
-	books := walletBooks{m: make(map[string]book), seed: maphash.MakeSeed()}
+	books := newWalletBooks()
 	var prev walletd.Hash
 	var e walletd.Entry
 	next, nextExt := 0, 0
@@ -224,103 +223,6 @@ func checkExternal(opt VerifyOptions) ([]ExternalCheckpoint, uint64, string) {
 func (r *VerifyReport) fail(seq uint64, problem string) *VerifyReport {
 	r.OK, r.FirstBadSeq, r.Problem = false, seq, problem
 	return r
-}
-
-// walletBooks replays balances per wallet while Verify walks the chain.
-// It is the live memory of a verify run, one book per wallet: a book is
-// kept small and in the map itself (no pointer, no strings besides the
-// key), and the owner and currency a wallet must keep are held as a hash
-// (with a seed of the run's own, which no one writing entries can know)
-// rather than as strings.
-type walletBooks struct {
-	m    map[string]book
-	seed maphash.Seed
-}
-
-type book struct {
-	owner         uint64 // hash of the user id and the currency
-	balance, held amount
-}
-
-// owner hashes the user id and currency of e.
-func (w *walletBooks) owner(e *walletd.Entry) uint64 {
-	var h maphash.Hash
-	h.SetSeed(w.seed)
-	h.WriteString(e.UserID)
-	h.WriteByte(0)
-	h.WriteString(e.Currency)
-	return h.Sum64()
-}
-
-// apply checks e against its wallet's book and moves the book on. It
-// returns a problem, or "".
-func (w *walletBooks) apply(e *walletd.Entry) string {
-	if e.Kind == walletd.KindConfig {
-		if e.WalletID != "" || e.UserID != "" || e.Amount != "" || e.BalanceAfter != "" || e.HeldAfter != "" {
-			return "a config entry must name no wallet and carry no amounts"
-		}
-		return ""
-	}
-	amt, ok1 := parseAmountText(e.Amount)
-	bal, ok2 := parseAmountText(e.BalanceAfter)
-	held, ok3 := parseAmountText(e.HeldAfter)
-	if !ok1 || !ok2 || !ok3 || amt.scale != bal.scale || bal.scale != held.scale {
-		return "amount, balance_after or held_after is not a fixed-scale decimal"
-	}
-	b, opened := w.m[e.WalletID]
-	if e.Kind == walletd.KindOpen {
-		if opened {
-			return fmt.Sprintf("wallet %s opened a second time", e.WalletID)
-		} else if !amt.isZero() || !bal.isZero() || !held.isZero() {
-			return "an open entry must have zero amount, balance and held"
-		}
-		w.m[e.WalletID] = book{owner: w.owner(e), balance: bal, held: held}
-		return ""
-	}
-	if !opened {
-		return fmt.Sprintf("wallet %s is used before it is opened", e.WalletID)
-	} else if w.owner(e) != b.owner {
-		return fmt.Sprintf("wallet %s changes owner or currency", e.WalletID)
-	} else if amt.scale != b.balance.scale {
-		return "amounts change scale within one wallet"
-	}
-	wantBal, wantHeld := b.balance, b.held
-	switch e.Kind {
-	case walletd.KindCredit:
-		wantBal = wantBal.add(amt)
-	case walletd.KindDebit:
-		wantBal = wantBal.sub(amt)
-	case walletd.KindHold:
-		wantHeld = wantHeld.add(amt)
-	case walletd.KindRelease:
-		wantHeld = wantHeld.sub(amt)
-	case walletd.KindSettle:
-		wantBal, wantHeld = wantBal.sub(amt), wantHeld.sub(amt)
-	case walletd.KindNote:
-		// moves nothing; its amount is what the step concerned
-	case walletd.KindFreeze, walletd.KindUnfreeze:
-		if !amt.isZero() {
-			return "a freeze or unfreeze entry must have a zero amount"
-		}
-	default:
-		return fmt.Sprintf("unknown entry kind %q", e.Kind)
-	}
-	switch e.Kind {
-	case walletd.KindCredit, walletd.KindDebit, walletd.KindHold, walletd.KindRelease, walletd.KindSettle:
-		if amt.isZero() {
-			return fmt.Sprintf("a %s of zero", e.Kind)
-		}
-	}
-	if held.negative() || amt.negative() {
-		return "a negative amount or held_after"
-	}
-	if !wantBal.equal(bal) || !wantHeld.equal(held) {
-		return fmt.Sprintf("balance_after %s / held_after %s do not follow from the previous entry of wallet %s and amount %s",
-			e.BalanceAfter, e.HeldAfter, e.WalletID, e.Amount)
-	}
-	b.balance, b.held = bal, held
-	w.m[e.WalletID] = b
-	return ""
 }
 
 // amount is a fixed-scale decimal as written in entries: an integer count

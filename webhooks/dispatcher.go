@@ -177,6 +177,8 @@ type dispatch struct {
 	pending  *bus.Position
 	stored   bus.Position
 	storedAt time.Time
+	// siteChecked: checkSiteURL has seen a stream message.
+	siteChecked bool
 }
 
 var _ bus.Applier = (*dispatch)(nil)
@@ -225,6 +227,7 @@ func (a *dispatch) Reposition(ctx context.Context, _, to bus.Position) error {
 // transaction.
 func (a *dispatch) Apply(ctx context.Context, b *bus.Batch) error {
 	d := a.d
+	a.checkSiteURL(b)
 	evs := make([]streamEvent, 0, len(b.Msgs))
 	for i := range b.Msgs {
 		m := &b.Msgs[i]

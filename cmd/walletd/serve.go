@@ -126,7 +126,7 @@ func (c *natsConfig) streamConfig() bus.StreamConfig {
 func serveFlags(fs *flag.FlagSet) *serveConfig {
 	c := &serveConfig{}
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "directory of the databases and keys")
-	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:8080", "address the HTTP API listens on")
+	fs.StringVar(&c.HTTPAddr, "http-addr", serveDefaultHTTPAddr, "address the HTTP API listens on")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
 	fs.Uint64Var(&c.CheckpointEvery, "checkpoint-every", 1000, "sign a checkpoint every N entries (0: never by count)")

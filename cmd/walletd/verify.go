@@ -25,7 +25,7 @@ const verifyUsage = `Usage:
 
 Verify checks every link, every HMAC (with the key each entry names) and
 every signed checkpoint, and stops at the first problem. It runs with a
-soft memory limit of 190 MiB (GOMEMLIMIT overrides it). Exit status: 0 the
+soft memory limit of 128 MiB (GOMEMLIMIT overrides it). Exit status: 0 the
 ledger verifies, 1 it does not (the first bad seq is printed), 2 verify
 could not run (missing file, bad flag, unreadable checkpoint file).
 
@@ -38,10 +38,11 @@ and the ledger must reach its seq with the same hash there.
 `
 
 // verifyMemoryLimit is verify's soft memory limit (debug.SetMemoryLimit)
-// unless GOMEMLIMIT is set: about 1M wallets' books and the entry
-// iterator's read-ahead with room to spare, so that peak RSS stays under
-// 300 MB at 10M entries.
-const verifyMemoryLimit = 190 << 20
+// unless GOMEMLIMIT is set: 1M wallets' books (84 MB, ledger/verify_books.go)
+// and the entry iterator's read-ahead with room to spare, so that peak RSS
+// stays below 200 MB at 10M entries / 1M wallets (176 MB measured,
+// docs/benchmarks.md).
+const verifyMemoryLimit = 128 << 20
 
 // runVerify is `walletd verify`.
 func runVerify(ctx context.Context, args []string) error {
