@@ -117,13 +117,14 @@ func (d *Dispatcher) Open() error {
 		Key:         d.Key,
 	}
 	c.UnsignedThrough = d.UnsignedThrough
-	c.Ledger, c.Metrics.Recoveries = d.Ledger, d.Recoveries
+	c.Ledger = d.Ledger
 	if c.BatchSize <= 0 {
 		c.BatchSize = 500
 	}
 	if m := d.Service.Metrics; m != nil {
-		c.Metrics = bus.ConsumerMetrics{Errors: m.DispatchErrors, Lag: m.DispatchLag, Refused: m.Refused, Recoveries: d.Recoveries}
+		c.Metrics = bus.ConsumerMetrics{Errors: m.DispatchErrors, Lag: m.DispatchLag, Refused: m.Refused}
 	}
+	c.Metrics.Recoveries = d.Recoveries
 	if err := c.Open(); err != nil {
 		return err
 	}
@@ -231,6 +232,13 @@ func (a *dispatch) Apply(ctx context.Context, b *bus.Batch) error {
 	evs := make([]streamEvent, 0, len(b.Msgs))
 	for i := range b.Msgs {
 		m := &b.Msgs[i]
+		if republished(m) {
+			// History put back by `walletd events republish` for other
+			// subscribers: this dispatcher recorded it when it was new, or
+			// recovered it from the ledger; its deliveries may have been
+			// pruned since, so the (endpoint, event) row cannot tell.
+			continue
+		}
 		ev, ok := d.toEvent(m)
 		if !ok {
 			d.Logger.Error("webhooks: event passed over: no event id or subject", "component", "webhook-dispatcher",

@@ -83,6 +83,9 @@ type ledgerPos struct {
 // names one; nil for none.
 func lastLedgerPos(b *bus.Batch) *ledgerPos {
 	for i := len(b.Msgs) - 1; i >= 0; i-- {
+		if republished(&b.Msgs[i]) {
+			continue // an earlier position: the dispatcher's never goes back
+		}
 		h := b.Msgs[i].Header
 		seq, err1 := strconv.ParseUint(h.Get(bus.HeaderSeq), 10, 64)
 		index, err2 := strconv.Atoi(h.Get(bus.HeaderIndex))
@@ -100,3 +103,7 @@ func setLedgerPos(ctx context.Context, tx *sql.Tx, p *ledgerPos) error {
 	}
 	return setMeta(ctx, tx, metaLedgerIndex, strconv.Itoa(p.index))
 }
+
+// republished reports whether m is history that `walletd events
+// republish` put back into the stream (bus.HeaderRepublished).
+func republished(m *bus.Message) bool { return m.Header.Get(bus.HeaderRepublished) != "" }
