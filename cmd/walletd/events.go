@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -93,10 +94,17 @@ func runEvents(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("nats: jetstream: %w", err)
 	}
-	sc := cfg.NATS.streamConfig()
-	sc.Logger = logger
-	if _, err := bus.EnsureStream(ctx, js, sc); err != nil {
-		return err
+	// The stream serve made keeps its configuration: creating it here
+	// with this command's flags is for a stream that is gone, never an
+	// update of serve's limits.
+	if _, err := js.Stream(ctx, cfg.NATS.Stream); errors.Is(err, jetstream.ErrStreamNotFound) {
+		sc := cfg.NATS.streamConfig()
+		sc.Logger = logger
+		if _, err := bus.EnsureStream(ctx, js, sc); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return fmt.Errorf("nats: stream %s: %w", cfg.NATS.Stream, err)
 	}
 	start, lastReport := time.Now(), time.Now()
 	n, dups, err := bus.Republish(ctx, js, cfg.NATS.Stream, cfg.NATS.Prefix, key, src, *from, last, relayPositionFile(cfg.DataDir), func(n int, seq uint64) {

@@ -18,8 +18,10 @@ import (
 // stored at). The relay never takes its position from such a message
 // (resync passes over it, without an alert), nor does a consumer's
 // recovery; walletd's consumers skip the events they applied (the
-// projections by ledger position, the dispatcher by endpoint and event
-// id), and outside subscribers recognise them by their event id.
+// projections by ledger position; the dispatcher passes over every
+// republished message, since it recorded each event when it was new and
+// may have pruned its deliveries since), and outside subscribers
+// recognise them by their event id.
 const HeaderRepublished = "Walletd-Republished"
 
 // Republish publishes the source's records with ledger seq from..to (to 0:
@@ -58,10 +60,22 @@ func Republish(ctx context.Context, js jetstream.JetStream, stream, prefix strin
 		return 0, 0, fmt.Errorf("republish: stream %s: %w", stream, err)
 	}
 	seq, index := from-1, events.CheckpointIndex // after every record of seq from-1
+	// last is the stream's last sequence, once known.
+	var last uint64
+	known := false
 	for seq < to || (seq == to && index < events.CheckpointIndex) {
 		recs, err := src.After(ctx, seq, index, 256)
 		if err != nil {
 			return n, dups, fmt.Errorf("republish: read ledger: %w", err)
+		}
+		if len(recs) == 0 {
+			break
+		}
+		for i := range recs {
+			if recs[i].Seq > to {
+				recs = recs[:i]
+				break
+			}
 		}
 		if len(recs) == 0 {
 			break
@@ -74,16 +88,16 @@ func Republish(ctx context.Context, js jetstream.JetStream, stream, prefix strin
 			if err := markRepublished(positionFile, key, info, info.State.LastSeq+uint64(len(recs))); err != nil {
 				return n, dups, fmt.Errorf("republish: %w", err)
 			}
+			last, known = info.State.LastSeq, true
 		}
 		for i := range recs {
 			rec := &recs[i]
-			if rec.Seq > to {
-				return n, dups, nil
-			}
-			dup, err := republishOne(ctx, js, s, stream, prefix, key, rec)
+			var dup bool
+			dup, last, err = republishOne(ctx, js, s, stream, prefix, key, rec, last, known)
 			if err != nil {
 				return n, dups, err
 			}
+			known = true
 			if dup {
 				dups++
 			} else {
@@ -99,15 +113,20 @@ func Republish(ctx context.Context, js jetstream.JetStream, stream, prefix strin
 }
 
 // republishOne publishes rec after the stream's last message, retrying
-// while another publisher (the relay) takes that place first. dup is true
-// when the stream did not store it (a duplicate within its window).
-func republishOne(ctx context.Context, js jetstream.JetStream, s jetstream.Stream, stream, prefix string, key []byte, rec *events.Record) (dup bool, err error) {
+// while another publisher (the relay) takes that place first. last is the
+// stream's last sequence when known (one stream info per record
+// otherwise); it returns the new one. dup is true when the stream did not
+// store it (a duplicate within its window).
+func republishOne(ctx context.Context, js jetstream.JetStream, s jetstream.Stream, stream, prefix string, key []byte, rec *events.Record,
+	last uint64, known bool) (dup bool, newLast uint64, err error) {
 	for attempt := 0; attempt < 100; attempt++ {
-		var info *jetstream.StreamInfo
-		if info, err = s.Info(ctx); err != nil {
-			return false, fmt.Errorf("republish: stream info: %w", err)
+		if !known {
+			info, err := s.Info(ctx)
+			if err != nil {
+				return false, 0, fmt.Errorf("republish: stream info: %w", err)
+			}
+			last = info.State.LastSeq
 		}
-		last := info.State.LastSeq
 		msg := nats.NewMsg(events.Subject(prefix, rec.Wallet, rec.Key()))
 		msg.Data = rec.Body()
 		msg.Header.Set(HeaderSeq, strconv.FormatUint(rec.Seq, 10))
@@ -121,10 +140,14 @@ func republishOne(ctx context.Context, js jetstream.JetStream, s jetstream.Strea
 		ack, perr := js.PublishMsg(ctx, msg, jetstream.WithMsgID(rec.Envelope.ID), jetstream.WithExpectStream(stream), jetstream.WithExpectLastSequence(last))
 		var apiErr *jetstream.APIError
 		if err = perr; err == nil {
-			return ack.Duplicate, nil
+			if ack.Duplicate {
+				return true, last, nil // nothing stored: the last sequence is unchanged
+			}
+			return false, ack.Sequence, nil
 		} else if !errors.As(err, &apiErr) || apiErr.ErrorCode != jetstream.JSErrCodeStreamWrongLastSequence {
-			return false, fmt.Errorf("republish: seq %d index %d: %w", rec.Seq, rec.Index, err)
+			return false, 0, fmt.Errorf("republish: seq %d index %d: %w", rec.Seq, rec.Index, err)
 		}
+		known = false // another publisher went first: ask again
 	}
-	return false, fmt.Errorf("republish: seq %d index %d: the stream kept moving: %w", rec.Seq, rec.Index, err)
+	return false, 0, fmt.Errorf("republish: seq %d index %d: the stream kept moving: %w", rec.Seq, rec.Index, err)
 }
