@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/walletd/walletd"
 	"github.com/walletd/walletd/events/bus"
 )
 
@@ -59,19 +60,11 @@ func parseByteSize(s string) (int64, error) {
 		}
 	}
 	if num == "" || strings.TrimLeft(num, "0123456789") != "" {
-		return 0, fmt.Errorf("byte size %q: want digits with an optional unit (KiB, MiB, GiB, TiB)", quoteShort(s))
+		return 0, fmt.Errorf("byte size %s: want digits with an optional unit (KiB, MiB, GiB, TiB)", walletd.QuoteInput(s))
 	}
 	n, err := strconv.ParseUint(num, 10, 63)
 	if err != nil || n > math.MaxInt64>>shift {
-		return 0, fmt.Errorf("byte size %q: too large", quoteShort(s))
+		return 0, fmt.Errorf("byte size %s: too large", walletd.QuoteInput(s))
 	}
 	return int64(n << shift), nil
-}
-
-// quoteShort cuts s to 40 bytes for an error message.
-func quoteShort(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
 }
