@@ -93,6 +93,11 @@ func (a *LedgerApplier) resolve(ctx context.Context, p *Postback, d Decision) (*
 // Apply applies a postback's decision. See Applier.
 func (a *LedgerApplier) Apply(ctx context.Context, p *Postback) (Outcome, error) {
 	a.Service.init()
+	// The inbound pipeline applies with several workers: postbacks of one
+	// order or top-up go one at a time, so that two refunds cannot both
+	// pass the cap before either is recorded, nor a refund overtake the
+	// approval it refunds.
+	defer a.Service.lock(p.MerchantTransactionID)()
 	d := Decide(p)
 	t, why, err := a.resolve(ctx, p, d)
 	if err != nil {

@@ -4,9 +4,6 @@ package financing
 // (walletd.LogError, walletd.LogEventID). No password, signature or body
 // is ever logged.
 const (
-	logStatus     = "postback_status" // the provider's status of a postback
-	logState      = "state"           // the inbound log's state after an attempt
-	logOutcome    = "outcome"
 	logReference  = "merchant_transaction_id"
 	logKind       = "kind"
 	logOrderID    = "order_id"

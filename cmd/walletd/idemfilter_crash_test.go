@@ -148,3 +148,17 @@ func TestServe_IdempotencyFilterStartupRowsFlag(t *testing.T) {
 		}
 	}
 }
+
+// Financing's postbacks are inbound webhooks: serve refuses financing
+// without the inbound pipeline, before it makes anything.
+func TestServe_FinancingNeedsInbound(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	out, err := exec.Command(binary, "serve", "--data-dir", dir, "--http-addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0",
+		"--inbound=false").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--financing needs --inbound") {
+		t.Errorf("%v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ledger.db")); !os.IsNotExist(err) {
+		t.Errorf("ledger.db made: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -169,6 +170,12 @@ func runServe(ctx context.Context, args []string) error {
 	if cfg.IdempotencyFilterStartupRows < 1 {
 		return fmt.Errorf("--idempotency-filter-startup-rows %d: want 1 or more", cfg.IdempotencyFilterStartupRows)
 	}
+	if cfg.Financing.Enabled && !cfg.Inbound.Enabled {
+		// The provider's postbacks arrive through the inbound pipeline:
+		// without it, financing would send requests whose approvals are
+		// never applied.
+		return errors.New("--financing needs --inbound: the financing postbacks are inbound webhooks (or pass --financing=false)")
+	}
 	logger, err := newLogger(cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		return err
@@ -224,6 +231,7 @@ type server struct {
 
 	unlock    func() // releases the data dir's lock
 	db        *sqlite.DB
+	history   *sqlite.DB // ledger.db read-only: history and statements (their own pool)
 	metrics   *whttp.Metrics
 	nats      *bus.Server // nil with --nats-url
 	natsAuth  *authReloader
@@ -336,7 +344,8 @@ func (s *server) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	unsigned, err := unsignedThrough(ctx, cfg.DataDir, js, cfg.NATS.Stream, cfg.NATS.Prefix, sqlite.NewOutbox(s.db, siteURL), cfg.AdoptUnsigned, logger)
+	outbox := sqlite.NewOutbox(s.db, siteURL) // one cache of wallet owners for the relay and the consumers
+	unsigned, err := unsignedThrough(ctx, cfg.DataDir, js, cfg.NATS.Stream, cfg.NATS.Prefix, outbox, cfg.AdoptUnsigned, logger)
 	if err != nil {
 		return err
 	}
@@ -345,7 +354,7 @@ func (s *server) Open(ctx context.Context) error {
 		JS:      js,
 		Stream:  cfg.NATS.Stream,
 		Prefix:  cfg.NATS.Prefix,
-		Source:  sqlite.NewOutbox(s.db, siteURL),
+		Source:  outbox,
 		Logger:  logger,
 		Setup:   ensureStream,
 		Metrics: bus.NewRelayMetrics(reg),
@@ -396,7 +405,9 @@ func (s *server) Open(ctx context.Context) error {
 		Consumer: projections.DefaultConsumer, Logger: logger, Metrics: projections.NewMetrics(reg), Key: relayKey}
 	s.projector.UnsignedThrough = unsigned
 	recoveries := bus.NewRecoveryMetrics(reg)
-	s.projector.Ledger, s.projector.Recoveries = sqlite.NewOutbox(s.db, siteURL), recoveries.WithLabelValues("projector")
+	// What the consumers recover from the ledger is what the relay may
+	// publish: durable entries only.
+	s.projector.Ledger, s.projector.Recoveries = s.relay.DurableSource(), recoveries.WithLabelValues("projector")
 	if !cfg.Projector {
 		s.projector = nil
 		logger.Info("the projector is not run here (--projector=false): run walletd projector on this data dir")
@@ -407,7 +418,7 @@ func (s *server) Open(ctx context.Context) error {
 	s.webhooks = &outboundWebhooks{Config: &cfg.Webhooks, DataDir: cfg.DataDir, JS: dispatcherJS, Stream: cfg.NATS.Stream,
 		Prefix: cfg.NATS.Prefix, Registerer: reg, Logger: logger, RelayKey: relayKey}
 	s.webhooks.UnsignedThrough = unsigned
-	s.webhooks.Ledger, s.webhooks.Recoveries = sqlite.NewOutbox(s.db, siteURL), recoveries.WithLabelValues("webhooks")
+	s.webhooks.Ledger, s.webhooks.Recoveries = s.relay.DurableSource(), recoveries.WithLabelValues("webhooks")
 	if err := s.webhooks.Open(); err != nil {
 		return err
 	}
@@ -430,6 +441,9 @@ func (s *server) Open(ctx context.Context) error {
 	}
 
 	// HTTP.
+	if s.history, err = sqlite.OpenReadOnlyConns(ctx, p.LedgerDB, 4); err != nil {
+		return err
+	}
 	pub := priv.Public().(ed25519.PublicKey)
 	db := s.db
 	s.http = &whttp.Server{
@@ -439,7 +453,7 @@ func (s *server) Open(ctx context.Context) error {
 		APIKeys:             db,
 		Currencies:          currencies,
 		CheckpointPublicKey: pubPEM,
-		Projections:         &whttp.Projections{Reader: s.pdb, History: sqlite.NewHistory(s.db, currencies)},
+		Projections:         &whttp.Projections{Reader: s.pdb, History: sqlite.NewHistory(s.history, currencies)},
 		Webhooks:            s.webhooks.Service(),
 		Inbound:             s.inbound.Pipeline(),
 		Alert:               s.relay.Alert,
@@ -523,6 +537,9 @@ func (s *server) Close() error {
 	}
 	if s.pdb != nil {
 		warn("close projections.db", s.pdb.Close())
+	}
+	if s.history != nil {
+		warn("close ledger.db's history pool", s.history.Close())
 	}
 	var err error
 	if s.db != nil {

@@ -237,6 +237,20 @@ func (r *Relay) durableHead(ctx context.Context) (uint64, error) {
 	return head, nil
 }
 
+// DurableSource returns the relay's Source with Head giving what the relay
+// may publish (durableHead): the ledger a consumer recovers from beside a
+// Gated relay, so that it never acts on an entry committed but not yet
+// durable, one a power loss could still take back.
+func (r *Relay) DurableSource() Source { return durableSource{r} }
+
+type durableSource struct{ r *Relay }
+
+func (d durableSource) After(ctx context.Context, seq uint64, index int, limit int) ([]events.Record, error) {
+	return d.r.Source.After(ctx, seq, index, limit)
+}
+
+func (d durableSource) Head(ctx context.Context) (uint64, error) { return d.r.durableHead(ctx) }
+
 // sawForged reports whether the relay raised the alert since it started.
 func (r *Relay) sawForged() bool {
 	r.mu.Lock()

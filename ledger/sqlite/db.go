@@ -152,7 +152,15 @@ func placeholders(n int) string {
 // IterateEntries, Wallet, Wallets …); the writer's need OpenPipelined or
 // Open.
 func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
-	pool, err := sqlitedb.OpenReadOnly(path, 2)
+	return OpenReadOnlyConns(ctx, path, 2)
+}
+
+// OpenReadOnlyConns is OpenReadOnly with a pool of conns connections.
+// serve reads history and statements through a pool of their own, so that
+// long statement downloads never hold the connections the writer reads
+// wallets with.
+func OpenReadOnlyConns(ctx context.Context, path string, conns int) (*DB, error) {
+	pool, err := sqlitedb.OpenReadOnly(path, conns)
 	if err != nil {
 		return nil, err
 	}
